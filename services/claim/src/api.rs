@@ -1,0 +1,337 @@
+//! The gRPC surface of the claim service. The acting rep is always the token's subject.
+
+use std::sync::Arc;
+
+use leadpool_auth::{Identity, Role};
+use leadpool_domain::{Clock, Error, FieldViolation, LeadId, LeadState, PoolId, RepId};
+use leadpool_proto::v1::{self, claim_service_server::ClaimService};
+use leadpool_server::{caller, convert, paging, to_status};
+use leadpool_store::{AvailableCursor, LeadOrder};
+use tonic::{Request, Response, Status};
+
+use crate::claims::{Claims, Target};
+
+const MAX_REASON_LEN: usize = 1000;
+
+pub struct ClaimApi {
+    claims: Claims,
+    clock: Arc<dyn Clock>,
+}
+
+impl ClaimApi {
+    pub fn new(claims: Claims, clock: Arc<dyn Clock>) -> Self {
+        Self { claims, clock }
+    }
+}
+
+type Reply<T> = Result<Response<T>, Status>;
+
+fn reply<T>(result: Result<T, Error>) -> Reply<T> {
+    result.map(Response::new).map_err(to_status)
+}
+
+/// Claims are made by reps, for themselves.
+fn acting_rep(identity: &Identity) -> Result<RepId, Error> {
+    identity.rep().cloned().ok_or_else(|| {
+        Error::PermissionDenied(format!(
+            "only reps work leads; {} is not a rep (a rep's token subject is reps/{{id}})",
+            identity.actor()
+        ))
+    })
+}
+
+fn lead_order(value: i32) -> Result<LeadOrder, FieldViolation> {
+    match v1::LeadOrder::try_from(value) {
+        Ok(v1::LeadOrder::Unspecified | v1::LeadOrder::Priority) => Ok(LeadOrder::Priority),
+        Ok(v1::LeadOrder::Age) => Ok(LeadOrder::Age),
+        Ok(v1::LeadOrder::Score) => Ok(LeadOrder::Score),
+        Err(_) => Err(FieldViolation::new(
+            "order_by",
+            format!("{value} is not a LeadOrder"),
+        )),
+    }
+}
+
+fn required_text(field: &str, value: &str) -> Result<String, FieldViolation> {
+    let value = value.trim();
+    if value.is_empty() {
+        Err(FieldViolation::new(field, "is required"))
+    } else if value.len() > MAX_REASON_LEN {
+        Err(FieldViolation::new(
+            field,
+            format!("is longer than {MAX_REASON_LEN} bytes"),
+        ))
+    } else {
+        Ok(value.to_owned())
+    }
+}
+
+fn leads(records: &[leadpool_store::LeadRecord]) -> Vec<v1::Lead> {
+    records.iter().map(convert::lead).collect()
+}
+
+#[tonic::async_trait]
+impl ClaimService for ClaimApi {
+    async fn list_pool_leads(
+        &self,
+        request: Request<v1::ListPoolLeadsRequest>,
+    ) -> Reply<v1::ListPoolLeadsResponse> {
+        reply(
+            async {
+                caller(&request)?;
+                let req = request.get_ref();
+                let pool = PoolId::from_name(&req.parent, "parent")?;
+                let order = lead_order(req.order_by)?;
+                let limit = paging::page_size(req.page_size, 50, 500)?;
+                let scope = format!("{}:{order:?}", pool.name());
+                let cursor: Option<AvailableCursor> = paging::decode(&req.page_token, &scope)?;
+                let mut page = self
+                    .claims
+                    .store
+                    .list_available(&pool, order, cursor.as_ref(), limit + 1)
+                    .await?;
+                if page.is_empty() {
+                    // Listing a pool that does not exist is NOT_FOUND, not an empty page.
+                    self.claims.store.get_pool(&pool).await?;
+                }
+                let next = if page.len() > usize::try_from(limit).unwrap_or(usize::MAX) {
+                    page.pop();
+                    page.last()
+                        .and_then(|last| AvailableCursor::after(last, order))
+                } else {
+                    None
+                };
+                Ok(v1::ListPoolLeadsResponse {
+                    leads: leads(&page),
+                    next_page_token: next.map(|c| paging::encode(&scope, c)).unwrap_or_default(),
+                })
+            }
+            .await,
+        )
+    }
+
+    #[tracing::instrument(skip_all, fields(lead = %request.get_ref().name))]
+    async fn claim_lead(
+        &self,
+        request: Request<v1::ClaimLeadRequest>,
+    ) -> Reply<v1::ClaimLeadResponse> {
+        reply(
+            async {
+                let identity = caller(&request)?;
+                let rep = acting_rep(&identity)?;
+                let id = LeadId::from_name(&request.get_ref().name, "name")?;
+                let mut claimed = self
+                    .claims
+                    .claim(&rep, Target::Lead(id), &identity.actor(), self.clock.now())
+                    .await?;
+                match claimed.pop() {
+                    Some(lead) => Ok(v1::ClaimLeadResponse {
+                        lead: Some(convert::lead(&lead)),
+                    }),
+                    None => Err(self.claims.explain_unavailable(id).await),
+                }
+            }
+            .await,
+        )
+    }
+
+    #[tracing::instrument(skip_all, fields(pool = %request.get_ref().pool))]
+    async fn claim_next(
+        &self,
+        request: Request<v1::ClaimNextRequest>,
+    ) -> Reply<v1::ClaimNextResponse> {
+        reply(
+            async {
+                let identity = caller(&request)?;
+                let rep = acting_rep(&identity)?;
+                let pool = PoolId::from_name(&request.get_ref().pool, "pool")?;
+                let mut claimed = self
+                    .claims
+                    .claim(
+                        &rep,
+                        Target::Next {
+                            pool: &pool,
+                            count: 1,
+                        },
+                        &identity.actor(),
+                        self.clock.now(),
+                    )
+                    .await?;
+                match claimed.pop() {
+                    Some(lead) => Ok(v1::ClaimNextResponse {
+                        lead: Some(convert::lead(&lead)),
+                    }),
+                    None => {
+                        self.claims.store.get_pool(&pool).await?;
+                        Err(Error::precondition(
+                            "POOL_EMPTY",
+                            pool.name(),
+                            format!("{} has no lead available right now", pool.name()),
+                        ))
+                    }
+                }
+            }
+            .await,
+        )
+    }
+
+    #[tracing::instrument(skip_all, fields(pool = %request.get_ref().pool, count = request.get_ref().count))]
+    async fn claim_batch(
+        &self,
+        request: Request<v1::ClaimBatchRequest>,
+    ) -> Reply<v1::ClaimBatchResponse> {
+        reply(
+            async {
+                let identity = caller(&request)?;
+                let rep = acting_rep(&identity)?;
+                let req = request.get_ref();
+                let pool = PoolId::from_name(&req.pool, "pool")?;
+                let max = self.claims.settings.max_batch;
+                let count = u32::try_from(req.count)
+                    .ok()
+                    .filter(|count| (1..=max).contains(count))
+                    .ok_or_else(|| {
+                        Error::invalid("count", format!("{} is outside 1..={max}", req.count))
+                    })?;
+                let claimed = self
+                    .claims
+                    .claim(
+                        &rep,
+                        Target::Next { pool: &pool, count },
+                        &identity.actor(),
+                        self.clock.now(),
+                    )
+                    .await?;
+                if claimed.is_empty() {
+                    self.claims.store.get_pool(&pool).await?;
+                }
+                Ok(v1::ClaimBatchResponse {
+                    leads: leads(&claimed),
+                })
+            }
+            .await,
+        )
+    }
+
+    #[tracing::instrument(skip_all, fields(lead = %request.get_ref().name))]
+    async fn release_lead(
+        &self,
+        request: Request<v1::ReleaseLeadRequest>,
+    ) -> Reply<v1::ReleaseLeadResponse> {
+        reply(
+            async {
+                let identity = caller(&request)?;
+                let rep = acting_rep(&identity)?;
+                let req = request.get_ref();
+                let (id, reason) = match (
+                    LeadId::from_name(&req.name, "name"),
+                    required_text("reason", &req.reason),
+                ) {
+                    (Ok(id), Ok(reason)) => (id, reason),
+                    (id, reason) => {
+                        return Err(Error::InvalidArgument(
+                            id.err().into_iter().chain(reason.err()).collect(),
+                        ));
+                    }
+                };
+                let released = self
+                    .claims
+                    .store
+                    .release_lead(id, &rep, &reason, &identity.actor(), self.clock.now())
+                    .await?;
+                match released {
+                    Some(lead) => Ok(v1::ReleaseLeadResponse {
+                        lead: Some(convert::lead(&lead)),
+                    }),
+                    None => Err(self
+                        .claims
+                        .explain_not_owned(id, &rep, &[LeadState::Claimed, LeadState::Contacted])
+                        .await),
+                }
+            }
+            .await,
+        )
+    }
+
+    #[tracing::instrument(skip_all, fields(lead = %request.get_ref().name))]
+    async fn record_contact(
+        &self,
+        request: Request<v1::RecordContactRequest>,
+    ) -> Reply<v1::RecordContactResponse> {
+        reply(
+            async {
+                let identity = caller(&request)?;
+                let rep = acting_rep(&identity)?;
+                let req = request.get_ref();
+                let id = LeadId::from_name(&req.name, "name")?;
+                if req.note.len() > MAX_REASON_LEN {
+                    return Err(Error::invalid(
+                        "note",
+                        format!("is longer than {MAX_REASON_LEN} bytes"),
+                    ));
+                }
+                let note = if req.note.trim().is_empty() {
+                    "contacted"
+                } else {
+                    req.note.trim()
+                };
+                let contacted = self
+                    .claims
+                    .store
+                    .record_contact(id, &rep, note, &identity.actor(), self.clock.now())
+                    .await?;
+                match contacted {
+                    Some(lead) => Ok(v1::RecordContactResponse {
+                        lead: Some(convert::lead(&lead)),
+                    }),
+                    None => Err(self
+                        .claims
+                        .explain_not_owned(id, &rep, &[LeadState::Claimed])
+                        .await),
+                }
+            }
+            .await,
+        )
+    }
+
+    async fn list_lead_events(
+        &self,
+        request: Request<v1::ListLeadEventsRequest>,
+    ) -> Reply<v1::ListLeadEventsResponse> {
+        reply(
+            async {
+                let identity = caller(&request)?;
+                let req = request.get_ref();
+                let id = LeadId::from_name(&req.parent, "parent")?;
+                let limit = paging::page_size(req.page_size, 100, 1000)?;
+                let scope = format!("{}/events", id.name());
+                let after: i64 = paging::decode(&req.page_token, &scope)?.unwrap_or(0);
+                let lead = self.claims.store.get_lead(id).await?;
+                let overseer = identity.has_any_role(&[Role::Manager, Role::Admin, Role::Service]);
+                let owner = identity
+                    .rep()
+                    .is_some_and(|rep| lead.owner_rep_id.as_deref() == Some(rep.as_str()));
+                if !overseer && !owner {
+                    return Err(Error::PermissionDenied(format!(
+                        "{} may read the history of leads she owns only",
+                        identity.actor()
+                    )));
+                }
+                let mut events = self.claims.store.lead_events(id, after, limit + 1).await?;
+                let next = if events.len() > usize::try_from(limit).unwrap_or(usize::MAX) {
+                    events.pop();
+                    events.last().map(|e| e.id)
+                } else {
+                    None
+                };
+                Ok(v1::ListLeadEventsResponse {
+                    events: events.iter().map(convert::event).collect(),
+                    next_page_token: next
+                        .map(|id| paging::encode(&scope, id))
+                        .unwrap_or_default(),
+                })
+            }
+            .await,
+        )
+    }
+}

@@ -1,0 +1,72 @@
+use leadpool_config::{
+    AuthConfig, ConfigError, DatabaseConfig, RedisConfig, ServerConfig, ServiceConfig,
+    TelemetryConfig,
+};
+use serde::{Deserialize, Serialize};
+
+/// The claim service's configuration. Every key can be set as `LEADPOOL_<SECTION>__<KEY>`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub database: DatabaseConfig,
+    pub redis: RedisConfig,
+    pub auth: AuthConfig,
+    pub telemetry: TelemetryConfig,
+    pub claims: ClaimsConfig,
+}
+
+/// The claim service's gRPC port.
+pub const DEFAULT_PORT: u16 = 50053;
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            server: ServerConfig::with_port(DEFAULT_PORT),
+            database: DatabaseConfig::default(),
+            redis: RedisConfig::default(),
+            auth: AuthConfig::default(),
+            telemetry: TelemetryConfig::default(),
+            claims: ClaimsConfig::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClaimsConfig {
+    /// Claims a rep may make in any rolling 24 hours, unless her own limit says otherwise.
+    pub daily_limit: u32,
+    /// The most leads one ClaimBatch may ask for.
+    pub max_batch: u32,
+}
+
+impl Default for ClaimsConfig {
+    fn default() -> Self {
+        Self {
+            daily_limit: 15,
+            max_batch: 10,
+        }
+    }
+}
+
+impl ServiceConfig for Config {
+    fn validate(&self) -> Result<(), ConfigError> {
+        self.database.validate("database")?;
+        self.redis.validate("redis")?;
+        self.auth.validate("auth")?;
+        if self.claims.daily_limit == 0 {
+            return Err(ConfigError::invalid(
+                "claims.daily_limit",
+                "must be at least 1",
+            ));
+        }
+        if !(1..=100).contains(&self.claims.max_batch) {
+            return Err(ConfigError::invalid(
+                "claims.max_batch",
+                "must be within 1..=100",
+            ));
+        }
+        Ok(())
+    }
+}

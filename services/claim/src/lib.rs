@@ -1,0 +1,91 @@
+//! The claim service: reps browse pools and claim, release and work leads, within their limits.
+
+mod api;
+mod claims;
+mod config;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use leadpool_auth::{AuthLayer, TokenVerifier};
+use leadpool_config::TelemetryConfig;
+use leadpool_domain::{Clock, SystemClock};
+use leadpool_limits::ClaimLimiter;
+use leadpool_proto::v1::claim_service_server::{ClaimServiceServer, SERVICE_NAME};
+use leadpool_server::{CancellationToken, GrpcServer, ServiceMain, StartupError};
+use leadpool_store::Store;
+use tonic::service::Routes;
+
+pub use config::{ClaimsConfig, Config};
+
+pub struct Application {
+    server: GrpcServer,
+    auth: AuthLayer,
+    api: api::ClaimApi,
+    store: Store,
+    limiter: ClaimLimiter,
+}
+
+impl Application {
+    pub async fn build(config: Config, clock: Arc<dyn Clock>) -> Result<Self, StartupError> {
+        let store = Store::connect(&config.database)?;
+        if config.database.migrate_on_start {
+            store.migrate().await?;
+        }
+        let limiter = ClaimLimiter::new(&config.redis)?;
+        let auth = AuthLayer::new(TokenVerifier::from_config(&config.auth)?);
+        let server = GrpcServer::bind(&config.server).await?;
+        let claims = claims::Claims {
+            store: store.clone(),
+            limiter: limiter.clone(),
+            settings: config.claims,
+        };
+        Ok(Self {
+            server,
+            auth,
+            api: api::ClaimApi::new(claims, clock),
+            store,
+            limiter,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.server.local_addr()
+    }
+
+    pub async fn run(self, shutdown: CancellationToken) -> Result<(), StartupError> {
+        let (store, limiter) = (self.store.clone(), self.limiter.clone());
+        let readiness = Box::new(move || {
+            let (store, limiter) = (store.clone(), limiter.clone());
+            Box::pin(
+                async move { store.is_reachable().await && limiter.redis().is_reachable().await },
+            ) as _
+        });
+        let routes = Routes::new(ClaimServiceServer::new(self.api));
+        self.server
+            .serve(SERVICE_NAME, routes, self.auth, readiness, shutdown)
+            .await?;
+        Ok(())
+    }
+}
+
+impl ServiceMain for Application {
+    type Config = Config;
+    const NAME: &'static str = "claim";
+
+    fn telemetry(config: &Config) -> &TelemetryConfig {
+        &config.telemetry
+    }
+
+    async fn build(config: Config) -> Result<Self, StartupError> {
+        Self::build(config, Arc::new(SystemClock)).await
+    }
+
+    fn local_addr(&self) -> SocketAddr {
+        self.local_addr()
+    }
+
+    async fn run(self, shutdown: CancellationToken) -> Result<(), StartupError> {
+        self.run(shutdown).await
+    }
+}

@@ -1,0 +1,114 @@
+//! The intake service: accepts leads, qualifies them, stores them, and hands them to routing.
+
+mod api;
+mod config;
+mod intake;
+mod router;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use leadpool_auth::{AuthLayer, ServiceCredentials, TokenVerifier};
+use leadpool_config::TelemetryConfig;
+use leadpool_domain::qualification::QualificationRules;
+use leadpool_domain::{Clock, SystemClock};
+use leadpool_proto::v1::intake_service_server::{IntakeServiceServer, SERVICE_NAME};
+use leadpool_server::{CancellationToken, GrpcServer, ServiceMain, StartupError};
+use leadpool_store::Store;
+use tonic::service::Routes;
+
+pub use config::{Config, QualificationConfig, RoutingClientConfig};
+
+pub struct Application {
+    server: GrpcServer,
+    auth: AuthLayer,
+    api: api::IntakeApi,
+    store: Store,
+    router: router::Router,
+    clock: Arc<dyn Clock>,
+    routing: RoutingClientConfig,
+}
+
+impl Application {
+    pub async fn build(config: Config, clock: Arc<dyn Clock>) -> Result<Self, StartupError> {
+        let store = Store::connect(&config.database)?;
+        if config.database.migrate_on_start {
+            store.migrate().await?;
+        }
+        let auth = AuthLayer::new(TokenVerifier::from_config(&config.auth)?);
+        let credentials = Arc::new(ServiceCredentials::from_config(&config.auth, "intake")?);
+        let channel = leadpool_server::connect(
+            &config.routing.endpoint,
+            config.routing.timeout,
+            credentials,
+        )
+        .map_err(|e| StartupError::Other(format!("routing.endpoint: {e}")))?;
+        let router = router::Router::new(channel);
+        let intake = intake::Intake {
+            store: store.clone(),
+            router: router.clone(),
+            rules: QualificationRules {
+                min_score: config.qualification.min_score,
+            },
+        };
+        let server = GrpcServer::bind(&config.server).await?;
+        Ok(Self {
+            server,
+            auth,
+            api: api::IntakeApi::new(intake, clock.clone()),
+            store,
+            router,
+            clock,
+            routing: config.routing,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.server.local_addr()
+    }
+
+    pub async fn run(self, shutdown: CancellationToken) -> Result<(), StartupError> {
+        let retry = tokio::spawn(router::retry_waiting_leads(
+            self.router,
+            self.store.clone(),
+            self.clock,
+            self.routing.retry_interval,
+            self.routing.retry_grace,
+            self.routing.retry_batch,
+            shutdown.clone(),
+        ));
+        let store = self.store.clone();
+        let readiness = Box::new(move || {
+            let store = store.clone();
+            Box::pin(async move { store.is_reachable().await }) as _
+        });
+        let routes = Routes::new(IntakeServiceServer::new(self.api));
+        let served = self
+            .server
+            .serve(SERVICE_NAME, routes, self.auth, readiness, shutdown)
+            .await;
+        retry.abort();
+        served.map_err(Into::into)
+    }
+}
+
+impl ServiceMain for Application {
+    type Config = Config;
+    const NAME: &'static str = "intake";
+
+    fn telemetry(config: &Config) -> &TelemetryConfig {
+        &config.telemetry
+    }
+
+    async fn build(config: Config) -> Result<Self, StartupError> {
+        Self::build(config, Arc::new(SystemClock)).await
+    }
+
+    fn local_addr(&self) -> SocketAddr {
+        self.local_addr()
+    }
+
+    async fn run(self, shutdown: CancellationToken) -> Result<(), StartupError> {
+        self.run(shutdown).await
+    }
+}

@@ -1,0 +1,81 @@
+//! The routing service: owns pools and reps, and places received leads into pools.
+
+mod api;
+mod config;
+mod routing;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use leadpool_auth::{AuthLayer, TokenVerifier};
+use leadpool_config::TelemetryConfig;
+use leadpool_domain::{Clock, SystemClock};
+use leadpool_proto::v1::routing_service_server::{RoutingServiceServer, SERVICE_NAME};
+use leadpool_server::{CancellationToken, GrpcServer, ServiceMain, StartupError};
+use leadpool_store::Store;
+use tonic::service::Routes;
+
+pub use config::Config;
+
+pub struct Application {
+    server: GrpcServer,
+    auth: AuthLayer,
+    api: api::RoutingApi,
+    store: Store,
+}
+
+impl Application {
+    /// Connects, migrates (if configured) and binds; serving starts with [`Application::run`].
+    pub async fn build(config: Config, clock: Arc<dyn Clock>) -> Result<Self, StartupError> {
+        let store = Store::connect(&config.database)?;
+        if config.database.migrate_on_start {
+            store.migrate().await?;
+        }
+        let auth = AuthLayer::new(TokenVerifier::from_config(&config.auth)?);
+        let server = GrpcServer::bind(&config.server).await?;
+        Ok(Self {
+            server,
+            auth,
+            api: api::RoutingApi::new(store.clone(), clock),
+            store,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.server.local_addr()
+    }
+
+    pub async fn run(self, shutdown: CancellationToken) -> Result<(), StartupError> {
+        let store = self.store.clone();
+        let readiness = Box::new(move || {
+            let store = store.clone();
+            Box::pin(async move { store.is_reachable().await }) as _
+        });
+        let routes = Routes::new(RoutingServiceServer::new(self.api));
+        self.server
+            .serve(SERVICE_NAME, routes, self.auth, readiness, shutdown)
+            .await?;
+        Ok(())
+    }
+}
+
+impl ServiceMain for Application {
+    type Config = Config;
+    const NAME: &'static str = "routing";
+
+    fn telemetry(config: &Config) -> &TelemetryConfig {
+        &config.telemetry
+    }
+
+    async fn build(config: Config) -> Result<Self, StartupError> {
+        Self::build(config, Arc::new(SystemClock)).await
+    }
+
+    fn local_addr(&self) -> SocketAddr {
+        self.local_addr()
+    }
+
+    async fn run(self, shutdown: CancellationToken) -> Result<(), StartupError> {
+        self.run(shutdown).await
+    }
+}

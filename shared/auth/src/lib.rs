@@ -1,0 +1,11 @@
+//! Who is calling. Every call carries a signed bearer token (JWT); one tower layer verifies it
+//! (algorithm allowlist, issuer, audience, expiry) and hands handlers an [`Identity`].
+//! Handlers never parse tokens.
+
+mod identity;
+mod layer;
+mod token;
+
+pub use identity::{Identity, Role, Subject};
+pub use layer::{AuthLayer, AuthService};
+pub use token::{Claims, ServiceCredentials, TokenError, TokenIssuer, TokenVerifier};

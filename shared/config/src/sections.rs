@@ -1,0 +1,263 @@
+//! Sections shared by several services. Each has defaults that work on a developer machine.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::ConfigError;
+
+/// A value that must not appear in logs or debug output.
+#[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// The gRPC listener and how it shuts down.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    pub listen_addr: SocketAddr,
+    /// After SIGTERM the health service reports NOT_SERVING for this long before the listener
+    /// closes, so load balancers stop sending new calls first.
+    #[serde(with = "humantime_serde")]
+    pub drain_delay: Duration,
+    /// The longest in-flight calls may take to finish after the listener closed.
+    #[serde(with = "humantime_serde")]
+    pub shutdown_timeout: Duration,
+    /// Where Prometheus metrics are served over HTTP (`/metrics`). None turns them off.
+    pub metrics_addr: Option<SocketAddr>,
+}
+
+impl ServerConfig {
+    /// The default for a service whose gRPC port is `port`; metrics listen on `port + 1000`.
+    pub fn with_port(port: u16) -> Self {
+        Self {
+            listen_addr: SocketAddr::from(([0, 0, 0, 0], port)),
+            metrics_addr: Some(SocketAddr::from(([0, 0, 0, 0], port + 1000))),
+            ..Self::default()
+        }
+    }
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            listen_addr: SocketAddr::from(([0, 0, 0, 0], 50051)),
+            drain_delay: Duration::from_secs(5),
+            shutdown_timeout: Duration::from_secs(25),
+            metrics_addr: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    pub url: Secret,
+    pub max_connections: u32,
+    /// How long a call waits for a free connection before failing with UNAVAILABLE.
+    #[serde(with = "humantime_serde")]
+    pub acquire_timeout: Duration,
+    /// Postgres cancels any statement running longer than this.
+    #[serde(with = "humantime_serde")]
+    pub statement_timeout: Duration,
+    /// Postgres ends a session that sits idle inside a transaction this long, releasing its
+    /// locks. A frozen process thereby loses its open transaction and cannot commit it later.
+    #[serde(with = "humantime_serde")]
+    pub idle_in_transaction_timeout: Duration,
+    /// Apply pending migrations at start-up (takes an advisory lock; safe with many replicas).
+    pub migrate_on_start: bool,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self {
+            url: Secret::new("postgres://postgres@127.0.0.1:5432/leadpool"),
+            max_connections: 10,
+            acquire_timeout: Duration::from_secs(3),
+            statement_timeout: Duration::from_secs(10),
+            idle_in_transaction_timeout: Duration::from_secs(30),
+            migrate_on_start: true,
+        }
+    }
+}
+
+impl DatabaseConfig {
+    pub fn validate(&self, section: &str) -> Result<(), ConfigError> {
+        if !self.url.expose().starts_with("postgres://")
+            && !self.url.expose().starts_with("postgresql://")
+        {
+            return Err(ConfigError::invalid(
+                format!("{section}.url"),
+                "must be a postgres:// URL",
+            ));
+        }
+        if self.max_connections == 0 {
+            return Err(ConfigError::invalid(
+                format!("{section}.max_connections"),
+                "must be at least 1",
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RedisConfig {
+    pub url: Secret,
+    /// Prepended to every key, so several deployments (or tests) can share one Redis.
+    pub key_prefix: String,
+    /// A Redis call slower than this fails, and the limit's documented fallback applies.
+    #[serde(with = "humantime_serde")]
+    pub timeout: Duration,
+}
+
+impl Default for RedisConfig {
+    fn default() -> Self {
+        Self {
+            url: Secret::new("redis://127.0.0.1:6379"),
+            key_prefix: "leadpool:".to_owned(),
+            timeout: Duration::from_millis(500),
+        }
+    }
+}
+
+impl RedisConfig {
+    pub fn validate(&self, section: &str) -> Result<(), ConfigError> {
+        if !self.url.expose().starts_with("redis://") && !self.url.expose().starts_with("rediss://")
+        {
+            return Err(ConfigError::invalid(
+                format!("{section}.url"),
+                "must be a redis:// or rediss:// URL",
+            ));
+        }
+        if self.key_prefix.is_empty() {
+            return Err(ConfigError::invalid(
+                format!("{section}.key_prefix"),
+                "must not be empty: it keeps Leadpool's keys apart from others",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// How bearer tokens are verified, and how this service proves who it is to others.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    /// Tokens must carry exactly this `iss`.
+    pub issuer: String,
+    /// Tokens must list this in `aud`.
+    pub audience: String,
+    /// The signing algorithms accepted; anything else (including `none`) is refused.
+    pub algorithms: Vec<String>,
+    /// Shared secret for HS256/384/512; at least 32 bytes.
+    pub hs256_secret: Option<Secret>,
+    /// PEM public key for RS*/ES*/PS*/EdDSA tokens.
+    pub public_key_file: Option<PathBuf>,
+    /// Clock skew tolerated on `exp` and `nbf`.
+    #[serde(with = "humantime_serde")]
+    pub leeway: Duration,
+    /// A file holding this service's own token for calls to other services. Read on every
+    /// refresh, so a rotated secret is picked up. When unset, the service mints its own
+    /// short-lived token with `hs256_secret`.
+    pub service_token_file: Option<PathBuf>,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            issuer: "leadpool".to_owned(),
+            audience: "leadpool".to_owned(),
+            algorithms: vec!["HS256".to_owned()],
+            hs256_secret: None,
+            public_key_file: None,
+            leeway: Duration::from_secs(30),
+            service_token_file: None,
+        }
+    }
+}
+
+pub const MIN_SECRET_LEN: usize = 32;
+
+impl AuthConfig {
+    pub fn validate(&self, section: &str) -> Result<(), ConfigError> {
+        if self.algorithms.is_empty() {
+            return Err(ConfigError::invalid(
+                format!("{section}.algorithms"),
+                "must name at least one algorithm, e.g. [\"HS256\"]",
+            ));
+        }
+        let uses_hmac = self.algorithms.iter().any(|a| a.starts_with("HS"));
+        let uses_public_key = self.algorithms.iter().any(|a| !a.starts_with("HS"));
+        match &self.hs256_secret {
+            None if uses_hmac => {
+                return Err(ConfigError::invalid(
+                    format!("{section}.hs256_secret"),
+                    "must be set when an HS* algorithm is allowed (e.g. LEADPOOL_AUTH__HS256_SECRET)",
+                ));
+            }
+            Some(secret) if secret.expose().len() < MIN_SECRET_LEN => {
+                return Err(ConfigError::invalid(
+                    format!("{section}.hs256_secret"),
+                    format!("must be at least {MIN_SECRET_LEN} bytes"),
+                ));
+            }
+            _ => {}
+        }
+        if uses_public_key && self.public_key_file.is_none() {
+            return Err(ConfigError::invalid(
+                format!("{section}.public_key_file"),
+                "must be set when a public-key algorithm is allowed",
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// One JSON object per line, for log collectors.
+    #[default]
+    Json,
+    /// Human-readable, for a terminal.
+    Pretty,
+}
+
+/// Logs and traces. Traces are exported over OTLP when `OTEL_EXPORTER_OTLP_ENDPOINT` is set.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TelemetryConfig {
+    pub log_format: LogFormat,
+    /// An `EnvFilter` directive such as `info,leadpool_claim=debug`. `RUST_LOG` overrides it.
+    pub log_filter: String,
+}
+
+impl Default for TelemetryConfig {
+    fn default() -> Self {
+        Self {
+            log_format: LogFormat::Json,
+            log_filter: "info".to_owned(),
+        }
+    }
+}

@@ -1,0 +1,168 @@
+//! Stored records to API messages, and API values to domain values.
+
+use chrono::{DateTime, Utc};
+use leadpool_domain::{FieldViolation, LeadState};
+use leadpool_proto::v1;
+use leadpool_store::{EventRecord, LeadRecord, PoolRecord, RepRecord};
+use prost_types::Timestamp;
+
+pub fn timestamp(at: DateTime<Utc>) -> Timestamp {
+    Timestamp {
+        seconds: at.timestamp(),
+        nanos: i32::try_from(at.timestamp_subsec_nanos()).unwrap_or(0),
+    }
+}
+
+fn optional_timestamp(at: Option<DateTime<Utc>>) -> Option<Timestamp> {
+    at.map(timestamp)
+}
+
+/// Reads a timestamp field; `field` names it in the error.
+pub fn from_timestamp(ts: &Timestamp, field: &str) -> Result<DateTime<Utc>, FieldViolation> {
+    u32::try_from(ts.nanos)
+        .ok()
+        .and_then(|nanos| DateTime::from_timestamp(ts.seconds, nanos))
+        .ok_or_else(|| FieldViolation::new(field, "is not a valid timestamp"))
+}
+
+pub fn lead_state(state: LeadState) -> v1::LeadState {
+    match state {
+        LeadState::Received => v1::LeadState::Received,
+        LeadState::Rejected => v1::LeadState::Rejected,
+        LeadState::Scheduled => v1::LeadState::Scheduled,
+        LeadState::Available => v1::LeadState::Available,
+        LeadState::Claimed => v1::LeadState::Claimed,
+        LeadState::Assigned => v1::LeadState::Assigned,
+        LeadState::Contacted => v1::LeadState::Contacted,
+        LeadState::Closed => v1::LeadState::Closed,
+        LeadState::Escalated => v1::LeadState::Escalated,
+        LeadState::Nurture => v1::LeadState::Nurture,
+        LeadState::Archived => v1::LeadState::Archived,
+    }
+}
+
+fn state_from_text(state: Option<&str>) -> v1::LeadState {
+    state
+        .and_then(|s| s.parse::<LeadState>().ok())
+        .map_or(v1::LeadState::Unspecified, lead_state)
+}
+
+fn outcome(outcome: Option<&str>) -> v1::Outcome {
+    match outcome {
+        Some("opportunity") => v1::Outcome::Opportunity,
+        Some("customer") => v1::Outcome::Customer,
+        Some("lost") => v1::Outcome::Lost,
+        _ => v1::Outcome::Unspecified,
+    }
+}
+
+fn name_or_empty(collection: &str, id: Option<&str>) -> String {
+    id.map(|id| format!("{collection}/{id}"))
+        .unwrap_or_default()
+}
+
+pub fn lead(record: &LeadRecord) -> v1::Lead {
+    v1::Lead {
+        name: record.lead_id().name(),
+        state: lead_state(record.state).into(),
+        contact: Some(v1::Contact {
+            email: record.email.clone(),
+            name: record.contact_name.clone(),
+            company: record.company.clone(),
+            company_domain: record.company_domain.clone(),
+            country: record.country.clone(),
+            phone: record.phone.clone(),
+        }),
+        score: record.score,
+        priority: record.priority,
+        source: record.source.clone(),
+        region: record.region.clone(),
+        product: record.product.clone(),
+        industry: record.industry.clone(),
+        attributes: record.attributes.0.clone().into_iter().collect(),
+        pool: name_or_empty("pools", record.pool_id.as_deref()),
+        owner: name_or_empty("reps", record.owner_rep_id.as_deref()),
+        rejection_reason: record.rejection_reason.clone().unwrap_or_default(),
+        receive_time: Some(timestamp(record.received_at)),
+        pool_entry_time: optional_timestamp(record.pooled_at),
+        claim_time: optional_timestamp(record.claimed_at),
+        contact_due_time: optional_timestamp(record.contact_due_at),
+        contact_time: optional_timestamp(record.contacted_at),
+        outcome: outcome(record.outcome.as_deref()).into(),
+        deal_size_minor: record.deal_size_minor,
+    }
+}
+
+pub fn pool_kind(kind: &str) -> v1::PoolKind {
+    match kind {
+        "open" => v1::PoolKind::Open,
+        "segmented" => v1::PoolKind::Segmented,
+        "tiered" => v1::PoolKind::Tiered,
+        "timed" => v1::PoolKind::Timed,
+        _ => v1::PoolKind::Unspecified,
+    }
+}
+
+pub fn pool(record: &PoolRecord) -> v1::Pool {
+    v1::Pool {
+        name: format!("pools/{}", record.id),
+        display_name: record.display_name.clone(),
+        kind: pool_kind(&record.kind).into(),
+        contact_sla: Some(prost_types::Duration {
+            seconds: i64::from(record.contact_sla_seconds),
+            nanos: 0,
+        }),
+        available_leads: record.available_leads,
+        create_time: Some(timestamp(record.created_at)),
+        min_score: record.min_score,
+    }
+}
+
+pub fn rep_role(role: &str) -> v1::RepRole {
+    match role {
+        "sdr" => v1::RepRole::Sdr,
+        "ae" => v1::RepRole::Ae,
+        "manager" => v1::RepRole::Manager,
+        _ => v1::RepRole::Unspecified,
+    }
+}
+
+pub fn rep(record: &RepRecord) -> v1::Rep {
+    v1::Rep {
+        name: format!("reps/{}", record.id),
+        display_name: record.display_name.clone(),
+        team: record.team.clone(),
+        role: rep_role(&record.role).into(),
+        active: record.active,
+        daily_claim_limit: record.daily_claim_limit.unwrap_or(0),
+    }
+}
+
+pub fn event(record: &EventRecord) -> v1::LeadEvent {
+    v1::LeadEvent {
+        lead: format!("leads/{}", record.lead_id),
+        from_state: state_from_text(record.from_state.as_deref()).into(),
+        to_state: state_from_text(Some(&record.to_state)).into(),
+        actor: record.actor.clone(),
+        reason: record.reason.clone(),
+        pool: name_or_empty("pools", record.pool_id.as_deref()),
+        owner: name_or_empty("reps", record.rep_id.as_deref()),
+        occur_time: Some(timestamp(record.occurred_at)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_round_trip_and_bad_ones_are_refused() {
+        let at = DateTime::from_timestamp(1_767_000_000, 123_000_000).unwrap();
+        assert_eq!(from_timestamp(&timestamp(at), "as_of").unwrap(), at);
+        let bad = Timestamp {
+            seconds: 0,
+            nanos: -5,
+        };
+        assert_eq!(from_timestamp(&bad, "as_of").unwrap_err().field, "as_of");
+    }
+}

@@ -1,0 +1,16 @@
+//! What every Leadpool gRPC server shares: binding, health and reflection, the tower layers
+//! (tracing, authentication), graceful shutdown, the one mapping from errors to gRPC statuses,
+//! conversions to the API's messages, paging, and authenticated clients for other services.
+
+mod client;
+pub mod convert;
+mod error;
+mod main_runner;
+pub mod paging;
+mod serve;
+
+pub use client::{AuthenticatedChannel, ClientInterceptor, connect};
+pub use error::{ERROR_DOMAIN, caller, require_role, to_status};
+pub use main_runner::{RunningService, ServiceMain, StartupError, run_main};
+pub use serve::{GrpcServer, ReadinessCheck, ServeError, shutdown_signal};
+pub use tokio_util::sync::CancellationToken;

@@ -1,0 +1,208 @@
+//! Binding, serving and shutting down a gRPC server the same way in every service.
+//!
+//! Shutdown order on SIGTERM: report NOT_SERVING, keep serving for `drain_delay` so load
+//! balancers notice, stop accepting, let in-flight calls finish (at most `shutdown_timeout`).
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::time::Duration;
+
+use leadpool_auth::AuthLayer;
+use leadpool_config::ServerConfig;
+use leadpool_telemetry::GrpcTraceLayer;
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tokio_util::sync::CancellationToken;
+use tonic::service::Routes;
+use tonic::transport::Server;
+use tonic_health::ServingStatus;
+use tonic_health::server::HealthReporter;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("reflection: {0}")]
+    Reflection(#[from] tonic_reflection::server::Error),
+    #[error("gRPC server: {0}")]
+    Transport(#[from] tonic::transport::Error),
+}
+
+/// Tells whether the service's dependencies are reachable, for readiness.
+pub type ReadinessCheck = Box<dyn Fn() -> Pin<Box<dyn Future<Output = bool> + Send>> + Send + Sync>;
+
+/// How often readiness is re-evaluated.
+const READINESS_INTERVAL: Duration = Duration::from_secs(5);
+
+pub struct GrpcServer {
+    listener: TcpListener,
+    config: ServerConfig,
+}
+
+impl GrpcServer {
+    /// Binds the listener now, so the port is known (and taken) before serving starts.
+    pub async fn bind(config: &ServerConfig) -> Result<Self, ServeError> {
+        let listener = TcpListener::bind(config.listen_addr)
+            .await
+            .map_err(|source| ServeError::Bind {
+                addr: config.listen_addr,
+                source,
+            })?;
+        Ok(Self {
+            listener,
+            config: config.clone(),
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .unwrap_or(self.config.listen_addr)
+    }
+
+    /// Serves `routes` (whose gRPC service name is `service_name`) until `shutdown` is
+    /// cancelled, then drains. The empty service name "" is liveness: SERVING while the process
+    /// runs. `service_name` is readiness: SERVING while `readiness` says the dependencies answer.
+    pub async fn serve(
+        self,
+        service_name: &'static str,
+        routes: Routes,
+        auth: AuthLayer,
+        readiness: ReadinessCheck,
+        shutdown: CancellationToken,
+    ) -> Result<(), ServeError> {
+        let (health, health_service) = tonic_health::server::health_reporter();
+        health.set_service_status("", ServingStatus::Serving).await;
+        health
+            .set_service_status(service_name, ServingStatus::Serving)
+            .await;
+        let reflection = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(leadpool_proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .build_v1()?;
+        let routes = routes.add_service(health_service).add_service(reflection);
+
+        let readiness_task = tokio::spawn(track_readiness(
+            health.clone(),
+            service_name,
+            readiness,
+            shutdown.clone(),
+        ));
+
+        let stop_accepting = CancellationToken::new();
+        let drain = tokio::spawn(drain_on_shutdown(
+            health,
+            service_name,
+            self.config.drain_delay,
+            shutdown.clone(),
+            stop_accepting.clone(),
+        ));
+
+        let addr = self.local_addr();
+        tracing::info!(%addr, service = service_name, "serving");
+        let server = Server::builder()
+            .layer(GrpcTraceLayer)
+            .layer(auth)
+            .add_routes(routes)
+            .serve_with_incoming_shutdown(
+                TcpListenerStream::new(self.listener),
+                stop_accepting.clone().cancelled_owned(),
+            );
+        tokio::pin!(server);
+        let result = tokio::select! {
+            result = &mut server => result,
+            () = stop_accepting.cancelled() => {
+                match tokio::time::timeout(self.config.shutdown_timeout, &mut server).await {
+                    Ok(result) => result,
+                    Err(_) => {
+                        tracing::warn!(timeout = ?self.config.shutdown_timeout, "in-flight calls did not finish in time; stopping anyway");
+                        Ok(())
+                    }
+                }
+            }
+        };
+        readiness_task.abort();
+        drain.abort();
+        tracing::info!(service = service_name, "stopped");
+        Ok(result?)
+    }
+}
+
+async fn drain_on_shutdown(
+    health: HealthReporter,
+    service_name: &'static str,
+    drain_delay: Duration,
+    shutdown: CancellationToken,
+    stop_accepting: CancellationToken,
+) {
+    shutdown.cancelled().await;
+    tracing::info!(
+        ?drain_delay,
+        "shutting down: reporting NOT_SERVING, then draining"
+    );
+    health
+        .set_service_status("", ServingStatus::NotServing)
+        .await;
+    health
+        .set_service_status(service_name, ServingStatus::NotServing)
+        .await;
+    if !drain_delay.is_zero() {
+        tokio::time::sleep(drain_delay).await;
+    }
+    stop_accepting.cancel();
+}
+
+async fn track_readiness(
+    health: HealthReporter,
+    service_name: &'static str,
+    readiness: ReadinessCheck,
+    shutdown: CancellationToken,
+) {
+    let mut ready = true;
+    let mut interval = tokio::time::interval(READINESS_INTERVAL);
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            _ = interval.tick() => {}
+        }
+        let now_ready = readiness().await;
+        if now_ready != ready && !shutdown.is_cancelled() {
+            ready = now_ready;
+            let status = if ready {
+                ServingStatus::Serving
+            } else {
+                ServingStatus::NotServing
+            };
+            tracing::warn!(service = service_name, ready, "readiness changed");
+            health.set_service_status(service_name, status).await;
+        }
+    }
+}
+
+/// Resolves on SIGTERM (Kubernetes) or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => tracing::info!("received Ctrl-C"),
+        () = terminate => tracing::info!("received SIGTERM"),
+    }
+}

@@ -1,0 +1,444 @@
+//! Leads: intake, routing, claiming, releasing, contact, SLA expiry. Each state change is one
+//! statement that updates the lead only if it is still in the expected state and appends its
+//! history row, so concurrent callers cannot both win and the history cannot be skipped.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use leadpool_domain::{Error, LeadId, LeadState, PoolId, RepId};
+use sqlx::PgConnection;
+use sqlx::types::Json;
+use uuid::Uuid;
+
+use crate::Store;
+use crate::error::{db_error, is_foreign_key_violation};
+use crate::records::LeadRecord;
+
+/// A lead ready to be stored: validated, qualified, fingerprinted.
+#[derive(Debug, Clone)]
+pub struct NewLeadRow {
+    pub id: LeadId,
+    pub idempotency_key: String,
+    pub request_hash: Vec<u8>,
+    /// `Received` (qualified, waiting for routing) or `Rejected`.
+    pub state: LeadState,
+    pub rejection_reason: Option<String>,
+    pub email: String,
+    pub contact_name: String,
+    pub company: String,
+    pub company_domain: String,
+    pub country: String,
+    pub phone: String,
+    pub score: i32,
+    pub source: String,
+    pub region: String,
+    pub product: String,
+    pub industry: String,
+    pub attributes: BTreeMap<String, String>,
+}
+
+#[derive(Debug)]
+pub enum InsertedLead {
+    Created(LeadRecord),
+    /// The idempotency key was known: the lead stored then, and the hash it was stored with.
+    Existing {
+        lead: LeadRecord,
+        request_hash: Vec<u8>,
+    },
+}
+
+/// Sort orders for browsing a pool; each has its own partial index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LeadOrder {
+    Priority,
+    Age,
+    Score,
+}
+
+/// Where the previous page of a pool listing ended.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct AvailableCursor {
+    /// The sort key of the last lead: its priority or score (unused for age).
+    pub key: i32,
+    pub pooled_at: DateTime<Utc>,
+    pub id: Uuid,
+}
+
+impl AvailableCursor {
+    pub fn after(lead: &LeadRecord, order: LeadOrder) -> Option<Self> {
+        Some(Self {
+            key: match order {
+                LeadOrder::Priority => lead.priority,
+                LeadOrder::Score => lead.score,
+                LeadOrder::Age => 0,
+            },
+            pooled_at: lead.pooled_at?,
+            id: lead.id,
+        })
+    }
+}
+
+// One history row per changed lead, in the same statement as the change. `changed` must
+// return the lead's columns plus `old_state` and `event_rep`.
+macro_rules! with_event {
+    ($change:expr, $event_values:expr) => {
+        concat!(
+            "WITH changed AS (",
+            $change,
+            "), ",
+            "event AS (INSERT INTO lead_events ",
+            "(lead_id, from_state, to_state, actor, reason, pool_id, rep_id, occurred_at) ",
+            "SELECT id, old_state, state, ",
+            $event_values,
+            " FROM changed) ",
+            "SELECT * FROM changed"
+        )
+    };
+}
+
+impl Store {
+    /// Stores a new lead with its first history row, or returns the lead already stored under
+    /// the same idempotency key. Concurrent submissions of one key yield one lead: the loser of
+    /// the insert waits for the winner's commit and then reads its lead.
+    pub async fn insert_lead(
+        &self,
+        lead: &NewLeadRow,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<InsertedLead, Error> {
+        const INSERT: &str = with_event!(
+            "INSERT INTO leads (id, idempotency_key, request_hash, state, rejection_reason, email, \
+             contact_name, company, company_domain, country, phone, score, priority, source, region, \
+             product, industry, attributes, received_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14, $15, $16, $17, $18, $18) \
+             ON CONFLICT (idempotency_key) DO NOTHING \
+             RETURNING *, NULL::text AS old_state, NULL::text AS event_rep",
+            "$19, COALESCE(rejection_reason, ''), NULL, NULL, received_at"
+        );
+        let inserted = sqlx::query_as::<_, LeadRecord>(INSERT)
+            .bind(lead.id.0)
+            .bind(&lead.idempotency_key)
+            .bind(&lead.request_hash)
+            .bind(lead.state.as_str())
+            .bind(&lead.rejection_reason)
+            .bind(&lead.email)
+            .bind(&lead.contact_name)
+            .bind(&lead.company)
+            .bind(&lead.company_domain)
+            .bind(&lead.country)
+            .bind(&lead.phone)
+            .bind(lead.score)
+            .bind(&lead.source)
+            .bind(&lead.region)
+            .bind(&lead.product)
+            .bind(&lead.industry)
+            .bind(Json(&lead.attributes))
+            .bind(now)
+            .bind(actor)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)?;
+        if let Some(created) = inserted {
+            return Ok(InsertedLead::Created(created));
+        }
+        let (request_hash,): (Vec<u8>,) =
+            sqlx::query_as("SELECT request_hash FROM leads WHERE idempotency_key = $1")
+                .bind(&lead.idempotency_key)
+                .fetch_one(&self.pool)
+                .await
+                .map_err(db_error)?;
+        let existing =
+            sqlx::query_as::<_, LeadRecord>("SELECT * FROM leads WHERE idempotency_key = $1")
+                .bind(&lead.idempotency_key)
+                .fetch_one(&self.pool)
+                .await
+                .map_err(db_error)?;
+        Ok(InsertedLead::Existing {
+            lead: existing,
+            request_hash,
+        })
+    }
+
+    pub async fn get_lead(&self, id: LeadId) -> Result<LeadRecord, Error> {
+        sqlx::query_as::<_, LeadRecord>("SELECT * FROM leads WHERE id = $1")
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)?
+            .ok_or_else(|| Error::not_found("lead", id.name()))
+    }
+
+    /// Qualified leads still waiting for routing, oldest first.
+    pub async fn leads_waiting_for_routing(
+        &self,
+        received_before: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<LeadId>, Error> {
+        let ids: Vec<(Uuid,)> = sqlx::query_as(
+            "SELECT id FROM leads WHERE state = 'received' AND received_at <= $1 \
+             ORDER BY received_at LIMIT $2",
+        )
+        .bind(received_before)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_error)?;
+        Ok(ids.into_iter().map(|(id,)| LeadId(id)).collect())
+    }
+
+    /// Moves a received lead into `pool`. `None` when the lead is no longer waiting for
+    /// routing (someone routed it first), which makes routing idempotent.
+    pub async fn place_in_pool(
+        &self,
+        id: LeadId,
+        pool: &PoolId,
+        actor: &str,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<LeadRecord>, Error> {
+        const PLACE: &str = with_event!(
+            "UPDATE leads SET state = 'available', pool_id = $2, pooled_at = $3, updated_at = $3 \
+             WHERE id = $1 AND state = 'received' \
+             RETURNING *, 'received'::text AS old_state, NULL::text AS event_rep",
+            "$4, $5, pool_id, NULL, $3"
+        );
+        sqlx::query_as::<_, LeadRecord>(PLACE)
+            .bind(id.0)
+            .bind(pool.as_str())
+            .bind(now)
+            .bind(actor)
+            .bind(reason)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|err| {
+                if is_foreign_key_violation(&err) {
+                    Error::not_found("pool", pool.name())
+                } else {
+                    db_error(err)
+                }
+            })
+    }
+
+    /// Claims one chosen lead for `rep`, if it is still available.
+    pub async fn claim_lead(
+        &self,
+        id: LeadId,
+        rep: &RepId,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<LeadRecord>, Error> {
+        const CLAIM: &str = with_event!(
+            "UPDATE leads l SET state = 'claimed', owner_rep_id = $2, claimed_at = $3, \
+             contact_due_at = $3 + make_interval(secs => p.contact_sla_seconds), updated_at = $3 \
+             FROM pools p \
+             WHERE l.id = $1 AND l.state = 'available' AND p.id = l.pool_id \
+             RETURNING l.*, 'available'::text AS old_state, $2::text AS event_rep",
+            "$4, 'claim', pool_id, event_rep, $3"
+        );
+        sqlx::query_as::<_, LeadRecord>(CLAIM)
+            .bind(id.0)
+            .bind(rep.as_str())
+            .bind(now)
+            .bind(actor)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|err| claim_error(err, rep))
+    }
+
+    /// Claims up to `count` of the highest-priority available leads of `pool` for `rep`.
+    /// Leads another claimer holds locked at this instant are skipped, not waited for.
+    pub async fn claim_next(
+        &self,
+        pool: &PoolId,
+        rep: &RepId,
+        count: i64,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<LeadRecord>, Error> {
+        const CLAIM_NEXT: &str = concat!(
+            "WITH picked AS (SELECT id FROM leads WHERE pool_id = $1 AND state = 'available' \
+             ORDER BY priority DESC, pooled_at, id LIMIT $2 FOR UPDATE SKIP LOCKED), ",
+            "changed AS (UPDATE leads l SET state = 'claimed', owner_rep_id = $3, claimed_at = $4, \
+             contact_due_at = $4 + make_interval(secs => p.contact_sla_seconds), updated_at = $4 \
+             FROM picked, pools p WHERE l.id = picked.id AND p.id = l.pool_id \
+             RETURNING l.*, 'available'::text AS old_state), ",
+            "event AS (INSERT INTO lead_events \
+             (lead_id, from_state, to_state, actor, reason, pool_id, rep_id, occurred_at) \
+             SELECT id, old_state, state, $5, $6, pool_id, owner_rep_id, $4 FROM changed) ",
+            "SELECT * FROM changed ORDER BY priority DESC, pooled_at, id"
+        );
+        let reason = if count == 1 {
+            "claim-next"
+        } else {
+            "claim-batch"
+        };
+        sqlx::query_as::<_, LeadRecord>(CLAIM_NEXT)
+            .bind(pool.as_str())
+            .bind(count)
+            .bind(rep.as_str())
+            .bind(now)
+            .bind(actor)
+            .bind(reason)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|err| claim_error(err, rep))
+    }
+
+    /// Returns a lead `rep` owns (claimed or contacted) to its pool.
+    pub async fn release_lead(
+        &self,
+        id: LeadId,
+        rep: &RepId,
+        reason: &str,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<LeadRecord>, Error> {
+        const RELEASE: &str = concat!(
+            "WITH target AS (SELECT id, state AS old_state, owner_rep_id AS event_rep FROM leads \
+             WHERE id = $1 AND owner_rep_id = $2 AND state IN ('claimed', 'contacted') FOR UPDATE), ",
+            "changed AS (UPDATE leads l SET state = 'available', owner_rep_id = NULL, claimed_at = NULL, \
+             contact_due_at = NULL, contacted_at = NULL, updated_at = $3 \
+             FROM target WHERE l.id = target.id RETURNING l.*, target.old_state, target.event_rep), ",
+            "event AS (INSERT INTO lead_events \
+             (lead_id, from_state, to_state, actor, reason, pool_id, rep_id, occurred_at) \
+             SELECT id, old_state, state, $4, $5, pool_id, event_rep, $3 FROM changed) ",
+            "SELECT * FROM changed"
+        );
+        sqlx::query_as::<_, LeadRecord>(RELEASE)
+            .bind(id.0)
+            .bind(rep.as_str())
+            .bind(now)
+            .bind(actor)
+            .bind(reason)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)
+    }
+
+    /// Marks a lead `rep` has claimed as contacted, which stops its contact SLA.
+    pub async fn record_contact(
+        &self,
+        id: LeadId,
+        rep: &RepId,
+        note: &str,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<LeadRecord>, Error> {
+        const CONTACT: &str = with_event!(
+            "UPDATE leads SET state = 'contacted', contacted_at = $3, updated_at = $3 \
+             WHERE id = $1 AND owner_rep_id = $2 AND state = 'claimed' \
+             RETURNING *, 'claimed'::text AS old_state, owner_rep_id AS event_rep",
+            "$4, $5, pool_id, event_rep, $3"
+        );
+        sqlx::query_as::<_, LeadRecord>(CONTACT)
+            .bind(id.0)
+            .bind(rep.as_str())
+            .bind(now)
+            .bind(actor)
+            .bind(note)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)
+    }
+
+    /// One page of the available leads of `pool`, in `order`, after `cursor`.
+    pub async fn list_available(
+        &self,
+        pool: &PoolId,
+        order: LeadOrder,
+        cursor: Option<&AvailableCursor>,
+        limit: i64,
+    ) -> Result<Vec<LeadRecord>, Error> {
+        const BASE: &str = "SELECT * FROM leads WHERE pool_id = $1 AND state = 'available' ";
+        // Keyset pagination: each page continues strictly after the previous page's last lead.
+        let (after, order_by) = match order {
+            LeadOrder::Priority => (
+                "AND (priority < $3 OR (priority = $3 AND (pooled_at, id) > ($4, $5))) ",
+                "ORDER BY priority DESC, pooled_at, id LIMIT $2",
+            ),
+            LeadOrder::Score => (
+                "AND (score < $3 OR (score = $3 AND (pooled_at, id) > ($4, $5))) ",
+                "ORDER BY score DESC, pooled_at, id LIMIT $2",
+            ),
+            LeadOrder::Age => (
+                "AND (pooled_at, id) > ($3, $4) ",
+                "ORDER BY pooled_at, id LIMIT $2",
+            ),
+        };
+        let sql = match cursor {
+            Some(_) => format!("{BASE}{after}{order_by}"),
+            None => format!("{BASE}{order_by}"),
+        };
+        let query = sqlx::query_as::<_, LeadRecord>(&sql)
+            .bind(pool.as_str())
+            .bind(limit);
+        let query = match (cursor, order) {
+            (None, _) => query,
+            (Some(c), LeadOrder::Age) => query.bind(c.pooled_at).bind(c.id),
+            (Some(c), _) => query.bind(c.key).bind(c.pooled_at).bind(c.id),
+        };
+        query.fetch_all(&self.pool).await.map_err(db_error)
+    }
+
+    /// Leads available in `pool` right now.
+    pub async fn count_available(&self, pool: &PoolId) -> Result<i64, Error> {
+        let (count,): (i64,) =
+            sqlx::query_as("SELECT count(*) FROM leads WHERE pool_id = $1 AND state = 'available'")
+                .bind(pool.as_str())
+                .fetch_one(&self.pool)
+                .await
+                .map_err(db_error)?;
+        Ok(count)
+    }
+}
+
+/// Returns to their pools, in batches, the claimed leads whose contact deadline is at or before
+/// `now`. Runs inside the caller's transaction so the job's run record commits with it.
+pub async fn expire_contact_slas(
+    conn: &mut PgConnection,
+    now: DateTime<Utc>,
+    actor: &str,
+    batch_size: i64,
+) -> Result<Vec<LeadId>, Error> {
+    const EXPIRE: &str = concat!(
+        "WITH due AS (SELECT id, owner_rep_id FROM leads WHERE state = 'claimed' AND contact_due_at <= $1 \
+         ORDER BY contact_due_at LIMIT $2 FOR UPDATE SKIP LOCKED), ",
+        "changed AS (UPDATE leads l SET state = 'available', owner_rep_id = NULL, claimed_at = NULL, \
+         contact_due_at = NULL, updated_at = $1 FROM due WHERE l.id = due.id \
+         RETURNING l.id, l.pool_id, due.owner_rep_id AS lost_by), ",
+        "event AS (INSERT INTO lead_events \
+         (lead_id, from_state, to_state, actor, reason, pool_id, rep_id, occurred_at) \
+         SELECT id, 'claimed', 'available', $3, 'contact SLA expired', pool_id, lost_by, $1 FROM changed) ",
+        "SELECT id FROM changed"
+    );
+    let mut expired = Vec::new();
+    loop {
+        let batch: Vec<(Uuid,)> = sqlx::query_as(EXPIRE)
+            .bind(now)
+            .bind(batch_size)
+            .bind(actor)
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(db_error)?;
+        let done = (batch.len() as i64) < batch_size;
+        expired.extend(batch.into_iter().map(|(id,)| LeadId(id)));
+        if done {
+            return Ok(expired);
+        }
+    }
+}
+
+fn claim_error(err: sqlx::Error, rep: &RepId) -> Error {
+    if is_foreign_key_violation(&err) {
+        Error::precondition(
+            "REP_NOT_REGISTERED",
+            rep.name(),
+            format!(
+                "{} is not a registered rep; ask an admin to add her",
+                rep.name()
+            ),
+        )
+    } else {
+        db_error(err)
+    }
+}

@@ -1,0 +1,80 @@
+//! Postgres storage for Leadpool. Every lead state change writes its history row in the same
+//! statement, so the history can never disagree with the lead.
+
+mod error;
+mod events;
+mod jobs;
+mod leads;
+mod pools;
+mod records;
+mod reps;
+
+use std::str::FromStr;
+
+use leadpool_config::DatabaseConfig;
+use leadpool_domain::Error;
+use sqlx::PgPool;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+
+pub use error::db_error;
+pub use jobs::{JobRunRecord, JobTx};
+pub use leads::{AvailableCursor, InsertedLead, LeadOrder, NewLeadRow, expire_contact_slas};
+pub use records::{EventRecord, LeadRecord, PoolRecord, RepRecord};
+
+/// The migrations in `migrations/`, compiled into every binary that uses the store.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// Access to Leadpool's tables. Cheap to clone: it shares one connection pool.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: PgPool,
+}
+
+impl Store {
+    /// Connects lazily: the service starts (and reports not ready) while Postgres is down.
+    pub fn connect(config: &DatabaseConfig) -> Result<Self, Error> {
+        let options = PgConnectOptions::from_str(config.url.expose())
+            .map_err(|e| Error::internal(format!("database.url: {e}")))?
+            .application_name("leadpool")
+            .options([
+                (
+                    "statement_timeout",
+                    format!("{}ms", config.statement_timeout.as_millis()),
+                ),
+                (
+                    "idle_in_transaction_session_timeout",
+                    format!("{}ms", config.idle_in_transaction_timeout.as_millis()),
+                ),
+            ]);
+        let pool = PgPoolOptions::new()
+            .max_connections(config.max_connections)
+            .acquire_timeout(config.acquire_timeout)
+            .connect_lazy_with(options);
+        Ok(Self { pool })
+    }
+
+    pub fn from_pool(pool: PgPool) -> Self {
+        Self { pool }
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Applies pending migrations. Safe to run from many replicas at once: sqlx serialises
+    /// them with an advisory lock.
+    pub async fn migrate(&self) -> Result<(), Error> {
+        MIGRATOR
+            .run(&self.pool)
+            .await
+            .map_err(|e| Error::Unavailable {
+                dependency: "postgres",
+                message: format!("migrations failed: {e}"),
+            })
+    }
+
+    /// True when Postgres answers a trivial query.
+    pub async fn is_reachable(&self) -> bool {
+        sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
+    }
+}

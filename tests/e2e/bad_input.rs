@@ -1,0 +1,313 @@
+//! Bad input to every RPC gets INVALID_ARGUMENT naming the offending fields: never a panic,
+//! never INTERNAL.
+
+use leadpool_auth::Role;
+use leadpool_e2e::{Cluster, admin, create_pool, rep};
+use leadpool_proto::v1;
+use leadpool_testing::{authed, token};
+use tonic::{Code, Status};
+use tonic_types::StatusExt;
+
+/// Asserts INVALID_ARGUMENT whose BadRequest names exactly `fields`.
+fn assert_invalid<T: std::fmt::Debug>(result: Result<tonic::Response<T>, Status>, fields: &[&str]) {
+    let status = result.expect_err("bad input must be refused");
+    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+    let named: Vec<String> = status
+        .get_details_bad_request()
+        .expect("field violations attached")
+        .field_violations
+        .into_iter()
+        .map(|v| v.field)
+        .collect();
+    assert_eq!(named, fields, "{}", status.message());
+}
+
+#[tokio::test]
+async fn every_rpc_refuses_bad_input_with_the_fields_to_fix() {
+    let cluster = Cluster::start().await;
+    let mut routing = cluster.routing().await;
+    let mut intake = cluster.intake().await;
+    let mut claim = cluster.claim().await;
+    let mut scheduler = cluster.scheduler().await;
+    create_pool(&mut routing, "west", 0).await;
+    let service = token("services/web-forms", &[Role::Service]);
+    let alice = rep("alice");
+
+    // IntakeService
+    assert_invalid(
+        intake
+            .submit_lead(authed(&service, v1::SubmitLeadRequest::default()))
+            .await,
+        &["idempotency_key", "contact.email"],
+    );
+    assert_invalid(
+        intake
+            .submit_lead(authed(
+                &service,
+                v1::SubmitLeadRequest {
+                    idempotency_key: "k".into(),
+                    contact: Some(v1::Contact {
+                        email: "ada@@example".into(),
+                        country: "Germany".into(),
+                        ..Default::default()
+                    }),
+                    score: -3,
+                    source: "x".repeat(300),
+                    ..Default::default()
+                },
+            ))
+            .await,
+        &["contact.email", "score", "contact.country", "source"],
+    );
+
+    // RoutingService
+    assert_invalid(
+        routing
+            .route_lead(authed(
+                &service,
+                v1::RouteLeadRequest {
+                    name: String::new(),
+                },
+            ))
+            .await,
+        &["name"],
+    );
+    assert_invalid(
+        routing
+            .route_lead(authed(
+                &service,
+                v1::RouteLeadRequest {
+                    name: "leads/42".into(),
+                },
+            ))
+            .await,
+        &["name"],
+    );
+    assert_invalid(
+        routing
+            .create_pool(authed(
+                &admin(),
+                v1::CreatePoolRequest {
+                    pool_id: "West Coast".into(),
+                    kind: 99,
+                    contact_sla: Some(prost_types::Duration {
+                        seconds: -60,
+                        nanos: 0,
+                    }),
+                    min_score: 101,
+                    ..Default::default()
+                },
+            ))
+            .await,
+        &["pool_id", "kind", "contact_sla", "min_score"],
+    );
+    assert_invalid(
+        routing
+            .get_pool(authed(
+                &alice,
+                v1::GetPoolRequest {
+                    name: "west".into(),
+                },
+            ))
+            .await,
+        &["name"],
+    );
+    assert_invalid(
+        routing
+            .list_pools(authed(
+                &alice,
+                v1::ListPoolsRequest {
+                    page_size: -1,
+                    page_token: String::new(),
+                },
+            ))
+            .await,
+        &["page_size"],
+    );
+    assert_invalid(
+        routing
+            .list_pools(authed(
+                &alice,
+                v1::ListPoolsRequest {
+                    page_size: 0,
+                    page_token: "not-a-token".into(),
+                },
+            ))
+            .await,
+        &["page_token"],
+    );
+    assert_invalid(
+        routing
+            .upsert_rep(authed(&admin(), v1::UpsertRepRequest { rep: None }))
+            .await,
+        &["rep"],
+    );
+    assert_invalid(
+        routing
+            .upsert_rep(authed(
+                &admin(),
+                v1::UpsertRepRequest {
+                    rep: Some(v1::Rep {
+                        name: "reps/Alice".into(),
+                        daily_claim_limit: -1,
+                        ..Default::default()
+                    }),
+                },
+            ))
+            .await,
+        &["rep.name", "rep.role", "rep.daily_claim_limit"],
+    );
+    assert_invalid(
+        routing
+            .list_reps(authed(
+                &alice,
+                v1::ListRepsRequest {
+                    page_size: -5,
+                    page_token: String::new(),
+                },
+            ))
+            .await,
+        &["page_size"],
+    );
+
+    // ClaimService
+    assert_invalid(
+        claim
+            .list_pool_leads(authed(
+                &alice,
+                v1::ListPoolLeadsRequest {
+                    parent: String::new(),
+                    ..Default::default()
+                },
+            ))
+            .await,
+        &["parent"],
+    );
+    assert_invalid(
+        claim
+            .list_pool_leads(authed(
+                &alice,
+                v1::ListPoolLeadsRequest {
+                    parent: "pools/west".into(),
+                    order_by: 42,
+                    ..Default::default()
+                },
+            ))
+            .await,
+        &["order_by"],
+    );
+    let west_token = leadpool_server::paging::encode("pools/east:Priority", 1);
+    assert_invalid(
+        claim
+            .list_pool_leads(authed(
+                &alice,
+                v1::ListPoolLeadsRequest {
+                    parent: "pools/west".into(),
+                    page_token: west_token,
+                    ..Default::default()
+                },
+            ))
+            .await,
+        &["page_token"],
+    );
+    assert_invalid(
+        claim
+            .claim_lead(authed(
+                &alice,
+                v1::ClaimLeadRequest {
+                    name: "leads/not-a-uuid".into(),
+                },
+            ))
+            .await,
+        &["name"],
+    );
+    assert_invalid(
+        claim
+            .claim_next(authed(
+                &alice,
+                v1::ClaimNextRequest {
+                    pool: String::new(),
+                },
+            ))
+            .await,
+        &["pool"],
+    );
+    assert_invalid(
+        claim
+            .claim_batch(authed(
+                &alice,
+                v1::ClaimBatchRequest {
+                    pool: "pools/west".into(),
+                    count: 0,
+                },
+            ))
+            .await,
+        &["count"],
+    );
+    assert_invalid(
+        claim
+            .release_lead(authed(
+                &alice,
+                v1::ReleaseLeadRequest {
+                    name: "x".into(),
+                    reason: String::new(),
+                },
+            ))
+            .await,
+        &["name", "reason"],
+    );
+    assert_invalid(
+        claim
+            .record_contact(authed(
+                &alice,
+                v1::RecordContactRequest {
+                    name: String::new(),
+                    note: String::new(),
+                },
+            ))
+            .await,
+        &["name"],
+    );
+    assert_invalid(
+        claim
+            .list_lead_events(authed(
+                &alice,
+                v1::ListLeadEventsRequest {
+                    parent: "pools/west".into(),
+                    ..Default::default()
+                },
+            ))
+            .await,
+        &["parent"],
+    );
+
+    // SchedulerService
+    assert_invalid(
+        scheduler
+            .run_job(authed(
+                &admin(),
+                v1::RunJobRequest {
+                    name: "jobs/make-coffee".into(),
+                    as_of: Some(prost_types::Timestamp {
+                        seconds: 0,
+                        nanos: -1,
+                    }),
+                },
+            ))
+            .await,
+        &["name", "as_of"],
+    );
+    assert_invalid(
+        scheduler
+            .list_jobs(authed(
+                &alice,
+                v1::ListJobsRequest {
+                    page_size: -1,
+                    page_token: String::new(),
+                },
+            ))
+            .await,
+        &["page_size"],
+    );
+    cluster.stop().await;
+}

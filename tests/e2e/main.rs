@@ -1,0 +1,12 @@
+//! Service-level tests: real services on real sockets, real Postgres and Redis.
+
+// Test helpers outside #[test] functions panic on failure by design.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod bad_input;
+mod claim;
+mod flow;
+mod intake;
+mod race;
+mod routing;
+mod scheduler;

@@ -1,0 +1,178 @@
+//! The scheduler: SLA expiry with an injected clock, and exactly-once job slots.
+
+use chrono::Duration;
+use futures::future::join_all;
+use leadpool_domain::{Clock, LeadId, LeadState};
+use leadpool_e2e::{Cluster, add_rep, admin, create_pool, rep, submit};
+use leadpool_proto::v1;
+use leadpool_server::convert::timestamp;
+use leadpool_testing::authed;
+
+async fn run_sla_expiry(
+    cluster: &Cluster,
+    as_of: chrono::DateTime<chrono::Utc>,
+) -> v1::RunJobResponse {
+    cluster
+        .scheduler()
+        .await
+        .run_job(authed(
+            &admin(),
+            v1::RunJobRequest {
+                name: "jobs/sla-expiry".into(),
+                as_of: Some(timestamp(as_of)),
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+}
+
+#[tokio::test]
+async fn uncontacted_leads_return_to_their_pool_when_the_sla_passes_and_contacted_ones_stay() {
+    let cluster = Cluster::start().await;
+    let mut routing = cluster.routing().await;
+    create_pool(&mut routing, "inbound", 0).await;
+    add_rep(&mut routing, "alice", 0).await;
+    let mut intake = cluster.intake().await;
+    submit(&mut intake, "a", 60).await;
+    submit(&mut intake, "b", 50).await;
+    let mut claim = cluster.claim().await;
+    let batch = claim
+        .claim_batch(authed(
+            &rep("alice"),
+            v1::ClaimBatchRequest {
+                pool: "pools/inbound".into(),
+                count: 2,
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .leads;
+    let (ignored, called) = (&batch[0], &batch[1]);
+    claim
+        .record_contact(authed(
+            &rep("alice"),
+            v1::RecordContactRequest {
+                name: called.name.clone(),
+                note: String::new(),
+            },
+        ))
+        .await
+        .unwrap();
+    let claimed_at = cluster.env.clock.now();
+
+    // One second before the deadline nothing moves; at the deadline only the ignored lead does.
+    let early = run_sla_expiry(
+        &cluster,
+        claimed_at + Duration::hours(2) - Duration::seconds(1),
+    )
+    .await;
+    assert_eq!(early.affected, 0);
+    let due = run_sla_expiry(&cluster, claimed_at + Duration::hours(2)).await;
+    assert_eq!(due.leads, vec![ignored.name.clone()]);
+
+    let store = cluster.env.db.store();
+    let returned = store
+        .get_lead(LeadId::from_name(&ignored.name, "name").unwrap())
+        .await
+        .unwrap();
+    assert_eq!(returned.state, LeadState::Available);
+    assert_eq!(returned.owner_rep_id, None);
+    assert_eq!(returned.pool_id.as_deref(), Some("inbound"));
+    let kept = store
+        .get_lead(LeadId::from_name(&called.name, "name").unwrap())
+        .await
+        .unwrap();
+    assert_eq!(kept.state, LeadState::Contacted);
+
+    let history = store.lead_events(returned.lead_id(), 0, 100).await.unwrap();
+    let expiry = history.last().unwrap();
+    assert_eq!(expiry.reason, "contact SLA expired");
+    assert_eq!(expiry.actor, "services/scheduler");
+    assert_eq!(
+        expiry.rep_id.as_deref(),
+        Some("alice"),
+        "history says who lost it"
+    );
+
+    // Running it again changes nothing: the job is a function of state and time.
+    assert_eq!(
+        run_sla_expiry(&cluster, claimed_at + Duration::hours(3))
+            .await
+            .affected,
+        0
+    );
+    let jobs = cluster
+        .scheduler()
+        .await
+        .list_jobs(authed(&rep("alice"), v1::ListJobsRequest::default()))
+        .await
+        .unwrap()
+        .into_inner()
+        .jobs;
+    assert_eq!(jobs.len(), 1);
+    assert_eq!(jobs[0].name, "jobs/sla-expiry");
+    cluster.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_scheduled_slot_takes_effect_once_however_many_schedulers_race_for_it() {
+    let cluster = Cluster::start().await;
+    let mut routing = cluster.routing().await;
+    create_pool(&mut routing, "inbound", 0).await;
+    add_rep(&mut routing, "alice", 100).await;
+    let mut intake = cluster.intake().await;
+    for i in 0..20 {
+        submit(&mut intake, &format!("lead-{i}"), 60).await;
+    }
+    let claimed = cluster
+        .claim()
+        .await
+        .claim_batch(authed(
+            &rep("alice"),
+            v1::ClaimBatchRequest {
+                pool: "pools/inbound".into(),
+                count: 10,
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .leads;
+    assert_eq!(claimed.len(), 10);
+
+    let config = cluster.env.scheduler_config().scheduler;
+    let runner = leadpool_scheduler::Runner {
+        store: cluster.env.db.store(),
+        clock: cluster.env.clock(),
+        config,
+    };
+    let at = cluster.env.clock.now() + Duration::hours(3);
+    let attempts = (0..8).map(|_| {
+        let runner = runner.clone();
+        tokio::spawn(async move {
+            runner
+                .run_slot(leadpool_scheduler::Job::SlaExpiry, at)
+                .await
+                .unwrap()
+        })
+    });
+    let results: Vec<Option<Vec<LeadId>>> = join_all(attempts)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    let ran: Vec<&Vec<LeadId>> = results.iter().flatten().collect();
+    assert_eq!(ran.len(), 1, "exactly one attempt had the slot");
+    assert_eq!(ran[0].len(), 10);
+    let (expiries, slot_rows): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM lead_events WHERE reason = 'contact SLA expired'), \
+                (SELECT count(*) FROM job_runs WHERE trigger = 'schedule')",
+    )
+    .fetch_one(cluster.env.db.store().pool())
+    .await
+    .unwrap();
+    assert_eq!((expiries, slot_rows), (10, 1));
+    cluster.stop().await;
+}

@@ -1,0 +1,292 @@
+//! The harness for Leadpool's service-level tests: each test gets its own database, Redis key
+//! prefix and manual clock, and starts the services it needs on free ports, in-process, talking
+//! real gRPC over real sockets.
+
+#![allow(clippy::missing_panics_doc, clippy::expect_used, clippy::unwrap_used)]
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use leadpool_domain::{Clock, ManualClock};
+use leadpool_proto::v1;
+use leadpool_proto::v1::claim_service_client::ClaimServiceClient;
+use leadpool_proto::v1::intake_service_client::IntakeServiceClient;
+use leadpool_proto::v1::routing_service_client::RoutingServiceClient;
+use leadpool_proto::v1::scheduler_service_client::SchedulerServiceClient;
+use leadpool_server::RunningService;
+use leadpool_testing::{
+    ADMIN, TestDatabase, TestRedis, auth_config, authed, server_config, telemetry_config,
+    test_epoch, token,
+};
+use tonic::transport::Channel;
+
+pub use leadpool_testing::REP;
+
+/// One test's data and time: a database, a Redis key prefix, a clock that moves when told.
+pub struct TestEnv {
+    pub db: TestDatabase,
+    pub redis: TestRedis,
+    pub clock: ManualClock,
+}
+
+impl TestEnv {
+    pub async fn new() -> Self {
+        Self {
+            db: TestDatabase::new().await,
+            redis: TestRedis::new(),
+            clock: ManualClock::new(test_epoch()),
+        }
+    }
+
+    pub fn clock(&self) -> Arc<dyn Clock> {
+        Arc::new(self.clock.clone())
+    }
+
+    pub fn routing_config(&self) -> leadpool_routing::Config {
+        leadpool_routing::Config {
+            server: server_config(),
+            database: self.db.config(),
+            auth: auth_config(),
+            telemetry: telemetry_config(),
+        }
+    }
+
+    pub fn intake_config(&self, routing_endpoint: &str) -> leadpool_intake::Config {
+        leadpool_intake::Config {
+            server: server_config(),
+            database: self.db.config(),
+            auth: auth_config(),
+            telemetry: telemetry_config(),
+            routing: leadpool_intake::RoutingClientConfig {
+                endpoint: routing_endpoint.to_owned(),
+                timeout: Duration::from_secs(2),
+                retry_interval: Duration::from_millis(50),
+                retry_grace: Duration::ZERO,
+                retry_batch: 100,
+            },
+            qualification: leadpool_intake::QualificationConfig { min_score: 20 },
+        }
+    }
+
+    pub fn claim_config(&self) -> leadpool_claim::Config {
+        leadpool_claim::Config {
+            server: server_config(),
+            database: self.db.config(),
+            redis: self.redis.config(),
+            auth: auth_config(),
+            telemetry: telemetry_config(),
+            claims: leadpool_claim::ClaimsConfig::default(),
+        }
+    }
+
+    pub fn scheduler_config(&self) -> leadpool_scheduler::Config {
+        leadpool_scheduler::Config {
+            server: server_config(),
+            database: self.db.config(),
+            auth: auth_config(),
+            telemetry: telemetry_config(),
+            scheduler: leadpool_scheduler::SchedulerConfig {
+                // Tests run jobs through RunJob with the manual clock.
+                enabled: false,
+                ..leadpool_scheduler::SchedulerConfig::default()
+            },
+        }
+    }
+
+    pub async fn start_routing(&self, config: leadpool_routing::Config) -> RunningService {
+        RunningService::start(
+            leadpool_routing::Application::build(config, self.clock())
+                .await
+                .expect("routing starts"),
+        )
+    }
+
+    pub async fn start_intake(&self, config: leadpool_intake::Config) -> RunningService {
+        RunningService::start(
+            leadpool_intake::Application::build(config, self.clock())
+                .await
+                .expect("intake starts"),
+        )
+    }
+
+    pub async fn start_claim(&self, config: leadpool_claim::Config) -> RunningService {
+        RunningService::start(
+            leadpool_claim::Application::build(config, self.clock())
+                .await
+                .expect("claim starts"),
+        )
+    }
+
+    pub async fn start_scheduler(&self, config: leadpool_scheduler::Config) -> RunningService {
+        RunningService::start(
+            leadpool_scheduler::Application::build(config, self.clock())
+                .await
+                .expect("scheduler starts"),
+        )
+    }
+}
+
+/// All four services on one test environment.
+pub struct Cluster {
+    pub env: TestEnv,
+    pub intake: RunningService,
+    pub routing: RunningService,
+    pub claim: RunningService,
+    pub scheduler: RunningService,
+}
+
+impl Cluster {
+    pub async fn start() -> Self {
+        let env = TestEnv::new().await;
+        let routing = env.start_routing(env.routing_config()).await;
+        let intake = env
+            .start_intake(env.intake_config(&routing.endpoint()))
+            .await;
+        let claim = env.start_claim(env.claim_config()).await;
+        let scheduler = env.start_scheduler(env.scheduler_config()).await;
+        Self {
+            env,
+            intake,
+            routing,
+            claim,
+            scheduler,
+        }
+    }
+
+    pub async fn intake(&self) -> IntakeServiceClient<Channel> {
+        IntakeServiceClient::new(channel(self.intake.addr).await)
+    }
+
+    pub async fn routing(&self) -> RoutingServiceClient<Channel> {
+        RoutingServiceClient::new(channel(self.routing.addr).await)
+    }
+
+    pub async fn claim(&self) -> ClaimServiceClient<Channel> {
+        ClaimServiceClient::new(channel(self.claim.addr).await)
+    }
+
+    pub async fn scheduler(&self) -> SchedulerServiceClient<Channel> {
+        SchedulerServiceClient::new(channel(self.scheduler.addr).await)
+    }
+
+    pub async fn stop(self) {
+        for service in [self.intake, self.routing, self.claim, self.scheduler] {
+            service.stop().await.expect("service stops cleanly");
+        }
+    }
+}
+
+pub async fn channel(addr: SocketAddr) -> Channel {
+    Channel::from_shared(format!("http://{addr}"))
+        .expect("endpoint")
+        .connect()
+        .await
+        .expect("connect to service")
+}
+
+pub fn admin() -> String {
+    token("users/ops", ADMIN)
+}
+
+pub fn rep(id: &str) -> String {
+    token(&format!("reps/{id}"), REP)
+}
+
+/// Creates a pool through the routing API.
+pub async fn create_pool(
+    routing: &mut RoutingServiceClient<Channel>,
+    id: &str,
+    min_score: i32,
+) -> v1::Pool {
+    routing
+        .create_pool(authed(
+            &admin(),
+            v1::CreatePoolRequest {
+                pool_id: id.to_owned(),
+                display_name: String::new(),
+                kind: v1::PoolKind::Open.into(),
+                contact_sla: None,
+                min_score,
+            },
+        ))
+        .await
+        .expect("create pool")
+        .into_inner()
+        .pool
+        .expect("pool")
+}
+
+/// Registers an active SDR through the routing API; `daily_limit` 0 means the default.
+pub async fn add_rep(routing: &mut RoutingServiceClient<Channel>, id: &str, daily_limit: i32) {
+    routing
+        .upsert_rep(authed(
+            &admin(),
+            v1::UpsertRepRequest {
+                rep: Some(v1::Rep {
+                    name: format!("reps/{id}"),
+                    display_name: String::new(),
+                    team: "team-a".to_owned(),
+                    role: v1::RepRole::Sdr.into(),
+                    active: true,
+                    daily_claim_limit: daily_limit,
+                }),
+            },
+        ))
+        .await
+        .expect("upsert rep");
+}
+
+/// A valid lead submission with `key` and `score`.
+pub fn lead_request(key: &str, score: i32) -> v1::SubmitLeadRequest {
+    v1::SubmitLeadRequest {
+        idempotency_key: key.to_owned(),
+        contact: Some(v1::Contact {
+            email: format!("{key}@example.com"),
+            name: "Ada Lovelace".to_owned(),
+            company: "Analytical Engines".to_owned(),
+            ..v1::Contact::default()
+        }),
+        score,
+        source: "demo-request".to_owned(),
+        ..v1::SubmitLeadRequest::default()
+    }
+}
+
+/// Submits a lead through intake with a service token and returns it.
+pub async fn submit(intake: &mut IntakeServiceClient<Channel>, key: &str, score: i32) -> v1::Lead {
+    intake
+        .submit_lead(authed(
+            &token("services/web-forms", &[leadpool_auth::Role::Service]),
+            lead_request(key, score),
+        ))
+        .await
+        .expect("submit lead")
+        .into_inner()
+        .lead
+        .expect("lead")
+}
+
+/// Waits until `condition` holds, checking every 20 ms, failing after `timeout`. For effects of
+/// background work (a retry loop) that a test cannot trigger directly.
+pub async fn eventually<F, Fut>(timeout: Duration, what: &str, mut condition: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    while !condition().await {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting until {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// The gRPC code of a call's result (`Ok` for success).
+pub fn code_of<T>(result: &Result<T, tonic::Status>) -> tonic::Code {
+    result
+        .as_ref()
+        .map_or_else(tonic::Status::code, |_| tonic::Code::Ok)
+}
