@@ -10,3 +10,4 @@ mod intake;
 mod race;
 mod routing;
 mod scheduler;
+mod tracing;

@@ -42,16 +42,13 @@ pub struct ServerConfig {
     /// The longest in-flight calls may take to finish after the listener closed.
     #[serde(with = "humantime_serde")]
     pub shutdown_timeout: Duration,
-    /// Where Prometheus metrics are served over HTTP (`/metrics`). None turns them off.
-    pub metrics_addr: Option<SocketAddr>,
 }
 
 impl ServerConfig {
-    /// The default for a service whose gRPC port is `port`; metrics listen on `port + 1000`.
+    /// The default for a service whose gRPC port is `port`.
     pub fn with_port(port: u16) -> Self {
         Self {
             listen_addr: SocketAddr::from(([0, 0, 0, 0], port)),
-            metrics_addr: Some(SocketAddr::from(([0, 0, 0, 0], port + 1000))),
             ..Self::default()
         }
     }
@@ -63,7 +60,6 @@ impl Default for ServerConfig {
             listen_addr: SocketAddr::from(([0, 0, 0, 0], 50051)),
             drain_delay: Duration::from_secs(5),
             shutdown_timeout: Duration::from_secs(25),
-            metrics_addr: None,
         }
     }
 }

@@ -30,13 +30,12 @@ pub fn auth_config() -> AuthConfig {
     }
 }
 
-/// A server section for tests: an OS-chosen port on localhost, no drain delay, no metrics.
+/// A server section for tests: an OS-chosen port on localhost, no drain delay.
 pub fn server_config() -> ServerConfig {
     ServerConfig {
         listen_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
         drain_delay: Duration::ZERO,
         shutdown_timeout: Duration::from_secs(5),
-        metrics_addr: None,
     }
 }
 

@@ -1,0 +1,42 @@
+SHELL := /bin/bash
+
+# Every developer task has one entry point here; CI (.ci/run) calls the same targets.
+.PHONY: up down test lint fmt build migrate token deps clean-test-dbs
+
+## up: bring Postgres and Redis up, build, migrate, start the four services, load the demo
+up:
+	@scripts/up.sh
+
+## down: stop what `make up` started
+down:
+	@scripts/down.sh
+
+## test: run every test (unit, integration, end-to-end)
+test:
+	@scripts/ensure-deps.sh
+	@scripts/test.sh
+
+## lint: formatting and clippy, as CI checks them
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+fmt:
+	cargo fmt --all
+
+build:
+	cargo build --workspace --bins
+
+deps:
+	@scripts/ensure-deps.sh
+
+## migrate: create the database if needed and apply migrations
+migrate: deps
+	@. scripts/common.sh && cargo run -q -p leadpool-store --bin leadpool-migrate
+
+## token: mint a development token, e.g. make token SUBJECT=reps/alice ROLES=rep
+SUBJECT ?= users/dev
+ROLES ?= admin
+token:
+	@. scripts/common.sh && LEADPOOL_AUTH__HS256_SECRET="$$(dev_secret)" \
+		cargo run -q -p leadpoolctl -- token --subject "$(SUBJECT)" --roles "$(ROLES)"
