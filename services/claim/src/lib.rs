@@ -8,11 +8,10 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use leadpool_auth::{AuthLayer, TokenVerifier};
-use leadpool_config::TelemetryConfig;
-use leadpool_domain::{Clock, SystemClock};
+use leadpool_domain::Clock;
 use leadpool_limits::ClaimLimiter;
 use leadpool_proto::v1::claim_service_server::{ClaimServiceServer, SERVICE_NAME};
-use leadpool_server::{CancellationToken, GrpcServer, ServiceMain, StartupError};
+use leadpool_server::{CancellationToken, GrpcServer, StartupError, readiness};
 use leadpool_store::Store;
 use tonic::service::Routes;
 
@@ -55,11 +54,9 @@ impl Application {
 
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), StartupError> {
         let (store, limiter) = (self.store.clone(), self.limiter.clone());
-        let readiness = Box::new(move || {
+        let readiness = readiness(move || {
             let (store, limiter) = (store.clone(), limiter.clone());
-            Box::pin(
-                async move { store.is_reachable().await && limiter.redis().is_reachable().await },
-            ) as _
+            async move { store.is_reachable().await && limiter.redis().is_reachable().await }
         });
         let routes = Routes::new(ClaimServiceServer::new(self.api));
         self.server
@@ -69,23 +66,4 @@ impl Application {
     }
 }
 
-impl ServiceMain for Application {
-    type Config = Config;
-    const NAME: &'static str = "claim";
-
-    fn telemetry(config: &Config) -> &TelemetryConfig {
-        &config.telemetry
-    }
-
-    async fn build(config: Config) -> Result<Self, StartupError> {
-        Self::build(config, Arc::new(SystemClock)).await
-    }
-
-    fn local_addr(&self) -> SocketAddr {
-        self.local_addr()
-    }
-
-    async fn run(self, shutdown: CancellationToken) -> Result<(), StartupError> {
-        self.run(shutdown).await
-    }
-}
+leadpool_server::service_main!(Application, Config, "claim");

@@ -35,22 +35,10 @@ impl Intake {
         };
         let row = NewLeadRow {
             id: LeadId::new(),
-            idempotency_key: lead.idempotency_key,
+            lead,
             request_hash: fingerprint.to_vec(),
             state,
             rejection_reason,
-            email: lead.email,
-            contact_name: lead.contact_name,
-            company: lead.company,
-            company_domain: lead.company_domain,
-            country: lead.country,
-            phone: lead.phone,
-            score: lead.score,
-            source: lead.source,
-            region: lead.region,
-            product: lead.product,
-            industry: lead.industry,
-            attributes: lead.attributes,
         };
         let (stored, created) = match self.store.insert_lead(&row, actor, clock.now()).await? {
             InsertedLead::Created(lead) => (lead, true),
@@ -62,7 +50,7 @@ impl Intake {
                     name: lead.lead_id().name(),
                     message: format!(
                         "idempotency key `{}` was already used for a different lead ({}); use a new key for a new lead",
-                        row.idempotency_key,
+                        row.lead.idempotency_key,
                         lead.lead_id().name()
                     ),
                 });

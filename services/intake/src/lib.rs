@@ -9,11 +9,10 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use leadpool_auth::{AuthLayer, ServiceCredentials, TokenVerifier};
-use leadpool_config::TelemetryConfig;
+use leadpool_domain::Clock;
 use leadpool_domain::qualification::QualificationRules;
-use leadpool_domain::{Clock, SystemClock};
 use leadpool_proto::v1::intake_service_server::{IntakeServiceServer, SERVICE_NAME};
-use leadpool_server::{CancellationToken, GrpcServer, ServiceMain, StartupError};
+use leadpool_server::{CancellationToken, GrpcServer, StartupError, readiness};
 use leadpool_store::Store;
 use tonic::service::Routes;
 
@@ -78,9 +77,9 @@ impl Application {
             shutdown.clone(),
         ));
         let store = self.store.clone();
-        let readiness = Box::new(move || {
+        let readiness = readiness(move || {
             let store = store.clone();
-            Box::pin(async move { store.is_reachable().await }) as _
+            async move { store.is_reachable().await }
         });
         let routes = Routes::new(IntakeServiceServer::new(self.api));
         let served = self
@@ -92,23 +91,4 @@ impl Application {
     }
 }
 
-impl ServiceMain for Application {
-    type Config = Config;
-    const NAME: &'static str = "intake";
-
-    fn telemetry(config: &Config) -> &TelemetryConfig {
-        &config.telemetry
-    }
-
-    async fn build(config: Config) -> Result<Self, StartupError> {
-        Self::build(config, Arc::new(SystemClock)).await
-    }
-
-    fn local_addr(&self) -> SocketAddr {
-        self.local_addr()
-    }
-
-    async fn run(self, shutdown: CancellationToken) -> Result<(), StartupError> {
-        self.run(shutdown).await
-    }
-}
+leadpool_server::service_main!(Application, Config, "intake");

@@ -9,10 +9,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use leadpool_auth::{AuthLayer, TokenVerifier};
-use leadpool_config::TelemetryConfig;
-use leadpool_domain::{Clock, SystemClock};
+use leadpool_domain::Clock;
 use leadpool_proto::v1::scheduler_service_server::{SERVICE_NAME, SchedulerServiceServer};
-use leadpool_server::{CancellationToken, GrpcServer, ServiceMain, StartupError};
+use leadpool_server::{CancellationToken, GrpcServer, StartupError, readiness};
 use tonic::service::Routes;
 
 pub use config::{Config, SchedulerConfig};
@@ -55,9 +54,9 @@ impl Application {
             .enabled
             .then(|| tokio::spawn(self.runner.clone().run_schedule(shutdown.clone())));
         let store = self.runner.store.clone();
-        let readiness = Box::new(move || {
+        let readiness = readiness(move || {
             let store = store.clone();
-            Box::pin(async move { store.is_reachable().await }) as _
+            async move { store.is_reachable().await }
         });
         let routes = Routes::new(SchedulerServiceServer::new(api::SchedulerApi::new(
             self.runner,
@@ -74,23 +73,4 @@ impl Application {
     }
 }
 
-impl ServiceMain for Application {
-    type Config = Config;
-    const NAME: &'static str = "scheduler";
-
-    fn telemetry(config: &Config) -> &TelemetryConfig {
-        &config.telemetry
-    }
-
-    async fn build(config: Config) -> Result<Self, StartupError> {
-        Self::build(config, Arc::new(SystemClock)).await
-    }
-
-    fn local_addr(&self) -> SocketAddr {
-        self.local_addr()
-    }
-
-    async fn run(self, shutdown: CancellationToken) -> Result<(), StartupError> {
-        self.run(shutdown).await
-    }
-}
+leadpool_server::service_main!(Application, Config, "scheduler");

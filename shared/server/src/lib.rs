@@ -12,5 +12,5 @@ mod serve;
 pub use client::{AuthenticatedChannel, ClientInterceptor, connect};
 pub use error::{ERROR_DOMAIN, caller, require_role, to_status};
 pub use main_runner::{RunningService, ServiceMain, StartupError, run_main};
-pub use serve::{GrpcServer, ReadinessCheck, ServeError, shutdown_signal};
+pub use serve::{GrpcServer, ReadinessCheck, ServeError, readiness, shutdown_signal};
 pub use tokio_util::sync::CancellationToken;

@@ -43,6 +43,37 @@ pub trait ServiceMain: Sized + Send {
     ) -> impl Future<Output = Result<(), StartupError>> + Send;
 }
 
+/// Implements [`ServiceMain`] for a service `Application` with inherent
+/// `build(config, clock)`, `local_addr()` and `run(shutdown)`, on the system clock.
+#[macro_export]
+macro_rules! service_main {
+    ($application:ty, $config:ty, $name:literal) => {
+        impl $crate::ServiceMain for $application {
+            type Config = $config;
+            const NAME: &'static str = $name;
+
+            fn telemetry(config: &$config) -> &leadpool_config::TelemetryConfig {
+                &config.telemetry
+            }
+
+            async fn build(config: $config) -> Result<Self, $crate::StartupError> {
+                Self::build(config, ::std::sync::Arc::new(leadpool_domain::SystemClock)).await
+            }
+
+            fn local_addr(&self) -> ::std::net::SocketAddr {
+                self.local_addr()
+            }
+
+            async fn run(
+                self,
+                shutdown: $crate::CancellationToken,
+            ) -> Result<(), $crate::StartupError> {
+                self.run(shutdown).await
+            }
+        }
+    };
+}
+
 #[derive(Parser)]
 struct Args {
     /// A TOML configuration file; `LEADPOOL_…` environment variables override it.

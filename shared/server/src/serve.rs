@@ -35,6 +35,15 @@ pub enum ServeError {
 /// Tells whether the service's dependencies are reachable, for readiness.
 pub type ReadinessCheck = Box<dyn Fn() -> Pin<Box<dyn Future<Output = bool> + Send>> + Send + Sync>;
 
+/// Wraps an async check as a [`ReadinessCheck`].
+pub fn readiness<F, Fut>(check: F) -> ReadinessCheck
+where
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = bool> + Send + 'static,
+{
+    Box::new(move || Box::pin(check()))
+}
+
 /// How often readiness is re-evaluated.
 const READINESS_INTERVAL: Duration = Duration::from_secs(5);
 

@@ -2,10 +2,8 @@
 //! statement that updates the lead only if it is still in the expected state and appends its
 //! history row, so concurrent callers cannot both win and the history cannot be skipped.
 
-use std::collections::BTreeMap;
-
 use chrono::{DateTime, Utc};
-use leadpool_domain::{Error, LeadId, LeadState, PoolId, RepId};
+use leadpool_domain::{Error, LeadId, LeadState, NewLead, PoolId, RepId};
 use sqlx::PgConnection;
 use sqlx::types::Json;
 use uuid::Uuid;
@@ -18,23 +16,12 @@ use crate::records::LeadRecord;
 #[derive(Debug, Clone)]
 pub struct NewLeadRow {
     pub id: LeadId,
-    pub idempotency_key: String,
+    pub lead: NewLead,
+    /// SHA-256 of the submitted lead (see [`NewLead::fingerprint`]).
     pub request_hash: Vec<u8>,
     /// `Received` (qualified, waiting for routing) or `Rejected`.
     pub state: LeadState,
     pub rejection_reason: Option<String>,
-    pub email: String,
-    pub contact_name: String,
-    pub company: String,
-    pub company_domain: String,
-    pub country: String,
-    pub phone: String,
-    pub score: i32,
-    pub source: String,
-    pub region: String,
-    pub product: String,
-    pub industry: String,
-    pub attributes: BTreeMap<String, String>,
 }
 
 #[derive(Debug)]
@@ -115,24 +102,25 @@ impl Store {
              RETURNING *, NULL::text AS old_state, NULL::text AS event_rep",
             "$19, COALESCE(rejection_reason, ''), NULL, NULL, received_at"
         );
+        let new = &lead.lead;
         let inserted = sqlx::query_as::<_, LeadRecord>(INSERT)
             .bind(lead.id.0)
-            .bind(&lead.idempotency_key)
+            .bind(&new.idempotency_key)
             .bind(&lead.request_hash)
             .bind(lead.state.as_str())
             .bind(&lead.rejection_reason)
-            .bind(&lead.email)
-            .bind(&lead.contact_name)
-            .bind(&lead.company)
-            .bind(&lead.company_domain)
-            .bind(&lead.country)
-            .bind(&lead.phone)
-            .bind(lead.score)
-            .bind(&lead.source)
-            .bind(&lead.region)
-            .bind(&lead.product)
-            .bind(&lead.industry)
-            .bind(Json(&lead.attributes))
+            .bind(&new.email)
+            .bind(&new.contact_name)
+            .bind(&new.company)
+            .bind(&new.company_domain)
+            .bind(&new.country)
+            .bind(&new.phone)
+            .bind(new.score)
+            .bind(&new.source)
+            .bind(&new.region)
+            .bind(&new.product)
+            .bind(&new.industry)
+            .bind(Json(&new.attributes))
             .bind(now)
             .bind(actor)
             .fetch_optional(&self.pool)
@@ -143,13 +131,13 @@ impl Store {
         }
         let (request_hash,): (Vec<u8>,) =
             sqlx::query_as("SELECT request_hash FROM leads WHERE idempotency_key = $1")
-                .bind(&lead.idempotency_key)
+                .bind(&new.idempotency_key)
                 .fetch_one(&self.pool)
                 .await
                 .map_err(db_error)?;
         let existing =
             sqlx::query_as::<_, LeadRecord>("SELECT * FROM leads WHERE idempotency_key = $1")
-                .bind(&lead.idempotency_key)
+                .bind(&new.idempotency_key)
                 .fetch_one(&self.pool)
                 .await
                 .map_err(db_error)?;

@@ -134,24 +134,14 @@ async fn ensure_template(admin: &mut PgConnection) {
 impl Drop for TestDatabase {
     fn drop(&mut self) {
         let name = self.name.clone();
-        // Drop may run on a runtime it blocks: clean up on a thread and runtime of its own, and
-        // never touch the test's pool from there (its connections belong to the blocked
-        // runtime). FORCE ends whatever connections are still open.
-        let cleanup = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("cleanup runtime");
-            runtime.block_on(async move {
-                if let Ok(mut admin) = PgConnection::connect(&admin_url()).await {
-                    let _ =
-                        sqlx::query(&format!(r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#))
-                            .execute(&mut admin)
-                            .await;
-                    let _ = admin.close().await;
-                }
-            });
+        // FORCE ends whatever connections of the test are still open.
+        crate::run_cleanup(async move {
+            if let Ok(mut admin) = PgConnection::connect(&admin_url()).await {
+                let _ = sqlx::query(&format!(r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#))
+                    .execute(&mut admin)
+                    .await;
+                let _ = admin.close().await;
+            }
         });
-        let _ = cleanup.join();
     }
 }

@@ -20,6 +20,23 @@ use leadpool_config::{AuthConfig, LogFormat, Secret, ServerConfig, TelemetryConf
 pub use database::TestDatabase;
 pub use redis_prefix::TestRedis;
 
+/// Runs `cleanup` to completion from a `Drop`. Drop may run on a runtime it blocks, so the
+/// cleanup gets a thread and runtime of its own; it must not touch resources of the test's
+/// runtime (their I/O is driven by the runtime being blocked).
+pub(crate) fn run_cleanup<F>(cleanup: F)
+where
+    F: std::future::Future<Output = ()> + Send + 'static,
+{
+    let thread = std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("cleanup runtime")
+            .block_on(cleanup);
+    });
+    let _ = thread.join();
+}
+
 /// The shared secret tests sign tokens with.
 pub const TEST_SECRET: &str = "leadpool-test-secret-0123456789abcdef";
 

@@ -1,6 +1,6 @@
 //! The binary's life cycle, as Kubernetes drives it: configuration from the environment,
 //! SERVING once up, and on SIGTERM: NOT_SERVING first, keep answering during the drain delay,
-//! then exit cleanly.
+//! then exit cleanly. Reflection answers without a token.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -83,6 +83,29 @@ async fn sigterm_reports_not_serving_drains_and_exits_cleanly() {
         .expect("exits soon after the drain delay")
         .unwrap();
     assert!(exit.success(), "{exit:?}");
+}
+
+async fn reflected_services(channel: tonic::transport::Channel) -> Vec<String> {
+    use tonic_reflection::pb::v1::ServerReflectionRequest;
+    use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
+    use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
+    use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
+
+    let request = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::ListServices(String::new())),
+    };
+    let mut responses = ServerReflectionClient::new(channel)
+        .server_reflection_info(tokio_stream::iter([request]))
+        .await
+        .unwrap()
+        .into_inner();
+    match responses.next().await.unwrap().unwrap().message_response {
+        Some(MessageResponse::ListServicesResponse(list)) => {
+            list.service.into_iter().map(|s| s.name).collect()
+        }
+        other => panic!("unexpected reflection answer {other:?}"),
+    }
 }
 
 #[tokio::test]
