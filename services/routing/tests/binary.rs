@@ -53,6 +53,12 @@ async fn sigterm_reports_not_serving_drains_and_exits_cleanly() {
         watch.next().await.unwrap().unwrap().status(),
         ServingStatus::Serving
     );
+    assert!(
+        reflected_services(channel.clone())
+            .await
+            .contains(&SERVICE.to_owned()),
+        "reflection describes the API without a token"
+    );
 
     let status = Command::new("kill")
         .arg("-TERM")
