@@ -40,3 +40,8 @@ ROLES ?= admin
 token:
 	@. scripts/common.sh && LEADPOOL_AUTH__HS256_SECRET="$$(dev_secret)" \
 		cargo run -q -p leadpoolctl -- token --subject "$(SUBJECT)" --roles "$(ROLES)"
+
+## k8s-check: render the Kubernetes overlays and check them (schemas, checkov, policy), and the Tiltfile
+.PHONY: k8s-check
+k8s-check:
+	@scripts/check-k8s.sh
