@@ -2,7 +2,7 @@
 //! never INTERNAL.
 
 use leadpool_auth::Role;
-use leadpool_e2e::{Cluster, admin, create_pool, rep};
+use leadpool_e2e::{Cluster, add_rep, admin, create_pool, rep};
 use leadpool_proto::v1;
 use leadpool_testing::{authed, token};
 use tonic::{Code, Status};
@@ -30,6 +30,7 @@ async fn every_rpc_refuses_bad_input_with_the_fields_to_fix() {
     let mut claim = cluster.claim().await;
     let mut scheduler = cluster.scheduler().await;
     create_pool(&mut routing, "west", 0).await;
+    add_rep(&mut routing, "alice", 0).await;
     let service = token("services/web-forms", &[Role::Service]);
     let alice = rep("alice");
 

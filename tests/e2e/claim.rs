@@ -31,7 +31,9 @@ async fn claim_next(
 #[tokio::test]
 async fn browsing_pages_through_a_pool_in_each_order_without_gaps_or_repeats() {
     let cluster = Cluster::start().await;
-    create_pool(&mut cluster.routing().await, "inbound", 0).await;
+    let mut routing = cluster.routing().await;
+    create_pool(&mut routing, "inbound", 0).await;
+    add_rep(&mut routing, "alice", 0).await;
     let mut intake = cluster.intake().await;
     // Submitted a minute apart: age order is submission order.
     let scores = [40, 90, 65, 90, 25, 70, 55];

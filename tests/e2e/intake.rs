@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use futures::future::join_all;
 use leadpool_auth::Role;
-use leadpool_domain::{LeadId, LeadState, PoolId};
+use leadpool_domain::{LeadId, LeadState};
 use leadpool_e2e::{Cluster, TestEnv, code_of, create_pool, eventually, lead_request, submit};
 use leadpool_proto::v1;
 use leadpool_proto::v1::intake_service_client::IntakeServiceClient;
@@ -78,7 +78,11 @@ async fn a_key_reused_for_a_different_lead_is_refused() {
 #[tokio::test]
 async fn a_lead_below_the_threshold_is_rejected_and_kept_with_its_reason() {
     let cluster = Cluster::start().await;
-    create_pool(&mut cluster.routing().await, "inbound", 0).await;
+    leadpool_e2e::apply_policy(
+        &mut cluster.routing().await,
+        "apiVersion: leadpool.dev/v1\nkind: Policy\npools: [{ id: inbound, type: open }]\nqualification: { minScore: 20 }\nrouting: { default: { pool: inbound } }\n",
+    )
+    .await;
     let lead = submit(&mut cluster.intake().await, "form-low", 5).await;
     assert_eq!(lead.state(), v1::LeadState::Rejected);
     assert_eq!(
@@ -100,16 +104,12 @@ async fn a_lead_below_the_threshold_is_rejected_and_kept_with_its_reason() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn leads_accepted_while_routing_is_down_are_routed_once_it_is_back() {
     let env = TestEnv::new().await;
+    // The policy is in place before routing ever runs.
+    let yaml = "apiVersion: leadpool.dev/v1\nkind: Policy\npools: [{ id: inbound, type: open }]\nrouting: { default: { pool: inbound } }\n";
+    let policy = leadpool_policy::load(yaml).unwrap();
     env.db
         .store()
-        .create_pool(
-            &PoolId::parse("inbound", "pool").unwrap(),
-            "Inbound",
-            "open",
-            7200,
-            0,
-            chrono::Utc::now(),
-        )
+        .apply_policy(&policy, yaml, None, false, "users/test", chrono::Utc::now())
         .await
         .unwrap();
     // Routing will listen here, but is not running yet.

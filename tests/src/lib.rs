@@ -49,6 +49,7 @@ impl TestEnv {
             database: self.db.config(),
             auth: auth_config(),
             telemetry: telemetry_config(),
+            policy: policy_config(),
         }
     }
 
@@ -65,7 +66,7 @@ impl TestEnv {
                 retry_grace: Duration::ZERO,
                 retry_batch: 100,
             },
-            qualification: leadpool_intake::QualificationConfig { min_score: 20 },
+            policy: policy_config(),
         }
     }
 
@@ -77,6 +78,7 @@ impl TestEnv {
             auth: auth_config(),
             telemetry: telemetry_config(),
             claims: leadpool_claim::ClaimsConfig::default(),
+            policy: policy_config(),
         }
     }
 
@@ -124,6 +126,13 @@ impl TestEnv {
                 .await
                 .expect("scheduler starts"),
         )
+    }
+}
+
+/// Every read checks for a newer policy version, so an apply is seen at once.
+fn policy_config() -> leadpool_config::PolicyConfig {
+    leadpool_config::PolicyConfig {
+        refresh_interval: Duration::ZERO,
     }
 }
 
@@ -193,6 +202,24 @@ pub fn rep(id: &str) -> String {
     token(&format!("reps/{id}"), REP)
 }
 
+/// Applies a policy document through the routing API and returns the new version.
+pub async fn apply_policy(routing: &mut RoutingServiceClient<Channel>, yaml: &str) -> i64 {
+    routing
+        .apply_policy(authed(
+            &admin(),
+            v1::ApplyPolicyRequest {
+                document: yaml.to_owned(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect("apply policy")
+        .into_inner()
+        .policy
+        .expect("policy version")
+        .version
+}
+
 /// Creates a pool through the routing API.
 pub async fn create_pool(
     routing: &mut RoutingServiceClient<Channel>,
@@ -244,7 +271,8 @@ pub fn lead_request(key: &str, score: i32) -> v1::SubmitLeadRequest {
         contact: Some(v1::Contact {
             email: format!("{key}@example.com"),
             name: "Ada Lovelace".to_owned(),
-            company: "Analytical Engines".to_owned(),
+            // Distinct per key: leads of one company are duplicates of each other.
+            company: format!("Company {key}"),
             ..v1::Contact::default()
         }),
         score,

@@ -9,7 +9,7 @@ use leadpool_server::{caller, convert, paging, to_status};
 use leadpool_store::{AvailableCursor, LeadOrder};
 use tonic::{Request, Response, Status};
 
-use crate::claims::{Claims, Target};
+use crate::claims::{Claims, Target, require_access};
 
 const MAX_REASON_LEN: usize = 1000;
 
@@ -78,10 +78,19 @@ impl ClaimService for ClaimApi {
     ) -> Reply<v1::ListPoolLeadsResponse> {
         reply(
             async {
-                caller(&request)?;
+                let identity = caller(&request)?;
                 let req = request.get_ref();
                 let pool = PoolId::from_name(&req.parent, "parent")?;
                 let order = lead_order(req.order_by)?;
+                // Managers (and services) see every pool, for oversight; reps what they may claim.
+                if !identity.has_any_role(&[Role::Manager, Role::Admin, Role::Service]) {
+                    let rep = acting_rep(&identity)?;
+                    let current = self.claims.policy.current().await?;
+                    if current.policy.pool(&pool).is_none() {
+                        self.claims.store.get_pool(&pool).await?;
+                    }
+                    require_access(&current.policy, &rep, &pool, self.clock.now())?;
+                }
                 let limit = paging::page_size(req.page_size, 50, 500)?;
                 let scope = format!("{}:{order:?}", pool.name());
                 let cursor: Option<AvailableCursor> = paging::decode(&req.page_token, &scope)?;
@@ -329,6 +338,45 @@ impl ClaimService for ClaimApi {
                     next_page_token: next
                         .map(|id| paging::encode(&scope, id))
                         .unwrap_or_default(),
+                })
+            }
+            .await,
+        )
+    }
+
+    async fn explain_access(
+        &self,
+        request: Request<v1::ExplainAccessRequest>,
+    ) -> Reply<v1::ExplainAccessResponse> {
+        reply(
+            async {
+                let identity = caller(&request)?;
+                let req = request.get_ref();
+                let rep = if req.rep.is_empty() {
+                    acting_rep(&identity)?
+                } else {
+                    RepId::from_name(&req.rep, "rep")?
+                };
+                let pool = PoolId::from_name(&req.pool, "pool")?;
+                let at = match &req.at {
+                    Some(at) => convert::from_timestamp(at, "at")?,
+                    None => self.clock.now(),
+                };
+                let is_self = identity.rep() == Some(&rep);
+                if !is_self && !identity.has_any_role(&[Role::Manager, Role::Admin, Role::Service])
+                {
+                    return Err(Error::PermissionDenied(format!(
+                        "{} may only ask about her own access; managers may ask about anyone",
+                        identity.actor()
+                    )));
+                }
+                let (access, version) = self.claims.explain_access(&rep, &pool, at).await?;
+                Ok(v1::ExplainAccessResponse {
+                    allowed: access.allowed,
+                    rule: access.rule.unwrap_or_default(),
+                    window: access.window,
+                    reasons: access.reasons,
+                    policy_version: version,
                 })
             }
             .await,

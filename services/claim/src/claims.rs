@@ -7,7 +7,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use leadpool_domain::{Error, LeadId, LeadState, PoolId, QuotaViolation, RepId};
 use leadpool_limits::{ClaimLimiter, Reservation, ReserveOutcome, RollingLimit};
-use leadpool_store::{LeadRecord, Store};
+use leadpool_policy::{AccessExplanation, Policy};
+use leadpool_store::{LeadRecord, PolicyCache, Store};
 
 use crate::config::ClaimsConfig;
 
@@ -16,6 +17,7 @@ const DAY: Duration = Duration::from_secs(24 * 3600);
 pub struct Claims {
     pub store: Store,
     pub limiter: ClaimLimiter,
+    pub policy: PolicyCache,
     pub settings: ClaimsConfig,
 }
 
@@ -37,11 +39,24 @@ impl Claims {
         actor: &str,
         now: DateTime<Utc>,
     ) -> Result<Vec<LeadRecord>, Error> {
-        let limits = self.limits_for(rep).await?;
-        let wanted = match target {
-            Target::Lead(_) => 1,
-            Target::Next { count, .. } => count,
+        let current = self.policy.current().await?;
+        let policy = &current.policy;
+        let limits = self.limits_for(policy, rep)?;
+        let (pool, wanted) = match target {
+            Target::Lead(id) => {
+                let lead = self.store.get_lead(id).await?;
+                let pool = lead
+                    .pool_id
+                    .as_deref()
+                    .map(|p| PoolId::parse(p, "pool"))
+                    .transpose()?;
+                (pool, 1)
+            }
+            Target::Next { pool, count } => (Some(pool.clone()), count),
         };
+        if let Some(pool) = &pool {
+            require_access(policy, rep, pool, now)?;
+        }
         let reservation = match self.limiter.reserve(rep, wanted, &limits, now).await? {
             ReserveOutcome::Granted(reservation) => reservation,
             ReserveOutcome::Exhausted {
@@ -70,18 +85,18 @@ impl Claims {
         Ok(claimed)
     }
 
-    /// The rolling limits that apply to `rep`. An unknown or inactive rep cannot claim.
-    async fn limits_for(&self, rep: &RepId) -> Result<Vec<RollingLimit>, Error> {
-        let record = self.store.get_rep(rep).await.map_err(|err| match err {
-            Error::NotFound { .. } => Error::precondition(
+    /// The rolling limits that apply to `rep`. A rep the policy does not know, or an inactive
+    /// one, cannot claim.
+    fn limits_for(&self, policy: &Policy, rep: &RepId) -> Result<Vec<RollingLimit>, Error> {
+        let record = policy.rep(rep).ok_or_else(|| {
+            Error::precondition(
                 "REP_NOT_REGISTERED",
                 rep.name(),
                 format!(
-                    "{} is not a registered rep; ask an admin to add her",
+                    "{} is not a rep in the routing policy; ask an admin to add her",
                     rep.name()
                 ),
-            ),
-            other => other,
+            )
         })?;
         if !record.active {
             return Err(Error::precondition(
@@ -90,9 +105,9 @@ impl Claims {
                 format!("{} is inactive and cannot claim leads", rep.name()),
             ));
         }
-        let daily = record
-            .daily_claim_limit
-            .and_then(|limit| u32::try_from(limit).ok())
+        let daily = policy
+            .limits_for(record)
+            .per_day
             .unwrap_or(self.settings.daily_limit);
         Ok(vec![RollingLimit {
             reason: "DAILY_CLAIM_LIMIT",
@@ -100,6 +115,24 @@ impl Claims {
             window: DAY,
             max: daily,
         }])
+    }
+
+    /// Whether `rep` may browse and claim from `pool` at `now`, and why.
+    pub async fn explain_access(
+        &self,
+        rep: &RepId,
+        pool: &PoolId,
+        now: DateTime<Utc>,
+    ) -> Result<(AccessExplanation, i64), Error> {
+        let current = self.policy.current().await?;
+        if current.policy.pool(pool).is_none() {
+            // A pool the policy retired, or one that never existed.
+            self.store.get_pool(pool).await?;
+        }
+        Ok((
+            current.policy.explain_access(rep, pool, now),
+            current.version,
+        ))
     }
 
     /// Hands back the allowance that did not turn into claims. If Redis fails here the rep
@@ -158,6 +191,31 @@ impl Claims {
             }
             Err(err) => err,
         }
+    }
+}
+
+/// PERMISSION_DENIED unless the policy lets `rep` claim from `pool` at `now`.
+pub fn require_access(
+    policy: &Policy,
+    rep: &RepId,
+    pool: &PoolId,
+    now: DateTime<Utc>,
+) -> Result<(), Error> {
+    let access = policy.explain_access(rep, pool, now);
+    if access.allowed {
+        Ok(())
+    } else {
+        let window = if access.window.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", access.window)
+        };
+        Err(Error::PermissionDenied(format!(
+            "{} may not claim from {}{window}: {}",
+            rep.name(),
+            pool.name(),
+            access.reasons.join("; ")
+        )))
     }
 }
 

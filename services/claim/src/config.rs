@@ -1,6 +1,6 @@
 use leadpool_config::{
-    AuthConfig, ConfigError, DatabaseConfig, RedisConfig, ServerConfig, ServiceConfig,
-    TelemetryConfig,
+    AuthConfig, ConfigError, DatabaseConfig, PolicyConfig, RedisConfig, ServerConfig,
+    ServiceConfig, TelemetryConfig,
 };
 use serde::{Deserialize, Serialize};
 
@@ -14,6 +14,7 @@ pub struct Config {
     pub auth: AuthConfig,
     pub telemetry: TelemetryConfig,
     pub claims: ClaimsConfig,
+    pub policy: PolicyConfig,
 }
 
 /// The claim service's gRPC port.
@@ -28,6 +29,7 @@ impl Default for Config {
             auth: AuthConfig::default(),
             telemetry: TelemetryConfig::default(),
             claims: ClaimsConfig::default(),
+            policy: PolicyConfig::default(),
         }
     }
 }
@@ -35,7 +37,7 @@ impl Default for Config {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ClaimsConfig {
-    /// Claims a rep may make in any rolling 24 hours, unless her own limit says otherwise.
+    /// Claims a rep may make in any rolling 24 hours, unless the policy says otherwise.
     pub daily_limit: u32,
     /// The most leads one ClaimBatch may ask for.
     pub max_batch: u32,

@@ -12,7 +12,7 @@ use leadpool_domain::Clock;
 use leadpool_limits::ClaimLimiter;
 use leadpool_proto::v1::claim_service_server::{ClaimServiceServer, SERVICE_NAME};
 use leadpool_server::{CancellationToken, GrpcServer, StartupError, readiness};
-use leadpool_store::Store;
+use leadpool_store::{PolicyCache, Store};
 use tonic::service::Routes;
 
 pub use config::{ClaimsConfig, Config};
@@ -37,6 +37,7 @@ impl Application {
         let claims = claims::Claims {
             store: store.clone(),
             limiter: limiter.clone(),
+            policy: PolicyCache::new(store.clone(), config.policy.refresh_interval),
             settings: config.claims,
         };
         Ok(Self {

@@ -1,7 +1,8 @@
 use std::time::Duration;
 
 use leadpool_config::{
-    AuthConfig, ConfigError, DatabaseConfig, ServerConfig, ServiceConfig, TelemetryConfig,
+    AuthConfig, ConfigError, DatabaseConfig, PolicyConfig, ServerConfig, ServiceConfig,
+    TelemetryConfig,
 };
 use serde::{Deserialize, Serialize};
 
@@ -14,7 +15,7 @@ pub struct Config {
     pub auth: AuthConfig,
     pub telemetry: TelemetryConfig,
     pub routing: RoutingClientConfig,
-    pub qualification: QualificationConfig,
+    pub policy: PolicyConfig,
 }
 
 /// The intake service's gRPC port.
@@ -28,7 +29,7 @@ impl Default for Config {
             auth: AuthConfig::default(),
             telemetry: TelemetryConfig::default(),
             routing: RoutingClientConfig::default(),
-            qualification: QualificationConfig::default(),
+            policy: PolicyConfig::default(),
         }
     }
 }
@@ -47,7 +48,7 @@ pub struct RoutingClientConfig {
     /// Leads younger than this are left to the submission that is routing them right now.
     #[serde(with = "humantime_serde")]
     pub retry_grace: Duration,
-    /// Leads retried per round.
+    /// Leads retried per round (at most 1000, routing's batch limit).
     pub retry_batch: i64,
 }
 
@@ -60,19 +61,6 @@ impl Default for RoutingClientConfig {
             retry_grace: Duration::from_secs(2),
             retry_batch: 200,
         }
-    }
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct QualificationConfig {
-    /// Leads scoring below this are rejected (and kept, with the reason).
-    pub min_score: i32,
-}
-
-impl Default for QualificationConfig {
-    fn default() -> Self {
-        Self { min_score: 20 }
     }
 }
 
@@ -94,16 +82,10 @@ impl ServiceConfig for Config {
                 "must be greater than zero",
             ));
         }
-        if self.routing.retry_batch < 1 {
+        if !(1..=1000).contains(&self.routing.retry_batch) {
             return Err(ConfigError::invalid(
                 "routing.retry_batch",
-                "must be at least 1",
-            ));
-        }
-        if !(0..=100).contains(&self.qualification.min_score) {
-            return Err(ConfigError::invalid(
-                "qualification.min_score",
-                "must be within 0..=100",
+                "must be within 1..=1000",
             ));
         }
         Ok(())

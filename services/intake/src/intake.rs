@@ -1,57 +1,102 @@
-//! Accepting a lead: store it (with its qualification verdict) before anything else, then try
-//! to route it. A lead that was stored is never lost: if routing fails, the retry loop routes
-//! it later.
+//! Accepting leads: validate, qualify by the policy in force, store (with duplicate handling)
+//! before anything else, then try to route. A stored lead is never lost: if routing fails, the
+//! retry loop routes it later.
 
-use leadpool_domain::qualification::{QualificationRules, Verdict};
+use std::collections::BTreeMap;
+
+use leadpool_domain::lead::LeadInput;
 use leadpool_domain::{Clock, Error, LeadId, LeadState, NewLead};
+use leadpool_policy::{Policy, Verdict};
 use leadpool_proto::v1;
 use leadpool_server::convert;
-use leadpool_store::{InsertedLead, NewLeadRow, Store};
+use leadpool_store::{Ingested, LeadRecord, PolicyCache, Store, Submission};
 
 use crate::router::Router;
 
 pub struct Intake {
     pub store: Store,
     pub router: Router,
-    pub rules: QualificationRules,
+    pub policy: PolicyCache,
 }
 
 pub struct Accepted {
     pub lead: v1::Lead,
     pub created: bool,
+    pub duplicate_of: Option<LeadId>,
+}
+
+/// The domain input for a submitted lead.
+pub fn lead_input(req: v1::SubmitLeadRequest) -> LeadInput {
+    let contact = req.contact.unwrap_or_default();
+    LeadInput {
+        idempotency_key: req.idempotency_key,
+        email: contact.email,
+        contact_name: contact.name,
+        company: contact.company,
+        company_domain: contact.company_domain,
+        country: contact.country,
+        phone: contact.phone,
+        score: req.score,
+        source: req.source,
+        region: req.region,
+        product: req.product,
+        industry: req.industry,
+        attributes: req.attributes.into_iter().collect::<BTreeMap<_, _>>(),
+    }
+}
+
+/// Qualifies a parsed lead by the policy; with a rejection, the rule that refused it.
+pub fn submission(lead: NewLead, policy: &Policy) -> (Submission, Option<&'static str>) {
+    let (rejection, rule) = match policy.qualification.qualify(&lead) {
+        Verdict::Qualified => (None, None),
+        Verdict::Rejected { rule, reason } => (Some(reason), Some(rule)),
+    };
+    (
+        Submission {
+            fingerprint: lead.fingerprint(),
+            lead,
+            rejection,
+        },
+        rule,
+    )
 }
 
 impl Intake {
     pub async fn accept(
         &self,
-        lead: NewLead,
+        input: LeadInput,
         actor: &str,
         clock: &dyn Clock,
     ) -> Result<Accepted, Error> {
-        let fingerprint = lead.fingerprint();
-        let (state, rejection_reason) = match self.rules.qualify(&lead) {
-            Verdict::Qualified => (LeadState::Received, None),
-            Verdict::Rejected { reason } => (LeadState::Rejected, Some(reason)),
-        };
-        let row = NewLeadRow {
-            id: LeadId::new(),
-            lead,
-            request_hash: fingerprint.to_vec(),
-            state,
-            rejection_reason,
-        };
-        let (stored, created) = match self.store.insert_lead(&row, actor, clock.now()).await? {
-            InsertedLead::Created(lead) => (lead, true),
-            InsertedLead::Existing { lead, request_hash } if request_hash == fingerprint => {
-                (lead, false)
+        let lead = NewLead::parse(input)?;
+        let current = self.policy.current().await?;
+        let key = lead.idempotency_key.clone();
+        let (sub, _) = submission(lead, &current.policy);
+        let outcome = self
+            .store
+            .ingest(
+                std::slice::from_ref(&sub),
+                &current.policy.duplicates,
+                actor,
+                clock.now(),
+            )
+            .await?
+            .pop()
+            .ok_or_else(|| Error::internal("ingest answered nothing"))?;
+        let (stored, created, duplicate_of) = match outcome {
+            Ingested::Created(lead) => (lead, true, None),
+            Ingested::Repeated(lead) => (lead, false, None),
+            Ingested::Merged(lead) => {
+                let original = lead.lead_id();
+                (lead, false, Some(original))
             }
-            InsertedLead::Existing { lead, .. } => {
+            Ingested::DuplicateRejected { lead, original } => (lead, true, Some(original)),
+            Ingested::KeyReused { existing } => {
                 return Err(Error::AlreadyExists {
-                    name: lead.lead_id().name(),
+                    name: existing.name(),
                     message: format!(
-                        "idempotency key `{}` was already used for a different lead ({}); use a new key for a new lead",
-                        row.lead.idempotency_key,
-                        lead.lead_id().name()
+                        "idempotency key `{key}` was already used for a different lead ({}); use a new key for a new lead",
+                        existing.name()
                     ),
                 });
             }
@@ -59,15 +104,21 @@ impl Intake {
         if created {
             tracing::info!(lead = %stored.id, state = %stored.state, score = stored.score, "lead accepted");
         }
-        // A retry of a lead that is still waiting gets another routing attempt too.
-        let lead = if stored.state == LeadState::Received {
-            self.router
-                .route(stored.lead_id())
-                .await
-                .unwrap_or_else(|| convert::lead(&stored))
-        } else {
-            convert::lead(&stored)
-        };
-        Ok(Accepted { lead, created })
+        Ok(Accepted {
+            lead: self.route_if_waiting(&stored).await,
+            created,
+            duplicate_of,
+        })
+    }
+
+    /// A lead still waiting for routing (new, or a retry of one that waits) is offered to
+    /// routing now; the answer shows where it went.
+    async fn route_if_waiting(&self, lead: &LeadRecord) -> v1::Lead {
+        if lead.state == LeadState::Received
+            && let Some(routed) = self.router.route(lead.lead_id()).await
+        {
+            return routed;
+        }
+        convert::lead(lead)
     }
 }

@@ -2,6 +2,7 @@
 
 mod api;
 mod config;
+mod import;
 mod intake;
 mod router;
 
@@ -10,13 +11,12 @@ use std::sync::Arc;
 
 use leadpool_auth::{AuthLayer, ServiceCredentials, TokenVerifier};
 use leadpool_domain::Clock;
-use leadpool_domain::qualification::QualificationRules;
 use leadpool_proto::v1::intake_service_server::{IntakeServiceServer, SERVICE_NAME};
 use leadpool_server::{CancellationToken, GrpcServer, StartupError, readiness};
-use leadpool_store::Store;
+use leadpool_store::{PolicyCache, Store};
 use tonic::service::Routes;
 
-pub use config::{Config, QualificationConfig, RoutingClientConfig};
+pub use config::{Config, RoutingClientConfig};
 
 pub struct Application {
     server: GrpcServer,
@@ -46,9 +46,7 @@ impl Application {
         let intake = intake::Intake {
             store: store.clone(),
             router: router.clone(),
-            rules: QualificationRules {
-                min_score: config.qualification.min_score,
-            },
+            policy: PolicyCache::new(store.clone(), config.policy.refresh_interval),
         };
         let server = GrpcServer::bind(&config.server).await?;
         Ok(Self {

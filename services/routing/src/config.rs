@@ -1,5 +1,6 @@
 use leadpool_config::{
-    AuthConfig, ConfigError, DatabaseConfig, ServerConfig, ServiceConfig, TelemetryConfig,
+    AuthConfig, ConfigError, DatabaseConfig, PolicyConfig, ServerConfig, ServiceConfig,
+    TelemetryConfig,
 };
 use serde::{Deserialize, Serialize};
 
@@ -11,6 +12,7 @@ pub struct Config {
     pub database: DatabaseConfig,
     pub auth: AuthConfig,
     pub telemetry: TelemetryConfig,
+    pub policy: PolicyConfig,
 }
 
 /// The routing service's gRPC port.
@@ -23,6 +25,7 @@ impl Default for Config {
             database: DatabaseConfig::default(),
             auth: AuthConfig::default(),
             telemetry: TelemetryConfig::default(),
+            policy: PolicyConfig::default(),
         }
     }
 }

@@ -1,7 +1,9 @@
-//! The routing service: owns pools and reps, and places received leads into pools.
+//! The routing service: owns the routing policy (pools, reps, teams, rules) and places received
+//! leads into pools or assigns them to reps.
 
 mod api;
 mod config;
+mod policy_ops;
 mod routing;
 
 use std::net::SocketAddr;
@@ -11,7 +13,7 @@ use leadpool_auth::{AuthLayer, TokenVerifier};
 use leadpool_domain::Clock;
 use leadpool_proto::v1::routing_service_server::{RoutingServiceServer, SERVICE_NAME};
 use leadpool_server::{CancellationToken, GrpcServer, StartupError, readiness};
-use leadpool_store::Store;
+use leadpool_store::{PolicyCache, Store};
 use tonic::service::Routes;
 
 pub use config::Config;
@@ -32,10 +34,15 @@ impl Application {
         }
         let auth = AuthLayer::new(TokenVerifier::from_config(&config.auth)?);
         let server = GrpcServer::bind(&config.server).await?;
+        let router = routing::Router {
+            store: store.clone(),
+            policy: PolicyCache::new(store.clone(), config.policy.refresh_interval),
+            clock,
+        };
         Ok(Self {
             server,
             auth,
-            api: api::RoutingApi::new(store.clone(), clock),
+            api: api::RoutingApi::new(router),
             store,
         })
     }

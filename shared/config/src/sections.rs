@@ -257,3 +257,21 @@ impl Default for TelemetryConfig {
         }
     }
 }
+
+/// How a service follows the routing policy applied through the routing service.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PolicyConfig {
+    /// How long a cached policy is used before checking for a newer version. A change applied
+    /// on one replica reaches the others within this time.
+    #[serde(with = "humantime_serde")]
+    pub refresh_interval: Duration,
+}
+
+impl Default for PolicyConfig {
+    fn default() -> Self {
+        Self {
+            refresh_interval: Duration::from_secs(1),
+        }
+    }
+}

@@ -5,7 +5,6 @@ pub mod clock;
 pub mod error;
 pub mod ids;
 pub mod lead;
-pub mod qualification;
 pub mod validation;
 
 pub use clock::{Clock, ManualClock, SystemClock};

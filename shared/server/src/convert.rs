@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use leadpool_domain::{FieldViolation, LeadState};
 use leadpool_proto::v1;
-use leadpool_store::{EventRecord, LeadRecord, PoolRecord, RepRecord};
+use leadpool_store::{EventRecord, LeadRecord, PoolRecord};
 use prost_types::Timestamp;
 
 pub fn timestamp(at: DateTime<Utc>) -> Timestamp {
@@ -114,27 +114,7 @@ pub fn pool(record: &PoolRecord) -> v1::Pool {
         }),
         available_leads: record.available_leads,
         create_time: Some(timestamp(record.created_at)),
-        min_score: record.min_score,
-    }
-}
-
-pub fn rep_role(role: &str) -> v1::RepRole {
-    match role {
-        "sdr" => v1::RepRole::Sdr,
-        "ae" => v1::RepRole::Ae,
-        "manager" => v1::RepRole::Manager,
-        _ => v1::RepRole::Unspecified,
-    }
-}
-
-pub fn rep(record: &RepRecord) -> v1::Rep {
-    v1::Rep {
-        name: format!("reps/{}", record.id),
-        display_name: record.display_name.clone(),
-        team: record.team.clone(),
-        role: rep_role(&record.role).into(),
-        active: record.active,
-        daily_claim_limit: record.daily_claim_limit.unwrap_or(0),
+        min_score: record.min_score.unwrap_or(0),
     }
 }
 

@@ -32,11 +32,6 @@ pub fn db_error(err: sqlx::Error) -> Error {
     }
 }
 
-/// True for a unique-constraint violation (SQLSTATE 23505).
-pub(crate) fn is_unique_violation(err: &sqlx::Error) -> bool {
-    matches!(err, sqlx::Error::Database(db) if db.code().as_deref() == Some("23505"))
-}
-
 /// True for a foreign-key violation (SQLSTATE 23503).
 pub(crate) fn is_foreign_key_violation(err: &sqlx::Error) -> bool {
     matches!(err, sqlx::Error::Database(db) if db.code().as_deref() == Some("23503"))

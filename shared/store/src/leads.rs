@@ -3,36 +3,13 @@
 //! history row, so concurrent callers cannot both win and the history cannot be skipped.
 
 use chrono::{DateTime, Utc};
-use leadpool_domain::{Error, LeadId, LeadState, NewLead, PoolId, RepId};
+use leadpool_domain::{Error, LeadId, PoolId, RepId};
 use sqlx::PgConnection;
-use sqlx::types::Json;
 use uuid::Uuid;
 
 use crate::Store;
 use crate::error::{db_error, is_foreign_key_violation};
 use crate::records::LeadRecord;
-
-/// A lead ready to be stored: validated, qualified, fingerprinted.
-#[derive(Debug, Clone)]
-pub struct NewLeadRow {
-    pub id: LeadId,
-    pub lead: NewLead,
-    /// SHA-256 of the submitted lead (see [`NewLead::fingerprint`]).
-    pub request_hash: Vec<u8>,
-    /// `Received` (qualified, waiting for routing) or `Rejected`.
-    pub state: LeadState,
-    pub rejection_reason: Option<String>,
-}
-
-#[derive(Debug)]
-pub enum InsertedLead {
-    Created(LeadRecord),
-    /// The idempotency key was known: the lead stored then, and the hash it was stored with.
-    Existing {
-        lead: LeadRecord,
-        request_hash: Vec<u8>,
-    },
-}
 
 /// Sort orders for browsing a pool; each has its own partial index.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,69 +61,6 @@ macro_rules! with_event {
 }
 
 impl Store {
-    /// Stores a new lead with its first history row, or returns the lead already stored under
-    /// the same idempotency key. Concurrent submissions of one key yield one lead: the loser of
-    /// the insert waits for the winner's commit and then reads its lead.
-    pub async fn insert_lead(
-        &self,
-        lead: &NewLeadRow,
-        actor: &str,
-        now: DateTime<Utc>,
-    ) -> Result<InsertedLead, Error> {
-        const INSERT: &str = with_event!(
-            "INSERT INTO leads (id, idempotency_key, request_hash, state, rejection_reason, email, \
-             contact_name, company, company_domain, country, phone, score, priority, source, region, \
-             product, industry, attributes, received_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14, $15, $16, $17, $18, $18) \
-             ON CONFLICT (idempotency_key) DO NOTHING \
-             RETURNING *, NULL::text AS old_state, NULL::text AS event_rep",
-            "$19, COALESCE(rejection_reason, ''), NULL, NULL, received_at"
-        );
-        let new = &lead.lead;
-        let inserted = sqlx::query_as::<_, LeadRecord>(INSERT)
-            .bind(lead.id.0)
-            .bind(&new.idempotency_key)
-            .bind(&lead.request_hash)
-            .bind(lead.state.as_str())
-            .bind(&lead.rejection_reason)
-            .bind(&new.email)
-            .bind(&new.contact_name)
-            .bind(&new.company)
-            .bind(&new.company_domain)
-            .bind(&new.country)
-            .bind(&new.phone)
-            .bind(new.score)
-            .bind(&new.source)
-            .bind(&new.region)
-            .bind(&new.product)
-            .bind(&new.industry)
-            .bind(Json(&new.attributes))
-            .bind(now)
-            .bind(actor)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db_error)?;
-        if let Some(created) = inserted {
-            return Ok(InsertedLead::Created(created));
-        }
-        let (request_hash,): (Vec<u8>,) =
-            sqlx::query_as("SELECT request_hash FROM leads WHERE idempotency_key = $1")
-                .bind(&new.idempotency_key)
-                .fetch_one(&self.pool)
-                .await
-                .map_err(db_error)?;
-        let existing =
-            sqlx::query_as::<_, LeadRecord>("SELECT * FROM leads WHERE idempotency_key = $1")
-                .bind(&new.idempotency_key)
-                .fetch_one(&self.pool)
-                .await
-                .map_err(db_error)?;
-        Ok(InsertedLead::Existing {
-            lead: existing,
-            request_hash,
-        })
-    }
-
     pub async fn get_lead(&self, id: LeadId) -> Result<LeadRecord, Error> {
         sqlx::query_as::<_, LeadRecord>("SELECT * FROM leads WHERE id = $1")
             .bind(id.0)
@@ -172,39 +86,6 @@ impl Store {
         .await
         .map_err(db_error)?;
         Ok(ids.into_iter().map(|(id,)| LeadId(id)).collect())
-    }
-
-    /// Moves a received lead into `pool`. `None` when the lead is no longer waiting for
-    /// routing (someone routed it first), which makes routing idempotent.
-    pub async fn place_in_pool(
-        &self,
-        id: LeadId,
-        pool: &PoolId,
-        actor: &str,
-        reason: &str,
-        now: DateTime<Utc>,
-    ) -> Result<Option<LeadRecord>, Error> {
-        const PLACE: &str = with_event!(
-            "UPDATE leads SET state = 'available', pool_id = $2, pooled_at = $3, updated_at = $3 \
-             WHERE id = $1 AND state = 'received' \
-             RETURNING *, 'received'::text AS old_state, NULL::text AS event_rep",
-            "$4, $5, pool_id, NULL, $3"
-        );
-        sqlx::query_as::<_, LeadRecord>(PLACE)
-            .bind(id.0)
-            .bind(pool.as_str())
-            .bind(now)
-            .bind(actor)
-            .bind(reason)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(|err| {
-                if is_foreign_key_violation(&err) {
-                    Error::not_found("pool", pool.name())
-                } else {
-                    db_error(err)
-                }
-            })
     }
 
     /// Claims one chosen lead for `rep`, if it is still available.

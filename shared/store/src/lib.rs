@@ -3,8 +3,12 @@
 
 mod error;
 mod events;
+mod ingest;
 mod jobs;
 mod leads;
+mod placement;
+mod policies;
+mod policy_cache;
 mod pools;
 mod records;
 mod reps;
@@ -17,8 +21,12 @@ use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 pub use error::db_error;
+pub use ingest::{Ingested, RejectedRow, Submission};
 pub use jobs::{JobRunRecord, JobTx};
-pub use leads::{AvailableCursor, InsertedLead, LeadOrder, NewLeadRow, expire_contact_slas};
+pub use leads::{AvailableCursor, LeadOrder, expire_contact_slas};
+pub use placement::{AssignmentRequest, Placement};
+pub use policies::{Applied, ChangeRecord, PolicyRecord};
+pub use policy_cache::{CurrentPolicy, PolicyCache};
 pub use records::{EventRecord, LeadRecord, PoolRecord, RepRecord};
 
 /// The migrations in `migrations/`, compiled into every binary that uses the store.

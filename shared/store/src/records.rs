@@ -35,6 +35,8 @@ pub struct LeadRecord {
     pub contacted_at: Option<DateTime<Utc>>,
     pub outcome: Option<String>,
     pub deal_size_minor: i64,
+    /// For a duplicate kept as rejected: the lead it duplicates.
+    pub duplicate_of: Option<Uuid>,
 }
 
 impl LeadRecord {
@@ -49,7 +51,9 @@ pub struct PoolRecord {
     pub display_name: String,
     pub kind: String,
     pub contact_sla_seconds: i32,
-    pub min_score: i32,
+    pub min_score: Option<i32>,
+    /// Removed from the policy; its leads stay.
+    pub retired: bool,
     pub created_at: DateTime<Utc>,
     /// Leads available right now.
     pub available_leads: i64,
@@ -62,7 +66,6 @@ pub struct RepRecord {
     pub team: String,
     pub role: String,
     pub active: bool,
-    pub daily_claim_limit: Option<i32>,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]

@@ -1,0 +1,215 @@
+//! Access (A1–A4): may this rep browse and claim from this pool right now, and why (not).
+
+use chrono::{DateTime, Datelike, Utc};
+use leadpool_domain::{PoolId, RepId};
+
+use crate::model::{AccessRule, Performance, Policy, Rep, Team};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessExplanation {
+    pub allowed: bool,
+    /// The access rule that grants it.
+    pub rule: Option<String>,
+    /// The time window the decision was made in, in the team's terms.
+    pub window: String,
+    /// Why: the grant, or every reason it was refused.
+    pub reasons: Vec<String>,
+}
+
+impl AccessExplanation {
+    fn denied(window: String, reason: String) -> Self {
+        Self {
+            allowed: false,
+            rule: None,
+            window,
+            reasons: vec![reason],
+        }
+    }
+}
+
+impl Policy {
+    pub fn explain_access(
+        &self,
+        rep_id: &RepId,
+        pool_id: &PoolId,
+        now: DateTime<Utc>,
+    ) -> AccessExplanation {
+        let Some(rep) = self.rep(rep_id) else {
+            return AccessExplanation::denied(
+                String::new(),
+                format!("{} is not a rep in the current policy", rep_id.name()),
+            );
+        };
+        let Some(pool) = self.pool(pool_id) else {
+            return AccessExplanation::denied(
+                String::new(),
+                format!("{} is not a pool in the current policy", pool_id.name()),
+            );
+        };
+        let window = match self.claim_window(rep, now) {
+            Ok(window) => window,
+            Err((window, reason)) => return AccessExplanation::denied(window, reason),
+        };
+        if !rep.active {
+            return AccessExplanation::denied(window, format!("{} is inactive", rep_id.name()));
+        }
+        if rep.performance == Performance::BelowQuota {
+            return AccessExplanation::denied(
+                window,
+                format!(
+                    "{} is below quota: she receives auto-assigned leads and has no pool access",
+                    rep_id.name()
+                ),
+            );
+        }
+        if pool.access.is_empty() {
+            return AccessExplanation {
+                allowed: true,
+                rule: None,
+                window,
+                reasons: vec![format!("{} is open to every rep", pool_id.name())],
+            };
+        }
+        let mut refusals = Vec::new();
+        for rule in &pool.access {
+            let misses = rule_misses(rule, rep);
+            if misses.is_empty() {
+                return AccessExplanation {
+                    allowed: true,
+                    rule: Some(rule.name.clone()),
+                    window,
+                    reasons: vec![format!("access rule `{}` grants it", rule.name)],
+                };
+            }
+            refusals.push(format!("rule `{}`: {}", rule.name, misses.join("; ")));
+        }
+        AccessExplanation {
+            allowed: false,
+            rule: None,
+            window,
+            reasons: refusals,
+        }
+    }
+
+    /// `Ok(window)` when the rep may claim at `now` by her team's calendar (A4), otherwise
+    /// `Err((window, reason))`.
+    pub fn claim_window(&self, rep: &Rep, now: DateTime<Utc>) -> Result<String, (String, String)> {
+        let Some(team) = self.team_of(rep) else {
+            return Ok("no team calendar: claiming is not time-restricted".to_owned());
+        };
+        let Some(hours) = &team.business_hours else {
+            return Ok(format!(
+                "team {} has no business hours: claiming is not time-restricted",
+                team.id
+            ));
+        };
+        let local = now.with_timezone(&team.time_zone);
+        let weekday = local.weekday().num_days_from_monday() as usize;
+        let business_day = hours.days[weekday];
+        let hours_text = format!(
+            "{}–{} {}",
+            hours.from.format("%H:%M"),
+            hours.to.format("%H:%M"),
+            team.time_zone
+        );
+        let at = local.format("%a %H:%M %Z");
+        if business_day && local.time() >= hours.from && local.time() < hours.to {
+            return Ok(format!(
+                "{at} is within team {} business hours ({hours_text})",
+                team.id
+            ));
+        }
+        let (rotation, kind) = if business_day {
+            (team.after_hours, "after-hours (on-call)")
+        } else {
+            (team.weekends, "weekend duty")
+        };
+        let window = if business_day {
+            format!(
+                "{at} is outside team {} business hours ({hours_text})",
+                team.id
+            )
+        } else {
+            format!("{at} is not a business day for team {}", team.id)
+        };
+        on_duty(self, team, rotation, rep, now, kind)
+            .map(|duty| format!("{window}; {duty}"))
+            .map_err(|reason| (window, reason))
+    }
+}
+
+fn on_duty(
+    policy: &Policy,
+    team: &Team,
+    rotation: Option<usize>,
+    rep: &Rep,
+    now: DateTime<Utc>,
+    kind: &str,
+) -> Result<String, String> {
+    let Some(rotation) = rotation.and_then(|i| policy.rotations.get(i)) else {
+        return Err(format!(
+            "team {} has no {kind} rotation, so nobody may claim now",
+            team.id
+        ));
+    };
+    if rotation.on_duty(now).contains(&rep.id) {
+        Ok(format!(
+            "{} is on the {kind} rotation `{}` now",
+            rep.id.name(),
+            rotation.id
+        ))
+    } else {
+        Err(format!(
+            "only the {kind} rotation `{}` may claim now, and {} is not on its current shift",
+            rotation.id,
+            rep.id.name()
+        ))
+    }
+}
+
+/// Every criterion of `rule` the rep does not meet.
+fn rule_misses(rule: &AccessRule, rep: &Rep) -> Vec<String> {
+    let mut misses = Vec::new();
+    let list = |items: Vec<String>| items.join(", ");
+    if !rule.reps.is_empty() && !rule.reps.contains(&rep.id) {
+        misses.push(format!(
+            "only for reps [{}]",
+            list(rule.reps.iter().map(|r| r.to_string()).collect())
+        ));
+    }
+    if !rule.roles.is_empty() && !rule.roles.contains(&rep.role) {
+        misses.push(format!(
+            "role {} is not one of [{}]",
+            rep.role,
+            list(rule.roles.iter().map(|r| r.to_string()).collect())
+        ));
+    }
+    if !rule.seniority.is_empty() && !rule.seniority.contains(&rep.seniority) {
+        misses.push(format!(
+            "seniority {} is not one of [{}]",
+            rep.seniority,
+            list(rule.seniority.iter().map(|s| s.to_string()).collect())
+        ));
+    }
+    if !rule.performance.is_empty() && !rule.performance.contains(&rep.performance) {
+        misses.push(format!(
+            "performance {} is not one of [{}]",
+            rep.performance,
+            list(rule.performance.iter().map(|p| p.to_string()).collect())
+        ));
+    }
+    if !rule.regions.is_empty() && rule.regions.is_disjoint(&rep.regions) {
+        misses.push(format!(
+            "covers regions [{}], none of [{}]",
+            list(rep.regions.iter().cloned().collect()),
+            list(rule.regions.iter().cloned().collect())
+        ));
+    }
+    if !rule.teams.is_empty() && !rep.team.as_ref().is_some_and(|t| rule.teams.contains(t)) {
+        misses.push(format!(
+            "team is not one of [{}]",
+            list(rule.teams.iter().cloned().collect())
+        ));
+    }
+    misses
+}

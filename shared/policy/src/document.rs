@@ -1,0 +1,376 @@
+//! The policy document as ops teams write it (YAML, kept in git). Values here are unchecked:
+//! enums, durations and times are strings, so validation can report *every* problem with its
+//! path instead of stopping at the first. [`crate::compile`] turns a document into a
+//! [`crate::Policy`].
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// The only `apiVersion` this build understands.
+pub const API_VERSION: &str = "leadpool.dev/v1";
+pub const KIND: &str = "Policy";
+
+/// A Leadpool routing policy: teams, reps, pools, qualification, routing and access rules.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PolicyDocument {
+    /// Always `leadpool.dev/v1`.
+    pub api_version: String,
+    /// Always `Policy`.
+    pub kind: String,
+    #[serde(default)]
+    pub metadata: Metadata,
+    /// Teams: their time zone and business hours, and who may claim outside them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub teams: Vec<TeamDoc>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reps: Vec<RepDoc>,
+    /// On-call and weekend-duty rotations.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rotations: Vec<RotationDoc>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pools: Vec<PoolDoc>,
+    #[serde(default)]
+    pub qualification: QualificationDoc,
+    #[serde(default)]
+    pub duplicates: DuplicatesDoc,
+    #[serde(default)]
+    pub routing: RoutingDoc,
+    /// Claim limits for every rep, unless her team or she has her own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limits: Option<LimitsDoc>,
+}
+
+/// Claim limits. Each is a rolling window over the claims a rep made (releasing a lead does not
+/// give a claim back). Unset values fall back to the next wider level: rep → team → policy →
+/// the claim service's defaults. On a pool, the limits count only claims from that pool.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct LimitsDoc {
+    /// Claims in any 24 hours.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub per_day: Option<u32>,
+    /// Claims in any hour.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub per_hour: Option<u32>,
+    /// Open leads (claimed, assigned or contacted) a rep may hold; no new claims at the cap.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub active_leads: Option<u32>,
+    /// After `after` claims in a row, a pause of `pause` before the next.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cooldown: Option<CooldownDoc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct CooldownDoc {
+    /// Claims that start a cooldown.
+    pub after: u32,
+    /// How long the cooldown lasts, e.g. `15m`.
+    pub pause: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Metadata {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct TeamDoc {
+    /// Lowercase slug, e.g. `emea`.
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// IANA time zone, e.g. `Europe/Berlin`. Default `UTC`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<String>,
+    /// When everyone on the team may claim. Without it, claiming is never time-restricted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub business_hours: Option<BusinessHoursDoc>,
+    /// Rotation whose current shift may claim outside business hours on business days.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after_hours: Option<String>,
+    /// Rotation whose current shift may claim on days that are not business days.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weekends: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limits: Option<LimitsDoc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct BusinessHoursDoc {
+    /// Business days: `mon` … `sun`. Default Monday to Friday.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub days: Vec<String>,
+    /// Local start time, `HH:MM`.
+    pub from: String,
+    /// Local end time, `HH:MM` (exclusive).
+    pub to: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RepDoc {
+    /// Lowercase slug; her token's subject is `reps/{id}`.
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team: Option<String>,
+    /// `sdr`, `ae` or `manager`.
+    pub role: String,
+    /// `junior`, `standard` (default) or `senior`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seniority: Option<String>,
+    /// `top`, `on-quota` (default) or `below-quota`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub performance: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub regions: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub products: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub industries: Vec<String>,
+    /// Inactive reps neither claim nor receive assignments. Default true.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub active: Option<bool>,
+    /// Share in weighted assignment. Default by performance: top 3, on-quota 2, below-quota 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weight: Option<u32>,
+    /// Vacation, out of office, …: no assignments during these.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unavailable: Vec<AbsenceDoc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limits: Option<LimitsDoc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct AbsenceDoc {
+    /// A date (`2026-03-02`, start of that day in the rep's team time zone) or an RFC 3339 time.
+    pub from: String,
+    /// A date (end of that day) or an RFC 3339 time.
+    pub to: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RotationDoc {
+    pub id: String,
+    /// Who is on duty in each shift, in turn: `[[alice], [bob, carol]]`.
+    pub shifts: Vec<Vec<String>>,
+    /// How long one shift lasts, e.g. `1w`, `24h`.
+    pub shift_length: String,
+    /// When the first shift starts (RFC 3339); the shifts repeat from there.
+    pub start: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PoolDoc {
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `open`, `segmented`, `tiered` or `timed`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// For tiered pools: `hot`, `warm` or `cold`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tier: Option<String>,
+    /// The lowest score this pool takes when a rule routes by tiers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_score: Option<i32>,
+    /// What the pool holds, for segmented pools (documentation for people and `explain`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub segment: Option<SegmentDoc>,
+    /// A claimed lead not contacted within this returns to the pool. Default `2h`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact_sla: Option<String>,
+    /// Who may browse and claim. Empty: every rep (an open pool).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub access: Vec<AccessRuleDoc>,
+    /// Limits on claims from this pool, per rep, on top of her overall limits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limits: Option<LimitsDoc>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SegmentDoc {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub regions: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub products: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub industries: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<String>,
+}
+
+/// A rep matching every criterion given (each list: any of its values) may claim.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct AccessRuleDoc {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `sdr`, `ae`, `manager`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub roles: Vec<String>,
+    /// `junior`, `standard`, `senior`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub seniority: Vec<String>,
+    /// `top`, `on-quota`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub performance: Vec<String>,
+    /// The rep covers one of these regions.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub regions: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub teams: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reps: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct QualificationDoc {
+    /// Leads scoring below this are rejected. Default 0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_score: Option<i32>,
+    /// Fields a lead must have: `email`, `phone`, `name`, `company`, `companyDomain`,
+    /// `country`, `region`, `product`, `industry`, `source`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub required_fields: Vec<String>,
+    #[serde(default)]
+    pub exclude: ExcludeDoc,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ExcludeDoc {
+    /// Email or company domains (and their subdomains) to reject.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub domains: Vec<String>,
+    /// ISO 3166-1 alpha-2 country codes to reject.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub countries: Vec<String>,
+    /// Competitors, by company name or domain.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub competitors: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct DuplicatesDoc {
+    /// What makes two leads the same: `email`, `company` (same company domain and name).
+    /// Default both.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub match_on: Vec<String>,
+    /// `merge` (fold the new submission into the existing lead) or `reject` (default; keep the
+    /// new lead as rejected, naming the original).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RoutingDoc {
+    /// Tried in order; the first whose `match` holds decides.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<RuleDoc>,
+    /// Where a lead goes when no rule matches. Default: by tiers over every pool with a
+    /// `minScore`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default: Option<TargetDoc>,
+}
+
+/// A routing rule: when `match` holds, the lead goes to exactly one of `pool`, `tiers`,
+/// `assign` or `split`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RuleDoc {
+    pub name: String,
+    #[serde(default, rename = "match")]
+    pub criteria: MatchDoc,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pool: Option<String>,
+    /// Pools to choose from by score: the one with the highest `minScore` at or below it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tiers: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assign: Option<AssignDoc>,
+    /// Shares summing to 100, e.g. 60% to a pool and 40% auto-assigned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub split: Option<Vec<ShareDoc>>,
+}
+
+/// Every criterion given must hold; a list holds when the lead has any of its values.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct MatchDoc {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub regions: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub countries: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub products: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub industries: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_score: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_score: Option<i32>,
+}
+
+/// Where leads go: exactly one of `pool`, `tiers`, `assign`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct TargetDoc {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pool: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tiers: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assign: Option<AssignDoc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ShareDoc {
+    /// 1..=100; the shares of a split sum to 100.
+    pub percent: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pool: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tiers: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assign: Option<AssignDoc>,
+}
+
+/// Push the lead to one rep ("auto-assignment").
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct AssignDoc {
+    /// `round-robin`, `weighted` (favouring top performers) or `territory` (a rep covering
+    /// the lead's region, in turn).
+    pub strategy: String,
+    /// The candidates: these reps …
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reps: Vec<String>,
+    /// … and the reps of these teams. Neither given: every rep.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub teams: Vec<String>,
+    /// Where the lead goes when no candidate is available. Without it, the lead waits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallback_pool: Option<String>,
+}

@@ -1,0 +1,102 @@
+//! Policy as code. Ops teams describe their whole setup — teams, reps, rotations, pools,
+//! qualification, duplicates, routing, access and hybrid assignment — in one YAML document kept
+//! in git. This crate reads it ([`parse`]), checks it, reporting every problem with its path
+//! ([`compile`]), and answers the questions the services ask of it: does this lead qualify,
+//! where does it go, may this rep claim here now, who receives a pushed lead. No I/O.
+
+mod access;
+mod assign;
+mod compile;
+mod diff;
+pub mod document;
+mod model;
+mod qualify;
+mod route;
+
+use serde::Deserialize;
+
+pub use access::AccessExplanation;
+pub use assign::{Candidate, Candidates, next_assignee};
+pub use compile::{DEFAULT_CONTACT_SLA, PolicyError, compile};
+pub use diff::{Change, ChangeKind, diff};
+pub use document::PolicyDocument;
+pub use model::*;
+pub use qualify::Verdict;
+pub use route::{Decision, LeadFacts, RouteExplanation, RuleCheck, split_bucket};
+
+/// Reads a YAML policy document. Syntax and type errors name the path where reading stopped.
+pub fn parse(yaml: &str) -> Result<PolicyDocument, Vec<PolicyError>> {
+    let deserializer = serde_yaml_ng::Deserializer::from_str(yaml);
+    PolicyDocument::deserialize(deserializer)
+        .map_err(|_| ())
+        .or_else(|()| {
+            // Read again, tracking the path, to say where the problem is.
+            let deserializer = serde_yaml_ng::Deserializer::from_str(yaml);
+            match serde_path_to_error::deserialize::<_, PolicyDocument>(deserializer) {
+                Ok(document) => Ok(document),
+                Err(err) => {
+                    let path = err.path().to_string();
+                    Err(vec![PolicyError {
+                        path: if path == "." { String::new() } else { path },
+                        message: err.into_inner().to_string(),
+                    }])
+                }
+            }
+        })
+}
+
+/// [`parse`] then [`compile`].
+pub fn load(yaml: &str) -> Result<Policy, Vec<PolicyError>> {
+    compile(&parse(yaml)?)
+}
+
+/// The JSON Schema of the policy document (published as `policy.schema.json`).
+pub fn json_schema() -> String {
+    let schema = schemars::schema_for!(PolicyDocument);
+    serde_json::to_string_pretty(&schema).unwrap_or_default() + "\n"
+}
+
+impl PolicyDocument {
+    /// A policy with nothing in it: what applies before anyone applied one.
+    pub fn empty() -> Self {
+        Self {
+            api_version: document::API_VERSION.to_owned(),
+            kind: document::KIND.to_owned(),
+            metadata: document::Metadata::default(),
+            teams: Vec::new(),
+            reps: Vec::new(),
+            rotations: Vec::new(),
+            pools: Vec::new(),
+            qualification: document::QualificationDoc::default(),
+            duplicates: document::DuplicatesDoc::default(),
+            routing: document::RoutingDoc::default(),
+            limits: None,
+        }
+    }
+
+    /// The document as YAML.
+    pub fn to_yaml(&self) -> String {
+        serde_yaml_ng::to_string(self).unwrap_or_default()
+    }
+}
+
+impl Policy {
+    /// The policy in force before any was applied: no pools, no reps, everything qualifies.
+    pub fn empty() -> Self {
+        Self {
+            name: String::new(),
+            teams: std::collections::BTreeMap::new(),
+            reps: std::collections::BTreeMap::new(),
+            rotations: Vec::new(),
+            pools: Vec::new(),
+            qualification: Qualification::default(),
+            duplicates: Duplicates::default(),
+            routing: Routing::default(),
+            limits: Limits::default(),
+            document: PolicyDocument::empty(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

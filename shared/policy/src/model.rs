@@ -1,0 +1,355 @@
+//! A validated policy. Every value here was checked by [`crate::compile`]: references resolve,
+//! enums are enums, times are times.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use chrono::{DateTime, Duration, NaiveTime, Utc};
+use chrono_tz::Tz;
+use leadpool_domain::{PoolId, RepId};
+
+use crate::document::PolicyDocument;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Role {
+    Sdr,
+    Ae,
+    Manager,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Seniority {
+    Junior,
+    Standard,
+    Senior,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Performance {
+    Top,
+    OnQuota,
+    BelowQuota,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PoolKind {
+    Open,
+    Segmented,
+    Tiered,
+    Timed,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Tier {
+    Hot,
+    Warm,
+    Cold,
+}
+
+macro_rules! names {
+    ($ty:ty { $($variant:ident => $name:literal),+ $(,)? }) => {
+        impl $ty {
+            pub const NAMES: &'static [&'static str] = &[$($name),+];
+
+            pub fn name(self) -> &'static str {
+                match self { $(Self::$variant => $name),+ }
+            }
+
+            pub fn from_name(name: &str) -> Option<Self> {
+                match name { $($name => Some(Self::$variant),)+ _ => None }
+            }
+        }
+
+        impl fmt::Display for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.name())
+            }
+        }
+    };
+}
+
+names!(Role { Sdr => "sdr", Ae => "ae", Manager => "manager" });
+names!(Seniority { Junior => "junior", Standard => "standard", Senior => "senior" });
+names!(Performance { Top => "top", OnQuota => "on-quota", BelowQuota => "below-quota" });
+names!(PoolKind { Open => "open", Segmented => "segmented", Tiered => "tiered", Timed => "timed" });
+names!(Tier { Hot => "hot", Warm => "warm", Cold => "cold" });
+
+/// Claim limits; `None` means "not limited at this level".
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Limits {
+    pub per_day: Option<u32>,
+    pub per_hour: Option<u32>,
+    pub active_leads: Option<u32>,
+    pub cooldown: Option<Cooldown>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cooldown {
+    pub after: u32,
+    pub pause: Duration,
+}
+
+impl Limits {
+    /// These limits, with unset values taken from `wider`.
+    #[must_use]
+    pub fn or(self, wider: Limits) -> Limits {
+        Limits {
+            per_day: self.per_day.or(wider.per_day),
+            per_hour: self.per_hour.or(wider.per_hour),
+            active_leads: self.active_leads.or(wider.active_leads),
+            cooldown: self.cooldown.or(wider.cooldown),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Team {
+    pub id: String,
+    pub name: String,
+    pub time_zone: Tz,
+    pub business_hours: Option<BusinessHours>,
+    /// Index into [`Policy::rotations`].
+    pub after_hours: Option<usize>,
+    pub weekends: Option<usize>,
+    pub limits: Limits,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct BusinessHours {
+    /// Monday first.
+    pub days: [bool; 7],
+    pub from: NaiveTime,
+    pub to: NaiveTime,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rep {
+    pub id: RepId,
+    pub name: String,
+    pub team: Option<String>,
+    pub role: Role,
+    pub seniority: Seniority,
+    pub performance: Performance,
+    pub regions: BTreeSet<String>,
+    pub products: BTreeSet<String>,
+    pub industries: BTreeSet<String>,
+    pub active: bool,
+    pub weight: u32,
+    pub absences: Vec<Absence>,
+    pub limits: Limits,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Absence {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    pub reason: String,
+}
+
+impl Rep {
+    /// The absence covering `now`, if she is away.
+    pub fn absence_at(&self, now: DateTime<Utc>) -> Option<&Absence> {
+        self.absences.iter().find(|a| a.from <= now && now < a.to)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rotation {
+    pub id: String,
+    pub shifts: Vec<Vec<RepId>>,
+    pub shift_length: Duration,
+    pub start: DateTime<Utc>,
+}
+
+impl Rotation {
+    /// Who is on duty at `at`; nobody before the rotation starts.
+    pub fn on_duty(&self, at: DateTime<Utc>) -> &[RepId] {
+        if at < self.start || self.shifts.is_empty() {
+            return &[];
+        }
+        let elapsed = (at - self.start).num_seconds();
+        let length = self.shift_length.num_seconds().max(1);
+        let count = i64::try_from(self.shifts.len()).unwrap_or(i64::MAX);
+        let index = usize::try_from((elapsed / length) % count).unwrap_or(0);
+        &self.shifts[index]
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pool {
+    pub id: PoolId,
+    pub name: String,
+    pub kind: PoolKind,
+    pub tier: Option<Tier>,
+    pub min_score: Option<i32>,
+    pub contact_sla: Duration,
+    pub access: Vec<AccessRule>,
+    pub limits: Limits,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AccessRule {
+    pub name: String,
+    pub roles: BTreeSet<Role>,
+    pub seniority: BTreeSet<Seniority>,
+    pub performance: BTreeSet<Performance>,
+    pub regions: BTreeSet<String>,
+    pub teams: BTreeSet<String>,
+    pub reps: BTreeSet<RepId>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LeadField {
+    Email,
+    Phone,
+    Name,
+    Company,
+    CompanyDomain,
+    Country,
+    Region,
+    Product,
+    Industry,
+    Source,
+}
+
+names!(LeadField {
+    Email => "email",
+    Phone => "phone",
+    Name => "name",
+    Company => "company",
+    CompanyDomain => "companyDomain",
+    Country => "country",
+    Region => "region",
+    Product => "product",
+    Industry => "industry",
+    Source => "source",
+});
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Qualification {
+    pub min_score: i32,
+    pub required_fields: Vec<LeadField>,
+    pub excluded_domains: BTreeSet<String>,
+    pub excluded_countries: BTreeSet<String>,
+    /// Lowercase company names or domains.
+    pub competitors: BTreeSet<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DuplicateAction {
+    Merge,
+    Reject,
+}
+
+names!(DuplicateAction { Merge => "merge", Reject => "reject" });
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Duplicates {
+    pub by_email: bool,
+    pub by_company: bool,
+    pub action: DuplicateAction,
+}
+
+impl Default for Duplicates {
+    fn default() -> Self {
+        Self {
+            by_email: true,
+            by_company: true,
+            action: DuplicateAction::Reject,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Strategy {
+    RoundRobin,
+    Weighted,
+    Territory,
+}
+
+names!(Strategy { RoundRobin => "round-robin", Weighted => "weighted", Territory => "territory" });
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Assign {
+    pub strategy: Strategy,
+    pub reps: Vec<RepId>,
+    pub teams: Vec<String>,
+    pub fallback_pool: Option<PoolId>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Target {
+    Pool(PoolId),
+    /// The pool with the highest minimum score at or below the lead's score.
+    Tiers(Vec<PoolId>),
+    Assign(Assign),
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Criteria {
+    pub regions: BTreeSet<String>,
+    pub countries: BTreeSet<String>,
+    pub products: BTreeSet<String>,
+    pub industries: BTreeSet<String>,
+    pub sources: BTreeSet<String>,
+    pub min_score: Option<i32>,
+    pub max_score: Option<i32>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum RuleTarget {
+    One(Target),
+    /// `(percent, target)`, percents summing to 100.
+    Split(Vec<(u32, Target)>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rule {
+    pub name: String,
+    pub criteria: Criteria,
+    pub target: RuleTarget,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Routing {
+    pub rules: Vec<Rule>,
+    pub default: Option<Target>,
+}
+
+/// A validated policy, ready to answer routing, access and assignment questions.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    pub name: String,
+    pub teams: BTreeMap<String, Team>,
+    pub reps: BTreeMap<RepId, Rep>,
+    pub rotations: Vec<Rotation>,
+    /// In document order.
+    pub pools: Vec<Pool>,
+    pub qualification: Qualification,
+    pub duplicates: Duplicates,
+    pub routing: Routing,
+    /// Limits for every rep unless her team or she has her own.
+    pub limits: Limits,
+    /// The document it was compiled from.
+    pub document: PolicyDocument,
+}
+
+impl Policy {
+    pub fn pool(&self, id: &PoolId) -> Option<&Pool> {
+        self.pools.iter().find(|pool| &pool.id == id)
+    }
+
+    pub fn rep(&self, id: &RepId) -> Option<&Rep> {
+        self.reps.get(id)
+    }
+
+    pub fn team_of(&self, rep: &Rep) -> Option<&Team> {
+        rep.team.as_ref().and_then(|team| self.teams.get(team))
+    }
+
+    /// A rep's overall claim limits: hers, else her team's, else the policy's.
+    pub fn limits_for(&self, rep: &Rep) -> Limits {
+        let team = self.team_of(rep).map(|t| t.limits).unwrap_or_default();
+        rep.limits.or(team).or(self.limits)
+    }
+}

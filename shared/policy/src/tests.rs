@@ -1,0 +1,400 @@
+use chrono::{DateTime, TimeZone, Utc};
+use chrono_tz::Europe::Berlin;
+use leadpool_domain::{PoolId, RepId};
+use uuid::Uuid;
+
+use super::*;
+
+const POLICY: &str = r#"
+apiVersion: leadpool.dev/v1
+kind: Policy
+metadata: { name: acme }
+teams:
+  - id: emea
+    timeZone: Europe/Berlin
+    businessHours: { from: "08:00", to: "18:00" }
+    afterHours: on-call
+    weekends: weekend-duty
+reps:
+  - { id: alice, team: emea, role: ae, seniority: senior, performance: top, regions: [emea] }
+  - { id: bob, team: emea, role: sdr, seniority: junior, regions: [emea] }
+  - { id: carol, team: emea, role: ae, regions: [west] }
+  - { id: dave, team: emea, role: sdr, performance: below-quota, regions: [emea] }
+  - { id: erin, team: emea, role: ae, regions: [emea], unavailable: [{ from: 2026-03-02, to: 2026-03-06, reason: vacation }] }
+rotations:
+  - { id: on-call, shifts: [[alice], [bob]], shiftLength: 1w, start: "2026-03-02T00:00:00+01:00" }
+  - { id: weekend-duty, shifts: [[carol, bob]], shiftLength: 1w, start: "2026-01-05T00:00:00+01:00" }
+pools:
+  - id: emea-hot
+    type: tiered
+    tier: hot
+    minScore: 80
+    access: [{ name: seniors, seniority: [senior] }]
+  - id: emea-warm
+    type: tiered
+    tier: warm
+    minScore: 50
+    access: [{ name: not-juniors, seniority: [senior, standard] }]
+  - { id: emea-cold, type: tiered, tier: cold, minScore: 0 }
+  - id: west
+    type: segmented
+    segment: { regions: [west] }
+    access: [{ name: west-reps, regions: [west] }, { name: aes, roles: [ae], performance: [top] }]
+  - { id: demo-requests, type: open }
+routing:
+  rules:
+    - name: emea-by-tier
+      match: { regions: [emea] }
+      tiers: [emea-hot, emea-warm, emea-cold]
+    - name: west
+      match: { regions: [west], minScore: 30 }
+      pool: west
+    - name: demo-split
+      match: { sources: [demo-request] }
+      split:
+        - { percent: 60, pool: demo-requests }
+        - { percent: 40, assign: { strategy: round-robin, teams: [emea] } }
+  default: { pool: demo-requests }
+"#;
+
+fn policy() -> Policy {
+    load(POLICY).unwrap_or_else(|errors| panic!("{errors:#?}"))
+}
+
+fn rep(id: &str) -> RepId {
+    RepId::parse(id, "rep").unwrap()
+}
+
+fn pool(id: &str) -> PoolId {
+    PoolId::parse(id, "pool").unwrap()
+}
+
+fn berlin(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
+    Berlin
+        .with_ymd_and_hms(y, m, d, h, min, 0)
+        .single()
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+fn lead(region: &str, score: i32, source: &str) -> LeadFacts {
+    LeadFacts {
+        id: Uuid::now_v7(),
+        score,
+        region: region.into(),
+        source: source.into(),
+        ..LeadFacts::default()
+    }
+}
+
+#[test]
+fn an_invalid_policy_reports_every_problem_with_its_path() {
+    let yaml = r#"
+apiVersion: leadpool.dev/v2
+kind: Policy
+teams:
+  - { id: emea, timeZone: Mars/Olympus, businessHours: { from: "18:00", to: "08:00" }, afterHours: nobody }
+reps:
+  - { id: alice, team: apac, role: ceo }
+  - { id: alice, role: sdr }
+pools:
+  - { id: Hot, type: tiered }
+  - { id: warm, type: hourly, contactSla: soon }
+  - id: cold
+    type: open
+    access: [{ roles: [ae, sdrr], performance: [below-quota], reps: [zed] }]
+routing:
+  rules:
+    - { name: a, pool: missing }
+    - { name: a, match: { minScore: 90, maxScore: 10 }, tiers: [cold] }
+    - name: split
+      split: [{ percent: 70, pool: warm }, { percent: 20, assign: { strategy: random } }]
+"#;
+    let errors = load(yaml).unwrap_err();
+    let paths: Vec<&str> = errors.iter().map(|e| e.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        [
+            "apiVersion",
+            "reps[1].id",
+            "pools[0].id",
+            "teams[0].timeZone",
+            "teams[0].businessHours",
+            "teams[0].afterHours",
+            "reps[0].team",
+            "reps[0].role",
+            "pools[1].type",
+            "pools[1].contactSla",
+            "pools[2].access[0].performance",
+            "pools[2].access[0].roles[1]",
+            "pools[2].access[0].reps[0]",
+            "routing.rules[0].pool",
+            "routing.rules[1].name",
+            "routing.rules[1].match",
+            "routing.rules[1].tiers[0]",
+            "routing.rules[2].split",
+            "routing.rules[2].split[1].assign.strategy",
+        ],
+        "{errors:#?}"
+    );
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.message.contains("`sdrr` is not one of: sdr, ae, manager"))
+    );
+}
+
+#[test]
+fn a_syntax_or_type_error_names_where_reading_stopped() {
+    let errors = load("apiVersion: leadpool.dev/v1\nkind: Policy\npools:\n  - id: hot\n    type: open\n    minScore: lots\n").unwrap_err();
+    assert_eq!(errors.len(), 1);
+    assert_eq!(errors[0].path, "pools[0].minScore");
+    let errors =
+        load("apiVersion: leadpool.dev/v1\nkind: Policy\npools:\n  - id: hot\n    typ: open\n")
+            .unwrap_err();
+    assert!(
+        errors[0].message.contains("unknown field `typ`"),
+        "{errors:?}"
+    );
+}
+
+#[test]
+fn the_first_matching_rule_decides_and_earlier_rules_say_why_not() {
+    let policy = policy();
+    let explained = policy.route(&lead("west", 45, "mql"));
+    assert_eq!(explained.rule.as_deref(), Some("west"));
+    assert_eq!(explained.decision, Decision::Pool(pool("west")));
+    assert_eq!(explained.checks.len(), 2);
+    assert!(!explained.checks[0].matched);
+    assert_eq!(
+        explained.checks[0].reasons,
+        ["region west is not one of [emea]"]
+    );
+
+    let low = policy.route(&lead("west", 10, "mql"));
+    assert_eq!(low.rule, None, "falls through to the default");
+    assert_eq!(low.decision, Decision::Pool(pool("demo-requests")));
+    assert_eq!(low.checks[1].reasons, ["score 10 is below 30"]);
+}
+
+#[test]
+fn tiers_inside_a_territory_pick_by_score() {
+    let policy = policy();
+    for (score, expected) in [
+        (95, "emea-hot"),
+        (80, "emea-hot"),
+        (79, "emea-warm"),
+        (50, "emea-warm"),
+        (12, "emea-cold"),
+    ] {
+        assert_eq!(
+            policy.route(&lead("emea", score, "")).decision,
+            Decision::Pool(pool(expected)),
+            "score {score}"
+        );
+    }
+}
+
+#[test]
+fn a_split_sends_each_lead_to_a_stable_share_in_proportion() {
+    let policy = policy();
+    let mut pooled = 0;
+    for _ in 0..10_000 {
+        let facts = lead("", 60, "demo-request");
+        let first = policy.route(&facts).decision;
+        assert_eq!(
+            policy.route(&facts).decision,
+            first,
+            "the same lead always lands in the same share"
+        );
+        match first {
+            Decision::Pool(p) => {
+                assert_eq!(p, pool("demo-requests"));
+                pooled += 1;
+            }
+            Decision::Assign { key, .. } => assert_eq!(key, "rule/demo-split/1"),
+            Decision::Unroutable => panic!("split leads are always routed"),
+        }
+    }
+    assert!(
+        (5_700..=6_300).contains(&pooled),
+        "about 60% pooled, got {pooled}"
+    );
+}
+
+#[test]
+fn access_follows_role_seniority_region_and_performance() {
+    let policy = policy();
+    let monday_noon = berlin(2026, 3, 2, 12, 0);
+    let allowed = |r: &str, p: &str| {
+        policy
+            .explain_access(&rep(r), &pool(p), monday_noon)
+            .allowed
+    };
+    // P3 tier hierarchy: senior any tier, standard warm and cold, junior cold only.
+    assert!(
+        allowed("alice", "emea-hot")
+            && allowed("alice", "emea-warm")
+            && allowed("alice", "emea-cold")
+    );
+    assert!(!allowed("erin", "emea-hot") && allowed("erin", "emea-warm"));
+    assert!(!allowed("bob", "emea-warm") && allowed("bob", "emea-cold"));
+    // A2 geography, with a second rule for top-performing AEs (a national-accounts style grant).
+    assert!(allowed("carol", "west"));
+    assert!(allowed("alice", "west"));
+    assert!(!allowed("bob", "west"));
+    // A3: below quota means no pool access at all, even to open pools.
+    let dave = policy.explain_access(&rep("dave"), &pool("demo-requests"), monday_noon);
+    assert!(!dave.allowed);
+    assert!(dave.reasons[0].contains("below quota"));
+
+    let refused = policy.explain_access(&rep("bob"), &pool("west"), monday_noon);
+    assert_eq!(
+        refused.reasons,
+        [
+            "rule `west-reps`: covers regions [emea], none of [west]",
+            "rule `aes`: role sdr is not one of [ae]; performance on-quota is not one of [top]"
+        ]
+    );
+}
+
+#[test]
+fn after_hours_only_the_on_call_shift_may_claim_and_weekends_only_the_duty_team() {
+    let policy = policy();
+    let open_pool = pool("demo-requests");
+    let may = |r: &str, at| policy.explain_access(&rep(r), &open_pool, at).allowed;
+    // Monday 17:59 is business hours; 18:00 is not.
+    assert!(may("bob", berlin(2026, 3, 2, 17, 59)));
+    let evening = berlin(2026, 3, 2, 18, 0);
+    assert!(!may("bob", evening));
+    assert!(may("alice", evening), "alice has the first on-call week");
+    let refused = policy.explain_access(&rep("bob"), &open_pool, evening);
+    assert!(
+        refused.window.contains("outside team emea business hours"),
+        "{refused:?}"
+    );
+    assert!(refused.reasons[0].contains("on-call"), "{refused:?}");
+    // The next week the shift moves to bob.
+    assert!(may("bob", berlin(2026, 3, 9, 20, 0)));
+    assert!(!may("alice", berlin(2026, 3, 9, 20, 0)));
+    // Saturday: the weekend duty team only.
+    let saturday = berlin(2026, 3, 7, 11, 0);
+    assert!(may("carol", saturday) && may("bob", saturday));
+    assert!(!may("alice", saturday));
+}
+
+#[test]
+fn business_hours_stay_local_across_daylight_saving() {
+    let policy = policy();
+    let open_pool = pool("demo-requests");
+    // Berlin moves to CEST on 2026-03-29: 08:00 local is 07:00 UTC before and 06:00 UTC after.
+    for day in [27, 30] {
+        let eight = berlin(2026, 3, day, 8, 0);
+        assert!(
+            policy
+                .explain_access(&rep("carol"), &open_pool, eight)
+                .allowed,
+            "08:00 on the {day}th"
+        );
+        let before = eight - chrono::Duration::minutes(1);
+        assert!(
+            !policy
+                .explain_access(&rep("carol"), &open_pool, before)
+                .allowed,
+            "07:59 on the {day}th"
+        );
+    }
+}
+
+#[test]
+fn assignment_skips_the_unavailable_and_inactive() {
+    let policy = policy();
+    let Decision::Assign { assign, .. } = policy.route(&lead_in_share_two(&policy)).decision else {
+        panic!("expected an assignment");
+    };
+    let candidates = policy.assignment_candidates(
+        &assign,
+        &lead("emea", 60, "demo-request"),
+        berlin(2026, 3, 3, 10, 0),
+    );
+    let eligible: Vec<String> = candidates
+        .eligible
+        .iter()
+        .map(|c| c.rep.to_string())
+        .collect();
+    assert_eq!(eligible, ["alice", "bob", "carol", "dave"]);
+    assert!(
+        candidates.skipped[0].starts_with("reps/erin is unavailable (vacation)"),
+        "{candidates:?}"
+    );
+}
+
+fn lead_in_share_two(policy: &Policy) -> LeadFacts {
+    loop {
+        let facts = lead("", 60, "demo-request");
+        if matches!(policy.route(&facts).decision, Decision::Assign { .. }) {
+            return facts;
+        }
+    }
+}
+
+#[test]
+fn territory_assignment_only_considers_reps_covering_the_region() {
+    let policy = load(&POLICY.replace(
+        "strategy: round-robin, teams: [emea]",
+        "strategy: territory",
+    ))
+    .unwrap();
+    let Decision::Assign { assign, .. } = policy.route(&lead_in_share_two(&policy)).decision else {
+        panic!("expected an assignment");
+    };
+    let candidates = policy.assignment_candidates(
+        &assign,
+        &lead("west", 60, "demo-request"),
+        berlin(2026, 3, 3, 10, 0),
+    );
+    let eligible: Vec<String> = candidates
+        .eligible
+        .iter()
+        .map(|c| c.rep.to_string())
+        .collect();
+    assert_eq!(eligible, ["carol"]);
+}
+
+#[test]
+fn the_diff_names_what_changes() {
+    let old = parse(POLICY).unwrap();
+    let new = parse(
+        &POLICY
+            .replace("  - { id: demo-requests, type: open }\n", "  - { id: demo-requests, type: open, contactSla: 1h }\n  - { id: events, type: open }\n")
+            .replace("  - { id: erin, team: emea, role: ae, regions: [emea], unavailable: [{ from: 2026-03-02, to: 2026-03-06, reason: vacation }] }\n", ""),
+    )
+    .unwrap();
+    let changes: Vec<(ChangeKind, String)> = diff(Some(&old), &new)
+        .into_iter()
+        .map(|c| (c.kind, c.path))
+        .collect();
+    assert_eq!(
+        changes,
+        [
+            (ChangeKind::Removed, "reps/erin".to_owned()),
+            (ChangeKind::Changed, "pools/demo-requests".to_owned()),
+            (ChangeKind::Added, "pools/events".to_owned()),
+        ]
+    );
+    assert!(diff(Some(&old), &old).is_empty());
+}
+
+#[test]
+fn the_published_json_schema_is_current() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/policy.schema.json");
+    let schema = json_schema();
+    if std::env::var_os("LEADPOOL_UPDATE_SCHEMA").is_some() {
+        std::fs::write(path, &schema).unwrap();
+    }
+    let published = std::fs::read_to_string(path).unwrap_or_default();
+    assert!(
+        published == schema,
+        "policy.schema.json is stale: run LEADPOOL_UPDATE_SCHEMA=1 cargo test -p leadpool-policy"
+    );
+}

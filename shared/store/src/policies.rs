@@ -1,0 +1,270 @@
+//! Applied policy versions. Applying writes the new version and brings the pool and rep
+//! projections in line with it, in one transaction, so readers never see half a policy.
+
+use chrono::{DateTime, Utc};
+use leadpool_domain::Error;
+use leadpool_policy::{Change, ChangeKind, Policy, PolicyDocument};
+use sqlx::types::Json;
+
+use crate::Store;
+use crate::error::db_error;
+
+/// Serialises policy applies across routing replicas.
+const POLICY_LOCK: i64 = 0x1ead_0001;
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct PolicyRecord {
+    pub version: i64,
+    pub document: String,
+    pub name: String,
+    pub applied_by: String,
+    pub applied_at: DateTime<Utc>,
+    pub changes: Json<Vec<ChangeRecord>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ChangeRecord {
+    pub kind: String,
+    pub path: String,
+}
+
+impl From<&Change> for ChangeRecord {
+    fn from(change: &Change) -> Self {
+        let kind = match change.kind {
+            ChangeKind::Added => "added",
+            ChangeKind::Removed => "removed",
+            ChangeKind::Changed => "changed",
+        };
+        Self {
+            kind: kind.to_owned(),
+            path: change.path.clone(),
+        }
+    }
+}
+
+/// What an apply did.
+#[derive(Debug)]
+pub struct Applied {
+    /// The version in force afterwards (`None`: still none at all).
+    pub record: Option<PolicyRecord>,
+    pub changes: Vec<Change>,
+    /// False when nothing changed, so no version was written.
+    pub applied: bool,
+}
+
+const SELECT_POLICY: &str =
+    "SELECT version, document, name, applied_by, applied_at, changes FROM policies";
+
+impl Store {
+    /// The newest applied version, if any.
+    pub async fn current_policy(&self) -> Result<Option<PolicyRecord>, Error> {
+        sqlx::query_as::<_, PolicyRecord>(&format!("{SELECT_POLICY} ORDER BY version DESC LIMIT 1"))
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)
+    }
+
+    /// The number of the newest applied version; 0 when none was ever applied.
+    pub async fn policy_version(&self) -> Result<i64, Error> {
+        let (version,): (i64,) = sqlx::query_as("SELECT COALESCE(max(version), 0) FROM policies")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db_error)?;
+        Ok(version)
+    }
+
+    pub async fn policy(&self, version: i64) -> Result<PolicyRecord, Error> {
+        sqlx::query_as::<_, PolicyRecord>(&format!("{SELECT_POLICY} WHERE version = $1"))
+            .bind(version)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)?
+            .ok_or_else(|| Error::not_found("policy version", version.to_string()))
+    }
+
+    /// Versions newest first, below `before` (exclusive).
+    pub async fn list_policies(
+        &self,
+        before: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<PolicyRecord>, Error> {
+        sqlx::query_as::<_, PolicyRecord>(&format!(
+            "{SELECT_POLICY} WHERE $1::bigint IS NULL OR version < $1 ORDER BY version DESC LIMIT $2"
+        ))
+        .bind(before)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_error)
+    }
+
+    /// Applies `policy` (compiled from `yaml`) as the next version, unless it changes nothing.
+    /// With `expected_version`, refuses when another apply got there first. With `dry_run`,
+    /// reports the changes and writes nothing.
+    pub async fn apply_policy(
+        &self,
+        policy: &Policy,
+        yaml: &str,
+        expected_version: Option<i64>,
+        dry_run: bool,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Applied, Error> {
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(POLICY_LOCK)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        let current = sqlx::query_as::<_, PolicyRecord>(&format!(
+            "{SELECT_POLICY} ORDER BY version DESC LIMIT 1"
+        ))
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_error)?;
+        let current_version = current.as_ref().map_or(0, |c| c.version);
+        if let Some(expected) = expected_version
+            && expected != current_version
+        {
+            return Err(Error::precondition(
+                "POLICY_VERSION_CHANGED",
+                "policy",
+                format!(
+                    "the policy is at version {current_version}, not {expected}; fetch it again and reapply your change"
+                ),
+            ));
+        }
+        let current_document = match &current {
+            Some(record) => Some(parse_stored(record)?),
+            None => None,
+        };
+        let changes = leadpool_policy::diff(current_document.as_ref(), &policy.document);
+        if dry_run || changes.is_empty() {
+            return Ok(Applied {
+                record: current,
+                changes,
+                applied: false,
+            });
+        }
+        let change_records: Vec<ChangeRecord> = changes.iter().map(ChangeRecord::from).collect();
+        let record = sqlx::query_as::<_, PolicyRecord>(
+            "INSERT INTO policies (version, document, name, applied_by, applied_at, changes) \
+             VALUES ($1, $2, $3, $4, $5, $6) \
+             RETURNING version, document, name, applied_by, applied_at, changes",
+        )
+        .bind(current_version + 1)
+        .bind(yaml)
+        .bind(&policy.name)
+        .bind(actor)
+        .bind(now)
+        .bind(Json(&change_records))
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db_error)?;
+        project_pools(&mut tx, policy, now).await?;
+        project_reps(&mut tx, policy, now).await?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(Applied {
+            record: Some(record),
+            changes,
+            applied: true,
+        })
+    }
+}
+
+/// Re-reads a stored document. It was valid when applied; a failure here means a newer build
+/// reads it differently, which is an internal error to investigate, not the caller's fault.
+pub(crate) fn parse_stored(record: &PolicyRecord) -> Result<PolicyDocument, Error> {
+    leadpool_policy::parse(&record.document).map_err(|errors| {
+        Error::internal(format!(
+            "stored policy version {} no longer parses: {}",
+            record.version,
+            errors
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; ")
+        ))
+    })
+}
+
+async fn project_pools(
+    tx: &mut sqlx::PgConnection,
+    policy: &Policy,
+    now: DateTime<Utc>,
+) -> Result<(), Error> {
+    let ids: Vec<&str> = policy.pools.iter().map(|p| p.id.as_str()).collect();
+    let names: Vec<&str> = policy.pools.iter().map(|p| p.name.as_str()).collect();
+    let kinds: Vec<&str> = policy.pools.iter().map(|p| p.kind.name()).collect();
+    let slas: Vec<i32> = policy
+        .pools
+        .iter()
+        .map(|p| i32::try_from(p.contact_sla.num_seconds()).unwrap_or(i32::MAX))
+        .collect();
+    let min_scores: Vec<Option<i32>> = policy.pools.iter().map(|p| p.min_score).collect();
+    sqlx::query(
+        "INSERT INTO pools (id, display_name, kind, contact_sla_seconds, min_score, retired, created_at, updated_at) \
+         SELECT id, name, kind, sla, min_score, false, $6, $6 \
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::int[]) AS t(id, name, kind, sla, min_score) \
+         ON CONFLICT (id) DO UPDATE SET display_name = EXCLUDED.display_name, kind = EXCLUDED.kind, \
+         contact_sla_seconds = EXCLUDED.contact_sla_seconds, min_score = EXCLUDED.min_score, retired = false, \
+         updated_at = EXCLUDED.updated_at",
+    )
+    .bind(&ids)
+    .bind(&names)
+    .bind(&kinds)
+    .bind(&slas)
+    .bind(&min_scores)
+    .bind(now)
+    .execute(&mut *tx)
+    .await
+    .map_err(db_error)?;
+    sqlx::query(
+        "UPDATE pools SET retired = true, updated_at = $2 WHERE NOT retired AND id <> ALL($1)",
+    )
+    .bind(&ids)
+    .bind(now)
+    .execute(&mut *tx)
+    .await
+    .map_err(db_error)?;
+    Ok(())
+}
+
+async fn project_reps(
+    tx: &mut sqlx::PgConnection,
+    policy: &Policy,
+    now: DateTime<Utc>,
+) -> Result<(), Error> {
+    let reps: Vec<&leadpool_policy::Rep> = policy.reps.values().collect();
+    let ids: Vec<&str> = reps.iter().map(|r| r.id.as_str()).collect();
+    let names: Vec<&str> = reps.iter().map(|r| r.name.as_str()).collect();
+    let teams: Vec<&str> = reps
+        .iter()
+        .map(|r| r.team.as_deref().unwrap_or(""))
+        .collect();
+    let roles: Vec<&str> = reps.iter().map(|r| r.role.name()).collect();
+    let active: Vec<bool> = reps.iter().map(|r| r.active).collect();
+    sqlx::query(
+        "INSERT INTO reps (id, display_name, team, role, active, created_at, updated_at) \
+         SELECT id, name, team, role, active, $6, $6 \
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bool[]) AS t(id, name, team, role, active) \
+         ON CONFLICT (id) DO UPDATE SET display_name = EXCLUDED.display_name, team = EXCLUDED.team, \
+         role = EXCLUDED.role, active = EXCLUDED.active, updated_at = EXCLUDED.updated_at",
+    )
+    .bind(&ids)
+    .bind(&names)
+    .bind(&teams)
+    .bind(&roles)
+    .bind(&active)
+    .bind(now)
+    .execute(&mut *tx)
+    .await
+    .map_err(db_error)?;
+    sqlx::query("UPDATE reps SET active = false, updated_at = $2 WHERE active AND id <> ALL($1)")
+        .bind(&ids)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_error)?;
+    Ok(())
+}
