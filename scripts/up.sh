@@ -24,7 +24,9 @@ target/debug/leadpool-migrate
 
 "$REPO_ROOT/scripts/down.sh" --services-only >/dev/null 2>&1 || true
 echo $$ > "$RUN_DIR/up.pid"
-trap '"$REPO_ROOT/scripts/down.sh"; exit 0' INT TERM
+# Whatever ends this script — Ctrl-C, make down, a failed step — stops what it started.
+trap '"$REPO_ROOT/scripts/down.sh"' EXIT
+trap 'exit 0' INT TERM
 
 # Each service gets only the settings it knows: configuration refuses unknown keys, so a
 # misspelt variable is an error rather than silently ignored.
@@ -45,7 +47,6 @@ for _ in $(seq 1 60); do
     for service in routing intake claim scheduler; do
         if ! kill -0 "$(cat "$RUN_DIR/$service.pid")" 2>/dev/null; then
             cat "$RUN_DIR/logs/$service.log"
-            "$REPO_ROOT/scripts/down.sh" --services-only
             die "leadpool-$service stopped during start-up; its log is above"
         fi
     done
@@ -53,21 +54,25 @@ for _ in $(seq 1 60); do
 done
 if ! $ready; then
     tail -n 20 "$RUN_DIR"/logs/{routing,intake,claim,scheduler}.log
-    "$REPO_ROOT/scripts/down.sh" --services-only
     die "the services did not become ready within a minute; their logs are above"
 fi
 
 say "loading the demo"
-target/debug/leadpoolctl demo
+target/debug/leadpoolctl demo --policy examples/p2-segmented-pools.yaml
 
 cat <<MSG
 
 $(say "Leadpool is up")
   gRPC:   intake 127.0.0.1:50051  routing :50052  claim :50053  scheduler :50054
   logs:   .run/logs/
-  tokens: make token SUBJECT=reps/alice ROLES=rep      (this one is valid for 8h:)
-          $(target/debug/leadpoolctl token --subject reps/alice --roles rep)
-  try:    target/debug/leadpoolctl pools   (with LEADPOOL_AUTH__HS256_SECRET=\$(cat .run/dev-secret))
+  tokens: make token SUBJECT=reps/wendy ROLES=rep      (this one is valid for 8h:)
+          $(target/debug/leadpoolctl token --subject reps/wendy --roles rep)
+  try:    export LEADPOOL_AUTH__HS256_SECRET=\$(cat .run/dev-secret)
+          target/debug/leadpoolctl pools
+          target/debug/leadpoolctl explain route --score 80 --region west --source mql
+          target/debug/leadpoolctl explain access --rep nora --pool east
+          target/debug/leadpoolctl claim next west --as reps/nora
+          target/debug/leadpoolctl apply -f examples/p3-tiered-pools.yaml --dry-run
   stop:   Ctrl-C here, or make down
 
 MSG

@@ -55,6 +55,9 @@ pub struct ConnectionArgs {
         hide_env_values = true
     )]
     secret: Option<String>,
+    /// Who to act as when minting a token: reps/alice acts as a rep; anything else as an admin.
+    #[arg(long = "as", default_value = "users/leadpoolctl", global = true)]
+    acting_as: String,
 }
 
 pub struct Connection {
@@ -75,6 +78,16 @@ impl Connection {
             ..AuthConfig::default()
         })
         .context("cannot mint tokens")
+    }
+
+    /// A token for whoever --as names (or the given --token).
+    pub fn token(&self) -> anyhow::Result<String> {
+        let roles: &[Role] = if self.args.acting_as.starts_with("reps/") {
+            &[Role::Rep]
+        } else {
+            &[Role::Admin]
+        };
+        self.token_for(&self.args.acting_as, roles)
     }
 
     /// A token for `subject`: the given --token, or one minted for the subject.
@@ -153,7 +166,7 @@ impl Connection {
     }
 
     pub async fn list_pools(&self) -> anyhow::Result<Vec<v1::Pool>> {
-        let token = self.token_for("users/leadpoolctl", &[Role::Admin])?;
+        let token = self.token()?;
         let mut routing = self.routing().await?;
         let mut pools = Vec::new();
         let mut page_token = String::new();
@@ -179,7 +192,7 @@ impl Connection {
 
 impl Connection {
     pub async fn list_jobs(&self) -> anyhow::Result<Vec<v1::Job>> {
-        let token = self.token_for("users/leadpoolctl", &[Role::Admin])?;
+        let token = self.token()?;
         let jobs = self
             .scheduler()
             .await?

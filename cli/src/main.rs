@@ -1,9 +1,12 @@
-//! leadpoolctl: talk to a Leadpool deployment from a terminal.
+//! leadpoolctl: operate and try out a Leadpool deployment from a terminal, the way kubectl
+//! works a cluster: apply a policy from git, ask why a lead went where it went, import a file.
 
 mod client;
+mod commands;
 mod demo;
 mod output;
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -27,6 +30,48 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Apply a policy document (validates the whole document first).
+    Apply {
+        /// The YAML policy file.
+        #[arg(short = 'f', long = "filename")]
+        file: PathBuf,
+        /// Show what would change; apply nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Apply only if the current version is this one.
+        #[arg(long)]
+        expected_version: Option<i64>,
+    },
+    /// Show resources.
+    Get {
+        #[command(subcommand)]
+        what: GetWhat,
+    },
+    /// Explain routing and access decisions.
+    Explain {
+        #[command(subcommand)]
+        what: ExplainWhat,
+    },
+    /// Import leads from a CSV file (header row; columns idempotency_key, email, name, company,
+    /// company_domain, country, phone, score, source, region, product, industry; any other
+    /// column becomes an attribute).
+    Import {
+        file: PathBuf,
+        /// Identifies the import; re-importing with the same id creates nothing twice.
+        /// Default: derived from the file name and size.
+        #[arg(long)]
+        import_id: Option<String>,
+    },
+    /// List pools with how many leads each holds.
+    Pools,
+    /// List the scheduler's jobs with their last and next run.
+    Jobs,
+    /// Claim as a rep (use --as reps/{id}): `claim next <pool>` or `claim <lead>`.
+    Claim {
+        /// `next` followed by a pool, or a lead name (leads/{uuid}).
+        target: String,
+        pool: Option<String>,
+    },
     /// Mint a development token (needs the deployment's HS256 secret).
     Token {
         /// Who the token is for: reps/alice, users/ops, services/crm.
@@ -36,23 +81,63 @@ enum Command {
         #[arg(long, value_delimiter = ',', default_value = "admin")]
         roles: Vec<String>,
         /// How long the token is valid, e.g. 8h.
-        #[arg(long, default_value = "8h", value_parser = humantime_duration)]
+        #[arg(long, default_value = "8h", value_parser = parse_duration)]
         ttl: Duration,
     },
     /// Wait until every service reports SERVING (readiness), or fail after --timeout.
     Health {
-        #[arg(long, default_value = "60s", value_parser = humantime_duration)]
+        #[arg(long, default_value = "60s", value_parser = parse_duration)]
         timeout: Duration,
     },
-    /// List pools with how many leads each holds.
-    Pools,
-    /// List the scheduler's jobs with their last and next run.
-    Jobs,
-    /// Load a small demo (pools, reps, leads) and show a rep claiming and working a lead.
-    Demo,
+    /// Apply a demo policy, load a few leads and show a rep claiming and working one.
+    Demo {
+        #[arg(long, default_value = "examples/p2-segmented-pools.yaml")]
+        policy: PathBuf,
+    },
 }
 
-fn humantime_duration(s: &str) -> Result<Duration, String> {
+#[derive(Subcommand)]
+enum GetWhat {
+    /// The policy in force (or --version N), as YAML.
+    Policy {
+        #[arg(long, default_value_t = 0)]
+        version: i64,
+    },
+    /// Every applied policy version.
+    Versions,
+}
+
+#[derive(Subcommand)]
+enum ExplainWhat {
+    /// Which rule routes a lead and why earlier rules did not match: a stored lead
+    /// (`leads/{uuid}`) or a hypothetical one (--score, --region, …).
+    Route {
+        lead: Option<String>,
+        #[arg(long, default_value_t = 0)]
+        score: i32,
+        #[arg(long, default_value = "")]
+        region: String,
+        #[arg(long, default_value = "")]
+        country: String,
+        #[arg(long, default_value = "")]
+        product: String,
+        #[arg(long, default_value = "")]
+        industry: String,
+        #[arg(long, default_value = "")]
+        source: String,
+    },
+    /// Whether a rep may claim from a pool now (or --at an RFC 3339 time), and why.
+    Access {
+        #[arg(long)]
+        rep: String,
+        #[arg(long)]
+        pool: String,
+        #[arg(long)]
+        at: Option<String>,
+    },
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
     let (number, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
     let n: u64 = number
         .parse()
@@ -92,22 +177,58 @@ async fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    let connection = Connection::new(cli.connection);
+    let conn = Connection::new(cli.connection);
     match cli.command {
+        Command::Apply {
+            file,
+            dry_run,
+            expected_version,
+        } => commands::apply(&conn, &file, dry_run, expected_version).await,
+        Command::Get {
+            what: GetWhat::Policy { version },
+        } => commands::get_policy(&conn, version).await,
+        Command::Get {
+            what: GetWhat::Versions,
+        } => commands::list_versions(&conn).await,
+        Command::Explain {
+            what:
+                ExplainWhat::Route {
+                    lead,
+                    score,
+                    region,
+                    country,
+                    product,
+                    industry,
+                    source,
+                },
+        } => {
+            let sketch = leadpool_proto::v1::LeadSketch {
+                score,
+                region,
+                country,
+                product,
+                industry,
+                source,
+            };
+            commands::explain_route(&conn, lead, sketch).await
+        }
+        Command::Explain {
+            what: ExplainWhat::Access { rep, pool, at },
+        } => commands::explain_access(&conn, &rep, &pool, at.as_deref()).await,
+        Command::Import { file, import_id } => commands::import(&conn, &file, import_id).await,
+        Command::Pools => output::pools(&conn.list_pools().await?),
+        Command::Jobs => output::jobs(&conn.list_jobs().await?),
+        Command::Claim { target, pool } => commands::claim(&conn, &target, pool.as_deref()).await,
         Command::Token {
             subject,
             roles,
             ttl,
         } => {
-            let token = connection
-                .issuer()?
-                .mint(&subject, &parse_roles(&roles)?, ttl)?;
+            let token = conn.issuer()?.mint(&subject, &parse_roles(&roles)?, ttl)?;
             output::line(&token);
             Ok(())
         }
-        Command::Health { timeout } => connection.wait_ready(timeout).await,
-        Command::Pools => output::pools(&connection.list_pools().await?),
-        Command::Jobs => output::jobs(&connection.list_jobs().await?),
-        Command::Demo => demo::run(&connection).await,
+        Command::Health { timeout } => conn.wait_ready(timeout).await,
+        Command::Demo { policy } => demo::run(&conn, &policy).await,
     }
 }

@@ -59,6 +59,122 @@ pub fn jobs(jobs: &[v1::Job]) -> anyhow::Result<()> {
     Ok(())
 }
 
+pub fn applied(response: &v1::ApplyPolicyResponse, dry_run: bool) {
+    let version = response.policy.as_ref().map_or(0, |p| p.version);
+    if response.changes.is_empty() {
+        println!("policy unchanged (version {version})");
+        return;
+    }
+    for change in &response.changes {
+        let sign = match change.kind() {
+            v1::policy_change::Kind::Added => "+",
+            v1::policy_change::Kind::Removed => "-",
+            _ => "~",
+        };
+        println!("  {sign} {}", change.path);
+    }
+    if dry_run {
+        println!(
+            "dry run: {} change(s) would be applied on top of version {version}",
+            response.changes.len()
+        );
+    } else {
+        println!("applied as version {version}");
+    }
+}
+
+pub fn versions(versions: &[v1::PolicyVersion]) {
+    println!(
+        "{:>7}  {:<20}  {:<24}  NAME",
+        "VERSION", "APPLIED (UTC)", "BY"
+    );
+    for v in versions {
+        println!(
+            "{:>7}  {:<20}  {:<24}  {}",
+            v.version,
+            time(v.apply_time.as_ref()),
+            v.applied_by,
+            v.display_name
+        );
+    }
+}
+
+pub fn route(explained: &v1::ExplainRouteResponse) {
+    for rule in &explained.rules {
+        let mark = if rule.matched { "MATCH" } else { "no   " };
+        println!("{mark} {}", rule.rule);
+        for reason in &rule.reasons {
+            println!("        {reason}");
+        }
+    }
+    let to = if !explained.next_assignee.is_empty() {
+        format!(
+            "assigned ({}) to {}",
+            explained.assign_strategy, explained.next_assignee
+        )
+    } else if !explained.pool.is_empty() {
+        explained.pool.clone()
+    } else {
+        "nowhere: the lead waits".to_owned()
+    };
+    let by = if explained.matched_rule.is_empty() {
+        "the default route".to_owned()
+    } else {
+        format!("rule `{}`", explained.matched_rule)
+    };
+    println!(
+        "=> {to}, by {by} (policy version {})",
+        explained.policy_version
+    );
+    println!("   {}", explained.detail);
+    for skipped in &explained.skipped_assignees {
+        println!("   skipped: {skipped}");
+    }
+}
+
+pub fn access(explained: &v1::ExplainAccessResponse) {
+    let verdict = if explained.allowed {
+        "ALLOWED"
+    } else {
+        "DENIED"
+    };
+    println!("{verdict} (policy version {})", explained.policy_version);
+    if !explained.window.is_empty() {
+        println!("  when: {}", explained.window);
+    }
+    for reason in &explained.reasons {
+        println!("  - {reason}");
+    }
+}
+
+pub fn claimed(lead: &v1::Lead) {
+    let email = lead.contact.as_ref().map_or("", |c| c.email.as_str());
+    println!(
+        "claimed {} ({email}, score {}) from {}",
+        lead.name, lead.score, lead.pool
+    );
+    println!("contact it by {}", time(lead.contact_due_time.as_ref()));
+}
+
+pub fn import_summary(import_id: &str, summary: &v1::ImportLeadsResponse) {
+    println!("import {import_id}: {} rows", summary.rows);
+    println!("  accepted          {:>8}", summary.accepted);
+    println!("  rejected          {:>8}", summary.rejected);
+    println!("  duplicates        {:>8}", summary.duplicates);
+    println!("  already imported  {:>8}", summary.already_imported);
+    let mut reasons: Vec<(&String, &i64)> = summary.reasons.iter().collect();
+    reasons.sort_by(|a, b| b.1.cmp(a.1));
+    for (reason, count) in reasons {
+        println!("    {count:>8}  {reason}");
+    }
+    for issue in summary.issues.iter().take(20) {
+        println!("  row {:>6}: {}", issue.row_number, issue.reason);
+    }
+    if summary.issues.len() > 20 {
+        println!("  … and more; counts above cover every row");
+    }
+}
+
 /// Prints an error as sentences a person can act on, including the gRPC error details.
 pub fn error(err: &anyhow::Error) {
     if let Some(status) = err.downcast_ref::<tonic::Status>() {

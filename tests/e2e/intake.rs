@@ -154,3 +154,74 @@ async fn leads_accepted_while_routing_is_down_are_routed_once_it_is_back() {
     intake.stop().await.unwrap();
     routing.stop().await.unwrap();
 }
+
+const DUPLICATES: &str = "apiVersion: leadpool.dev/v1\nkind: Policy\npools: [{ id: inbound, type: open }]\nduplicates: { matchOn: [email, company], action: ACTION }\nrouting: { default: { pool: inbound } }\n";
+
+#[tokio::test]
+async fn with_the_merge_policy_a_duplicate_folds_into_the_existing_lead_once() {
+    let cluster = Cluster::start().await;
+    leadpool_e2e::apply_policy(
+        &mut cluster.routing().await,
+        &DUPLICATES.replace("ACTION", "merge"),
+    )
+    .await;
+    let mut intake = cluster.intake().await;
+    let original = submit(&mut intake, "first", 60).await;
+    let mut again = lead_request("second", 70);
+    again.contact.as_mut().unwrap().email = "first@example.com".into();
+    again.contact.as_mut().unwrap().phone = "+49 30 1234".into();
+    for _ in 0..2 {
+        // The retry of a merged submission answers the same and merges nothing twice.
+        let merged = leadpool_e2e::submit_request(&mut intake, again.clone()).await;
+        assert!(!merged.created);
+        assert_eq!(merged.duplicate_of, original.name);
+        let lead = merged.lead.unwrap();
+        assert_eq!(lead.name, original.name);
+        assert_eq!(
+            lead.contact.unwrap().phone,
+            "+49 30 1234",
+            "the duplicate filled the empty phone"
+        );
+    }
+    assert_eq!(count(&cluster.env, "SELECT count(*) FROM leads").await, 1);
+    assert_eq!(
+        count(&cluster.env, "SELECT count(*) FROM lead_merges").await,
+        1
+    );
+    assert_eq!(
+        count(
+            &cluster.env,
+            "SELECT count(*) FROM lead_events WHERE reason LIKE 'merged duplicate submission%'"
+        )
+        .await,
+        1
+    );
+    cluster.stop().await;
+}
+
+#[tokio::test]
+async fn with_the_reject_policy_a_duplicate_is_kept_as_rejected_naming_the_original() {
+    let cluster = Cluster::start().await;
+    leadpool_e2e::apply_policy(
+        &mut cluster.routing().await,
+        &DUPLICATES.replace("ACTION", "reject"),
+    )
+    .await;
+    let mut intake = cluster.intake().await;
+    let original = submit(&mut intake, "first", 60).await;
+    // Same company (domain and name, case aside), different email.
+    let mut same_company = lead_request("other", 60);
+    let contact = same_company.contact.as_mut().unwrap();
+    contact.email = "someone@example.com".into();
+    contact.company = "COMPANY FIRST".into();
+    let rejected = leadpool_e2e::submit_request(&mut intake, same_company).await;
+    assert!(rejected.created);
+    assert_eq!(rejected.duplicate_of, original.name);
+    let lead = rejected.lead.unwrap();
+    assert_eq!(lead.state(), v1::LeadState::Rejected);
+    assert_eq!(
+        lead.rejection_reason,
+        format!("duplicate of {} (the same company)", original.name)
+    );
+    cluster.stop().await;
+}

@@ -3,10 +3,14 @@
 // Test helpers outside #[test] functions panic on failure by design.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod assignment;
 mod bad_input;
 mod claim;
+mod examples;
 mod flow;
+mod import;
 mod intake;
+mod policy;
 mod race;
 mod routing;
 mod scheduler;

@@ -318,3 +318,55 @@ pub fn code_of<T>(result: &Result<T, tonic::Status>) -> tonic::Code {
         .as_ref()
         .map_or_else(tonic::Status::code, |_| tonic::Code::Ok)
 }
+
+/// The text of `examples/{name}.yaml`.
+pub fn example(name: &str) -> String {
+    let path = format!("{}/../examples/{name}.yaml", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {path}: {e}"))
+}
+
+/// Submits `request` with a service token and returns the whole answer.
+pub async fn submit_request(
+    intake: &mut IntakeServiceClient<Channel>,
+    request: v1::SubmitLeadRequest,
+) -> v1::SubmitLeadResponse {
+    intake
+        .submit_lead(authed(
+            &token("services/web-forms", &[leadpool_auth::Role::Service]),
+            request,
+        ))
+        .await
+        .expect("submit lead")
+        .into_inner()
+}
+
+/// A lead with a region and a source, submitted; returns it.
+pub async fn submit_segmented(
+    intake: &mut IntakeServiceClient<Channel>,
+    key: &str,
+    score: i32,
+    region: &str,
+    source: &str,
+) -> v1::Lead {
+    let mut request = lead_request(key, score);
+    request.region = region.to_owned();
+    request.source = source.to_owned();
+    submit_request(intake, request).await.lead.expect("lead")
+}
+
+/// Whether `rep` may claim from `pool` now, by ExplainAccess.
+pub async fn may_claim(claim: &mut ClaimServiceClient<Channel>, rep_id: &str, pool: &str) -> bool {
+    claim
+        .explain_access(authed(
+            &rep(rep_id),
+            v1::ExplainAccessRequest {
+                rep: String::new(),
+                pool: format!("pools/{pool}"),
+                at: None,
+            },
+        ))
+        .await
+        .expect("explain access")
+        .into_inner()
+        .allowed
+}

@@ -105,6 +105,10 @@ impl Intake {
             self.import_chunk(&id, pending, &mut summary, actor, clock)
                 .await?;
         }
+        summary
+            .response
+            .issues
+            .sort_by_key(|issue| issue.row_number);
         tracing::info!(
             import = id,
             rows = summary.response.rows,
@@ -193,7 +197,7 @@ impl Intake {
                         Some(lead.lead_id()),
                     );
                 }
-                Ingested::Repeated(_) => summary.response.already_imported += 1,
+                Ingested::Repeated { .. } => summary.response.already_imported += 1,
                 Ingested::KeyReused { existing } => {
                     let reason = format!(
                         "idempotency key already used for a different lead ({})",

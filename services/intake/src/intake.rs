@@ -85,7 +85,10 @@ impl Intake {
             .ok_or_else(|| Error::internal("ingest answered nothing"))?;
         let (stored, created, duplicate_of) = match outcome {
             Ingested::Created(lead) => (lead, true, None),
-            Ingested::Repeated(lead) => (lead, false, None),
+            Ingested::Repeated { lead, merged } => {
+                let original = merged.then(|| lead.lead_id());
+                (lead, false, original)
+            }
             Ingested::Merged(lead) => {
                 let original = lead.lead_id();
                 (lead, false, Some(original))

@@ -398,3 +398,20 @@ fn the_published_json_schema_is_current() {
         "policy.schema.json is stale: run LEADPOOL_UPDATE_SCHEMA=1 cargo test -p leadpool-policy"
     );
 }
+
+#[test]
+fn every_example_policy_is_valid() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "yaml") {
+            let yaml = std::fs::read_to_string(&path).unwrap();
+            if let Err(errors) = load(&yaml) {
+                panic!("{}: {errors:#?}", path.display());
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 7, "examples for P1-P4 and H1-H3");
+}

@@ -34,8 +34,9 @@ pub struct Submission {
 pub enum Ingested {
     /// A new lead: `received` (qualified, waiting for routing) or `rejected`.
     Created(LeadRecord),
-    /// The key was submitted before with the same lead: that answer again.
-    Repeated(LeadRecord),
+    /// The key was submitted before with the same lead: that answer again. `merged` when that
+    /// first submission was folded into `lead` as a duplicate.
+    Repeated { lead: LeadRecord, merged: bool },
     /// The key was submitted before with a different lead.
     KeyReused { existing: LeadId },
     /// Folded into the existing lead it duplicates (merge policy).
@@ -72,7 +73,10 @@ enum Plan {
         reason: Option<String>,
         duplicate_of: Option<LeadId>,
     },
-    Repeat(LeadId),
+    Repeat {
+        id: LeadId,
+        merged: bool,
+    },
     KeyReused(LeadId),
     Merge(LeadId),
 }
@@ -80,6 +84,7 @@ enum Plan {
 struct Earlier {
     id: LeadId,
     fingerprint: Vec<u8>,
+    merged: bool,
 }
 
 impl Store {
@@ -115,9 +120,9 @@ impl Store {
             .iter()
             .map(|s| s.lead.idempotency_key.as_str())
             .collect();
-        let earlier: Vec<(String, Uuid, Vec<u8>)> = sqlx::query_as(
-            "SELECT idempotency_key, id, request_hash FROM leads WHERE idempotency_key = ANY($1) \
-             UNION ALL SELECT idempotency_key, lead_id, request_hash FROM lead_merges WHERE idempotency_key = ANY($1)",
+        let earlier: Vec<(String, Uuid, Vec<u8>, bool)> = sqlx::query_as(
+            "SELECT idempotency_key, id, request_hash, false FROM leads WHERE idempotency_key = ANY($1) \
+             UNION ALL SELECT idempotency_key, lead_id, request_hash, true FROM lead_merges WHERE idempotency_key = ANY($1)",
         )
         .bind(&keys)
         .fetch_all(&mut *tx)
@@ -125,12 +130,13 @@ impl Store {
         .map_err(db_error)?;
         let mut earlier: HashMap<String, Earlier> = earlier
             .into_iter()
-            .map(|(key, id, fingerprint)| {
+            .map(|(key, id, fingerprint, merged)| {
                 (
                     key,
                     Earlier {
                         id: LeadId(id),
                         fingerprint,
+                        merged,
                     },
                 )
             })
@@ -144,10 +150,15 @@ impl Store {
             .iter()
             .filter_map(|s| company_key(&s.lead, rules))
             .unzip();
-        let live: Vec<(Uuid, String, String, String)> = sqlx::query_as(
-            "SELECT id, email, company_domain, lower(company) FROM leads \
-             WHERE state NOT IN ('rejected', 'archived') AND (email = ANY($1) \
-             OR (company_domain, lower(company)) IN (SELECT d, c FROM unnest($2::text[], $3::text[]) AS t(d, c))) \
+        // Two index-friendly lookups (each matching its partial index) rather than one OR.
+        let live: Vec<(Uuid, String, String, String, DateTime<Utc>)> = sqlx::query_as(
+            "SELECT id, email, company_domain, lower(company), received_at FROM leads \
+             WHERE email = ANY($1) AND email <> '' AND state NOT IN ('rejected', 'archived') \
+             UNION \
+             SELECT l.id, l.email, l.company_domain, lower(l.company), l.received_at \
+             FROM leads l JOIN unnest($2::text[], $3::text[]) AS t(d, c) \
+               ON l.company_domain = t.d AND lower(l.company) = t.c \
+             WHERE l.company_domain <> '' AND l.company <> '' AND l.state NOT IN ('rejected', 'archived') \
              ORDER BY received_at, id",
         )
         .bind(&emails)
@@ -158,7 +169,7 @@ impl Store {
         .map_err(db_error)?;
         let mut by_email: HashMap<String, LeadId> = HashMap::new();
         let mut by_company: HashMap<(String, String), LeadId> = HashMap::new();
-        for (id, email, domain, company) in live {
+        for (id, email, domain, company, _) in live {
             if rules.by_email && !email.is_empty() {
                 by_email.entry(email).or_insert(LeadId(id));
             }
@@ -172,7 +183,10 @@ impl Store {
             let key = &sub.lead.idempotency_key;
             if let Some(earlier) = earlier.get(key) {
                 plans.push(if earlier.fingerprint == sub.fingerprint {
-                    Plan::Repeat(earlier.id)
+                    Plan::Repeat {
+                        id: earlier.id,
+                        merged: earlier.merged,
+                    }
                 } else {
                     Plan::KeyReused(earlier.id)
                 });
@@ -221,16 +235,18 @@ impl Store {
                 }
             };
             // A key repeated within the batch answers like its first occurrence.
-            let id_for_key = match &plan {
-                Plan::Create { id, .. } => *id,
-                Plan::Merge(into) => *into,
-                Plan::Repeat(id) | Plan::KeyReused(id) => *id,
+            let (id_for_key, merged) = match &plan {
+                Plan::Create { id, .. } => (*id, false),
+                Plan::Merge(into) => (*into, true),
+                Plan::Repeat { id, merged } => (*id, *merged),
+                Plan::KeyReused(id) => (*id, false),
             };
             earlier.insert(
                 key.clone(),
                 Earlier {
                     id: id_for_key,
                     fingerprint: sub.fingerprint.to_vec(),
+                    merged,
                 },
             );
             plans.push(plan);
@@ -241,7 +257,7 @@ impl Store {
         let referenced: Vec<Uuid> = plans
             .iter()
             .filter_map(|plan| match plan {
-                Plan::Repeat(id) | Plan::Merge(id) => Some(id.0),
+                Plan::Repeat { id, .. } | Plan::Merge(id) => Some(id.0),
                 _ => None,
             })
             .collect();
@@ -276,7 +292,10 @@ impl Store {
                         original,
                     },
                     Plan::Create { id, .. } => Ingested::Created(record(id)?),
-                    Plan::Repeat(id) => Ingested::Repeated(record(id)?),
+                    Plan::Repeat { id, merged } => Ingested::Repeated {
+                        lead: record(id)?,
+                        merged,
+                    },
                     Plan::KeyReused(existing) => Ingested::KeyReused { existing },
                     Plan::Merge(id) => Ingested::Merged(record(id)?),
                 })

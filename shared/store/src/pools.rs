@@ -20,14 +20,14 @@ impl Store {
             .ok_or_else(|| Error::not_found("pool", id.name()))
     }
 
-    /// Pools in id order, after `after`.
+    /// Pools in force (not retired), in id order, after `after`.
     pub async fn list_pools(
         &self,
         after: Option<&str>,
         limit: i64,
     ) -> Result<Vec<PoolRecord>, Error> {
         sqlx::query_as::<_, PoolRecord>(&format!(
-            "{SELECT_POOL} WHERE $1::text IS NULL OR p.id > $1 ORDER BY p.id LIMIT $2"
+            "{SELECT_POOL} WHERE NOT p.retired AND ($1::text IS NULL OR p.id > $1) ORDER BY p.id LIMIT $2"
         ))
         .bind(after)
         .bind(limit)

@@ -1,0 +1,140 @@
+//! leadpoolctl as an operator uses it, against running services: apply, explain, import,
+//! claim — and errors printed as sentences to act on.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::Write;
+use std::process::Output;
+
+use leadpool_e2e::{Cluster, example};
+use leadpool_testing::TEST_SECRET;
+
+async fn ctl(cluster: &Cluster, args: &[&str]) -> Output {
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_leadpoolctl"))
+        .args(args)
+        .env("LEADPOOL_INTAKE", cluster.intake.endpoint())
+        .env("LEADPOOL_ROUTING", cluster.routing.endpoint())
+        .env("LEADPOOL_CLAIM", cluster.claim.endpoint())
+        .env("LEADPOOL_SCHEDULER", cluster.scheduler.endpoint())
+        .env("LEADPOOL_AUTH__HS256_SECRET", TEST_SECRET)
+        .env_remove("LEADPOOL_TOKEN")
+        .output()
+        .await
+        .unwrap()
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn file_with(contents: &str, suffix: &str) -> tempfile::NamedTempFile {
+    let mut file = tempfile::Builder::new().suffix(suffix).tempfile().unwrap();
+    file.write_all(contents.as_bytes()).unwrap();
+    file
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operator_applies_explains_imports_and_claims_from_the_command_line() {
+    let cluster = Cluster::start().await;
+    let policy = file_with(&example("p2-segmented-pools"), ".yaml");
+    let path = policy.path().to_str().unwrap();
+
+    let dry = ctl(&cluster, &["apply", "-f", path, "--dry-run"]).await;
+    assert!(dry.status.success(), "{}", stderr(&dry));
+    assert!(stdout(&dry).contains("+ pools/west"));
+    assert!(stdout(&dry).contains("would be applied"));
+    let applied = ctl(&cluster, &["apply", "-f", path]).await;
+    assert!(
+        stdout(&applied).contains("applied as version 1"),
+        "{}",
+        stdout(&applied)
+    );
+
+    let broken = file_with(
+        &example("p2-segmented-pools")
+            .replace("role: sdr", "role: intern")
+            .replace("pool: west", "pool: wild-west"),
+        ".yaml",
+    );
+    let refused = ctl(&cluster, &["apply", "-f", broken.path().to_str().unwrap()]).await;
+    assert!(!refused.status.success());
+    let message = stderr(&refused);
+    assert!(
+        message.contains("reps[1].role: `intern` is not one of: sdr, ae, manager"),
+        "{message}"
+    );
+    assert!(
+        message.contains("routing.rules[4].pool: names pool `wild-west`"),
+        "{message}"
+    );
+
+    let route = ctl(
+        &cluster,
+        &[
+            "explain", "route", "--score", "70", "--region", "east", "--source", "webinar",
+        ],
+    )
+    .await;
+    assert!(
+        stdout(&route).contains("=> pools/east, by rule `east`"),
+        "{}",
+        stdout(&route)
+    );
+    let access = ctl(
+        &cluster,
+        &[
+            "explain",
+            "access",
+            "--rep",
+            "sam",
+            "--pool",
+            "demo-requests",
+        ],
+    )
+    .await;
+    assert!(stdout(&access).contains("DENIED"));
+    assert!(stdout(&access).contains("role sdr is not one of [ae]"));
+
+    let csv = file_with(
+        "email,score,region,source,campaign\nann@a.example,60,east,webinar,spring\nbad-email,60,east,webinar,spring\nann@a.example,70,east,webinar,spring\n",
+        ".csv",
+    );
+    let import = ctl(
+        &cluster,
+        &[
+            "import",
+            csv.path().to_str().unwrap(),
+            "--import-id",
+            "spring",
+        ],
+    )
+    .await;
+    let summary = stdout(&import);
+    assert!(import.status.success(), "{}", stderr(&import));
+    for line in [
+        "accepted                 1",
+        "rejected                 1",
+        "duplicates               1",
+    ] {
+        assert!(summary.contains(line), "{summary}");
+    }
+
+    let claimed = ctl(&cluster, &["claim", "next", "east", "--as", "reps/nora"]).await;
+    assert!(
+        stdout(&claimed).contains("claimed leads/"),
+        "{}",
+        stderr(&claimed)
+    );
+    let empty = ctl(&cluster, &["claim", "next", "east", "--as", "reps/nora"]).await;
+    assert!(!empty.status.success());
+    assert!(
+        stderr(&empty).contains("pools/east has no lead available right now"),
+        "{}",
+        stderr(&empty)
+    );
+    cluster.stop().await;
+}

@@ -1,0 +1,135 @@
+//! Bulk import (I1): a client stream of rows, stored with the same rules as single submissions,
+//! with an exact summary; rejected rows kept with their reasons; re-importing creates nothing.
+
+use std::time::Instant;
+
+use leadpool_auth::Role;
+use leadpool_e2e::{Cluster, apply_policy, lead_request};
+use leadpool_proto::v1;
+use leadpool_testing::{authed, token};
+
+const POLICY: &str = "apiVersion: leadpool.dev/v1\nkind: Policy\npools: [{ id: inbound, type: open }]\nqualification: { minScore: 20 }\nrouting: { default: { pool: inbound } }\n";
+const ROWS: i64 = 100_000;
+const BATCH: usize = 1_000;
+
+/// Row `n`: every 50 rows hold one malformed row, one duplicate of the row before it, one
+/// below the score threshold, and 47 good leads.
+fn row(n: i64) -> v1::ImportRow {
+    let mut lead = lead_request(&format!("row-{n}"), 60);
+    lead.idempotency_key = String::new();
+    match n % 50 {
+        0 => lead.score = 150,
+        2 => lead.contact.as_mut().unwrap().email = format!("row-{}@example.com", n - 1),
+        3 => lead.score = 5,
+        _ => {}
+    }
+    v1::ImportRow {
+        row_number: n,
+        lead: Some(lead),
+    }
+}
+
+async fn import(cluster: &Cluster) -> v1::ImportLeadsResponse {
+    let messages: Vec<v1::ImportLeadsRequest> = (0..ROWS)
+        .collect::<Vec<_>>()
+        .chunks(BATCH)
+        .map(|chunk| v1::ImportLeadsRequest {
+            import_id: "crm-export-2026-03".into(),
+            rows: chunk.iter().map(|n| row(*n)).collect(),
+        })
+        .collect();
+    cluster
+        .intake()
+        .await
+        .import_leads(authed(
+            &token("users/ops", &[Role::Admin]),
+            tokio_stream::iter(messages),
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_100k_row_import_completes_with_an_exact_summary_and_reimporting_creates_nothing() {
+    let cluster = Cluster::start().await;
+    apply_policy(&mut cluster.routing().await, POLICY).await;
+
+    let started = Instant::now();
+    let summary = import(&cluster).await;
+    println!("imported {ROWS} rows in {:?}", started.elapsed());
+    let blocks = ROWS / 50;
+    assert_eq!(summary.rows, ROWS);
+    assert_eq!(summary.accepted, 47 * blocks);
+    assert_eq!(summary.rejected, 2 * blocks);
+    assert_eq!(summary.duplicates, blocks);
+    assert_eq!(summary.already_imported, 0);
+    assert_eq!(summary.reasons["invalid score"], blocks);
+    assert_eq!(summary.reasons["min-score"], blocks);
+    assert_eq!(summary.reasons["duplicate-rejected"], blocks);
+    assert_eq!(
+        summary.issues.len(),
+        1000,
+        "row-level issues are capped; the counts are not"
+    );
+    assert_eq!(summary.issues[0].row_number, 0);
+    assert!(
+        summary.issues[0]
+            .reason
+            .starts_with("score: 150 is outside 0..=100"),
+        "{:?}",
+        summary.issues[0]
+    );
+    let duplicate = &summary.issues[1];
+    assert_eq!(duplicate.row_number, 2);
+    let (original, email) = original_of(&cluster, &duplicate.lead).await;
+    assert_eq!(
+        duplicate.reason,
+        format!("duplicate of {original} (the same email)")
+    );
+    assert_eq!(
+        email, "row-1@example.com",
+        "the duplicate points at the row before it"
+    );
+
+    let store = cluster.env.db.store();
+    let (leads, available, rejected_rows): (i64, i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM leads), (SELECT count(*) FROM leads WHERE state = 'available'), \
+                (SELECT count(*) FROM rejected_rows)",
+    )
+    .fetch_one(store.pool())
+    .await
+    .unwrap();
+    assert_eq!(
+        (leads, available, rejected_rows),
+        (50 * blocks - blocks, 47 * blocks, blocks),
+        "every row kept, good ones routed"
+    );
+
+    let again = import(&cluster).await;
+    assert_eq!(
+        (again.accepted, again.duplicates, again.already_imported),
+        (0, 0, 49 * blocks)
+    );
+    assert_eq!(again.rejected, blocks, "malformed rows are reported again");
+    let (leads_after,): (i64,) = sqlx::query_as("SELECT count(*) FROM leads")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(leads_after, leads, "re-importing created nothing");
+    cluster.stop().await;
+}
+
+/// The lead the duplicate `lead` was rejected in favour of: its name and email.
+async fn original_of(cluster: &Cluster, lead: &str) -> (String, String) {
+    let store = cluster.env.db.store();
+    let duplicate = store
+        .get_lead(leadpool_domain::LeadId::from_name(lead, "lead").unwrap())
+        .await
+        .unwrap();
+    let original = store
+        .get_lead(leadpool_domain::LeadId(duplicate.duplicate_of.unwrap()))
+        .await
+        .unwrap();
+    (original.lead_id().name(), original.email)
+}
