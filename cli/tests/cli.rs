@@ -138,3 +138,62 @@ async fn an_operator_applies_explains_imports_and_claims_from_the_command_line()
     );
     cluster.stop().await;
 }
+
+const IMPORT_POLICY: &str = "apiVersion: leadpool.dev/v1\nkind: Policy\npools: [{ id: inbound, type: open }]\nqualification: { minScore: 20 }\nrouting: { default: { pool: inbound } }\n";
+
+/// 100,000 rows; in every 50, one malformed score, one duplicate email of the row before, one
+/// below the threshold and 47 good ones.
+fn large_csv() -> tempfile::NamedTempFile {
+    let mut csv = String::from("email,company,score,source,campaign\n");
+    for n in 0..100_000 {
+        let email = if n % 50 == 2 {
+            format!("row{}@example.com", n - 1)
+        } else {
+            format!("row{n}@example.com")
+        };
+        let score = match n % 50 {
+            0 => "high",
+            3 => "5",
+            _ => "60",
+        };
+        csv.push_str(&format!("{email},Company {n},{score},webinar,spring\n"));
+    }
+    file_with(&csv, ".csv")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_100k_row_csv_import_completes_with_an_exact_summary() {
+    let cluster = Cluster::start().await;
+    let policy = file_with(IMPORT_POLICY, ".yaml");
+    assert!(
+        ctl(&cluster, &["apply", "-f", policy.path().to_str().unwrap()])
+            .await
+            .status
+            .success()
+    );
+    let csv = large_csv();
+    let started = std::time::Instant::now();
+    let import = ctl(&cluster, &["import", csv.path().to_str().unwrap()]).await;
+    println!("imported 100k CSV rows in {:?}", started.elapsed());
+    assert!(import.status.success(), "{}", stderr(&import));
+    let summary = stdout(&import);
+    for line in [
+        ": 100000 rows",
+        "accepted             94000",
+        "rejected              4000",
+        "duplicates            2000",
+        "already imported         0",
+        "2000  min-score",
+        "2000  invalid score",
+        "2000  duplicate-rejected",
+    ] {
+        assert!(summary.contains(line), "missing `{line}` in:\n{summary}");
+    }
+    let (leads, available): (i64, i64) =
+        sqlx::query_as("SELECT count(*), count(*) FILTER (WHERE state = 'available') FROM leads")
+            .fetch_one(cluster.env.db.store().pool())
+            .await
+            .unwrap();
+    assert_eq!((leads, available), (98_000, 94_000));
+    cluster.stop().await;
+}

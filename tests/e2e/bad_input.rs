@@ -171,6 +171,98 @@ async fn every_rpc_refuses_bad_input_with_the_fields_to_fix() {
         &["page_size"],
     );
 
+    assert_invalid(
+        routing
+            .apply_policy(authed(
+                &admin(),
+                v1::ApplyPolicyRequest {
+                    document: " ".into(),
+                    ..Default::default()
+                },
+            ))
+            .await,
+        &["document"],
+    );
+    assert_invalid(
+        routing
+            .apply_policy(authed(
+                &admin(),
+                v1::ApplyPolicyRequest {
+                    document: "kind: [".into(),
+                    ..Default::default()
+                },
+            ))
+            .await,
+        &["kind"],
+    );
+    assert_invalid(
+        routing
+            .get_policy(authed(&alice, v1::GetPolicyRequest { version: -1 }))
+            .await,
+        &["version"],
+    );
+    assert_invalid(
+        routing
+            .list_policy_versions(authed(
+                &alice,
+                v1::ListPolicyVersionsRequest {
+                    page_size: -1,
+                    page_token: String::new(),
+                },
+            ))
+            .await,
+        &["page_size"],
+    );
+    assert_invalid(
+        routing
+            .explain_route(authed(&alice, v1::ExplainRouteRequest { lead: None }))
+            .await,
+        &["lead"],
+    );
+    assert_invalid(
+        routing
+            .explain_route(authed(
+                &alice,
+                v1::ExplainRouteRequest {
+                    lead: Some(v1::explain_route_request::Lead::Sketch(v1::LeadSketch {
+                        score: 500,
+                        ..Default::default()
+                    })),
+                },
+            ))
+            .await,
+        &["sketch.score"],
+    );
+    assert_invalid(
+        routing
+            .route_leads(authed(&service, v1::RouteLeadsRequest { names: vec![] }))
+            .await,
+        &["names"],
+    );
+    assert_invalid(
+        routing
+            .route_leads(authed(
+                &service,
+                v1::RouteLeadsRequest {
+                    names: vec!["leads/nope".into(), "x".into()],
+                },
+            ))
+            .await,
+        &["names[0]", "names[1]"],
+    );
+    assert_invalid(
+        intake
+            .import_leads(authed(
+                &service,
+                tokio_stream::iter([v1::ImportLeadsRequest {
+                    import_id: String::new(),
+                    rows: vec![],
+                }]),
+            ))
+            .await,
+        &["import_id"],
+    );
+
     // ClaimService
     assert_invalid(
         claim
@@ -280,6 +372,33 @@ async fn every_rpc_refuses_bad_input_with_the_fields_to_fix() {
             ))
             .await,
         &["parent"],
+    );
+
+    assert_invalid(
+        claim
+            .explain_access(authed(
+                &alice,
+                v1::ExplainAccessRequest {
+                    rep: "alice@example".into(),
+                    pool: String::new(),
+                    at: None,
+                },
+            ))
+            .await,
+        &["rep"],
+    );
+    assert_invalid(
+        claim
+            .explain_access(authed(
+                &alice,
+                v1::ExplainAccessRequest {
+                    rep: String::new(),
+                    pool: String::new(),
+                    at: None,
+                },
+            ))
+            .await,
+        &["pool"],
     );
 
     // SchedulerService
