@@ -595,6 +595,10 @@ fn parse_pool(req: &v1::CreatePoolRequest) -> Result<PoolDoc, Vec<FieldViolation
         contact_sla,
         access: Vec::new(),
         limits: None,
+        requires: None,
+        opens_when_empty: Vec::new(),
+        rotation: None,
+        blind: None,
     })
 }
 

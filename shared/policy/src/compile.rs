@@ -13,9 +13,10 @@ use crate::document::{
     RuleDoc, TargetDoc,
 };
 use crate::model::{
-    Absence, AccessRule, Assign, BusinessHours, Cooldown, Criteria, DuplicateAction, Duplicates,
-    LeadField, Limits, Performance, Policy, Pool, PoolKind, Qualification, Rep, Role, Rotation,
-    Routing, Rule, RuleTarget, Seniority, Strategy, Target, Team, Tier,
+    Absence, Acceptance, AccessRule, Assign, BusinessHours, Consequence, Cooldown, Criteria,
+    DuplicateAction, Duplicates, LeadField, Limits, Performance, Policy, Pool, PoolKind,
+    Qualification, Ratio, Rep, Role, Rotation, RotationWindow, Routing, Rule, RuleTarget,
+    Seniority, Strategy, Target, Team, Tier,
 };
 
 /// One problem in a policy document.
@@ -205,6 +206,7 @@ pub fn compile(document: &PolicyDocument) -> Result<Policy, Vec<PolicyError>> {
     let duplicates = compile_duplicates(&mut c, document);
     let routing = compile_routing(&mut c, document, &refs);
     let limits = compile_limits(&mut c, "limits", document.limits.as_ref());
+    let acceptance = compile_acceptance(&mut c, document);
 
     if !c.errors.is_empty() {
         return Err(c.errors);
@@ -219,7 +221,31 @@ pub fn compile(document: &PolicyDocument) -> Result<Policy, Vec<PolicyError>> {
         duplicates,
         routing,
         limits,
+        acceptance,
         document: document.clone(),
+    })
+}
+
+fn compile_acceptance(c: &mut Checker, doc: &PolicyDocument) -> Option<Acceptance> {
+    let a = doc.acceptance.as_ref()?;
+    if !(1..=100).contains(&a.minimum) {
+        c.error(
+            "acceptance.minimum",
+            format!("{} is outside 1..=100 (percent)", a.minimum),
+        );
+    }
+    let window = c.duration("acceptance.window", &a.window);
+    let consequence = c.choice(
+        "acceptance.consequence",
+        &a.consequence,
+        Consequence::from_name,
+        Consequence::NAMES,
+    );
+    Some(Acceptance {
+        minimum_percent: a.minimum,
+        window: window?,
+        min_decisions: a.min_decisions.unwrap_or(5),
+        consequence: consequence?,
     })
 }
 
@@ -249,11 +275,16 @@ fn compile_limits(c: &mut Checker, path: &str, limits: Option<&LimitsDoc>) -> Li
                 pause,
             })
     });
+    let reclaim_embargo = limits
+        .reclaim_embargo
+        .as_ref()
+        .and_then(|text| c.duration(&format!("{path}.reclaimEmbargo"), text));
     Limits {
         per_day,
         per_hour,
         active_leads,
         cooldown,
+        reclaim_embargo,
     }
 }
 
@@ -639,6 +670,43 @@ fn compile_pools(c: &mut Checker, doc: &PolicyDocument, refs: &References<'_>) -
             .map(|(a, rule)| compile_access_rule(c, &format!("{path}.access[{a}]"), rule, refs, a))
             .collect();
         let limits = compile_limits(c, &format!("{path}.limits"), pool.limits.as_ref());
+        let ratio = pool.requires.as_ref().map(|ratio| {
+            if ratio.claims == 0 {
+                c.error(format!("{path}.requires.claims"), "must be at least 1");
+            }
+            if ratio.from.is_empty() {
+                c.error(format!("{path}.requires.from"), "needs at least one pool");
+            }
+            let from = ratio
+                .from
+                .iter()
+                .enumerate()
+                .filter_map(|(f, p)| refs.pool(c, &format!("{path}.requires.from[{f}]"), p))
+                .collect();
+            Ratio {
+                claims: ratio.claims,
+                from,
+            }
+        });
+        let gates = pool
+            .opens_when_empty
+            .iter()
+            .enumerate()
+            .filter_map(|(g, p)| refs.pool(c, &format!("{path}.opensWhenEmpty[{g}]"), p))
+            .collect();
+        let rotation = pool.rotation.as_ref().and_then(|rotation| {
+            if rotation.reps.is_empty() {
+                c.error(format!("{path}.rotation.reps"), "needs at least one rep");
+            }
+            let reps = rotation
+                .reps
+                .iter()
+                .enumerate()
+                .filter_map(|(r, rep)| refs.rep(c, &format!("{path}.rotation.reps[{r}]"), rep))
+                .collect();
+            c.duration(&format!("{path}.rotation.window"), &rotation.window)
+                .map(|window| RotationWindow { window, reps })
+        });
         if let (Ok(id), Some(kind), Some(contact_sla)) =
             (PoolId::parse(&pool.id, "id"), kind, contact_sla)
         {
@@ -651,6 +719,10 @@ fn compile_pools(c: &mut Checker, doc: &PolicyDocument, refs: &References<'_>) -
                 contact_sla,
                 access,
                 limits,
+                ratio,
+                gates,
+                rotation,
+                blind: pool.blind.unwrap_or(false),
             });
         }
     }

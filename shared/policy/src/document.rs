@@ -39,6 +39,8 @@ pub struct PolicyDocument {
     /// Claim limits for every rep, unless her team or she has her own.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limits: Option<LimitsDoc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acceptance: Option<AcceptanceDoc>,
 }
 
 /// Claim limits. Each is a rolling window over the claims a rep made (releasing a lead does not
@@ -59,6 +61,10 @@ pub struct LimitsDoc {
     /// After `after` claims in a row, a pause of `pause` before the next.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cooldown: Option<CooldownDoc>,
+    /// How long a rep may not claim again a lead she released or lost to the contact SLA, so
+    /// release-and-reclaim cannot reset an SLA. E.g. `24h`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reclaim_embargo: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -200,6 +206,52 @@ pub struct PoolDoc {
     /// Limits on claims from this pool, per rep, on top of her overall limits.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limits: Option<LimitsDoc>,
+    /// Claim ratio: a claim from this pool needs this many claims from other pools since the
+    /// rep's last claim here ("1 hot requires 2 warm").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requires: Option<RatioDoc>,
+    /// Tier gating: this pool opens only while these pools hold no available lead.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub opens_when_empty: Vec<String>,
+    /// Rotation: each listed rep in turn gets an exclusive window on the leads that enter the
+    /// pool during it; afterwards they are open to everyone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rotation: Option<RotationWindowDoc>,
+    /// Blind view: browsing hides contact details (email, name, phone) until the lead is claimed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blind: Option<bool>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RatioDoc {
+    /// Claims needed from `from` pools since the last claim from this pool.
+    pub claims: u32,
+    pub from: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RotationWindowDoc {
+    /// Length of each rep's exclusive window, e.g. `15m`.
+    pub window: String,
+    /// The reps taking turns, in order.
+    pub reps: Vec<String>,
+}
+
+/// Minimum acceptance of auto-assigned leads.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct AcceptanceDoc {
+    /// The lowest acceptable share of assignments accepted, in percent, e.g. 80.
+    pub minimum: u32,
+    /// Over which period assignments count, e.g. `30d`.
+    pub window: String,
+    /// Below this many decided assignments in the window, the rate is not judged. Default 5.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_decisions: Option<u32>,
+    /// `lose-pool-access` (no claiming from pools while below) or `warn` (reported only).
+    pub consequence: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -71,6 +71,7 @@ impl PolicyDocument {
             duplicates: document::DuplicatesDoc::default(),
             routing: document::RoutingDoc::default(),
             limits: None,
+            acceptance: None,
         }
     }
 
@@ -93,6 +94,7 @@ impl Policy {
             duplicates: Duplicates::default(),
             routing: Routing::default(),
             limits: Limits::default(),
+            acceptance: None,
             document: PolicyDocument::empty(),
         }
     }

@@ -81,6 +81,7 @@ pub struct Limits {
     pub per_hour: Option<u32>,
     pub active_leads: Option<u32>,
     pub cooldown: Option<Cooldown>,
+    pub reclaim_embargo: Option<Duration>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,6 +99,7 @@ impl Limits {
             per_hour: self.per_hour.or(wider.per_hour),
             active_leads: self.active_leads.or(wider.active_leads),
             cooldown: self.cooldown.or(wider.cooldown),
+            reclaim_embargo: self.reclaim_embargo.or(wider.reclaim_embargo),
         }
     }
 }
@@ -185,6 +187,81 @@ pub struct Pool {
     pub contact_sla: Duration,
     pub access: Vec<AccessRule>,
     pub limits: Limits,
+    pub ratio: Option<Ratio>,
+    /// Pools that must be empty before this one opens.
+    pub gates: Vec<PoolId>,
+    pub rotation: Option<RotationWindow>,
+    pub blind: bool,
+}
+
+/// "A claim here needs `claims` claims from `from` since the last claim here."
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ratio {
+    pub claims: u32,
+    pub from: Vec<PoolId>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RotationWindow {
+    pub window: Duration,
+    pub reps: Vec<RepId>,
+}
+
+/// The rep whose exclusive window is open, and when it started and ends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WindowTurn {
+    pub holder: RepId,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+}
+
+impl RotationWindow {
+    /// The turn at `now`; windows are aligned to the Unix epoch and repeat over the reps.
+    pub fn turn_at(&self, now: DateTime<Utc>) -> Option<WindowTurn> {
+        let length = self.window.num_milliseconds().max(1);
+        let index = now.timestamp_millis().div_euclid(length);
+        let count = i64::try_from(self.reps.len()).ok().filter(|n| *n > 0)?;
+        let holder = self.reps[usize::try_from(index.rem_euclid(count)).ok()?].clone();
+        let start = DateTime::from_timestamp_millis(index * length)?;
+        Some(WindowTurn {
+            holder,
+            start,
+            end: start + self.window,
+        })
+    }
+
+    /// When `rep`'s next window starts (now, if it is open).
+    pub fn next_turn_of(&self, rep: &RepId, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let current = self.turn_at(now)?;
+        let position = self.reps.iter().position(|r| r == rep)?;
+        let holder = self.reps.iter().position(|r| *r == current.holder)?;
+        let ahead = (position + self.reps.len() - holder) % self.reps.len();
+        Some(current.start + self.window * i32::try_from(ahead).ok()?)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Consequence {
+    LosePoolAccess,
+    Warn,
+}
+
+names!(Consequence { LosePoolAccess => "lose-pool-access", Warn => "warn" });
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Acceptance {
+    pub minimum_percent: u32,
+    pub window: Duration,
+    pub min_decisions: u32,
+    pub consequence: Consequence,
+}
+
+impl Acceptance {
+    /// Whether `accepted` out of `decided` assignments is below the minimum (only judged once
+    /// enough were decided).
+    pub fn is_below(&self, accepted: u32, decided: u32) -> bool {
+        decided >= self.min_decisions.max(1) && accepted * 100 < self.minimum_percent * decided
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -330,6 +407,7 @@ pub struct Policy {
     pub routing: Routing,
     /// Limits for every rep unless her team or she has her own.
     pub limits: Limits,
+    pub acceptance: Option<Acceptance>,
     /// The document it was compiled from.
     pub document: PolicyDocument,
 }

@@ -415,3 +415,65 @@ fn every_example_policy_is_valid() {
     }
     assert!(checked >= 7, "examples for P1-P4 and H1-H3");
 }
+
+#[test]
+fn limits_fall_back_from_rep_to_team_to_policy() {
+    let policy = load(
+        "apiVersion: leadpool.dev/v1\nkind: Policy\nlimits: { perDay: 15, perHour: 5, activeLeads: 20 }\n\
+         teams: [{ id: emea, limits: { perHour: 3, cooldown: { after: 3, pause: 15m } } }]\n\
+         reps: [{ id: alice, team: emea, role: ae, limits: { perDay: 8 } }, { id: bob, role: ae }]\n",
+    )
+    .unwrap();
+    let alice = policy.limits_for(policy.rep(&rep("alice")).unwrap());
+    assert_eq!(
+        (alice.per_day, alice.per_hour, alice.active_leads),
+        (Some(8), Some(3), Some(20))
+    );
+    assert_eq!(alice.cooldown.unwrap().pause, chrono::Duration::minutes(15));
+    let bob = policy.limits_for(policy.rep(&rep("bob")).unwrap());
+    assert_eq!(
+        (bob.per_day, bob.per_hour, bob.cooldown),
+        (Some(15), Some(5), None)
+    );
+}
+
+#[test]
+fn rotation_windows_take_turns_aligned_to_the_window() {
+    let window = RotationWindow {
+        window: chrono::Duration::minutes(15),
+        reps: vec![rep("a"), rep("b"), rep("c")],
+    };
+    let at = |h, m| Utc.with_ymd_and_hms(2026, 3, 2, h, m, 0).unwrap();
+    let first = window.turn_at(at(9, 0)).unwrap();
+    let second = window.turn_at(at(9, 15)).unwrap();
+    assert_ne!(first.holder, second.holder);
+    assert_eq!((second.start, second.end), (at(9, 15), at(9, 30)));
+    assert_eq!(window.turn_at(at(9, 14)).unwrap().holder, first.holder);
+    assert_eq!(
+        window.turn_at(at(9, 45)).unwrap().holder,
+        first.holder,
+        "three reps: every 45 minutes"
+    );
+    assert_eq!(
+        window.next_turn_of(&first.holder, at(9, 20)),
+        Some(at(9, 45))
+    );
+    assert_eq!(
+        window.next_turn_of(&second.holder, at(9, 20)),
+        Some(at(9, 15)),
+        "hers is open now"
+    );
+}
+
+#[test]
+fn acceptance_is_judged_only_with_enough_decisions() {
+    let acceptance = Acceptance {
+        minimum_percent: 80,
+        window: chrono::Duration::days(30),
+        min_decisions: 5,
+        consequence: Consequence::Warn,
+    };
+    assert!(!acceptance.is_below(0, 4), "too few decisions to judge");
+    assert!(acceptance.is_below(3, 5));
+    assert!(!acceptance.is_below(4, 5), "exactly 80% is enough");
+}
