@@ -6,10 +6,12 @@
 mod assignment;
 mod bad_input;
 mod claim;
+mod claim_controls;
 mod examples;
 mod flow;
 mod import;
 mod intake;
+mod limits;
 mod policy;
 mod race;
 mod routing;

@@ -6,7 +6,7 @@ use leadpool_auth::{Identity, Role};
 use leadpool_domain::{Clock, Error, FieldViolation, LeadId, LeadState, PoolId, RepId};
 use leadpool_proto::v1::{self, claim_service_server::ClaimService};
 use leadpool_server::{caller, convert, paging, to_status};
-use leadpool_store::{AvailableCursor, LeadOrder};
+use leadpool_store::{AvailableCursor, LeadOrder, Outcome};
 use tonic::{Request, Response, Status};
 
 use crate::claims::{Claims, Target, require_access};
@@ -70,6 +70,59 @@ fn leads(records: &[leadpool_store::LeadRecord]) -> Vec<v1::Lead> {
     records.iter().map(convert::lead).collect()
 }
 
+/// A blind pool shows what a lead is worth (score, region, product, source), not who it is,
+/// so reps cannot cherry-pick by name; the claimant sees everything.
+fn hide_identity(lead: &mut v1::Lead) {
+    if let Some(contact) = lead.contact.as_mut() {
+        *contact = v1::Contact {
+            country: std::mem::take(&mut contact.country),
+            ..v1::Contact::default()
+        };
+    }
+}
+
+/// The rep a question is about: the caller, or anyone for managers, admins and services.
+fn subject_rep(identity: &Identity, requested: &str) -> Result<RepId, Error> {
+    let rep = if requested.is_empty() {
+        acting_rep(identity)?
+    } else {
+        RepId::from_name(requested, "rep")?
+    };
+    let is_self = identity.rep() == Some(&rep);
+    if !is_self && !identity.has_any_role(&[Role::Manager, Role::Admin, Role::Service]) {
+        return Err(Error::PermissionDenied(format!(
+            "{} may only ask about herself; managers may ask about anyone",
+            identity.actor()
+        )));
+    }
+    Ok(rep)
+}
+
+fn outcome(value: i32) -> Result<Outcome, FieldViolation> {
+    match v1::Outcome::try_from(value) {
+        Ok(v1::Outcome::Opportunity) => Ok(Outcome::Opportunity),
+        Ok(v1::Outcome::Customer) => Ok(Outcome::Customer),
+        Ok(v1::Outcome::Lost) => Ok(Outcome::Lost),
+        _ => Err(FieldViolation::new(
+            "outcome",
+            "is required: OUTCOME_OPPORTUNITY, OUTCOME_CUSTOMER or OUTCOME_LOST",
+        )),
+    }
+}
+
+/// A lead name and a required reason, with both problems reported at once.
+fn lead_and_reason(name: &str, reason: &str) -> Result<(LeadId, String), Error> {
+    match (
+        LeadId::from_name(name, "name"),
+        required_text("reason", reason),
+    ) {
+        (Ok(id), Ok(reason)) => Ok((id, reason)),
+        (id, reason) => Err(Error::InvalidArgument(
+            id.err().into_iter().chain(reason.err()).collect(),
+        )),
+    }
+}
+
 #[tonic::async_trait]
 impl ClaimService for ClaimApi {
     async fn list_pool_leads(
@@ -110,8 +163,12 @@ impl ClaimService for ClaimApi {
                 } else {
                     None
                 };
+                let mut leads = leads(&page);
+                if self.claims.is_blind(&pool).await? {
+                    leads.iter_mut().for_each(hide_identity);
+                }
                 Ok(v1::ListPoolLeadsResponse {
-                    leads: leads(&page),
+                    leads,
                     next_page_token: next.map(|c| paging::encode(&scope, c)).unwrap_or_default(),
                 })
             }
@@ -232,17 +289,7 @@ impl ClaimService for ClaimApi {
                 let identity = caller(&request)?;
                 let rep = acting_rep(&identity)?;
                 let req = request.get_ref();
-                let (id, reason) = match (
-                    LeadId::from_name(&req.name, "name"),
-                    required_text("reason", &req.reason),
-                ) {
-                    (Ok(id), Ok(reason)) => (id, reason),
-                    (id, reason) => {
-                        return Err(Error::InvalidArgument(
-                            id.err().into_iter().chain(reason.err()).collect(),
-                        ));
-                    }
-                };
+                let (id, reason) = lead_and_reason(&req.name, &req.reason)?;
                 let released = self
                     .claims
                     .store
@@ -352,24 +399,12 @@ impl ClaimService for ClaimApi {
             async {
                 let identity = caller(&request)?;
                 let req = request.get_ref();
-                let rep = if req.rep.is_empty() {
-                    acting_rep(&identity)?
-                } else {
-                    RepId::from_name(&req.rep, "rep")?
-                };
+                let rep = subject_rep(&identity, &req.rep)?;
                 let pool = PoolId::from_name(&req.pool, "pool")?;
                 let at = match &req.at {
                     Some(at) => convert::from_timestamp(at, "at")?,
                     None => self.clock.now(),
                 };
-                let is_self = identity.rep() == Some(&rep);
-                if !is_self && !identity.has_any_role(&[Role::Manager, Role::Admin, Role::Service])
-                {
-                    return Err(Error::PermissionDenied(format!(
-                        "{} may only ask about her own access; managers may ask about anyone",
-                        identity.actor()
-                    )));
-                }
                 let (access, version) = self.claims.explain_access(&rep, &pool, at).await?;
                 Ok(v1::ExplainAccessResponse {
                     allowed: access.allowed,
@@ -378,6 +413,156 @@ impl ClaimService for ClaimApi {
                     reasons: access.reasons,
                     policy_version: version,
                 })
+            }
+            .await,
+        )
+    }
+
+    #[tracing::instrument(skip_all, fields(lead = %request.get_ref().name))]
+    async fn record_outcome(
+        &self,
+        request: Request<v1::RecordOutcomeRequest>,
+    ) -> Reply<v1::RecordOutcomeResponse> {
+        reply(
+            async {
+                let identity = caller(&request)?;
+                let rep = acting_rep(&identity)?;
+                let req = request.get_ref();
+                let mut violations = Vec::new();
+                let id = LeadId::from_name(&req.name, "name").map_err(|v| violations.push(v));
+                let outcome = outcome(req.outcome).map_err(|v| violations.push(v));
+                if req.deal_size_minor < 0 {
+                    violations.push(FieldViolation::new(
+                        "deal_size_minor",
+                        "must not be negative",
+                    ));
+                }
+                if req.note.len() > MAX_REASON_LEN {
+                    violations.push(FieldViolation::new(
+                        "note",
+                        format!("is longer than {MAX_REASON_LEN} bytes"),
+                    ));
+                }
+                let (Ok(id), Ok(outcome), true) = (id, outcome, violations.is_empty()) else {
+                    return Err(Error::InvalidArgument(violations));
+                };
+                let note = format!(
+                    "outcome {} (deal size {}){}{}",
+                    outcome.as_str(),
+                    req.deal_size_minor,
+                    if req.note.trim().is_empty() { "" } else { ": " },
+                    req.note.trim()
+                );
+                let closed = self
+                    .claims
+                    .store
+                    .record_outcome(
+                        id,
+                        &rep,
+                        outcome,
+                        req.deal_size_minor,
+                        &note,
+                        &identity.actor(),
+                        self.clock.now(),
+                    )
+                    .await?;
+                match closed {
+                    Some(lead) => Ok(v1::RecordOutcomeResponse {
+                        lead: Some(convert::lead(&lead)),
+                    }),
+                    None => Err(self
+                        .claims
+                        .explain_not_owned(
+                            id,
+                            &rep,
+                            &[LeadState::Claimed, LeadState::Contacted, LeadState::Closed],
+                        )
+                        .await),
+                }
+            }
+            .await,
+        )
+    }
+
+    #[tracing::instrument(skip_all, fields(lead = %request.get_ref().name))]
+    async fn accept_assignment(
+        &self,
+        request: Request<v1::AcceptAssignmentRequest>,
+    ) -> Reply<v1::AcceptAssignmentResponse> {
+        reply(
+            async {
+                let identity = caller(&request)?;
+                let rep = acting_rep(&identity)?;
+                let id = LeadId::from_name(&request.get_ref().name, "name")?;
+                let accepted = self
+                    .claims
+                    .store
+                    .accept_assignment(id, &rep, &identity.actor(), self.clock.now())
+                    .await?;
+                match accepted {
+                    Some(lead) => Ok(v1::AcceptAssignmentResponse {
+                        lead: Some(convert::lead(&lead)),
+                    }),
+                    None => Err(self
+                        .claims
+                        .explain_not_owned(id, &rep, &[LeadState::Assigned])
+                        .await),
+                }
+            }
+            .await,
+        )
+    }
+
+    #[tracing::instrument(skip_all, fields(lead = %request.get_ref().name))]
+    async fn reject_assignment(
+        &self,
+        request: Request<v1::RejectAssignmentRequest>,
+    ) -> Reply<v1::RejectAssignmentResponse> {
+        reply(
+            async {
+                let identity = caller(&request)?;
+                let rep = acting_rep(&identity)?;
+                let req = request.get_ref();
+                let (id, reason) = lead_and_reason(&req.name, &req.reason)?;
+                let rejected = self
+                    .claims
+                    .store
+                    .reject_assignment(
+                        id,
+                        &rep,
+                        &format!("assignment rejected: {reason}"),
+                        &identity.actor(),
+                        self.clock.now(),
+                    )
+                    .await?;
+                match rejected {
+                    Some(lead) => Ok(v1::RejectAssignmentResponse {
+                        lead: Some(convert::lead(&lead)),
+                    }),
+                    None => Err(self
+                        .claims
+                        .explain_not_owned(id, &rep, &[LeadState::Assigned])
+                        .await),
+                }
+            }
+            .await,
+        )
+    }
+
+    async fn get_rep_status(
+        &self,
+        request: Request<v1::GetRepStatusRequest>,
+    ) -> Reply<v1::GetRepStatusResponse> {
+        reply(
+            async {
+                let identity = caller(&request)?;
+                let req = request.get_ref();
+                let rep = subject_rep(&identity, &req.rep)?;
+                let at = match &req.at {
+                    Some(at) => convert::from_timestamp(at, "at")?,
+                    None => self.clock.now(),
+                };
+                self.claims.rep_status(&rep, at).await
             }
             .await,
         )

@@ -1,18 +1,21 @@
-//! Claiming: reserve the rep's allowance in Redis, claim in Postgres, hand back what was not
-//! used. Postgres decides who wins a lead (one conditional statement), so a lead can never go
-//! to two reps, whatever the number of claim replicas.
+//! Claiming: check the policy's rules, reserve the rep's allowance in Redis, claim in Postgres
+//! under the rep's lock, hand back what was not used. Postgres decides who wins a lead (one
+//! conditional statement), so a lead can never go to two reps, whatever the number of claim
+//! replicas.
 
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use leadpool_domain::{Error, LeadId, LeadState, PoolId, QuotaViolation, RepId};
-use leadpool_limits::{ClaimLimiter, Reservation, ReserveOutcome, RollingLimit};
-use leadpool_policy::{AccessExplanation, Policy};
-use leadpool_store::{LeadRecord, PolicyCache, Store};
+use leadpool_limits::{
+    ClaimLimiter, LimitSet, RETENTION, Refusal, Reservation, ReserveOutcome, Scope, Subject,
+    Unseeded,
+};
+use leadpool_policy::{AccessExplanation, Consequence, Policy};
+use leadpool_store::{LeadRecord, NextFilter, PolicyCache, RepClaim, Store};
 
 use crate::config::ClaimsConfig;
-
-const DAY: Duration = Duration::from_secs(24 * 3600);
+use crate::rules::{ClaimRules, claiming_rep};
 
 pub struct Claims {
     pub store: Store,
@@ -41,43 +44,62 @@ impl Claims {
     ) -> Result<Vec<LeadRecord>, Error> {
         let current = self.policy.current().await?;
         let policy = &current.policy;
-        let limits = self.limits_for(policy, rep)?;
-        let (pool, wanted) = match target {
+        let record = claiming_rep(policy, rep)?;
+        let (pool, wanted, lead) = match target {
             Target::Lead(id) => {
                 let lead = self.store.get_lead(id).await?;
-                let pool = lead
+                let Some(pool) = lead
                     .pool_id
                     .as_deref()
-                    .map(|p| PoolId::parse(p, "pool"))
-                    .transpose()?;
-                (pool, 1)
+                    .filter(|_| lead.state == LeadState::Available)
+                else {
+                    return Err(unavailable_lead(id, lead.state));
+                };
+                (PoolId::parse(pool, "pool")?, 1, Some(lead))
             }
-            Target::Next { pool, count } => (Some(pool.clone()), count),
+            Target::Next { pool, count } => (pool.clone(), count, None),
         };
-        if let Some(pool) = &pool {
-            require_access(policy, rep, pool, now)?;
+        require_access(policy, rep, &pool, now)?;
+        self.require_acceptance(policy, rep, now).await?;
+        let rules = ClaimRules::new(
+            policy,
+            record,
+            policy.pool(&pool),
+            self.settings.daily_limit,
+        );
+        self.require_gates_open(&pool, &rules).await?;
+        if let (Some(lead), Some(turn)) = (&lead, rules.excluding_turn(rep, now)) {
+            if lead.pooled_at.is_some_and(|at| at >= turn.start) {
+                return Err(Error::precondition(
+                    "ROTATION_WINDOW",
+                    pool.name(),
+                    format!(
+                        "{} is in {}'s exclusive window on new leads of {} until {}; claim \
+                         it after that, or an older lead now",
+                        lead.lead_id().name(),
+                        turn.holder.name(),
+                        pool.name(),
+                        turn.end.to_rfc3339()
+                    ),
+                ));
+            }
         }
-        let reservation = match self.limiter.reserve(rep, wanted, &limits, now).await? {
-            ReserveOutcome::Granted(reservation) => reservation,
-            ReserveOutcome::Exhausted {
-                limit,
-                used,
-                retry_after,
-            } => return Err(exhausted(rep, &limit, used, retry_after)),
+
+        let subject = Subject {
+            rep: rep.clone(),
+            pool: Some(pool.clone()),
         };
-        let granted = u32::try_from(reservation.granted()).unwrap_or(u32::MAX);
-        let claimed = match target {
-            Target::Lead(id) => self
-                .store
-                .claim_lead(id, rep, actor, now)
-                .await
-                .map(|lead| lead.into_iter().collect::<Vec<_>>()),
-            Target::Next { pool, .. } => {
-                self.store
-                    .claim_next(pool, rep, i64::from(granted), actor, now)
-                    .await
-            }
-        };
+        let reservation = self.reserve(&subject, wanted, &rules.limits, now).await?;
+        let claimed = self
+            .claim_in_postgres(
+                &subject,
+                &rules,
+                &reservation,
+                lead.as_ref().map(LeadRecord::lead_id),
+                actor,
+                now,
+            )
+            .await;
         self.settle(&reservation, claimed.as_ref().map_or(0, Vec::len))
             .await;
         let claimed = claimed?;
@@ -85,36 +107,159 @@ impl Claims {
         Ok(claimed)
     }
 
-    /// The rolling limits that apply to `rep`. A rep the policy does not know, or an inactive
-    /// one, cannot claim.
-    fn limits_for(&self, policy: &Policy, rep: &RepId) -> Result<Vec<RollingLimit>, Error> {
-        let record = policy.rep(rep).ok_or_else(|| {
-            Error::precondition(
-                "REP_NOT_REGISTERED",
+    /// Within the rep's claim transaction: the caps that depend on what she holds, then the
+    /// claim itself.
+    async fn claim_in_postgres(
+        &self,
+        subject: &Subject,
+        rules: &ClaimRules,
+        reservation: &Reservation,
+        chosen: Option<LeadId>,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<LeadRecord>, Error> {
+        let rep = &subject.rep;
+        let pool = subject
+            .pool
+            .as_ref()
+            .ok_or_else(|| Error::internal("a claim without a pool"))?;
+        let mut tx = self.store.begin_claim(rep).await?;
+        let mut grant = i64::from(reservation.granted());
+        if let Some(max) = rules.active_leads {
+            let open = tx.open_leads(None).await?;
+            grant = grant.min(active_room(rep, max, open, None)?);
+        }
+        if let Some(max) = rules.pool_active_leads {
+            let open = tx.open_leads(Some(pool)).await?;
+            grant = grant.min(active_room(rep, max, open, Some(pool))?);
+        }
+        if let Some(ratio) = &rules.ratio {
+            let made = tx.claims_since_last(pool, &ratio.from).await?;
+            if made < i64::from(ratio.claims) {
+                return Err(ratio_unmet(pool, ratio.claims, &ratio.from, made));
+            }
+            // Each claim here needs its own run of claims from the other pools.
+            grant = grant.min(1);
+        }
+        let claimed = if let Some(id) = chosen {
+            claim_chosen(&mut tx, rules, id, actor, now).await?
+        } else {
+            let filter = NextFilter {
+                gave_up_after: rules.reclaim_embargo.map(|embargo| now - embargo),
+                pooled_before: rules.excluding_turn(rep, now).map(|turn| turn.start),
+            };
+            tx.claim_next(pool, grant, &filter, actor, now).await?
+        };
+        tx.commit().await?;
+        Ok(claimed)
+    }
+
+    /// Reserves claims in Redis, first rebuilding from Postgres any claim log Redis lost.
+    async fn reserve(
+        &self,
+        subject: &Subject,
+        wanted: u32,
+        limits: &LimitSet,
+        now: DateTime<Utc>,
+    ) -> Result<Reservation, Error> {
+        for _ in 0..3 {
+            let outcome = self
+                .limiter
+                .reserve(subject, wanted, limits, now)
+                .await
+                .map_err(limits_unreachable)?;
+            match outcome {
+                ReserveOutcome::Granted(reservation) => return Ok(reservation),
+                ReserveOutcome::Exhausted {
+                    limit,
+                    used,
+                    retry_after,
+                } => return Err(exhausted(&subject.rep, &limit, used, retry_after)),
+                ReserveOutcome::Unseeded(Unseeded(scope)) => {
+                    self.seed(subject, scope, now).await?;
+                }
+            }
+        }
+        Err(limits_unreachable(Error::internal(
+            "claim logs kept disappearing while being rebuilt",
+        )))
+    }
+
+    /// Refills a claim log Redis does not hold from the lead history.
+    pub async fn seed(
+        &self,
+        subject: &Subject,
+        scope: Scope,
+        now: DateTime<Utc>,
+    ) -> Result<(), Error> {
+        let pool = subject.pool.as_ref().filter(|_| scope == Scope::Pool);
+        let since = now - chrono::Duration::from_std(RETENTION).unwrap_or_default();
+        let times = self.store.claim_times(&subject.rep, pool, since).await?;
+        tracing::info!(rep = %subject.rep, ?scope, claims = times.len(), "rebuilt a claim log from history");
+        self.limiter
+            .seed(subject, scope, &times)
+            .await
+            .map_err(limits_unreachable)
+    }
+
+    /// With a "lose pool access" consequence, a rep below the minimum acceptance of her
+    /// assignments cannot claim from pools until her rate recovers.
+    async fn require_acceptance(
+        &self,
+        policy: &Policy,
+        rep: &RepId,
+        now: DateTime<Utc>,
+    ) -> Result<(), Error> {
+        let Some(acceptance) = policy.acceptance else {
+            return Ok(());
+        };
+        if acceptance.consequence != Consequence::LosePoolAccess {
+            return Ok(());
+        }
+        let decisions = self
+            .store
+            .assignment_decisions(rep, now - acceptance.window)
+            .await?;
+        if acceptance.is_below(decisions.accepted, decisions.decided) {
+            return Err(Error::precondition(
+                "ACCEPTANCE_TOO_LOW",
                 rep.name(),
                 format!(
-                    "{} is not a rep in the routing policy; ask an admin to add her",
-                    rep.name()
+                    "{} accepted {} of {} assignments recently, below the minimum of {}%; \
+                     pools reopen once enough assignments are accepted",
+                    rep.name(),
+                    decisions.accepted,
+                    decisions.decided,
+                    acceptance.minimum_percent
                 ),
-            )
-        })?;
-        if !record.active {
-            return Err(Error::precondition(
-                "REP_INACTIVE",
-                rep.name(),
-                format!("{} is inactive and cannot claim leads", rep.name()),
             ));
         }
-        let daily = policy
-            .limits_for(record)
-            .per_day
-            .unwrap_or(self.settings.daily_limit);
-        Ok(vec![RollingLimit {
-            reason: "DAILY_CLAIM_LIMIT",
-            label: "daily claim limit",
-            window: DAY,
-            max: daily,
-        }])
+        Ok(())
+    }
+
+    /// Tier gating: a pool opens only once the pools gating it are empty.
+    async fn require_gates_open(&self, pool: &PoolId, rules: &ClaimRules) -> Result<(), Error> {
+        for gate in &rules.gates {
+            let left = self.store.count_available(gate).await?;
+            if left > 0 {
+                return Err(Error::precondition(
+                    "TIER_GATED",
+                    pool.name(),
+                    format!(
+                        "{} opens when {} is empty ({left} leads left there); claim from it first",
+                        pool.name(),
+                        gate.name()
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether the policy hides who the leads of `pool` are until claimed.
+    pub async fn is_blind(&self, pool: &PoolId) -> Result<bool, Error> {
+        let current = self.policy.current().await?;
+        Ok(current.policy.pool(pool).is_some_and(|p| p.blind))
     }
 
     /// Whether `rep` may browse and claim from `pool` at `now`, and why.
@@ -138,7 +283,9 @@ impl Claims {
     /// Hands back the allowance that did not turn into claims. If Redis fails here the rep
     /// loses that allowance until the window passes: the safe direction for a limit.
     async fn settle(&self, reservation: &Reservation, used: usize) {
-        let unused = reservation.granted().saturating_sub(used);
+        let unused = reservation
+            .granted()
+            .saturating_sub(u32::try_from(used).unwrap_or(u32::MAX));
         if let Err(err) = self.limiter.release(reservation, unused).await {
             tracing::warn!(error = %err, unused, "could not hand back unused claim allowance");
         }
@@ -147,20 +294,12 @@ impl Claims {
     /// Why a lead could not be claimed, worked out only after the claim failed.
     pub async fn explain_unavailable(&self, id: LeadId) -> Error {
         match self.store.get_lead(id).await {
-            Ok(lead) => Error::precondition(
-                "LEAD_NOT_AVAILABLE",
-                id.name(),
-                format!(
-                    "{} is no longer available (it is {}); browse the pool for another lead",
-                    id.name(),
-                    lead.state
-                ),
-            ),
+            Ok(lead) => unavailable_lead(id, lead.state),
             Err(err) => err,
         }
     }
 
-    /// Why a lead could not be released or marked contacted by `rep`.
+    /// Why a lead could not be changed by `rep`, who needed it in one of `expected`.
     pub async fn explain_not_owned(
         &self,
         id: LeadId,
@@ -194,6 +333,31 @@ impl Claims {
     }
 }
 
+/// A chosen lead, unless the rep gave it up too recently.
+async fn claim_chosen(
+    tx: &mut RepClaim,
+    rules: &ClaimRules,
+    id: LeadId,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Result<Vec<LeadRecord>, Error> {
+    if let Some(embargo) = rules.reclaim_embargo {
+        if let Some(gave_up) = tx.gave_up_after(id, now - embargo).await? {
+            return Err(Error::precondition(
+                "RECLAIM_EMBARGO",
+                id.name(),
+                format!(
+                    "you gave up {} at {}; you may claim it again from {}",
+                    id.name(),
+                    gave_up.to_rfc3339(),
+                    (gave_up + embargo).to_rfc3339()
+                ),
+            ));
+        }
+    }
+    Ok(tx.claim_lead(id, actor, now).await?.into_iter().collect())
+}
+
 /// PERMISSION_DENIED unless the policy lets `rep` claim from `pool` at `now`.
 pub fn require_access(
     policy: &Policy,
@@ -219,22 +383,94 @@ pub fn require_access(
     }
 }
 
-fn exhausted(rep: &RepId, limit: &RollingLimit, used: u32, retry_after: Duration) -> Error {
-    let retry_secs = retry_after.as_secs_f64().ceil();
-    Error::ResourceExhausted {
-        message: format!(
-            "{} reached the {} ({} of {} claims used); claims are possible again in {}s",
-            rep.name(),
-            limit.label,
-            used,
-            limit.max,
-            retry_secs
+fn unavailable_lead(id: LeadId, state: LeadState) -> Error {
+    Error::precondition(
+        "LEAD_NOT_AVAILABLE",
+        id.name(),
+        format!(
+            "{} is no longer available (it is {state}); browse the pool for another lead",
+            id.name()
         ),
-        reason: limit.reason,
+    )
+}
+
+/// How many more open leads the rep may take under a cap of `max`.
+fn active_room(rep: &RepId, max: u32, open: i64, pool: Option<&PoolId>) -> Result<i64, Error> {
+    let room = i64::from(max) - open;
+    if room > 0 {
+        return Ok(room);
+    }
+    let (reason, label) = match pool {
+        Some(pool) => (
+            "POOL_ACTIVE_LEAD_LIMIT",
+            format!("open-lead limit for {}", pool.name()),
+        ),
+        None => ("ACTIVE_LEAD_LIMIT", "open-lead limit".to_owned()),
+    };
+    Err(Error::ResourceExhausted {
+        message: format!(
+            "{} holds {open} open leads, the {label} of {max}; contact, close or release one \
+             before claiming more",
+            rep.name()
+        ),
+        reason,
         violations: vec![QuotaViolation {
             subject: rep.name(),
-            description: format!("{}: {} of {} used", limit.label, used, limit.max),
+            description: format!("{label}: {open} of {max} open"),
+        }],
+        retry_after: None,
+    })
+}
+
+fn ratio_unmet(pool: &PoolId, required: u32, from: &[PoolId], made: i64) -> Error {
+    let from: Vec<String> = from.iter().map(PoolId::name).collect();
+    Error::precondition(
+        "CLAIM_RATIO",
+        pool.name(),
+        format!(
+            "a claim from {} needs {required} claims from {} since your last one there; you \
+             have made {made}",
+            pool.name(),
+            from.join(" or ")
+        ),
+    )
+}
+
+fn exhausted(rep: &RepId, limit: &Refusal, used: u32, retry_after: Duration) -> Error {
+    let retry_secs = retry_after.as_secs_f64().ceil();
+    let (reason, label, max) = match limit {
+        Refusal::Window(window) => (window.reason, window.label.clone(), window.max),
+        Refusal::Cooldown(cooldown) => (
+            "CLAIM_COOLDOWN",
+            format!("cooldown after {} claims in a row", cooldown.after),
+            cooldown.after,
+        ),
+    };
+    Error::ResourceExhausted {
+        message: format!(
+            "{} reached the {label} ({used} of {max} claims used); claims are possible again \
+             in {retry_secs}s",
+            rep.name(),
+        ),
+        reason,
+        violations: vec![QuotaViolation {
+            subject: rep.name(),
+            description: format!("{label}: {used} of {max} used"),
         }],
         retry_after: Some(retry_after),
+    }
+}
+
+/// Redis being unreachable pauses claiming (limits cannot be checked); say so plainly.
+fn limits_unreachable(err: Error) -> Error {
+    match err {
+        Error::Unavailable { message, .. } => Error::Unavailable {
+            dependency: "redis",
+            message: format!(
+                "claim limits cannot be checked ({message}), so claiming is paused; browsing, \
+                 releasing and recording contacts still work. Retry in a few seconds"
+            ),
+        },
+        other => other,
     }
 }

@@ -3,6 +3,8 @@
 mod api;
 mod claims;
 mod config;
+mod rules;
+mod status;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -22,7 +24,6 @@ pub struct Application {
     auth: AuthLayer,
     api: api::ClaimApi,
     store: Store,
-    limiter: ClaimLimiter,
 }
 
 impl Application {
@@ -45,7 +46,6 @@ impl Application {
             auth,
             api: api::ClaimApi::new(claims, clock),
             store,
-            limiter,
         })
     }
 
@@ -54,10 +54,13 @@ impl Application {
     }
 
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), StartupError> {
-        let (store, limiter) = (self.store.clone(), self.limiter.clone());
+        // Ready while Postgres answers. Without Redis only claiming pauses (limits cannot be
+        // checked); browsing, releasing and recording contacts and outcomes keep working, so
+        // the pods stay in rotation.
+        let store = self.store.clone();
         let readiness = readiness(move || {
-            let (store, limiter) = (store.clone(), limiter.clone());
-            async move { store.is_reachable().await && limiter.redis().is_reachable().await }
+            let store = store.clone();
+            async move { store.is_reachable().await }
         });
         let routes = Routes::new(ClaimServiceServer::new(self.api));
         self.server

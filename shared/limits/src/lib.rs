@@ -1,43 +1,89 @@
 //! Per-rep claim limits, kept in Redis so every claim replica sees the same counts.
 //!
-//! Each rep has one claim log: a sorted set of claim tokens scored by claim time. A limit is a
-//! rolling window ("at most 15 in any 24 hours"), not a counter reset at midnight. One Lua
-//! script checks every window and reserves the claims atomically, in one round trip; a
-//! reservation that did not turn into claims is handed back. Time comes from the caller's
-//! clock, so tests move it instead of waiting.
+//! Each rep has a claim log (a sorted set of claim tokens scored by claim time) and one per
+//! pool she claims from. A limit is a rolling window over one of those logs ("at most 15 in
+//! any 24 hours"), not a counter reset at midnight. A cooldown pauses a rep after a run of
+//! claims. One Lua script checks every window and the cooldown and reserves the claims
+//! atomically, in one round trip; a reservation that did not turn into claims is handed back.
+//!
+//! Redis is not the record: Postgres's lead history is. A log Redis does not have (after a
+//! restart or eviction) is rebuilt from that history before it is trusted ([`Unseeded`]).
+//! Time comes from the caller's clock, so tests move it instead of waiting.
 
 mod redis_handle;
+mod scripts;
 
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use leadpool_config::RedisConfig;
-use leadpool_domain::{Error, RepId};
+use leadpool_domain::{Error, PoolId, RepId};
 use redis::Script;
 
 pub use redis_handle::RedisHandle;
 
-/// "At most `max` claims in any `window`."
+/// How far back claim logs reach: the longest window a limit may have.
+pub const RETENTION: Duration = Duration::from_secs(24 * 3600);
+
+/// Which claim log a window counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Every claim of the rep.
+    Rep,
+    /// The rep's claims from the pool being claimed from.
+    Pool,
+}
+
+/// "At most `max` claims in any `window`" over the claims of `scope`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RollingLimit {
-    /// Stable, machine-readable: `DAILY_CLAIM_LIMIT`.
+    /// Stable, machine-readable: `HOURLY_CLAIM_LIMIT`.
     pub reason: &'static str,
-    /// For people: "daily claim limit".
-    pub label: &'static str,
+    /// For people: "hourly claim limit".
+    pub label: String,
+    pub scope: Scope,
     pub window: Duration,
     pub max: u32,
 }
 
+/// "After `after` claims in a row, pause for `pause`." A break as long as the pause ends a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CooldownRule {
+    pub after: u32,
+    pub pause: Duration,
+}
+
+/// Everything Redis checks for one claim.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct LimitSet {
+    pub windows: Vec<RollingLimit>,
+    pub cooldown: Option<CooldownRule>,
+}
+
+/// The logs of one rep claiming from one pool. Claims always come from a pool; status pages
+/// may ask about the rep's own logs only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subject {
+    pub rep: RepId,
+    pub pool: Option<PoolId>,
+}
+
+/// A claim log Redis does not hold; refill it with [`ClaimLimiter::seed`] and try again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unseeded(pub Scope);
+
 /// Claims reserved for a rep. Hand back what was not used with [`ClaimLimiter::release`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reservation {
-    key: String,
-    members: Vec<String>,
+    keys: [String; 3],
+    token: String,
+    granted: u32,
+    cooldown_after: u32,
 }
 
 impl Reservation {
-    pub fn granted(&self) -> usize {
-        self.members.len()
+    pub fn granted(&self) -> u32 {
+        self.granted
     }
 }
 
@@ -47,62 +93,47 @@ pub enum ReserveOutcome {
     Granted(Reservation),
     /// No room at all: `limit` is used up until `retry_after` from now.
     Exhausted {
-        limit: RollingLimit,
+        limit: Refusal,
         used: u32,
         retry_after: Duration,
     },
+    Unseeded(Unseeded),
 }
 
-const RESERVE: &str = r"
--- KEYS[1]: the rep's claim log, a sorted set of claim tokens scored by claim time (ms).
--- ARGV: now_ms, wanted, token, window count, then (window_ms, max) per window.
-local key = KEYS[1]
-local now = tonumber(ARGV[1])
-local wanted = tonumber(ARGV[2])
-local token = ARGV[3]
-local windows = tonumber(ARGV[4])
-local function ms(x) return string.format('%d', x) end
+/// What refused a reservation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    Window(RollingLimit),
+    Cooldown(CooldownRule),
+}
 
-local longest = 0
-for i = 0, windows - 1 do
-  local w = tonumber(ARGV[5 + 2 * i])
-  if w > longest then longest = w end
-end
--- A claim counts in a window while it is younger than the window; older ones count nowhere.
-redis.call('ZREMRANGEBYSCORE', key, '-inf', ms(now - longest))
+/// One window's use at a moment, for status pages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WindowUse {
+    pub limit: RollingLimit,
+    pub used: u32,
+    /// When the oldest claim in the window leaves it (and frees one claim), if any is in it.
+    pub frees_at: Option<DateTime<Utc>>,
+}
 
-local grant = wanted
-local blocking, used_in_blocking, retry_ms = -1, 0, 0
-for i = 0, windows - 1 do
-  local w = tonumber(ARGV[5 + 2 * i])
-  local max = tonumber(ARGV[6 + 2 * i])
-  local used = redis.call('ZCOUNT', key, '(' .. ms(now - w), '+inf')
-  local free = max - used
-  if free < 1 then
-    -- Room returns when the claim that is (used - max + 1)-th oldest in the window leaves it.
-    local entry = redis.call('ZRANGEBYSCORE', key, '(' .. ms(now - w), '+inf', 'WITHSCORES', 'LIMIT', used - max, 1)
-    local wait = tonumber(entry[2]) + w - now
-    if wait > retry_ms then blocking, used_in_blocking, retry_ms = i, used, wait end
-    grant = 0
-  elseif free < grant then
-    grant = free
-  end
-end
-if grant > 0 then
-  for j = 1, grant do
-    redis.call('ZADD', key, ARGV[1], token .. ':' .. j)
-  end
-  redis.call('PEXPIRE', key, ms(longest))
-end
-return {grant, blocking, used_in_blocking, retry_ms}
-";
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LimitStatus {
+    pub windows: Vec<WindowUse>,
+    /// Claims made in the current run towards the cooldown.
+    pub streak: u32,
+    /// When the current cooldown ends, if one is running.
+    pub cooling_until: Option<DateTime<Utc>>,
+}
 
-/// Checks and reserves claims against a rep's rolling limits.
+/// Checks and reserves claims against a rep's rolling limits and cooldown.
 #[derive(Clone)]
 pub struct ClaimLimiter {
     redis: RedisHandle,
     prefix: String,
-    script: Script,
+    reserve: Script,
+    release: Script,
+    seed: Script,
+    status: Script,
 }
 
 impl ClaimLimiter {
@@ -110,80 +141,178 @@ impl ClaimLimiter {
         Ok(Self {
             redis: RedisHandle::new(config)?,
             prefix: config.key_prefix.clone(),
-            script: Script::new(RESERVE),
+            reserve: Script::new(scripts::RESERVE),
+            release: Script::new(scripts::RELEASE),
+            seed: Script::new(scripts::SEED),
+            status: Script::new(scripts::STATUS),
         })
     }
 
-    pub fn redis(&self) -> &RedisHandle {
-        &self.redis
+    fn keys(&self, subject: &Subject) -> [String; 3] {
+        let (prefix, rep) = (&self.prefix, subject.rep.as_str());
+        let pool = subject.pool.as_ref().map_or("-", PoolId::as_str);
+        [
+            format!("{prefix}claims:{rep}"),
+            format!("{prefix}claims:{rep}:pool:{pool}"),
+            format!("{prefix}cooldown:{rep}"),
+        ]
     }
 
-    fn claim_log_key(&self, rep: &RepId) -> String {
-        format!("{}claims:{}", self.prefix, rep.as_str())
-    }
-
-    /// Reserves up to `wanted` claims for `rep` at `now` within every limit in `limits`.
+    /// Reserves up to `wanted` claims for `subject` at `now` within every limit in `limits`.
     pub async fn reserve(
         &self,
-        rep: &RepId,
+        subject: &Subject,
         wanted: u32,
-        limits: &[RollingLimit],
+        limits: &LimitSet,
         now: DateTime<Utc>,
     ) -> Result<ReserveOutcome, Error> {
-        let key = self.claim_log_key(rep);
+        let keys = self.keys(subject);
         let token = uuid::Uuid::new_v4().simple().to_string();
-        let mut invocation = self.script.key(&key);
+        let mut invocation = self.reserve.prepare_invoke();
+        invocation.key(&keys[0]).key(&keys[1]).key(&keys[2]);
         invocation
             .arg(now.timestamp_millis())
             .arg(wanted)
             .arg(&token)
-            .arg(limits.len());
-        for limit in limits {
-            invocation.arg(duration_ms(limit.window)).arg(limit.max);
+            .arg(duration_ms(RETENTION))
+            .arg(limits.windows.len());
+        for limit in &limits.windows {
+            invocation
+                .arg(log_index(limit.scope))
+                .arg(duration_ms(limit.window))
+                .arg(limit.max);
         }
-        let (granted, blocking, used, retry_ms): (u32, i64, u32, u64) =
+        let cooldown = limits.cooldown;
+        invocation
+            .arg(cooldown.map_or(0, |c| c.after))
+            .arg(cooldown.map_or(0, |c| duration_ms(c.pause)));
+        let (granted, blocking, used, retry_ms): (i64, i64, u32, u64) =
             self.redis.invoke(&invocation).await?;
-        let blocking_limit = usize::try_from(blocking).ok().and_then(|i| limits.get(i));
-        match blocking_limit {
+        if granted < 0 {
+            return Ok(ReserveOutcome::Unseeded(Unseeded(scope_of(blocking))));
+        }
+        let refusal = match usize::try_from(blocking).unwrap_or(0) {
+            0 => None,
+            i if i <= limits.windows.len() => Some(Refusal::Window(limits.windows[i - 1].clone())),
+            _ => cooldown.map(Refusal::Cooldown),
+        };
+        match refusal {
             Some(limit) if granted == 0 => Ok(ReserveOutcome::Exhausted {
-                limit: limit.clone(),
+                limit,
                 used,
                 retry_after: Duration::from_millis(retry_ms),
             }),
             _ => Ok(ReserveOutcome::Granted(Reservation {
-                key,
-                members: (1..=granted).map(|j| format!("{token}:{j}")).collect(),
+                keys,
+                token,
+                granted: u32::try_from(granted).unwrap_or(0),
+                cooldown_after: cooldown.map_or(0, |c| c.after),
             })),
         }
     }
 
     /// Hands back the last `unused` claims of `reservation` (claims that did not happen).
-    pub async fn release(&self, reservation: &Reservation, unused: usize) -> Result<(), Error> {
-        let start = reservation.members.len().saturating_sub(unused);
-        let members = &reservation.members[start..];
-        if members.is_empty() {
+    pub async fn release(&self, reservation: &Reservation, unused: u32) -> Result<(), Error> {
+        let unused = unused.min(reservation.granted);
+        if unused == 0 {
             return Ok(());
         }
-        let mut cmd = redis::cmd("ZREM");
-        cmd.arg(&reservation.key).arg(members);
-        self.redis.query::<i64>(&cmd).await.map(|_| ())
+        let mut invocation = self.release.prepare_invoke();
+        for key in &reservation.keys {
+            invocation.key(key);
+        }
+        invocation
+            .arg(&reservation.token)
+            .arg(reservation.granted)
+            .arg(unused)
+            .arg(reservation.cooldown_after);
+        self.redis.invoke::<i64>(&invocation).await.map(|_| ())
     }
 
-    /// Claims counted in `window` for `rep` at `now`.
-    pub async fn used(
+    /// Refills one claim log of `subject` with the claim times Postgres recorded in the last
+    /// [`RETENTION`], unless another replica did so first.
+    pub async fn seed(
         &self,
-        rep: &RepId,
-        window: Duration,
+        subject: &Subject,
+        scope: Scope,
+        claimed_at: &[DateTime<Utc>],
+    ) -> Result<(), Error> {
+        let keys = self.keys(subject);
+        let mut invocation = self.seed.key(&keys[log_index(scope) - 1]);
+        invocation.arg(duration_ms(RETENTION));
+        for at in claimed_at {
+            invocation.arg(at.timestamp_millis());
+        }
+        self.redis.invoke::<i64>(&invocation).await.map(|_| ())
+    }
+
+    /// How much of each limit `subject` has used at `now`, and the cooldown state.
+    pub async fn status(
+        &self,
+        subject: &Subject,
+        limits: &LimitSet,
         now: DateTime<Utc>,
-    ) -> Result<u32, Error> {
-        let mut cmd = redis::cmd("ZCOUNT");
-        cmd.arg(self.claim_log_key(rep))
-            .arg(format!(
-                "({}",
-                now.timestamp_millis() - duration_ms(window) as i64
-            ))
-            .arg("+inf");
-        self.redis.query(&cmd).await
+    ) -> Result<Result<LimitStatus, Unseeded>, Error> {
+        let keys = self.keys(subject);
+        let mut invocation = self.status.prepare_invoke();
+        invocation.key(&keys[0]).key(&keys[1]).key(&keys[2]);
+        invocation
+            .arg(now.timestamp_millis())
+            .arg(limits.windows.len());
+        for limit in &limits.windows {
+            invocation
+                .arg(log_index(limit.scope))
+                .arg(duration_ms(limit.window));
+        }
+        let values: Vec<i64> = self.redis.invoke(&invocation).await?;
+        if values.first() == Some(&-1) {
+            return Ok(Err(Unseeded(scope_of(values.get(1).copied().unwrap_or(1)))));
+        }
+        let at = |ms: i64| DateTime::from_timestamp_millis(ms);
+        let windows = limits
+            .windows
+            .iter()
+            .zip(values.chunks(2))
+            .map(|(limit, pair)| WindowUse {
+                limit: limit.clone(),
+                used: u32::try_from(pair[0]).unwrap_or(0),
+                frees_at: (pair[1] >= 0)
+                    .then(|| at(pair[1]).map(|oldest| oldest + limit.window))
+                    .flatten(),
+            })
+            .collect();
+        let cooldown = &values[2 * limits.windows.len()..];
+        let streak = cooldown.first().copied().unwrap_or(0);
+        let last = cooldown.get(1).copied().unwrap_or(0);
+        let until = cooldown.get(2).copied().unwrap_or(0);
+        let now_ms = now.timestamp_millis();
+        let run_over = limits
+            .cooldown
+            .is_none_or(|c| now_ms - last >= i64::try_from(duration_ms(c.pause)).unwrap_or(0));
+        Ok(Ok(LimitStatus {
+            windows,
+            streak: if run_over {
+                0
+            } else {
+                u32::try_from(streak).unwrap_or(0)
+            },
+            cooling_until: (until > now_ms).then(|| at(until)).flatten(),
+        }))
+    }
+}
+
+fn log_index(scope: Scope) -> usize {
+    match scope {
+        Scope::Rep => 1,
+        Scope::Pool => 2,
+    }
+}
+
+fn scope_of(log_index: i64) -> Scope {
+    if log_index == 2 {
+        Scope::Pool
+    } else {
+        Scope::Rep
     }
 }
 

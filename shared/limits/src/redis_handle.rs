@@ -64,11 +64,6 @@ impl RedisHandle {
         self.settle(result).await
     }
 
-    /// True when Redis answers PING.
-    pub async fn is_reachable(&self) -> bool {
-        self.query::<String>(&redis::cmd("PING")).await.is_ok()
-    }
-
     async fn settle<T>(
         &self,
         result: Result<redis::RedisResult<T>, tokio::time::error::Elapsed>,

@@ -8,7 +8,8 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::Store;
-use crate::error::{db_error, is_foreign_key_violation};
+use crate::error::db_error;
+use crate::lifecycle::give_back;
 use crate::records::LeadRecord;
 
 /// Sort orders for browsing a pool; each has its own partial index.
@@ -88,71 +89,6 @@ impl Store {
         Ok(ids.into_iter().map(|(id,)| LeadId(id)).collect())
     }
 
-    /// Claims one chosen lead for `rep`, if it is still available.
-    pub async fn claim_lead(
-        &self,
-        id: LeadId,
-        rep: &RepId,
-        actor: &str,
-        now: DateTime<Utc>,
-    ) -> Result<Option<LeadRecord>, Error> {
-        const CLAIM: &str = with_event!(
-            "UPDATE leads l SET state = 'claimed', owner_rep_id = $2, claimed_at = $3, \
-             contact_due_at = $3 + make_interval(secs => p.contact_sla_seconds), updated_at = $3 \
-             FROM pools p \
-             WHERE l.id = $1 AND l.state = 'available' AND p.id = l.pool_id \
-             RETURNING l.*, 'available'::text AS old_state, $2::text AS event_rep",
-            "$4, 'claim', pool_id, event_rep, $3"
-        );
-        sqlx::query_as::<_, LeadRecord>(CLAIM)
-            .bind(id.0)
-            .bind(rep.as_str())
-            .bind(now)
-            .bind(actor)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(|err| claim_error(err, rep))
-    }
-
-    /// Claims up to `count` of the highest-priority available leads of `pool` for `rep`.
-    /// Leads another claimer holds locked at this instant are skipped, not waited for.
-    pub async fn claim_next(
-        &self,
-        pool: &PoolId,
-        rep: &RepId,
-        count: i64,
-        actor: &str,
-        now: DateTime<Utc>,
-    ) -> Result<Vec<LeadRecord>, Error> {
-        const CLAIM_NEXT: &str = concat!(
-            "WITH picked AS (SELECT id FROM leads WHERE pool_id = $1 AND state = 'available' \
-             ORDER BY priority DESC, pooled_at, id LIMIT $2 FOR UPDATE SKIP LOCKED), ",
-            "changed AS (UPDATE leads l SET state = 'claimed', owner_rep_id = $3, claimed_at = $4, \
-             contact_due_at = $4 + make_interval(secs => p.contact_sla_seconds), updated_at = $4 \
-             FROM picked, pools p WHERE l.id = picked.id AND p.id = l.pool_id \
-             RETURNING l.*, 'available'::text AS old_state), ",
-            "event AS (INSERT INTO lead_events \
-             (lead_id, from_state, to_state, actor, reason, pool_id, rep_id, occurred_at) \
-             SELECT id, old_state, state, $5, $6, pool_id, owner_rep_id, $4 FROM changed) ",
-            "SELECT * FROM changed ORDER BY priority DESC, pooled_at, id"
-        );
-        let reason = if count == 1 {
-            "claim-next"
-        } else {
-            "claim-batch"
-        };
-        sqlx::query_as::<_, LeadRecord>(CLAIM_NEXT)
-            .bind(pool.as_str())
-            .bind(count)
-            .bind(rep.as_str())
-            .bind(now)
-            .bind(actor)
-            .bind(reason)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(|err| claim_error(err, rep))
-    }
-
     /// Returns a lead `rep` owns (claimed or contacted) to its pool.
     pub async fn release_lead(
         &self,
@@ -162,18 +98,7 @@ impl Store {
         actor: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<LeadRecord>, Error> {
-        const RELEASE: &str = concat!(
-            "WITH target AS (SELECT id, state AS old_state, owner_rep_id AS event_rep FROM leads \
-             WHERE id = $1 AND owner_rep_id = $2 AND state IN ('claimed', 'contacted') FOR UPDATE), ",
-            "changed AS (UPDATE leads l SET state = 'available', owner_rep_id = NULL, claimed_at = NULL, \
-             contact_due_at = NULL, contacted_at = NULL, updated_at = $3 \
-             FROM target WHERE l.id = target.id RETURNING l.*, target.old_state, target.event_rep), ",
-            "event AS (INSERT INTO lead_events \
-             (lead_id, from_state, to_state, actor, reason, pool_id, rep_id, occurred_at) \
-             SELECT id, old_state, state, $4, $5, pool_id, event_rep, $3 FROM changed) ",
-            "SELECT * FROM changed"
-        );
-        sqlx::query_as::<_, LeadRecord>(RELEASE)
+        sqlx::query_as::<_, LeadRecord>(&give_back("l.state IN ('claimed', 'contacted')"))
             .bind(id.0)
             .bind(rep.as_str())
             .bind(now)
@@ -261,8 +186,10 @@ impl Store {
     }
 }
 
-/// Returns to their pools, in batches, the claimed leads whose contact deadline is at or before
-/// `now`. Runs inside the caller's transaction so the job's run record commits with it.
+/// Takes back, in batches, the leads whose owner missed the deadline at or before `now`:
+/// claimed leads not contacted in time and assigned leads not accepted in time. They return
+/// to their pool (or to routing, without one). Runs inside the caller's transaction so the
+/// job's run record commits with it.
 pub async fn expire_contact_slas(
     conn: &mut PgConnection,
     now: DateTime<Utc>,
@@ -270,14 +197,19 @@ pub async fn expire_contact_slas(
     batch_size: i64,
 ) -> Result<Vec<LeadId>, Error> {
     const EXPIRE: &str = concat!(
-        "WITH due AS (SELECT id, owner_rep_id FROM leads WHERE state = 'claimed' AND contact_due_at <= $1 \
+        "WITH due AS (SELECT id, state AS old_state, owner_rep_id FROM leads \
+         WHERE state IN ('claimed', 'assigned') AND contact_due_at <= $1 \
          ORDER BY contact_due_at LIMIT $2 FOR UPDATE SKIP LOCKED), ",
-        "changed AS (UPDATE leads l SET state = 'available', owner_rep_id = NULL, claimed_at = NULL, \
-         contact_due_at = NULL, updated_at = $1 FROM due WHERE l.id = due.id \
-         RETURNING l.id, l.pool_id, due.owner_rep_id AS lost_by), ",
+        "changed AS (UPDATE leads l SET \
+         state = CASE WHEN l.pool_id IS NULL THEN 'received' ELSE 'available' END, \
+         pooled_at = CASE WHEN l.pool_id IS NULL THEN NULL ELSE COALESCE(l.pooled_at, $1) END, \
+         owner_rep_id = NULL, claimed_at = NULL, contact_due_at = NULL, updated_at = $1 \
+         FROM due WHERE l.id = due.id \
+         RETURNING l.id, l.state, l.pool_id, due.old_state, due.owner_rep_id AS lost_by), ",
         "event AS (INSERT INTO lead_events \
          (lead_id, from_state, to_state, actor, reason, pool_id, rep_id, occurred_at) \
-         SELECT id, 'claimed', 'available', $3, 'contact SLA expired', pool_id, lost_by, $1 FROM changed) ",
+         SELECT id, old_state, state, $3, CASE old_state WHEN 'claimed' THEN 'contact SLA expired' \
+         ELSE 'assignment not accepted in time' END, pool_id, lost_by, $1 FROM changed) ",
         "SELECT id FROM changed"
     );
     let mut expired = Vec::new();
@@ -294,20 +226,5 @@ pub async fn expire_contact_slas(
         if done {
             return Ok(expired);
         }
-    }
-}
-
-fn claim_error(err: sqlx::Error, rep: &RepId) -> Error {
-    if is_foreign_key_violation(&err) {
-        Error::precondition(
-            "REP_NOT_REGISTERED",
-            rep.name(),
-            format!(
-                "{} is not a registered rep; ask an admin to add her",
-                rep.name()
-            ),
-        )
-    } else {
-        db_error(err)
     }
 }

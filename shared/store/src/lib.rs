@@ -1,11 +1,13 @@
 //! Postgres storage for Leadpool. Every lead state change writes its history row in the same
 //! statement, so the history can never disagree with the lead.
 
+mod claiming;
 mod error;
 mod events;
 mod ingest;
 mod jobs;
 mod leads;
+mod lifecycle;
 mod placement;
 mod policies;
 mod policy_cache;
@@ -20,10 +22,12 @@ use leadpool_domain::Error;
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
+pub use claiming::{NextFilter, RepClaim};
 pub use error::db_error;
 pub use ingest::{Ingested, RejectedRow, Submission};
 pub use jobs::{JobRunRecord, JobTx};
 pub use leads::{AvailableCursor, LeadOrder, expire_contact_slas};
+pub use lifecycle::{AssignmentDecisions, Outcome};
 pub use placement::{AssignmentRequest, Placement};
 pub use policies::{Applied, ChangeRecord, PolicyRecord};
 pub use policy_cache::{CurrentPolicy, PolicyCache};

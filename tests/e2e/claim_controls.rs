@@ -1,0 +1,526 @@
+//! Cherry-picking controls (C6), fair access (C7) and the lead lifecycle (C8), each allowed and
+//! refused, with the error detail a program would act on.
+
+use chrono::Duration as Span;
+use leadpool_e2e::{Cluster, apply_policy, rep, submit_segmented};
+use leadpool_proto::v1;
+use leadpool_proto::v1::claim_service_client::ClaimServiceClient;
+use leadpool_testing::authed;
+use tonic::Code;
+use tonic::transport::Channel;
+use tonic_types::StatusExt;
+
+use leadpool_domain::Clock;
+
+use crate::limits::{claim_next, fill};
+
+const HEAD: &str = "apiVersion: leadpool.dev/v1\nkind: Policy\n";
+
+/// Routes source `hot` to pool hot, `push` to auto-assignment, everything else to cold.
+fn routing(assign_to: &str) -> String {
+    format!(
+        "routing:\n  rules:\n\
+         \x20   - {{ name: hot, match: {{ sources: [hot] }}, pool: hot }}\n\
+         \x20   - {{ name: push, match: {{ sources: [push] }}, assign: {{ strategy: round-robin, reps: [{assign_to}], fallbackPool: cold }} }}\n\
+         \x20 default: {{ pool: cold }}\n"
+    )
+}
+
+async fn start(policy: String) -> Cluster {
+    let cluster = Cluster::start().await;
+    apply_policy(&mut cluster.routing().await, &policy).await;
+    cluster
+}
+
+/// The type of the first PreconditionFailure violation, and its subject.
+fn precondition(status: &tonic::Status) -> (String, String) {
+    assert_eq!(status.code(), Code::FailedPrecondition, "{status:?}");
+    let violation = status
+        .get_details_precondition_failure()
+        .expect("a PreconditionFailure")
+        .violations
+        .remove(0);
+    (violation.r#type, violation.subject)
+}
+
+async fn claim_lead(
+    claim: &mut ClaimServiceClient<Channel>,
+    who: &str,
+    lead: &str,
+) -> Result<v1::Lead, tonic::Status> {
+    claim
+        .claim_lead(authed(
+            &rep(who),
+            v1::ClaimLeadRequest {
+                name: lead.to_owned(),
+            },
+        ))
+        .await
+        .map(|r| r.into_inner().lead.expect("lead"))
+}
+
+async fn release(claim: &mut ClaimServiceClient<Channel>, who: &str, lead: &str) {
+    claim
+        .release_lead(authed(
+            &rep(who),
+            v1::ReleaseLeadRequest {
+                name: lead.to_owned(),
+                reason: "not for me".into(),
+            },
+        ))
+        .await
+        .expect("release");
+}
+
+async fn status(claim: &mut ClaimServiceClient<Channel>, who: &str) -> v1::GetRepStatusResponse {
+    claim
+        .get_rep_status(authed(&rep(who), v1::GetRepStatusRequest::default()))
+        .await
+        .expect("rep status")
+        .into_inner()
+}
+
+fn pool_status<'a>(status: &'a v1::GetRepStatusResponse, pool: &str) -> &'a v1::RepPoolStatus {
+    status
+        .pools
+        .iter()
+        .find(|p| p.pool == format!("pools/{pool}"))
+        .expect("pool in status")
+}
+
+#[tokio::test]
+async fn a_claim_ratio_needs_two_cold_claims_before_each_hot_one() {
+    let cluster = start(format!(
+        "{HEAD}reps: [{{ id: alice, role: sdr }}]\n\
+         pools:\n- {{ id: hot, type: open, requires: {{ claims: 2, from: [cold] }} }}\n- {{ id: cold, type: open }}\n{}",
+        routing("alice")
+    ))
+    .await;
+    fill(&cluster, "hot", 3).await;
+    fill(&cluster, "cold", 5).await;
+    let mut claim = cluster.claim().await;
+
+    let refused = claim_next(&mut claim, "alice", "hot").await.unwrap_err();
+    assert_eq!(
+        precondition(&refused),
+        ("CLAIM_RATIO".into(), "pools/hot".into())
+    );
+    claim_next(&mut claim, "alice", "cold").await.unwrap();
+    claim_next(&mut claim, "alice", "cold").await.unwrap();
+    let ratio = status(&mut claim, "alice").await;
+    let hot = pool_status(&ratio, "hot").ratio.clone().unwrap();
+    assert_eq!((hot.required, hot.made, hot.satisfied), (2, 2, true));
+
+    // A batch from a ratio pool takes one lead: each needs its own two.
+    let batch = claim
+        .claim_batch(authed(
+            &rep("alice"),
+            v1::ClaimBatchRequest {
+                pool: "pools/hot".into(),
+                count: 3,
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .leads;
+    assert_eq!(batch.len(), 1);
+    claim_next(&mut claim, "alice", "cold").await.unwrap();
+    let refused = claim_next(&mut claim, "alice", "hot").await.unwrap_err();
+    assert_eq!(precondition(&refused).0, "CLAIM_RATIO");
+    assert!(refused.message().contains("you have made 1"), "{refused:?}");
+    claim_next(&mut claim, "alice", "cold").await.unwrap();
+    claim_next(&mut claim, "alice", "hot").await.unwrap();
+    cluster.stop().await;
+}
+
+#[tokio::test]
+async fn a_gated_tier_opens_only_once_the_pool_before_it_is_empty() {
+    let cluster = start(format!(
+        "{HEAD}reps: [{{ id: alice, role: sdr }}]\n\
+         pools:\n- {{ id: hot, type: open, opensWhenEmpty: [cold] }}\n- {{ id: cold, type: open }}\n{}",
+        routing("alice")
+    ))
+    .await;
+    fill(&cluster, "hot", 1).await;
+    fill(&cluster, "cold", 2).await;
+    let mut claim = cluster.claim().await;
+
+    let refused = claim_next(&mut claim, "alice", "hot").await.unwrap_err();
+    assert_eq!(
+        precondition(&refused),
+        ("TIER_GATED".into(), "pools/hot".into())
+    );
+    assert!(refused.message().contains("2 leads left"), "{refused:?}");
+    assert!(!pool_status(&status(&mut claim, "alice").await, "hot").claimable);
+    claim_next(&mut claim, "alice", "cold").await.unwrap();
+    claim_next(&mut claim, "alice", "cold").await.unwrap();
+    claim_next(&mut claim, "alice", "hot").await.unwrap();
+    cluster.stop().await;
+}
+
+#[tokio::test]
+async fn rejecting_too_many_assignments_costs_pool_access_until_the_rate_recovers() {
+    let cluster = start(format!(
+        "{HEAD}reps: [{{ id: alice, role: sdr }}]\n\
+         pools:\n- {{ id: hot, type: open }}\n- {{ id: cold, type: open }}\n\
+         acceptance: {{ minimum: 80, window: 30d, minDecisions: 5, consequence: lose-pool-access }}\n{}",
+        routing("alice")
+    ))
+    .await;
+    fill(&cluster, "cold", 3).await;
+    let pushed = fill(&cluster, "push", 10).await;
+    let mut claim = cluster.claim().await;
+
+    // 3 of 5 accepted: 60%, below 80%.
+    for (i, lead) in pushed[..5].iter().enumerate() {
+        if i < 3 {
+            let accepted = claim
+                .accept_assignment(authed(
+                    &rep("alice"),
+                    v1::AcceptAssignmentRequest { name: lead.clone() },
+                ))
+                .await
+                .unwrap()
+                .into_inner()
+                .lead
+                .unwrap();
+            assert_eq!(accepted.state(), v1::LeadState::Claimed);
+            assert!(accepted.contact_due_time.is_some(), "the contact SLA runs");
+        } else {
+            let rejected = claim
+                .reject_assignment(authed(
+                    &rep("alice"),
+                    v1::RejectAssignmentRequest {
+                        name: lead.clone(),
+                        reason: "wrong territory".into(),
+                    },
+                ))
+                .await
+                .unwrap()
+                .into_inner()
+                .lead
+                .unwrap();
+            assert_eq!(rejected.state(), v1::LeadState::Available);
+            assert_eq!(rejected.pool, "pools/cold", "back to the fallback pool");
+        }
+    }
+    let refused = claim_next(&mut claim, "alice", "cold").await.unwrap_err();
+    assert_eq!(
+        precondition(&refused),
+        ("ACCEPTANCE_TOO_LOW".into(), "reps/alice".into())
+    );
+    let acceptance = status(&mut claim, "alice").await.acceptance.unwrap();
+    assert_eq!(
+        (
+            acceptance.accepted,
+            acceptance.decided,
+            acceptance.below_minimum
+        ),
+        (3, 5, true)
+    );
+    // Accepting 5 more: 8 of 10, exactly the minimum; pools reopen.
+    for lead in &pushed[5..] {
+        claim
+            .accept_assignment(authed(
+                &rep("alice"),
+                v1::AcceptAssignmentRequest { name: lead.clone() },
+            ))
+            .await
+            .unwrap();
+    }
+    claim_next(&mut claim, "alice", "cold").await.unwrap();
+    // An assignment can be decided once.
+    let again = claim
+        .accept_assignment(authed(
+            &rep("alice"),
+            v1::AcceptAssignmentRequest {
+                name: pushed[0].clone(),
+            },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(precondition(&again).0, "LEAD_NOT_OWNED");
+    cluster.stop().await;
+}
+
+#[tokio::test]
+async fn rotation_windows_give_each_rep_new_leads_first_in_turn() {
+    let cluster = start(format!(
+        "{HEAD}reps: [{{ id: alice, role: sdr }}, {{ id: bob, role: sdr }}]\n\
+         pools:\n- {{ id: hot, type: open, rotation: {{ window: 15m, reps: [alice, bob] }} }}\n- {{ id: cold, type: open }}\n{}",
+        routing("alice")
+    ))
+    .await;
+    let mut claim = cluster.claim().await;
+    let mut intake = cluster.intake().await;
+    let clock = &cluster.env.clock;
+    let mut new_lead = async |key: &str| {
+        submit_segmented(&mut intake, key, 50, "emea", "hot")
+            .await
+            .name
+    };
+    // Windows are aligned to the clock (09:00 starts one); whose turn it is depends on the
+    // date, so ask.
+    let rotation = pool_status(&status(&mut claim, "alice").await, "hot")
+        .rotation
+        .clone()
+        .unwrap();
+    let (first, second) = if rotation.holder == "reps/alice" {
+        ("alice", "bob")
+    } else {
+        ("bob", "alice")
+    };
+    let old = new_lead("hot-old").await;
+
+    // 09:15: `second`'s window. Leads entering now are hers first.
+    clock.advance(Span::minutes(15));
+    let fresh = new_lead("hot-fresh").await;
+    let refused = claim_lead(&mut claim, first, &fresh).await.unwrap_err();
+    assert_eq!(
+        precondition(&refused),
+        ("ROTATION_WINDOW".into(), "pools/hot".into())
+    );
+    // ClaimNext passes over the exclusive lead and takes the older one.
+    assert_eq!(
+        claim_next(&mut claim, first, "hot").await.unwrap().name,
+        old
+    );
+    let turn = pool_status(&status(&mut claim, first).await, "hot")
+        .rotation
+        .clone()
+        .unwrap();
+    assert_eq!(turn.holder, format!("reps/{second}"));
+    assert_eq!(turn.next_window_start_time, turn.window_end_time);
+
+    // 09:30: `first`'s window again. The lead from `second`'s window is open to everyone;
+    // the ones entering now are `first`'s.
+    clock.advance(Span::minutes(15));
+    let mine = new_lead("hot-mine").await;
+    let refused = claim_lead(&mut claim, second, &mine).await.unwrap_err();
+    assert_eq!(precondition(&refused).0, "ROTATION_WINDOW");
+    claim_lead(&mut claim, second, &fresh).await.unwrap();
+    claim_lead(&mut claim, first, &mine).await.unwrap();
+    cluster.stop().await;
+}
+
+#[tokio::test]
+async fn a_released_lead_cannot_be_reclaimed_by_the_same_rep_during_the_embargo() {
+    let cluster = start(format!(
+        "{HEAD}reps: [{{ id: alice, role: sdr }}, {{ id: bob, role: sdr }}]\n\
+         limits: {{ perDay: 50, reclaimEmbargo: 24h }}\n\
+         pools:\n- {{ id: hot, type: open }}\n- {{ id: cold, type: open }}\n{}",
+        routing("alice")
+    ))
+    .await;
+    let leads = fill(&cluster, "cold", 1).await;
+    let mut claim = cluster.claim().await;
+    claim_lead(&mut claim, "alice", &leads[0]).await.unwrap();
+    release(&mut claim, "alice", &leads[0]).await;
+
+    cluster.env.clock.advance(Span::hours(1));
+    let refused = claim_lead(&mut claim, "alice", &leads[0])
+        .await
+        .unwrap_err();
+    assert_eq!(
+        precondition(&refused),
+        ("RECLAIM_EMBARGO".into(), leads[0].clone())
+    );
+    let none = claim_next(&mut claim, "alice", "cold").await.unwrap_err();
+    assert_eq!(
+        precondition(&none).0,
+        "POOL_EMPTY",
+        "ClaimNext skips it too"
+    );
+    // Someone else may take it; after the embargo, so may she.
+    claim_lead(&mut claim, "bob", &leads[0]).await.unwrap();
+    release(&mut claim, "bob", &leads[0]).await;
+    cluster.env.clock.advance(Span::hours(23));
+    claim_next(&mut claim, "alice", "cold").await.unwrap();
+    cluster.stop().await;
+}
+
+#[tokio::test]
+async fn a_blind_pool_hides_who_a_lead_is_until_it_is_claimed() {
+    let cluster = start(format!(
+        "{HEAD}reps: [{{ id: alice, role: sdr }}]\n\
+         pools:\n- {{ id: hot, type: open, blind: true }}\n- {{ id: cold, type: open }}\n{}",
+        routing("alice")
+    ))
+    .await;
+    fill(&cluster, "hot", 1).await;
+    fill(&cluster, "cold", 1).await;
+    let mut claim = cluster.claim().await;
+    let browse = |pool: &str| v1::ListPoolLeadsRequest {
+        parent: format!("pools/{pool}"),
+        ..Default::default()
+    };
+    let hidden = claim
+        .list_pool_leads(authed(&rep("alice"), browse("hot")))
+        .await
+        .unwrap()
+        .into_inner()
+        .leads
+        .remove(0);
+    let contact = hidden.contact.clone().unwrap();
+    assert!(contact.email.is_empty() && contact.name.is_empty() && contact.company.is_empty());
+    assert_eq!(hidden.score, 50, "what the lead is worth stays visible");
+    let shown = claim
+        .list_pool_leads(authed(&rep("alice"), browse("cold")))
+        .await
+        .unwrap()
+        .into_inner()
+        .leads
+        .remove(0);
+    assert!(!shown.contact.unwrap().email.is_empty());
+    let claimed = claim_lead(&mut claim, "alice", &hidden.name).await.unwrap();
+    assert_eq!(claimed.contact.unwrap().email, "hot-0@example.com");
+    cluster.stop().await;
+}
+
+#[tokio::test]
+async fn outcomes_close_leads_in_their_history_and_status_shows_deadlines() {
+    let cluster = start(format!(
+        "{HEAD}reps: [{{ id: alice, role: sdr, limits: {{ perDay: 10, perHour: 4, activeLeads: 5 }} }}, {{ id: bob, role: sdr }}]\n\
+         pools:\n- {{ id: hot, type: open, contactSla: 30m }}\n- {{ id: cold, type: open }}\n{}",
+        routing("alice")
+    ))
+    .await;
+    let leads = fill(&cluster, "hot", 3).await;
+    let mut claim = cluster.claim().await;
+    for lead in &leads {
+        claim_lead(&mut claim, "alice", lead).await.unwrap();
+    }
+    let outcome = |name: &str, outcome: v1::Outcome, deal| v1::RecordOutcomeRequest {
+        name: name.to_owned(),
+        outcome: outcome.into(),
+        deal_size_minor: deal,
+        note: "signed".into(),
+    };
+    // An opportunity can still become a customer; a customer is final.
+    let opportunity = claim
+        .record_outcome(authed(
+            &rep("alice"),
+            outcome(&leads[0], v1::Outcome::Opportunity, 0),
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .lead
+        .unwrap();
+    assert_eq!(opportunity.state(), v1::LeadState::Closed);
+    let customer = claim
+        .record_outcome(authed(
+            &rep("alice"),
+            outcome(&leads[0], v1::Outcome::Customer, 1_250_000),
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .lead
+        .unwrap();
+    assert_eq!(
+        (customer.outcome(), customer.deal_size_minor),
+        (v1::Outcome::Customer, 1_250_000)
+    );
+    let final_ = claim
+        .record_outcome(authed(
+            &rep("alice"),
+            outcome(&leads[0], v1::Outcome::Lost, 0),
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(precondition(&final_).0, "LEAD_NOT_OWNED");
+    let not_hers = claim
+        .record_outcome(authed(
+            &rep("bob"),
+            outcome(&leads[1], v1::Outcome::Lost, 0),
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(not_hers.code(), Code::PermissionDenied);
+    let bad = claim
+        .record_outcome(authed(
+            &rep("alice"),
+            outcome(&leads[1], v1::Outcome::Unspecified, -5),
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(bad.code(), Code::InvalidArgument);
+    let fields: Vec<String> = bad
+        .get_details_bad_request()
+        .unwrap()
+        .field_violations
+        .into_iter()
+        .map(|v| v.field)
+        .collect();
+    assert_eq!(fields, ["outcome", "deal_size_minor"]);
+
+    let history: Vec<(String, String)> = claim
+        .list_lead_events(authed(
+            &rep("alice"),
+            v1::ListLeadEventsRequest {
+                parent: leads[0].clone(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .events
+        .into_iter()
+        .map(|e| (e.to_state().as_str_name().to_owned(), e.reason))
+        .collect();
+    assert_eq!(
+        history[history.len() - 2..],
+        [
+            (
+                "LEAD_STATE_CLOSED".to_owned(),
+                "outcome opportunity (deal size 0): signed".to_owned()
+            ),
+            (
+                "LEAD_STATE_CLOSED".to_owned(),
+                "outcome customer (deal size 1250000): signed".to_owned()
+            )
+        ]
+    );
+
+    let now = cluster.env.clock.now();
+    let status = status(&mut claim, "alice").await;
+    let usage = |limit: &str| {
+        status
+            .limits
+            .iter()
+            .find(|l| l.limit == limit)
+            .map(|l| (l.used, l.remaining))
+            .unwrap()
+    };
+    assert_eq!(usage("DAILY_CLAIM_LIMIT"), (3, 7));
+    assert_eq!(usage("HOURLY_CLAIM_LIMIT"), (3, 1));
+    assert_eq!(
+        usage("ACTIVE_LEAD_LIMIT"),
+        (2, 3),
+        "the closed lead is done"
+    );
+    let hourly = status
+        .limits
+        .iter()
+        .find(|l| l.limit == "HOURLY_CLAIM_LIMIT")
+        .unwrap();
+    assert_eq!(
+        hourly.reset_time.clone().unwrap().seconds,
+        (now + Span::hours(1)).timestamp()
+    );
+    assert_eq!(status.open_leads.len(), 2);
+    assert_eq!(
+        status.open_leads[0]
+            .contact_due_time
+            .clone()
+            .unwrap()
+            .seconds,
+        (now + Span::minutes(30)).timestamp(),
+        "the pool's contact SLA"
+    );
+    assert!(status.pools.iter().all(|p| p.claimable));
+    cluster.stop().await;
+}
