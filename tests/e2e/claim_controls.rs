@@ -11,6 +11,7 @@ use tonic::transport::Channel;
 use tonic_types::StatusExt;
 
 use leadpool_domain::Clock;
+use leadpool_server::convert::timestamp;
 
 use crate::limits::{claim_next, fill};
 
@@ -522,5 +523,93 @@ async fn outcomes_close_leads_in_their_history_and_status_shows_deadlines() {
         "the pool's contact SLA"
     );
     assert!(status.pools.iter().all(|p| p.claimable));
+    cluster.stop().await;
+}
+
+#[tokio::test]
+async fn an_assignment_not_accepted_within_the_sla_goes_back_to_the_pool_and_counts_as_declined() {
+    let cluster = start(format!(
+        "{HEAD}reps: [{{ id: alice, role: sdr }}]\n\
+         pools:\n- {{ id: hot, type: open }}\n- {{ id: cold, type: open, contactSla: 1h }}\n\
+         acceptance: {{ minimum: 80, window: 30d, minDecisions: 1, consequence: warn }}\n{}",
+        routing("alice")
+    ))
+    .await;
+    let pushed = fill(&cluster, "push", 2).await;
+    let mut claim = cluster.claim().await;
+    claim
+        .accept_assignment(authed(
+            &rep("alice"),
+            v1::AcceptAssignmentRequest {
+                name: pushed[0].clone(),
+            },
+        ))
+        .await
+        .unwrap();
+    let status_before = status(&mut claim, "alice").await;
+    assert_eq!(status_before.open_leads.len(), 2);
+    assert!(
+        status_before
+            .open_leads
+            .iter()
+            .all(|l| l.contact_due_time.is_some()),
+        "the rep sees every deadline"
+    );
+
+    let run = cluster
+        .scheduler()
+        .await
+        .run_job(authed(
+            &leadpool_e2e::admin(),
+            v1::RunJobRequest {
+                name: "jobs/sla-expiry".into(),
+                as_of: Some(timestamp(cluster.env.clock.now() + Span::hours(1))),
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        run.affected, 2,
+        "the unaccepted assignment and the uncontacted claim"
+    );
+    let history = claim
+        .list_lead_events(authed(
+            &leadpool_e2e::admin(),
+            v1::ListLeadEventsRequest {
+                parent: pushed[1].clone(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .events;
+    let last = history.last().unwrap();
+    assert_eq!(
+        (
+            last.from_state(),
+            last.to_state(),
+            last.reason.as_str(),
+            last.owner.as_str()
+        ),
+        (
+            v1::LeadState::Assigned,
+            v1::LeadState::Available,
+            "assignment not accepted in time",
+            "reps/alice"
+        )
+    );
+    // One accepted of two decided: below 80%, with a warning only; claiming goes on.
+    let acceptance = status(&mut claim, "alice").await.acceptance.unwrap();
+    assert_eq!(
+        (
+            acceptance.accepted,
+            acceptance.decided,
+            acceptance.below_minimum
+        ),
+        (1, 2, true)
+    );
+    claim_next(&mut claim, "alice", "cold").await.unwrap();
     cluster.stop().await;
 }

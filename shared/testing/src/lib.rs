@@ -9,6 +9,7 @@
 
 mod database;
 mod redis_prefix;
+mod throwaway_redis;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -19,6 +20,7 @@ use leadpool_config::{AuthConfig, LogFormat, Secret, ServerConfig, TelemetryConf
 
 pub use database::TestDatabase;
 pub use redis_prefix::TestRedis;
+pub use throwaway_redis::ThrowawayRedis;
 
 /// Runs `cleanup` to completion from a `Drop`. Drop may run on a runtime it blocks, so the
 /// cleanup gets a thread and runtime of its own; it must not touch resources of the test's
