@@ -127,6 +127,21 @@ pub async fn explain_access(
     Ok(())
 }
 
+pub async fn rep_status(conn: &Connection, rep: Option<&str>) -> anyhow::Result<()> {
+    let request = v1::GetRepStatusRequest {
+        rep: rep.map(|r| with_collection("reps", r)).unwrap_or_default(),
+        at: None,
+    };
+    let status = conn
+        .claim()
+        .await?
+        .get_rep_status(conn.request(&conn.token()?, request)?)
+        .await?
+        .into_inner();
+    output::rep_status(&status);
+    Ok(())
+}
+
 pub async fn claim(conn: &Connection, target: &str, pool: Option<&str>) -> anyhow::Result<()> {
     let mut client = conn.claim().await?;
     let token = conn.token()?;

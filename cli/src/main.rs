@@ -72,6 +72,12 @@ enum Command {
         target: String,
         pool: Option<String>,
     },
+    /// Where a rep stands: limits used and when they free up, cooldown, per-pool access,
+    /// ratios and rotation windows, acceptance, open leads with deadlines. Default: --as.
+    Status {
+        /// reps/{id} or {id}; managers and admins may ask about anyone.
+        rep: Option<String>,
+    },
     /// Mint a development token (needs the deployment's HS256 secret).
     Token {
         /// Who the token is for: reps/alice, users/ops, services/crm.
@@ -219,6 +225,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Pools => output::pools(&conn.list_pools().await?),
         Command::Jobs => output::jobs(&conn.list_jobs().await?),
         Command::Claim { target, pool } => commands::claim(&conn, &target, pool.as_deref()).await,
+        Command::Status { rep } => commands::rep_status(&conn, rep.as_deref()).await,
         Command::Token {
             subject,
             roles,

@@ -147,6 +147,97 @@ pub fn access(explained: &v1::ExplainAccessResponse) {
     }
 }
 
+pub fn rep_status(status: &v1::GetRepStatusResponse) {
+    println!(
+        "{} as of {} (policy version {})",
+        status.rep,
+        time(status.as_of_time.as_ref()),
+        status.policy_version
+    );
+    println!(
+        "{:<44} {:>5} {:>5} {:>9}  FREES UP",
+        "LIMIT", "USED", "MAX", "REMAINING"
+    );
+    for limit in &status.limits {
+        let frees = limit
+            .reset_time
+            .as_ref()
+            .map_or_else(|| "-".to_owned(), |at| time(Some(at)));
+        println!(
+            "{:<44} {:>5} {:>5} {:>9}  {frees}",
+            limit.description, limit.used, limit.max, limit.remaining
+        );
+    }
+    if let Some(cooldown) = &status.cooldown {
+        let state = cooldown.end_time.as_ref().map_or_else(
+            || {
+                format!(
+                    "{} of {} claims in this run",
+                    cooldown.claims_in_run, cooldown.after_claims
+                )
+            },
+            |end| format!("cooling down until {}", time(Some(end))),
+        );
+        println!("cooldown: {state}");
+    }
+    if let Some(acceptance) = &status.acceptance {
+        println!(
+            "acceptance: {} of {} assignments accepted (minimum {}%){}",
+            acceptance.accepted,
+            acceptance.decided,
+            acceptance.minimum_percent,
+            if acceptance.below_minimum {
+                format!(" - BELOW, consequence: {}", acceptance.consequence)
+            } else {
+                String::new()
+            }
+        );
+    }
+    for pool in &status.pools {
+        let verdict = if pool.claimable {
+            "can claim"
+        } else {
+            "cannot claim"
+        };
+        println!("{}: {verdict}", pool.pool);
+        for reason in &pool.reasons {
+            println!("  - {reason}");
+        }
+        if let Some(ratio) = &pool.ratio {
+            println!(
+                "  ratio: {} of {} claims from {} made",
+                ratio.made,
+                ratio.required,
+                ratio.from_pools.join(" or ")
+            );
+        }
+        if let Some(rotation) = &pool.rotation {
+            println!(
+                "  rotation: {} until {}; your next window {}",
+                rotation.holder,
+                time(rotation.window_end_time.as_ref()),
+                rotation.next_window_start_time.as_ref().map_or_else(
+                    || "never (not in the rotation)".to_owned(),
+                    |at| time(Some(at))
+                )
+            );
+        }
+    }
+    println!("open leads: {}", status.open_leads.len());
+    for lead in &status.open_leads {
+        println!(
+            "  {} {} in {}, due {}",
+            lead.lead,
+            lead.state()
+                .as_str_name()
+                .trim_start_matches("LEAD_STATE_")
+                .to_lowercase(),
+            lead.pool,
+            time(lead.contact_due_time.as_ref())
+        );
+    }
+}
+
 pub fn claimed(lead: &v1::Lead) {
     let email = lead.contact.as_ref().map_or("", |c| c.email.as_str());
     println!(

@@ -136,6 +136,16 @@ async fn an_operator_applies_explains_imports_and_claims_from_the_command_line()
         "{}",
         stderr(&empty)
     );
+    let status = ctl(&cluster, &["status", "--as", "reps/nora"]).await;
+    let status = stdout(&status);
+    assert!(status.contains("reps/nora as of"), "{status}");
+    assert!(
+        status
+            .lines()
+            .any(|l| l.starts_with("daily claim limit") && l.contains(" 1 ")),
+        "one claim used: {status}"
+    );
+    assert!(status.contains("open leads: 1"), "{status}");
     cluster.stop().await;
 }
 

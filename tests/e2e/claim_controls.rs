@@ -509,16 +509,12 @@ async fn outcomes_close_leads_in_their_history_and_status_shows_deadlines() {
         .find(|l| l.limit == "HOURLY_CLAIM_LIMIT")
         .unwrap();
     assert_eq!(
-        hourly.reset_time.clone().unwrap().seconds,
+        hourly.reset_time.unwrap().seconds,
         (now + Span::hours(1)).timestamp()
     );
     assert_eq!(status.open_leads.len(), 2);
     assert_eq!(
-        status.open_leads[0]
-            .contact_due_time
-            .clone()
-            .unwrap()
-            .seconds,
+        status.open_leads[0].contact_due_time.unwrap().seconds,
         (now + Span::minutes(30)).timestamp(),
         "the pool's contact SLA"
     );

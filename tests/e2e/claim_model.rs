@@ -127,6 +127,9 @@ impl Model {
     }
 }
 
+/// id, state, owner, contact deadline.
+type StoredLead = (uuid::Uuid, String, Option<String>, Option<DateTime<Utc>>);
+
 struct Harness {
     cluster: Cluster,
     claim: ClaimServiceClient<Channel>,
@@ -228,7 +231,7 @@ impl Harness {
 
     /// Every lead's stored state, in the model's terms.
     async fn stored(&self) -> Vec<State> {
-        let rows: Vec<(uuid::Uuid, String, Option<String>, Option<DateTime<Utc>>)> =
+        let rows: Vec<StoredLead> =
             sqlx::query_as("SELECT id, state, owner_rep_id, contact_due_at FROM leads")
                 .fetch_all(self.cluster.env.db.store().pool())
                 .await

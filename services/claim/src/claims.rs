@@ -68,21 +68,21 @@ impl Claims {
             self.settings.daily_limit,
         );
         self.require_gates_open(&pool, &rules).await?;
-        if let (Some(lead), Some(turn)) = (&lead, rules.excluding_turn(rep, now)) {
-            if lead.pooled_at.is_some_and(|at| at >= turn.start) {
-                return Err(Error::precondition(
-                    "ROTATION_WINDOW",
-                    pool.name(),
-                    format!(
-                        "{} is in {}'s exclusive window on new leads of {} until {}; claim \
+        if let (Some(lead), Some(turn)) = (&lead, rules.excluding_turn(rep, now))
+            && lead.pooled_at.is_some_and(|at| at >= turn.start)
+        {
+            return Err(Error::precondition(
+                "ROTATION_WINDOW",
+                pool.name(),
+                format!(
+                    "{} is in {}'s exclusive window on new leads of {} until {}; claim \
                          it after that, or an older lead now",
-                        lead.lead_id().name(),
-                        turn.holder.name(),
-                        pool.name(),
-                        turn.end.to_rfc3339()
-                    ),
-                ));
-            }
+                    lead.lead_id().name(),
+                    turn.holder.name(),
+                    pool.name(),
+                    turn.end.to_rfc3339()
+                ),
+            ));
         }
 
         let subject = Subject {
@@ -341,19 +341,19 @@ async fn claim_chosen(
     actor: &str,
     now: DateTime<Utc>,
 ) -> Result<Vec<LeadRecord>, Error> {
-    if let Some(embargo) = rules.reclaim_embargo {
-        if let Some(gave_up) = tx.gave_up_after(id, now - embargo).await? {
-            return Err(Error::precondition(
-                "RECLAIM_EMBARGO",
+    if let Some(embargo) = rules.reclaim_embargo
+        && let Some(gave_up) = tx.gave_up_after(id, now - embargo).await?
+    {
+        return Err(Error::precondition(
+            "RECLAIM_EMBARGO",
+            id.name(),
+            format!(
+                "you gave up {} at {}; you may claim it again from {}",
                 id.name(),
-                format!(
-                    "you gave up {} at {}; you may claim it again from {}",
-                    id.name(),
-                    gave_up.to_rfc3339(),
-                    (gave_up + embargo).to_rfc3339()
-                ),
-            ));
-        }
+                gave_up.to_rfc3339(),
+                (gave_up + embargo).to_rfc3339()
+            ),
+        ));
     }
     Ok(tx.claim_lead(id, actor, now).await?.into_iter().collect())
 }

@@ -217,7 +217,8 @@ pub struct PoolDoc {
     /// pool during it; afterwards they are open to everyone.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rotation: Option<RotationWindowDoc>,
-    /// Blind view: browsing hides contact details (email, name, phone) until the lead is claimed.
+    /// Blind view: browsing hides who a lead is (name, email, phone, company) until it is
+    /// claimed; score, region, product and source stay visible.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub blind: Option<bool>,
 }
