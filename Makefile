@@ -41,6 +41,11 @@ token:
 	@. scripts/common.sh && LEADPOOL_AUTH__HS256_SECRET="$$(dev_secret)" \
 		cargo run -q -p leadpoolctl -- token --subject "$(SUBJECT)" --roles "$(ROLES)"
 
+## bench: import and claim throughput against the raw Postgres ceiling (release build)
+.PHONY: bench
+bench: deps
+	@. scripts/common.sh && cargo run -q --release -p leadpool-e2e --bin leadpool-bench
+
 ## k8s-check: render the Kubernetes overlays and check them (schemas, checkov, policy), and the Tiltfile
 .PHONY: k8s-check
 k8s-check:
