@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use futures::future::join_all;
 use leadpool_auth::Role;
+use leadpool_config::PolicyConfig;
 use leadpool_e2e::{TestEnv, apply_policy, channel, lead_request, rep};
 use leadpool_proto::v1;
 use leadpool_proto::v1::claim_service_client::ClaimServiceClient;
@@ -31,13 +32,19 @@ const CLAIMERS: usize = 32;
 async fn main() {
     let env = TestEnv::new().await;
     let raw = TestDatabase::new().await;
-    let routing = env.start_routing(env.routing_config()).await;
-    let intake = env
-        .start_intake(env.intake_config(&routing.endpoint()))
-        .await;
+    // Tests see a new policy at once; a deployment checks for one every second (the default).
+    let production = PolicyConfig::default();
+    let mut routing_config = env.routing_config();
+    routing_config.policy = production.clone();
+    let routing = env.start_routing(routing_config).await;
+    let mut intake_config = env.intake_config(&routing.endpoint());
+    intake_config.policy = production.clone();
+    let intake = env.start_intake(intake_config).await;
+    let mut claim_config = env.claim_config();
+    claim_config.policy = production;
     let claims = [
-        env.start_claim(env.claim_config()).await,
-        env.start_claim(env.claim_config()).await,
+        env.start_claim(claim_config.clone()).await,
+        env.start_claim(claim_config).await,
     ];
     apply_policy(
         &mut RoutingServiceClient::new(channel(routing.addr).await),
