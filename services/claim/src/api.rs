@@ -3,10 +3,10 @@
 use std::sync::Arc;
 
 use leadpool_auth::{Identity, Role};
-use leadpool_domain::{Clock, Error, FieldViolation, LeadId, LeadState, PoolId, RepId};
+use leadpool_domain::{Clock, Error, FieldViolation, LeadId, LeadState, Outcome, PoolId, RepId};
 use leadpool_proto::v1::{self, claim_service_server::ClaimService};
 use leadpool_server::{caller, convert, paging, to_status};
-use leadpool_store::{AvailableCursor, LeadOrder, Outcome};
+use leadpool_store::{AvailableCursor, LeadOrder, LeadRecord};
 use tonic::{Request, Response, Status};
 
 use crate::claims::{Claims, Target, require_access};
@@ -66,7 +66,7 @@ fn required_text(field: &str, value: &str) -> Result<String, FieldViolation> {
     }
 }
 
-fn leads(records: &[leadpool_store::LeadRecord]) -> Vec<v1::Lead> {
+fn leads(records: &[LeadRecord]) -> Vec<v1::Lead> {
     records.iter().map(convert::lead).collect()
 }
 
@@ -295,15 +295,18 @@ impl ClaimService for ClaimApi {
                     .store
                     .release_lead(id, &rep, &reason, &identity.actor(), self.clock.now())
                     .await?;
-                match released {
-                    Some(lead) => Ok(v1::ReleaseLeadResponse {
-                        lead: Some(convert::lead(&lead)),
-                    }),
-                    None => Err(self
-                        .claims
-                        .explain_not_owned(id, &rep, &[LeadState::Claimed, LeadState::Contacted])
-                        .await),
-                }
+                Ok(v1::ReleaseLeadResponse {
+                    lead: Some(
+                        self.claims
+                            .owned_change(
+                                released,
+                                id,
+                                &rep,
+                                &[LeadState::Claimed, LeadState::Contacted],
+                            )
+                            .await?,
+                    ),
+                })
             }
             .await,
         )
@@ -336,15 +339,13 @@ impl ClaimService for ClaimApi {
                     .store
                     .record_contact(id, &rep, note, &identity.actor(), self.clock.now())
                     .await?;
-                match contacted {
-                    Some(lead) => Ok(v1::RecordContactResponse {
-                        lead: Some(convert::lead(&lead)),
-                    }),
-                    None => Err(self
-                        .claims
-                        .explain_not_owned(id, &rep, &[LeadState::Claimed])
-                        .await),
-                }
+                Ok(v1::RecordContactResponse {
+                    lead: Some(
+                        self.claims
+                            .owned_change(contacted, id, &rep, &[LeadState::Claimed])
+                            .await?,
+                    ),
+                })
             }
             .await,
         )
@@ -466,19 +467,18 @@ impl ClaimService for ClaimApi {
                         self.clock.now(),
                     )
                     .await?;
-                match closed {
-                    Some(lead) => Ok(v1::RecordOutcomeResponse {
-                        lead: Some(convert::lead(&lead)),
-                    }),
-                    None => Err(self
-                        .claims
-                        .explain_not_owned(
-                            id,
-                            &rep,
-                            &[LeadState::Claimed, LeadState::Contacted, LeadState::Closed],
-                        )
-                        .await),
-                }
+                Ok(v1::RecordOutcomeResponse {
+                    lead: Some(
+                        self.claims
+                            .owned_change(
+                                closed,
+                                id,
+                                &rep,
+                                &[LeadState::Claimed, LeadState::Contacted, LeadState::Closed],
+                            )
+                            .await?,
+                    ),
+                })
             }
             .await,
         )
@@ -499,15 +499,13 @@ impl ClaimService for ClaimApi {
                     .store
                     .accept_assignment(id, &rep, &identity.actor(), self.clock.now())
                     .await?;
-                match accepted {
-                    Some(lead) => Ok(v1::AcceptAssignmentResponse {
-                        lead: Some(convert::lead(&lead)),
-                    }),
-                    None => Err(self
-                        .claims
-                        .explain_not_owned(id, &rep, &[LeadState::Assigned])
-                        .await),
-                }
+                Ok(v1::AcceptAssignmentResponse {
+                    lead: Some(
+                        self.claims
+                            .owned_change(accepted, id, &rep, &[LeadState::Assigned])
+                            .await?,
+                    ),
+                })
             }
             .await,
         )
@@ -535,15 +533,13 @@ impl ClaimService for ClaimApi {
                         self.clock.now(),
                     )
                     .await?;
-                match rejected {
-                    Some(lead) => Ok(v1::RejectAssignmentResponse {
-                        lead: Some(convert::lead(&lead)),
-                    }),
-                    None => Err(self
-                        .claims
-                        .explain_not_owned(id, &rep, &[LeadState::Assigned])
-                        .await),
-                }
+                Ok(v1::RejectAssignmentResponse {
+                    lead: Some(
+                        self.claims
+                            .owned_change(rejected, id, &rep, &[LeadState::Assigned])
+                            .await?,
+                    ),
+                })
             }
             .await,
         )

@@ -299,13 +299,23 @@ impl Claims {
         }
     }
 
-    /// Why a lead could not be changed by `rep`, who needed it in one of `expected`.
-    pub async fn explain_not_owned(
+    /// The lead a change by its owner `rep` returned, or why there was none: the lead was
+    /// not hers, or not in one of the `expected` states.
+    pub async fn owned_change(
         &self,
+        changed: Option<LeadRecord>,
         id: LeadId,
         rep: &RepId,
         expected: &[LeadState],
-    ) -> Error {
+    ) -> Result<leadpool_proto::v1::Lead, Error> {
+        match changed {
+            Some(lead) => Ok(leadpool_server::convert::lead(&lead)),
+            None => Err(self.explain_not_owned(id, rep, expected).await),
+        }
+    }
+
+    /// Why a lead could not be changed by `rep`, who needed it in one of `expected`.
+    async fn explain_not_owned(&self, id: LeadId, rep: &RepId, expected: &[LeadState]) -> Error {
         match self.store.get_lead(id).await {
             Ok(lead)
                 if lead

@@ -9,7 +9,6 @@ use uuid::Uuid;
 
 use crate::Store;
 use crate::error::db_error;
-use crate::lifecycle::give_back;
 use crate::records::LeadRecord;
 
 /// Sort orders for browsing a pool; each has its own partial index.
@@ -98,15 +97,15 @@ impl Store {
         actor: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<LeadRecord>, Error> {
-        sqlx::query_as::<_, LeadRecord>(&give_back("l.state IN ('claimed', 'contacted')"))
-            .bind(id.0)
-            .bind(rep.as_str())
-            .bind(now)
-            .bind(actor)
-            .bind(reason)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db_error)
+        self.give_back(
+            "l.state IN ('claimed', 'contacted')",
+            id,
+            rep,
+            reason,
+            actor,
+            now,
+        )
+        .await
     }
 
     /// Marks a lead `rep` has claimed as contacted, which stops its contact SLA.

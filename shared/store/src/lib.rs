@@ -27,7 +27,7 @@ pub use error::db_error;
 pub use ingest::{Ingested, RejectedRow, Submission};
 pub use jobs::{JobRunRecord, JobTx};
 pub use leads::{AvailableCursor, LeadOrder, expire_contact_slas};
-pub use lifecycle::{AssignmentDecisions, Outcome};
+pub use lifecycle::AssignmentDecisions;
 pub use placement::{AssignmentRequest, Placement};
 pub use policies::{Applied, ChangeRecord, PolicyRecord};
 pub use policy_cache::{CurrentPolicy, PolicyCache};

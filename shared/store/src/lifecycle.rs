@@ -3,29 +3,11 @@
 //! row with the change, and only if the lead is still in the state the change expects.
 
 use chrono::{DateTime, Utc};
-use leadpool_domain::{Error, LeadId, RepId};
+use leadpool_domain::{Error, LeadId, Outcome, RepId};
 
 use crate::Store;
 use crate::error::db_error;
 use crate::records::LeadRecord;
-
-/// How a worked lead ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    Opportunity,
-    Customer,
-    Lost,
-}
-
-impl Outcome {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Opportunity => "opportunity",
-            Self::Customer => "customer",
-            Self::Lost => "lost",
-        }
-    }
-}
 
 /// Assignments a rep decided (accepted, rejected, or let expire) in a period.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -73,15 +55,8 @@ impl Store {
         actor: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<LeadRecord>, Error> {
-        sqlx::query_as::<_, LeadRecord>(&give_back("l.state = 'assigned'"))
-            .bind(id.0)
-            .bind(rep.as_str())
-            .bind(now)
-            .bind(actor)
-            .bind(reason)
-            .fetch_optional(&self.pool)
+        self.give_back("l.state = 'assigned'", id, rep, reason, actor, now)
             .await
-            .map_err(db_error)
     }
 
     /// Records how a lead `rep` worked ended. An opportunity may later become a customer or
@@ -142,25 +117,41 @@ impl Store {
             decided: u32::try_from(decided).unwrap_or(u32::MAX),
         })
     }
-}
 
-/// The statement that takes a lead from its owner: back to its pool as available, or back to
-/// routing if it has none. The lead must match `condition` over leads `l`, with $1 its id and
-/// $2 its owner; $3 is now, $4 the actor, $5 the reason. The history row names the rep who
-/// gave it up.
-pub(crate) fn give_back(condition: &str) -> String {
-    format!(
-        "WITH target AS (SELECT l.id, l.state AS old_state, l.owner_rep_id AS gave_up_by FROM leads l \
-           WHERE l.id = $1 AND l.owner_rep_id = $2 AND {condition} FOR UPDATE), \
-         changed AS (UPDATE leads l SET \
-           state = CASE WHEN l.pool_id IS NULL THEN 'received' ELSE 'available' END, \
-           pooled_at = CASE WHEN l.pool_id IS NULL THEN NULL ELSE COALESCE(l.pooled_at, $3) END, \
-           owner_rep_id = NULL, claimed_at = NULL, contact_due_at = NULL, contacted_at = NULL, \
-           updated_at = $3 \
-           FROM target WHERE l.id = target.id RETURNING l.*, target.old_state, target.gave_up_by), \
-         event AS (INSERT INTO lead_events \
-           (lead_id, from_state, to_state, actor, reason, pool_id, rep_id, occurred_at) \
-           SELECT id, old_state, state, $4, $5, pool_id, gave_up_by, $3 FROM changed) \
-         SELECT * FROM changed"
-    )
+    /// Takes a lead from its owner `rep`: back to its pool as available, or back to routing if
+    /// it has none, if it matches `condition` over leads `l`. The history row names the rep
+    /// who gave it up.
+    pub(crate) async fn give_back(
+        &self,
+        condition: &str,
+        id: LeadId,
+        rep: &RepId,
+        reason: &str,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<LeadRecord>, Error> {
+        let statement = format!(
+            "WITH target AS (SELECT l.id, l.state AS old_state, l.owner_rep_id AS gave_up_by FROM leads l \
+               WHERE l.id = $1 AND l.owner_rep_id = $2 AND {condition} FOR UPDATE), \
+             changed AS (UPDATE leads l SET \
+               state = CASE WHEN l.pool_id IS NULL THEN 'received' ELSE 'available' END, \
+               pooled_at = CASE WHEN l.pool_id IS NULL THEN NULL ELSE COALESCE(l.pooled_at, $3) END, \
+               owner_rep_id = NULL, claimed_at = NULL, contact_due_at = NULL, contacted_at = NULL, \
+               updated_at = $3 \
+               FROM target WHERE l.id = target.id RETURNING l.*, target.old_state, target.gave_up_by), \
+             event AS (INSERT INTO lead_events \
+               (lead_id, from_state, to_state, actor, reason, pool_id, rep_id, occurred_at) \
+               SELECT id, old_state, state, $4, $5, pool_id, gave_up_by, $3 FROM changed) \
+             SELECT * FROM changed"
+        );
+        sqlx::query_as::<_, LeadRecord>(&statement)
+            .bind(id.0)
+            .bind(rep.as_str())
+            .bind(now)
+            .bind(actor)
+            .bind(reason)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)
+    }
 }
