@@ -7,7 +7,7 @@
 //!
 //! Run with `make bench` (release build). Uses its own throwaway databases and Redis prefix.
 
-#![allow(clippy::expect_used, clippy::unwrap_used)]
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::print_stdout)] // a report on stdout
 
 use std::time::{Duration, Instant};
 
