@@ -609,3 +609,42 @@ async fn an_assignment_not_accepted_within_the_sla_goes_back_to_the_pool_and_cou
     claim_next(&mut claim, "alice", "cold").await.unwrap();
     cluster.stop().await;
 }
+
+#[tokio::test]
+async fn the_claim_rules_example_applies_and_a_rep_sees_every_rule_in_her_status() {
+    let cluster = start(leadpool_e2e::example("c-claim-rules")).await;
+    let mut claim = cluster.claim().await;
+    let bob = status(&mut claim, "bob").await;
+    let limits: Vec<(&str, &str, i32)> = bob
+        .limits
+        .iter()
+        .map(|l| (l.limit.as_str(), l.pool.as_str(), l.max))
+        .collect();
+    assert_eq!(
+        limits,
+        [
+            ("DAILY_CLAIM_LIMIT", "", 20),
+            ("HOURLY_CLAIM_LIMIT", "", 6),
+            ("ACTIVE_LEAD_LIMIT", "", 8),
+            ("POOL_DAILY_CLAIM_LIMIT", "pools/hot", 3),
+        ]
+    );
+    let cooldown = bob.cooldown.unwrap();
+    assert_eq!((cooldown.after_claims, cooldown.claims_in_run), (4, 0));
+    let hot = pool_status(&bob, "hot");
+    assert!(!hot.claimable, "two warm claims first");
+    assert_eq!(hot.ratio.as_ref().unwrap().required, 2);
+    assert!(hot.rotation.is_some());
+    let cold = pool_status(&bob, "cold");
+    assert!(cold.claimable, "warm is empty, so cold is open");
+    assert_eq!(bob.acceptance.unwrap().minimum_percent, 80);
+    let alice = status(&mut claim, "alice").await;
+    assert!(
+        alice
+            .limits
+            .iter()
+            .any(|l| l.limit == "ACTIVE_LEAD_LIMIT" && l.max == 12),
+        "a rep's own limit beats her team's"
+    );
+    cluster.stop().await;
+}
