@@ -181,6 +181,13 @@ pub async fn run(conn: &Connection, policy: &Path) -> anyhow::Result<()> {
         .await?
         .into_inner();
     output::access(&explained);
+
+    println!("\nwhere wendy stands (leadpoolctl status):");
+    let status = claim
+        .get_rep_status(conn.request(&wendy, v1::GetRepStatusRequest::default())?)
+        .await?
+        .into_inner();
+    output::rep_status(&status);
     Ok(())
 }
 
