@@ -599,6 +599,10 @@ fn parse_pool(req: &v1::CreatePoolRequest) -> Result<PoolDoc, Vec<FieldViolation
         opens_when_empty: Vec::new(),
         rotation: None,
         blind: None,
+        release: None,
+        aging: None,
+        refresh: None,
+        health: None,
     })
 }
 

@@ -3,6 +3,7 @@
 
 mod error;
 mod events;
+mod health;
 mod ingest;
 mod jobs;
 mod leads;
@@ -12,6 +13,7 @@ mod policy_cache;
 mod pools;
 mod records;
 mod reps;
+pub mod schedule_jobs;
 
 use std::str::FromStr;
 
@@ -21,6 +23,7 @@ use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 pub use error::db_error;
+pub use health::{ClaimTiming, Flow, Outcomes, PoolCounts, QuotaShortfall};
 pub use ingest::{Ingested, RejectedRow, Submission};
 pub use jobs::{JobRunRecord, JobTx};
 pub use leads::{AvailableCursor, LeadOrder, expire_contact_slas};

@@ -1,0 +1,127 @@
+//! Reads pool health from the database (M1–M6), gathers every alert (M7, S6 quotas), and keeps
+//! the pool gauges of the Prometheus metrics current.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Duration, Utc};
+use chrono_tz::Tz;
+use leadpool_domain::Error;
+use leadpool_policy::{Policy, Pool};
+use leadpool_store::Store;
+use leadpool_telemetry::metrics;
+
+use crate::health::{self, Alert, AlertKind, Figures, Health, Severity};
+
+/// How far back each figure looks.
+const VELOCITY_WINDOW: Duration = Duration::days(7);
+const CONVERSION_WINDOW: Duration = Duration::days(30);
+
+/// The health of `pool` as of `as_of`, claim hours counted in `time_zone`.
+pub async fn pool_health(
+    store: &Store,
+    policy: &Policy,
+    pool: &Pool,
+    as_of: DateTime<Utc>,
+    time_zone: Tz,
+) -> Result<Health, Error> {
+    let rules = &policy.health;
+    let days = i64::from(rules.depletion_alert_days.max(2));
+    let mut windows: Vec<(DateTime<Utc>, DateTime<Utc>)> = (0..days)
+        .map(|d| (as_of - Duration::days(d + 1), as_of - Duration::days(d)))
+        .collect();
+    windows.push((as_of - Duration::days(7), as_of));
+    let mut flows = store.pool_flows(&pool.id, &windows).await?;
+    let week = flows
+        .pop()
+        .ok_or_else(|| Error::internal("pool flows: no week row"))?;
+    let figures = Figures {
+        counts: store.pool_counts(&pool.id, as_of).await?,
+        by_day: flows,
+        week,
+        timings: store
+            .claim_timings(&pool.id, as_of - VELOCITY_WINDOW, as_of, time_zone.name())
+            .await?,
+        outcomes: store
+            .pool_outcomes(&pool.id, as_of - CONVERSION_WINDOW, as_of)
+            .await?,
+        paused_sources: store.paused_sources(&pool.id).await?,
+    };
+    Ok(health::evaluate(pool, rules, as_of, figures))
+}
+
+/// Every alert firing as of `as_of`, by name: each pool's, and reps below their claim quota on
+/// the last recorded day.
+pub async fn all_alerts(
+    store: &Store,
+    policy: &Policy,
+    as_of: DateTime<Utc>,
+) -> Result<BTreeMap<String, Alert>, Error> {
+    let mut alerts = BTreeMap::new();
+    for pool in &policy.pools {
+        let health = pool_health(store, policy, pool, as_of, Tz::UTC).await?;
+        for alert in health.alerts {
+            alerts.insert(alert.name.clone(), alert);
+        }
+    }
+    for short in store
+        .quota_shortfalls(as_of - Duration::days(1), as_of + Duration::seconds(1))
+        .await?
+    {
+        let name = format!("reps/{}/alerts/quota", short.rep_id);
+        alerts.insert(
+            name.clone(),
+            Alert {
+                name,
+                kind: AlertKind::Quota,
+                severity: Severity::Warning,
+                summary: format!(
+                    "reps/{} claimed {} of the {} a day on {}",
+                    short.rep_id, short.claims, short.minimum, short.day
+                ),
+            },
+        );
+    }
+    Ok(alerts)
+}
+
+/// Sets the pool gauges from the health of every pool as of `as_of`.
+pub async fn refresh_gauges(
+    store: &Store,
+    policy: &Policy,
+    as_of: DateTime<Utc>,
+) -> Result<(), Error> {
+    metrics::POOL_ALERTS.reset();
+    for pool in &policy.pools {
+        let h = pool_health(store, policy, pool, as_of, Tz::UTC).await?;
+        let id = pool.id.as_str();
+        let c = &h.counts;
+        for (state, n) in [
+            ("available", c.available),
+            ("scheduled", c.scheduled),
+            ("escalated", c.escalated),
+        ] {
+            metrics::POOL_LEADS.with_label_values(&[id, state]).set(n);
+        }
+        for (bucket, n) in [
+            ("0-12h", c.under_12h),
+            ("12-24h", c.from_12h_to_24h),
+            ("24-48h", c.over_24h - c.over_48h),
+            ("48h+", c.over_48h),
+        ] {
+            metrics::POOL_AGE.with_label_values(&[id, bucket]).set(n);
+        }
+        let t = &pool.schedule.health;
+        metrics::POOL_THRESHOLD
+            .with_label_values(&[id, "warning"])
+            .set(i64::from(t.warning));
+        metrics::POOL_THRESHOLD
+            .with_label_values(&[id, "critical"])
+            .set(i64::from(t.critical));
+        for alert in &h.alerts {
+            metrics::POOL_ALERTS
+                .with_label_values(&[id, alert.kind.id(), alert.severity.name()])
+                .set(1);
+        }
+    }
+    Ok(())
+}
