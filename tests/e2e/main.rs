@@ -10,6 +10,7 @@ mod examples;
 mod flow;
 mod import;
 mod intake;
+mod jobs;
 mod policy;
 mod race;
 mod routing;
