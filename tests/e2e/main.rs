@@ -8,6 +8,7 @@ mod bad_input;
 mod claim;
 mod examples;
 mod flow;
+mod health;
 mod import;
 mod intake;
 mod jobs;
