@@ -46,6 +46,11 @@ pub(crate) struct Checker {
 }
 
 impl Checker {
+    /// A checker whose findings are thrown away: for values already checked elsewhere.
+    pub(crate) fn scratch() -> Self {
+        Self { errors: Vec::new() }
+    }
+
     pub(crate) fn error(&mut self, path: impl Into<String>, message: impl Into<String>) {
         self.errors.push(PolicyError {
             path: path.into(),
@@ -207,7 +212,7 @@ pub fn compile(document: &PolicyDocument) -> Result<Policy, Vec<PolicyError>> {
     let routing = compile_routing(&mut c, document, &refs);
     let limits = compile_limits(&mut c, "limits", document.limits.as_ref());
     let acceptance = compile_acceptance(&mut c, document);
-    let health = crate::schedules::compile_health(&mut c, document);
+    let health = crate::schedules::compile_health(&mut c, document, &refs);
 
     if !c.errors.is_empty() {
         return Err(c.errors);

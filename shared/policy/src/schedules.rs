@@ -233,7 +233,13 @@ fn step(
     }
 }
 
-pub(crate) fn compile_health(c: &mut Checker, doc: &PolicyDocument) -> HealthRules {
+pub(crate) fn compile_health(
+    c: &mut Checker,
+    doc: &PolicyDocument,
+    refs: &References<'_>,
+) -> HealthRules {
+    // The policy-wide aging keys, checked once here rather than once per pool.
+    compile_aging(c, "", doc.aging.as_ref(), None, refs);
     let defaults = HealthRules::default();
     let Some(h) = doc.health.as_ref() else {
         return defaults;
@@ -319,7 +325,9 @@ pub(crate) fn compile_pool_schedule(
         (None, PoolKind::Timed) => Some(ReleaseSchedule::hourly_utc()),
         (None, _) => None,
     };
-    let aging = compile_aging(c, path, doc.aging.as_ref(), pool.aging.as_ref(), refs);
+    // A pool without keys of its own takes the policy's, which `compile_health` checks.
+    let own = pool.aging.clone().unwrap_or_default();
+    let aging = compile_aging(c, path, doc.aging.as_ref(), Some(&own), refs);
     let refresh = pool.refresh.as_ref().map(|r| {
         let path = format!("{path}.refresh");
         let priority_pool = r
@@ -363,7 +371,10 @@ pub(crate) fn compile_pool_schedule(
     let critical = pool_health
         .and_then(|h| h.critical)
         .or(policy_health.and_then(|h| h.critical));
-    check_thresholds(c, &format!("{path}.health"), warning, critical);
+    // The policy-wide thresholds are checked once, in `compile_health`.
+    if pool_health.is_some_and(|h| h.warning.is_some() || h.critical.is_some()) {
+        check_thresholds(c, &format!("{path}.health"), warning, critical);
+    }
     let default_target = match tier {
         Some(Tier::Hot) => Duration::minutes(30),
         Some(Tier::Cold) => Duration::hours(24),
@@ -453,7 +464,8 @@ fn compile_release(
 }
 
 /// The pool's aging keys, else the policy's, else the defaults; each step no earlier than the
-/// one before it.
+/// one before it. The policy's own keys are checked once (`pool` = `None`); for a pool, only
+/// what the pool itself sets is reported.
 fn compile_aging(
     c: &mut Checker,
     path: &str,
@@ -462,46 +474,54 @@ fn compile_aging(
     refs: &References<'_>,
 ) -> Aging {
     let defaults = Aging::default();
-    let pick = |get: fn(&AgingDoc) -> Option<&String>| -> (String, Option<&String>) {
-        match pool.and_then(get) {
-            Some(value) => (format!("{path}.aging"), Some(value)),
-            None => ("aging".to_owned(), policy.and_then(get)),
-        }
-    };
-    let mut resolve = |key: &str, get: fn(&AgingDoc) -> Option<&String>, default| {
-        let (at, value) = pick(get);
-        (
-            format!("{at}.{key}"),
-            step(c, &format!("{at}.{key}"), value, default),
-        )
-    };
-    let top_half = resolve(
-        "topHalfAfter",
-        |a| a.top_half_after.as_ref(),
-        defaults.top_half_after,
-    );
-    let top_tenth = resolve(
-        "topTenthAfter",
-        |a| a.top_tenth_after.as_ref(),
-        defaults.top_tenth_after,
-    );
-    let escalate = resolve(
-        "escalateAfter",
-        |a| a.escalate_after.as_ref(),
-        defaults.escalate_after,
-    );
-    let assign_after = resolve(
-        "assignAfter",
-        |a| a.assign_after.as_ref(),
-        defaults.assign_after,
-    );
-    let steps = [&top_half, &top_tenth, &escalate, &assign_after];
-    for (i, (later_path, later)) in steps.iter().enumerate() {
-        if let Some(earlier) = steps[..i].iter().filter_map(|(_, d)| *d).max()
+    let mut inherited = Checker::scratch();
+    let mut resolve =
+        |key: &str, get: fn(&AgingDoc) -> Option<&String>, default| match pool.and_then(get) {
+            Some(value) => {
+                let at = format!("{path}.aging.{key}");
+                let step = step(c, &at, Some(value), default);
+                (Some(at), step)
+            }
+            None => {
+                let at = format!("aging.{key}");
+                let checker = if pool.is_none() {
+                    &mut *c
+                } else {
+                    &mut inherited
+                };
+                let step = step(checker, &at, policy.and_then(get), default);
+                (pool.is_none().then_some(at), step)
+            }
+        };
+    let steps = [
+        resolve(
+            "topHalfAfter",
+            |a| a.top_half_after.as_ref(),
+            defaults.top_half_after,
+        ),
+        resolve(
+            "topTenthAfter",
+            |a| a.top_tenth_after.as_ref(),
+            defaults.top_tenth_after,
+        ),
+        resolve(
+            "escalateAfter",
+            |a| a.escalate_after.as_ref(),
+            defaults.escalate_after,
+        ),
+        resolve(
+            "assignAfter",
+            |a| a.assign_after.as_ref(),
+            defaults.assign_after,
+        ),
+    ];
+    for (i, (reported_at, later)) in steps.iter().enumerate() {
+        if let Some(at) = reported_at
+            && let Some(earlier) = steps[..i].iter().filter_map(|(_, d)| *d).max()
             && later.is_some_and(|later| later < earlier)
         {
             c.error(
-                later_path.clone(),
+                at.clone(),
                 "must not be earlier than the aging steps before it",
             );
         }
@@ -511,14 +531,15 @@ fn compile_aging(
         policy.and_then(|a| a.assign.as_ref()),
     ) {
         (Some(assign), _) => compile_assign(c, &format!("{path}.aging.assign"), assign, refs),
-        (None, Some(assign)) => compile_assign(c, "aging.assign", assign, refs),
+        (None, Some(assign)) if pool.is_none() => compile_assign(c, "aging.assign", assign, refs),
+        (None, Some(assign)) => compile_assign(&mut inherited, "aging.assign", assign, refs),
         (None, None) => None,
     };
     Aging {
-        top_half_after: top_half.1,
-        top_tenth_after: top_tenth.1,
-        escalate_after: escalate.1,
-        assign_after: assign_after.1,
+        top_half_after: steps[0].1,
+        top_tenth_after: steps[1].1,
+        escalate_after: steps[2].1,
+        assign_after: steps[3].1,
         assign,
     }
 }
@@ -622,5 +643,98 @@ mod tests {
             weekdays_only.latest_at_or_before(at("2026-03-08T12:00:00Z")),
             Some(at("2026-03-06T22:00:00Z"))
         );
+    }
+
+    #[test]
+    fn schedule_problems_are_reported_with_their_paths() {
+        let errors = crate::load(
+            r"
+apiVersion: leadpool.dev/v1
+kind: Policy
+teams: [{ id: emea, timeZone: Europe/Berlin }]
+aging: { topHalfAfter: 24h, topTenthAfter: 12h }
+health: { warning: 10, critical: 5, depletionAlertBelow: -1 }
+pools:
+  - id: drop
+    type: timed
+    release: { at: ['8am'], every: 30s, days: [mon, funday], team: apac, flashMinScore: 120 }
+  - id: open
+    type: open
+    release: { every: 1h }
+    refresh: { priorityPool: open, moveAfter: soon }
+    aging: { assignAfter: 1h }
+",
+        )
+        .unwrap_err();
+        let paths: Vec<&str> = errors.iter().map(|e| e.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "pools[0].release.at[0]",
+                "pools[0].release.every",
+                "pools[0].release.team",
+                "pools[0].release.flashMinScore",
+                "pools[0].release.days[1]",
+                "pools[1].release",
+                "pools[1].aging.assignAfter",
+                "pools[1].refresh.priorityPool",
+                "pools[1].refresh.moveAfter",
+                "aging.topTenthAfter",
+                "health.critical",
+                "health.depletionAlertBelow",
+            ],
+            "{errors:#?}"
+        );
+    }
+
+    #[test]
+    fn a_policy_schedule_compiles_with_defaults_and_overrides() {
+        let policy = crate::load(
+            r"
+apiVersion: leadpool.dev/v1
+kind: Policy
+teams: [{ id: emea, timeZone: Europe/Berlin }]
+aging: { escalateAfter: never }
+health: { warning: 20, minClaimsPerDay: 3 }
+pools:
+  - id: drop
+    type: timed
+    release: { at: ['08:00'], every: 12h, team: emea, flashMinScore: 90 }
+  - id: hot
+    type: tiered
+    tier: hot
+    health: { critical: 40, pauseSources: [Content-Download] }
+    aging: { assignAfter: 24h }
+",
+        )
+        .unwrap();
+        let drop = &policy.pools[0].schedule;
+        let release = drop.release.as_ref().unwrap();
+        assert_eq!(release.time_zone, chrono_tz::Europe::Berlin);
+        let times: Vec<String> = release
+            .times
+            .iter()
+            .map(|t| t.format("%H:%M").to_string())
+            .collect();
+        assert_eq!(times, ["00:00", "08:00", "12:00"]);
+        assert_eq!(release.flash_min_score, Some(90));
+        assert_eq!(drop.aging.escalate_after, None, "policy-wide `never`");
+        assert_eq!(
+            drop.aging.assign_after,
+            Some(Duration::hours(72)),
+            "default"
+        );
+        assert_eq!((drop.health.warning, drop.health.critical), (20, 100));
+        let hot = &policy.pools[1].schedule;
+        assert!(hot.release.is_none());
+        assert_eq!(hot.aging.assign_after, Some(Duration::hours(24)));
+        assert_eq!(
+            hot.health.claim_target,
+            Duration::minutes(30),
+            "hot tier target"
+        );
+        assert_eq!((hot.health.warning, hot.health.critical), (20, 40));
+        assert!(hot.health.pause_sources.contains("content-download"));
+        assert_eq!(policy.health.min_claims_per_day, Some(3));
     }
 }
