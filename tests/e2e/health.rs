@@ -331,3 +331,37 @@ async fn claims_and_limit_hits_are_counted_by_the_rpc_metrics() {
     }
     cluster.stop().await;
 }
+
+#[tokio::test]
+async fn the_scheduler_keeps_the_pool_gauges_of_the_metrics_current() {
+    let cluster = Cluster::start().await;
+    apply_policy(&mut cluster.routing().await, POLICY).await;
+    let mut intake = cluster.intake().await;
+    for i in 0..3 {
+        submit(&mut intake, &format!("l{i}"), 50).await;
+    }
+    // Metrics on: the in-process scheduler refreshes the gauges (its HTTP endpoint is the
+    // binary's, tested in services/scheduler/tests/replicas.rs).
+    let mut config = cluster.env.scheduler_config();
+    config.metrics.enabled = true;
+    config.scheduler.alert_interval = StdDuration::from_millis(100);
+    let gauges = cluster.env.start_scheduler(config).await;
+    leadpool_e2e::eventually(
+        StdDuration::from_secs(10),
+        "the gauges show the pool",
+        || async {
+            let text = leadpool_telemetry::metrics::render();
+            [
+                "leadpool_pool_leads{pool=\"inbound\",state=\"available\"} 3",
+                "leadpool_pool_available_by_age{bucket=\"0-12h\",pool=\"inbound\"} 3",
+                "leadpool_pool_depth_threshold{level=\"critical\",pool=\"inbound\"} 5",
+                "leadpool_pool_alerts{kind=\"capacity\",pool=\"inbound\",severity=\"warning\"} 1",
+            ]
+            .iter()
+            .all(|line| text.contains(line))
+        },
+    )
+    .await;
+    gauges.stop().await.unwrap();
+    cluster.stop().await;
+}

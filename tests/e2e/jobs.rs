@@ -317,8 +317,41 @@ async fn the_weekly_cleanup_rejects_live_duplicates_naming_the_original() {
         .await
         .unwrap();
 
-    let cleanup = run_job(&cluster, "weekly-cleanup", cluster.env.clock.now()).await;
+    // Job history older than 30 days goes, except where each job's schedule continues from.
+    let now = cluster.env.clock.now();
+    for (job, days, trigger) in [
+        ("release", 40, "schedule"),
+        ("release", 35, "schedule"),
+        ("aging", 31, "manual"),
+        ("aging", 29, "manual"),
+    ] {
+        sqlx::query(
+            "INSERT INTO job_runs (job, slot_start, started_at, trigger) VALUES ($1, $2, $2, $3)",
+        )
+        .bind(job)
+        .bind(now - Duration::days(days))
+        .bind(trigger)
+        .execute(cluster.env.db.store().pool())
+        .await
+        .unwrap();
+    }
+
+    let cleanup = run_job(&cluster, "weekly-cleanup", now).await;
     assert_eq!(cleanup.leads, vec![copy.name.clone()]);
+    assert_eq!(cleanup.affected, 1 + 2, "one duplicate, two old job runs");
+    let kept: Vec<(String, DateTime<Utc>)> = sqlx::query_as(
+        "SELECT job, slot_start FROM job_runs WHERE job <> 'weekly-cleanup' ORDER BY slot_start",
+    )
+    .fetch_all(cluster.env.db.store().pool())
+    .await
+    .unwrap();
+    assert_eq!(
+        kept,
+        [
+            ("release".to_owned(), now - Duration::days(35)),
+            ("aging".to_owned(), now - Duration::days(29)),
+        ]
+    );
     let rejected = lead(&cluster, &copy).await;
     assert_eq!(rejected.state, LeadState::Rejected);
     assert_eq!(

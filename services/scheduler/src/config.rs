@@ -49,6 +49,9 @@ pub struct SchedulerConfig {
     /// How often the policy is re-read (a cheap version check).
     #[serde(with = "humantime_serde")]
     pub policy_refresh: Duration,
+    /// How long job runs are kept (the weekly cleanup forgets older ones).
+    #[serde(with = "humantime_serde")]
+    pub job_history: Duration,
     /// How often WatchAlerts re-evaluates the alerts and the pool gauges are refreshed.
     #[serde(with = "humantime_serde")]
     pub alert_interval: Duration,
@@ -83,6 +86,7 @@ impl Default for SchedulerConfig {
             catch_up_per_tick: 100,
             policy_refresh: Duration::from_secs(5),
             alert_interval: Duration::from_secs(15),
+            job_history: Duration::from_secs(30 * 86_400),
             sla_expiry_interval: Duration::from_secs(60),
             release_interval: Duration::from_secs(30),
             aging_interval: Duration::from_secs(300),
@@ -98,8 +102,9 @@ impl Default for SchedulerConfig {
 
 impl SchedulerConfig {
     /// Every interval with its key, for validation.
-    fn intervals(&self) -> [(&'static str, Duration); 11] {
+    fn intervals(&self) -> [(&'static str, Duration); 12] {
         [
+            ("scheduler.job_history", self.job_history),
             ("scheduler.policy_refresh", self.policy_refresh),
             ("scheduler.alert_interval", self.alert_interval),
             ("scheduler.sla_expiry_interval", self.sla_expiry_interval),

@@ -28,7 +28,7 @@ pub enum Job {
     ForcedAssignment,
     /// S5 daily: old leads to the priority pool, to nurture, archived.
     DailyRefresh,
-    /// S5 weekly: removes duplicates.
+    /// S5 weekly: removes duplicates (and prunes old job runs).
     WeeklyCleanup,
     /// S6: holds back low-priority sources while a pool is critical.
     Backpressure,
@@ -107,7 +107,9 @@ impl Job {
             Self::DailyRefresh => {
                 "moves old leads to the priority pool, to nurture, and archives the oldest"
             }
-            Self::WeeklyCleanup => "rejects live duplicates of earlier leads",
+            Self::WeeklyCleanup => {
+                "rejects live duplicates of earlier leads; forgets job runs older than the history kept"
+            }
             Self::Backpressure => {
                 "holds back low-priority sources while a pool is critical; resumes them below the warning level"
             }
@@ -213,7 +215,12 @@ impl Job {
                 for (_, key) in keys.into_iter().filter(|(on, _)| *on) {
                     rejected.extend(sql::reject_duplicates(conn, key, now, ACTOR, batch).await?);
                 }
-                Ok(Outcome::leads(rejected))
+                let history = chrono::Duration::from_std(ctx.config.job_history)
+                    .unwrap_or(chrono::Duration::days(30));
+                Ok(Outcome {
+                    leads: rejected,
+                    records: sql::prune_job_runs(conn, now - history).await?,
+                })
             }
             Self::Backpressure => crate::backpressure::apply(conn, policy, now, batch)
                 .await

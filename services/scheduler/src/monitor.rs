@@ -90,9 +90,24 @@ pub async fn refresh_gauges(
     policy: &Policy,
     as_of: DateTime<Utc>,
 ) -> Result<(), Error> {
-    metrics::POOL_ALERTS.reset();
+    let mut healths = Vec::with_capacity(policy.pools.len());
     for pool in &policy.pools {
-        let h = pool_health(store, policy, pool, as_of, Tz::UTC).await?;
+        healths.push((
+            pool,
+            pool_health(store, policy, pool, as_of, Tz::UTC).await?,
+        ));
+    }
+    // Reset and set with no await in between, so a scrape never sees half the pools, and pools
+    // that left the policy disappear.
+    for gauge in [
+        &metrics::POOL_LEADS,
+        &metrics::POOL_AGE,
+        &metrics::POOL_THRESHOLD,
+        &metrics::POOL_ALERTS,
+    ] {
+        gauge.reset();
+    }
+    for (pool, h) in healths {
         let id = pool.id.as_str();
         let c = &h.counts;
         for (state, n) in [

@@ -526,3 +526,18 @@ pub async fn snapshot_pools(conn: &mut PgConnection, at: DateTime<Utc>) -> Resul
     .map_err(db_error)?;
     Ok(i64::try_from(result.rows_affected()).unwrap_or(i64::MAX))
 }
+
+/// Forgets job runs whose slot started before `before`, except each job's latest scheduled
+/// slot (where catching up continues from). Returns how many.
+pub async fn prune_job_runs(conn: &mut PgConnection, before: DateTime<Utc>) -> Result<i64, Error> {
+    let result = sqlx::query(
+        "DELETE FROM job_runs r WHERE r.slot_start < $1 \
+         AND NOT (r.trigger = 'schedule' AND r.slot_start = \
+           (SELECT max(x.slot_start) FROM job_runs x WHERE x.job = r.job AND x.trigger = 'schedule'))",
+    )
+    .bind(before)
+    .execute(&mut *conn)
+    .await
+    .map_err(db_error)?;
+    Ok(i64::try_from(result.rows_affected()).unwrap_or(i64::MAX))
+}

@@ -78,7 +78,13 @@ where
                 let elapsed = started.elapsed().as_secs_f64();
                 let latency_ms = elapsed * 1000.0;
                 if !is_health_probe(&path) {
-                    let (service, method) = split_path(&path);
+                    // Paths are caller input: only answered methods get their own label, so
+                    // made-up paths cannot grow the metrics without bound.
+                    let (service, method) = if code == tonic::Code::Unimplemented as i32 {
+                        ("unknown", "unknown")
+                    } else {
+                        split_path(&path)
+                    };
                     metrics::RPC_REQUESTS
                         .with_label_values(&[service, method, &code_name])
                         .inc();
