@@ -175,8 +175,7 @@ impl Job {
                     conn,
                     &sql::AgeOut {
                         steps: &escalations,
-                        age: sql::AgeFrom::Pooled,
-                        from: &["available"],
+                        age: sql::AgeFrom::AvailableByPoolAge,
                         to_state: "escalated",
                     },
                     now,
@@ -313,7 +312,6 @@ async fn daily_refresh(
             Some(to),
         ))
     });
-    let unclaimed: &[&str] = &["available", "escalated"];
     let mut moved = Vec::new();
     for (steps, to_state) in [
         (&archive, "archived"),
@@ -325,8 +323,7 @@ async fn daily_refresh(
                 conn,
                 &sql::AgeOut {
                     steps,
-                    age: sql::AgeFrom::Received,
-                    from: unclaimed,
+                    age: sql::AgeFrom::UnclaimedByReceived,
                     to_state,
                 },
                 now,

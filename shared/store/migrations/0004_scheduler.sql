@@ -34,9 +34,12 @@ CREATE TABLE quota_shortfalls (
     PRIMARY KEY (rep_id, day)
 );
 
--- Aging, escalation and the refresh cycle scan unclaimed leads by age.
-CREATE INDEX leads_escalated_by_age ON leads (pool_id, pooled_at) WHERE state = 'escalated';
-CREATE INDEX leads_unclaimed_by_received ON leads (pool_id, received_at)
-    WHERE state IN ('available', 'escalated', 'scheduled');
+-- The jobs walk each pool's leads in age order, a batch per statement; with these partial
+-- indexes (and leads_available_by_age for escalation and boosts) every batch is an ordered
+-- index scan that stops after the batch.
+CREATE INDEX leads_scheduled_by_received ON leads (pool_id, received_at, id) WHERE state = 'scheduled';
+CREATE INDEX leads_unclaimed_by_received ON leads (pool_id, received_at, id)
+    WHERE state IN ('available', 'escalated');
+CREATE INDEX leads_escalated_by_age ON leads (pool_id, pooled_at, id) WHERE state = 'escalated';
 -- Health: claims and arrivals per pool over a window.
 CREATE INDEX lead_events_by_pool ON lead_events (pool_id, occurred_at) WHERE pool_id IS NOT NULL;

@@ -36,11 +36,6 @@ async fn in_batches<'q>(
     }
 }
 
-/// Seconds, as Postgres' `make_interval` takes them.
-fn seconds(d: chrono::Duration) -> f64 {
-    d.num_milliseconds() as f64 / 1000.0
-}
-
 /// A timed pool's release as of now: leads received at or before `released_at` (its latest
 /// release) enter the pool as of that instant; leads scoring `flash_min_score` or more at once.
 #[derive(Debug, Clone)]
@@ -50,7 +45,8 @@ pub struct Release {
     pub flash_min_score: Option<i32>,
 }
 
-/// S1: releases the waiting leads of timed pools.
+/// S1: releases the waiting leads of timed pools. One pool per statement, so each batch is
+/// an ordered scan of that pool's waiting leads (`leads_scheduled_by_received`).
 pub async fn release_scheduled(
     conn: &mut PgConnection,
     releases: &[Release],
@@ -59,27 +55,31 @@ pub async fn release_scheduled(
     batch_size: i64,
 ) -> Result<Vec<LeadId>, Error> {
     const RELEASE: &str = concat!(
-        "WITH cfg AS (SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::int[]) AS c(pool, released_at, flash)), ",
-        "due AS (SELECT l.id, (c.released_at IS NOT NULL AND l.received_at <= c.released_at) AS timed, c.released_at \
-         FROM leads l JOIN cfg c ON c.pool = l.pool_id \
-         WHERE l.state = 'scheduled' AND ((c.released_at IS NOT NULL AND l.received_at <= c.released_at) \
-            OR (c.flash IS NOT NULL AND l.score >= c.flash)) \
-         ORDER BY l.received_at, l.id LIMIT $6 FOR UPDATE OF l SKIP LOCKED), ",
+        "WITH due AS (SELECT id, COALESCE(received_at <= $2, false) AS timed FROM leads \
+           WHERE pool_id = $1 AND state = 'scheduled' AND (received_at <= $2 OR score >= $3) \
+           ORDER BY received_at, id LIMIT $6 FOR UPDATE SKIP LOCKED), ",
         "changed AS (UPDATE leads l SET state = 'available', \
-           pooled_at = CASE WHEN due.timed THEN due.released_at ELSE $4 END, updated_at = $4 \
+           pooled_at = CASE WHEN due.timed THEN $2 ELSE $4 END, updated_at = $4 \
          FROM due WHERE l.id = due.id RETURNING l.id, l.pool_id, due.timed), ",
         "event AS (INSERT INTO lead_events (lead_id, from_state, to_state, actor, reason, pool_id, rep_id, occurred_at) \
          SELECT id, 'scheduled', 'available', $5, CASE WHEN timed THEN 'timed release' ELSE 'flash release' END, \
          pool_id, NULL, $4 FROM changed) ",
         "SELECT id FROM changed"
     );
-    let pools: Vec<&str> = releases.iter().map(|r| r.pool.as_str()).collect();
-    let at: Vec<Option<DateTime<Utc>>> = releases.iter().map(|r| r.released_at).collect();
-    let flash: Vec<Option<i32>> = releases.iter().map(|r| r.flash_min_score).collect();
-    in_batches(conn, RELEASE, batch_size, |q| {
-        q.bind(&pools).bind(&at).bind(&flash).bind(now).bind(actor)
-    })
-    .await
+    let mut released = Vec::new();
+    for r in releases {
+        released.extend(
+            in_batches(conn, RELEASE, batch_size, |q| {
+                q.bind(r.pool.as_str())
+                    .bind(r.released_at)
+                    .bind(r.flash_min_score)
+                    .bind(now)
+                    .bind(actor)
+            })
+            .await?,
+        );
+    }
+    Ok(released)
 }
 
 /// One pool's part in an age-based move: leads older than `after` go, with `reason` in their
@@ -92,25 +92,26 @@ pub struct AgeStep {
     pub to_pool: Option<PoolId>,
 }
 
-/// Which age an [`AgeStep`] counts: time in the current pool, or since the lead was received.
+/// Which unclaimed leads an [`AgeOut`] moves, and by which age. Each variant matches a partial
+/// index, so every batch is an ordered index scan that stops after the batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AgeFrom {
-    Pooled,
-    Received,
+    /// Available leads, by time in their pool (`leads_available_by_age`).
+    AvailableByPoolAge,
+    /// Available or escalated leads, by time since received (`leads_unclaimed_by_received`).
+    UnclaimedByReceived,
 }
 
-/// One age-based move over every pool: leads in `from` states older than their pool's step
-/// (counted per `age`) go to `to_state`.
+/// One age-based move over every pool: leads older than their pool's step go to `to_state`.
 #[derive(Debug, Clone, Copy)]
 pub struct AgeOut<'a> {
     pub steps: &'a [AgeStep],
     pub age: AgeFrom,
-    pub from: &'a [&'a str],
     pub to_state: &'a str,
 }
 
-/// S3 escalation, S5 refresh: moves unclaimed leads in `from` states that are older than their
-/// pool's step into `to_state` (and the step's pool, if it names one, as of `now`).
+/// S3 escalation, S5 refresh: moves unclaimed leads older than their pool's step into
+/// `to_state` (and into the step's pool, if it names one, as of `now`).
 pub async fn age_out(
     conn: &mut PgConnection,
     step: &AgeOut<'_>,
@@ -118,48 +119,39 @@ pub async fn age_out(
     actor: &str,
     batch_size: i64,
 ) -> Result<Vec<LeadId>, Error> {
-    let AgeOut {
-        steps,
-        age,
-        from,
-        to_state,
-    } = *step;
-    // The column is one of two fixed names, never input.
-    let column = match age {
-        AgeFrom::Pooled => "pooled_at",
-        AgeFrom::Received => "received_at",
+    // Fixed SQL chosen by the enum, never input; the state lists are literals so the planner
+    // can use the partial indexes.
+    let (states, column) = match step.age {
+        AgeFrom::AvailableByPoolAge => ("state = 'available'", "pooled_at"),
+        AgeFrom::UnclaimedByReceived => ("state IN ('available', 'escalated')", "received_at"),
     };
     let sql = format!(
-        "WITH cfg AS (SELECT * FROM unnest($1::text[], $2::float8[], $3::text[], $4::text[]) AS c(pool, secs, reason, to_pool)), \
-         due AS (SELECT l.id, l.state AS old_state, c.reason, COALESCE(c.to_pool, l.pool_id) AS new_pool \
-           FROM leads l JOIN cfg c ON c.pool = l.pool_id \
-           WHERE l.state = ANY($5) AND l.{column} <= $6 - make_interval(secs => c.secs) \
-           ORDER BY l.{column}, l.id LIMIT $9 FOR UPDATE OF l SKIP LOCKED), \
-         changed AS (UPDATE leads l SET state = $7, pool_id = due.new_pool, \
-             pooled_at = CASE WHEN due.new_pool <> l.pool_id THEN $6 ELSE l.pooled_at END, updated_at = $6 \
-           FROM due WHERE l.id = due.id RETURNING l.id, l.pool_id, due.old_state, due.reason), \
+        "WITH due AS (SELECT id, state AS old_state FROM leads \
+           WHERE pool_id = $1 AND {states} AND {column} <= $2 \
+           ORDER BY {column}, id LIMIT $8 FOR UPDATE SKIP LOCKED), \
+         changed AS (UPDATE leads l SET state = $3, pool_id = COALESCE($4, l.pool_id), \
+             pooled_at = CASE WHEN $4::text IS NULL THEN l.pooled_at ELSE $5 END, updated_at = $5 \
+           FROM due WHERE l.id = due.id RETURNING l.id, l.pool_id, due.old_state), \
          event AS (INSERT INTO lead_events (lead_id, from_state, to_state, actor, reason, pool_id, rep_id, occurred_at) \
-           SELECT id, old_state, $7, $8, reason, pool_id, NULL, $6 FROM changed) \
+           SELECT id, old_state, $3, $6, $7, pool_id, NULL, $5 FROM changed) \
          SELECT id FROM changed"
     );
-    let pools: Vec<&str> = steps.iter().map(|s| s.pool.as_str()).collect();
-    let secs: Vec<f64> = steps.iter().map(|s| seconds(s.after)).collect();
-    let reasons: Vec<&str> = steps.iter().map(|s| s.reason.as_str()).collect();
-    let to_pools: Vec<Option<&str>> = steps
-        .iter()
-        .map(|s| s.to_pool.as_ref().map(PoolId::as_str))
-        .collect();
-    in_batches(conn, &sql, batch_size, |q| {
-        q.bind(&pools)
-            .bind(&secs)
-            .bind(&reasons)
-            .bind(&to_pools)
-            .bind(from)
-            .bind(now)
-            .bind(to_state)
-            .bind(actor)
-    })
-    .await
+    let mut moved = Vec::new();
+    for s in step.steps {
+        moved.extend(
+            in_batches(conn, &sql, batch_size, |q| {
+                q.bind(s.pool.as_str())
+                    .bind(now - s.after)
+                    .bind(step.to_state)
+                    .bind(s.to_pool.as_ref().map(PoolId::as_str))
+                    .bind(now)
+                    .bind(actor)
+                    .bind(s.reason.as_str())
+            })
+            .await?,
+        );
+    }
+    Ok(moved)
 }
 
 /// S3 priority: a pool's available leads older than `top_half_after` are raised to the median
@@ -179,47 +171,79 @@ pub async fn boost_aged(
     actor: &str,
     batch_size: i64,
 ) -> Result<Vec<LeadId>, Error> {
-    // The comparison cohort is the leads younger than the first boost age: leads already raised
-    // never raise the bar for each other, so running the job again changes nothing.
+    // The bar: percentiles of the leads younger than the first boost age, read once per run.
+    // Leads already raised never raise the bar for each other, so a second run changes nothing.
+    const BAR: &str = "SELECT percentile_disc(0.5) WITHIN GROUP (ORDER BY priority), \
+         percentile_disc(0.9) WITHIN GROUP (ORDER BY priority) \
+         FROM leads WHERE pool_id = $1 AND state = 'available' AND pooled_at > $2";
+    // Walks the old leads in (pooled_at, id) order, a window per statement; raises those below
+    // their bar. The UPDATE re-checks the state, so a lead claimed meanwhile is left alone.
     const BOOST: &str = concat!(
-        "WITH cfg AS (SELECT * FROM unnest($1::text[], $2::float8[], $3::float8[]) AS c(pool, half, tenth)), ",
-        "fresh AS (SELECT l.pool_id, percentile_disc(0.5) WITHIN GROUP (ORDER BY l.priority) AS p50, \
-           percentile_disc(0.9) WITHIN GROUP (ORDER BY l.priority) AS p90 \
-         FROM leads l JOIN cfg c ON c.pool = l.pool_id \
-         WHERE l.state = 'available' AND l.pooled_at > $4 - make_interval(secs => COALESCE(c.half, c.tenth)) \
-         GROUP BY l.pool_id), ",
-        "due AS (SELECT l.id, l.priority AS old_priority, x.new_priority, x.share \
-         FROM leads l JOIN cfg c ON c.pool = l.pool_id JOIN fresh f ON f.pool_id = l.pool_id \
-         CROSS JOIN LATERAL (SELECT \
-           CASE WHEN c.tenth IS NOT NULL AND l.pooled_at <= $4 - make_interval(secs => c.tenth) THEN f.p90 ELSE f.p50 END AS new_priority, \
-           CASE WHEN c.tenth IS NOT NULL AND l.pooled_at <= $4 - make_interval(secs => c.tenth) THEN 'top 10%' ELSE 'top 50%' END AS share) x \
-         WHERE l.state = 'available' AND l.pooled_at <= $4 - make_interval(secs => COALESCE(c.half, c.tenth)) \
-           AND x.new_priority > l.priority \
-         ORDER BY l.pooled_at, l.id LIMIT $6 FOR UPDATE OF l SKIP LOCKED), ",
-        "changed AS (UPDATE leads l SET priority = due.new_priority, updated_at = $4 FROM due \
-         WHERE l.id = due.id RETURNING l.id, l.pool_id, due.old_priority, due.new_priority, due.share), ",
+        "WITH win AS (SELECT id, pooled_at, priority, \
+           CASE WHEN pooled_at <= $3 THEN $5 ELSE $4 END AS target, \
+           CASE WHEN pooled_at <= $3 THEN 'top 10%' ELSE 'top 50%' END AS share \
+         FROM leads WHERE pool_id = $1 AND state = 'available' AND pooled_at <= $2 \
+           AND ($6::timestamptz IS NULL OR (pooled_at, id) > ($6, $7)) \
+         ORDER BY pooled_at, id LIMIT $10), ",
+        "changed AS (UPDATE leads l SET priority = w.target, updated_at = $8 FROM win w \
+         WHERE l.id = w.id AND w.target > w.priority AND l.state = 'available' \
+         RETURNING l.id, l.pool_id, w.priority AS old_priority, w.target AS new_priority, w.share), ",
         "event AS (INSERT INTO lead_events (lead_id, from_state, to_state, actor, reason, pool_id, rep_id, occurred_at) \
-         SELECT id, 'available', 'available', $5, \
-           format('aged: priority %s → %s (%s of the pool)', old_priority, new_priority, share), pool_id, NULL, $4 FROM changed) ",
-        "SELECT id FROM changed"
+         SELECT id, 'available', 'available', $9, \
+           format('aged: priority %s → %s (%s of the pool)', old_priority, new_priority, share), pool_id, NULL, $8 \
+         FROM changed), ",
+        "last AS (SELECT pooled_at, id FROM win ORDER BY pooled_at DESC, id DESC LIMIT 1) ",
+        "SELECT (SELECT count(*) FROM win), (SELECT pooled_at FROM last), (SELECT id FROM last), \
+           COALESCE((SELECT array_agg(id) FROM changed), '{}')"
     );
-    let pools: Vec<&str> = boosts.iter().map(|b| b.pool.as_str()).collect();
-    let half: Vec<Option<f64>> = boosts
-        .iter()
-        .map(|b| b.top_half_after.map(seconds))
-        .collect();
-    let tenth: Vec<Option<f64>> = boosts
-        .iter()
-        .map(|b| b.top_tenth_after.map(seconds))
-        .collect();
-    in_batches(conn, BOOST, batch_size, |q| {
-        q.bind(&pools)
-            .bind(&half)
-            .bind(&tenth)
-            .bind(now)
-            .bind(actor)
-    })
-    .await
+    let mut raised = Vec::new();
+    for b in boosts {
+        let (Some(first), tenth) = (b.top_half_after.or(b.top_tenth_after), b.top_tenth_after)
+        else {
+            continue;
+        };
+        let (p50, p90): (Option<i32>, Option<i32>) = sqlx::query_as(BAR)
+            .bind(b.pool.as_str())
+            .bind(now - first)
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(db_error)?;
+        let (Some(p50), Some(p90)) = (p50, p90) else {
+            continue; // no younger leads: nothing to rank against
+        };
+        // Without a top-half step every old lead goes straight to the top tenth.
+        let p50 = if b.top_half_after.is_some() { p50 } else { p90 };
+        // No top-tenth step: a cutoff no lead reaches.
+        let tenth_cutoff = tenth.map_or(DateTime::<Utc>::MIN_UTC, |t| now - t);
+        let mut cursor: (Option<DateTime<Utc>>, Option<Uuid>) = (None, None);
+        loop {
+            let (scanned, last_at, last_id, changed): (
+                i64,
+                Option<DateTime<Utc>>,
+                Option<Uuid>,
+                Vec<Uuid>,
+            ) = sqlx::query_as(BOOST)
+                .bind(b.pool.as_str())
+                .bind(now - first)
+                .bind(tenth_cutoff)
+                .bind(p50)
+                .bind(p90)
+                .bind(cursor.0)
+                .bind(cursor.1)
+                .bind(now)
+                .bind(actor)
+                .bind(batch_size)
+                .fetch_one(&mut *conn)
+                .await
+                .map_err(db_error)?;
+            raised.extend(changed.into_iter().map(LeadId));
+            if scanned < batch_size {
+                break;
+            }
+            cursor = (last_at, last_id);
+        }
+    }
+    Ok(raised)
 }
 
 /// An unclaimed lead due for forced assignment.
