@@ -3,28 +3,15 @@
 use chrono::Duration;
 use futures::future::join_all;
 use leadpool_domain::{Clock, LeadId, LeadState};
-use leadpool_e2e::{Cluster, add_rep, admin, create_pool, rep, submit};
+use leadpool_e2e::{Cluster, add_rep, create_pool, rep, submit};
 use leadpool_proto::v1;
-use leadpool_server::convert::timestamp;
 use leadpool_testing::authed;
 
 async fn run_sla_expiry(
     cluster: &Cluster,
     as_of: chrono::DateTime<chrono::Utc>,
 ) -> v1::RunJobResponse {
-    cluster
-        .scheduler()
-        .await
-        .run_job(authed(
-            &admin(),
-            v1::RunJobRequest {
-                name: "jobs/sla-expiry".into(),
-                as_of: Some(timestamp(as_of)),
-            },
-        ))
-        .await
-        .unwrap()
-        .into_inner()
+    crate::jobs::run_job(cluster, "sla-expiry", as_of).await
 }
 
 #[tokio::test]

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use leadpool_domain::{Error, LeadId, RepId};
 use leadpool_policy::{Candidate, LeadFacts, Policy, Pool, Role, Strategy, next_assignee};
-use leadpool_store::schedule_jobs::{self as sql, DueLead, ForcedAssignment};
+use leadpool_store::schedule_jobs::{self as sql, ForcedAssignment};
 use sqlx::PgConnection;
 
 use crate::jobs::{ACTOR, span};
@@ -44,18 +44,6 @@ pub fn candidates(
     }
 }
 
-fn facts(lead: &DueLead) -> LeadFacts {
-    LeadFacts {
-        id: lead.id,
-        score: lead.score,
-        region: lead.region.clone(),
-        country: lead.country.clone(),
-        product: lead.product.clone(),
-        industry: lead.industry.clone(),
-        source: lead.source.clone(),
-    }
-}
-
 /// Assigns every overdue lead of every pool that has an `assignAfter` age, batch by batch.
 /// A lead nobody can take now stays where it is and is tried again on the next run.
 pub async fn assign_overdue(
@@ -76,10 +64,10 @@ pub async fn assign_overdue(
         loop {
             let due = sql::due_for_assignment(conn, &pool.id, now - after, cursor, batch).await?;
             let Some(last) = due.last() else { break };
-            cursor = Some((last.pooled_at, last.id));
+            cursor = last.pooled_at.map(|at| (at, last.id));
             let mut picks = Vec::new();
             for lead in &due {
-                let (strategy, eligible) = candidates(policy, pool, &facts(lead), now);
+                let (strategy, eligible) = candidates(policy, pool, &lead.facts(), now);
                 let Some(chosen) = next_assignee(strategy, &eligible, &counts) else {
                     continue;
                 };
@@ -92,7 +80,7 @@ pub async fn assign_overdue(
                         "forced assignment: unclaimed {} ({} was {}; turn {} for {})",
                         span(after),
                         pool.id.name(),
-                        lead.state,
+                        lead.state.as_str(),
                         turn,
                         chosen.rep.name()
                     ),

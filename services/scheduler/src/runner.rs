@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use leadpool_domain::{Clock, Error};
 use leadpool_server::CancellationToken;
-use leadpool_store::{PolicyCache, Store};
+use leadpool_store::{JobTx, PolicyCache, Store};
 use leadpool_telemetry::metrics;
 
 use crate::config::SchedulerConfig;
@@ -63,18 +63,11 @@ impl Runner {
     pub async fn run_manually(&self, job: Job, as_of: DateTime<Utc>) -> Result<Outcome, Error> {
         let started = Instant::now();
         let result = async {
-            let policy = self.policy.current().await?;
-            let mut run = self
+            let run = self
                 .store
                 .begin_manual_run(job.id(), as_of, self.clock.now())
                 .await?;
-            let ctx = JobContext {
-                config: &self.config,
-                policy: &policy.policy,
-            };
-            let outcome = job.run(run.conn(), as_of, &ctx).await?;
-            run.finish(outcome.affected()).await?;
-            Ok(Some(outcome))
+            self.apply(job, run, as_of).await.map(Some)
         }
         .await;
         record(job, "manual", started, &result);
@@ -89,21 +82,14 @@ impl Runner {
         let slot = slot_start(at, job.interval(&self.config));
         let started = Instant::now();
         let result = async {
-            let policy = self.policy.current().await?;
-            let Some(mut run) = self
+            match self
                 .store
                 .begin_scheduled_run(job.id(), slot, self.clock.now())
                 .await?
-            else {
-                return Ok(None);
-            };
-            let ctx = JobContext {
-                config: &self.config,
-                policy: &policy.policy,
-            };
-            let outcome = job.run(run.conn(), slot, &ctx).await?;
-            run.finish(outcome.affected()).await?;
-            Ok(Some(outcome))
+            {
+                Some(run) => self.apply(job, run, slot).await.map(Some),
+                None => Ok(None),
+            }
         }
         .await;
         record(job, "schedule", started, &result);
@@ -113,6 +99,23 @@ impl Runner {
             tracing::info!(job = job.id(), %slot, affected = outcome.affected(), "job slot ran");
         }
         result
+    }
+
+    /// Applies `job` as of `as_of` inside its open run, and commits both.
+    async fn apply(
+        &self,
+        job: Job,
+        mut run: JobTx,
+        as_of: DateTime<Utc>,
+    ) -> Result<Outcome, Error> {
+        let policy = self.policy.current().await?;
+        let ctx = JobContext {
+            config: &self.config,
+            policy: &policy.policy,
+        };
+        let outcome = job.run(run.conn(), as_of, &ctx).await?;
+        run.finish(outcome.affected()).await?;
+        Ok(outcome)
     }
 
     /// Runs, in order, every slot of `job` from the one after the last that took effect up to

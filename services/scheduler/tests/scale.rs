@@ -47,44 +47,32 @@ async fn seed(db: &PgPool, now: DateTime<Utc>) {
     sqlx::query("ANALYZE leads").execute(db).await.unwrap();
 }
 
-/// The same release as one statement, rolled back: what the batched job is compared with.
-async fn baseline_release(db: &PgPool, now: DateTime<Utc>) -> (u128, i64) {
+/// Runs `sql` (which returns how many leads it changed) in a transaction that is rolled back:
+/// the one-statement baseline a batched job is compared with.
+async fn baseline(db: &PgPool, sql: &str, now: DateTime<Utc>) -> (u128, i64) {
     let mut tx = db.begin().await.unwrap();
     let started = Instant::now();
-    let (n,): (i64,) = sqlx::query_as(
-        "WITH changed AS (UPDATE leads SET state = 'available', pooled_at = $1, updated_at = $1 \
-           WHERE pool_id = 'drop' AND state = 'scheduled' AND received_at <= $1 RETURNING id, pool_id), \
-         event AS (INSERT INTO lead_events (lead_id, from_state, to_state, actor, reason, pool_id, occurred_at) \
-           SELECT id, 'scheduled', 'available', 'baseline', 'timed release', pool_id, $1 FROM changed) \
-         SELECT count(*) FROM changed",
-    )
-    .bind(now)
-    .fetch_one(&mut *tx)
-    .await
-    .unwrap();
+    let (n,): (i64,) = sqlx::query_as(sql)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
     let took = started.elapsed().as_millis();
     tx.rollback().await.unwrap();
     (took, n)
 }
 
-async fn baseline_escalation(db: &PgPool, now: DateTime<Utc>) -> (u128, i64) {
-    let mut tx = db.begin().await.unwrap();
-    let started = Instant::now();
-    let (n,): (i64,) = sqlx::query_as(
-        "WITH changed AS (UPDATE leads SET state = 'escalated', updated_at = $1 \
-           WHERE pool_id = 'big' AND state = 'available' AND pooled_at <= $1 - interval '48 hours' RETURNING id, pool_id), \
-         event AS (INSERT INTO lead_events (lead_id, from_state, to_state, actor, reason, pool_id, occurred_at) \
-           SELECT id, 'available', 'escalated', 'baseline', 'escalated', pool_id, $1 FROM changed) \
-         SELECT count(*) FROM changed",
-    )
-    .bind(now)
-    .fetch_one(&mut *tx)
-    .await
-    .unwrap();
-    let took = started.elapsed().as_millis();
-    tx.rollback().await.unwrap();
-    (took, n)
-}
+const BASELINE_RELEASE: &str = "WITH changed AS (UPDATE leads SET state = 'available', pooled_at = $1, updated_at = $1 \
+       WHERE pool_id = 'drop' AND state = 'scheduled' AND received_at <= $1 RETURNING id, pool_id), \
+     event AS (INSERT INTO lead_events (lead_id, from_state, to_state, actor, reason, pool_id, occurred_at) \
+       SELECT id, 'scheduled', 'available', 'baseline', 'timed release', pool_id, $1 FROM changed) \
+     SELECT count(*) FROM changed";
+
+const BASELINE_ESCALATION: &str = "WITH changed AS (UPDATE leads SET state = 'escalated', updated_at = $1 \
+       WHERE pool_id = 'big' AND state = 'available' AND pooled_at <= $1 - interval '48 hours' RETURNING id, pool_id), \
+     event AS (INSERT INTO lead_events (lead_id, from_state, to_state, actor, reason, pool_id, occurred_at) \
+       SELECT id, 'available', 'escalated', 'baseline', 'escalated', pool_id, $1 FROM changed) \
+     SELECT count(*) FROM changed";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "seeds 300 000 leads; run by hand to measure"]
@@ -130,9 +118,9 @@ async fn scale() {
         .await
         .unwrap();
     }
-    let (ms, n) = baseline_release(store.pool(), now).await;
+    let (ms, n) = baseline(store.pool(), BASELINE_RELEASE, now).await;
     println!("baseline: one statement releases {n} leads in {ms} ms");
-    let (ms, n) = baseline_escalation(store.pool(), now).await;
+    let (ms, n) = baseline(store.pool(), BASELINE_ESCALATION, now).await;
     println!("baseline: one statement escalates {n} leads in {ms} ms");
 
     let policy = leadpool_policy::load(POLICY).unwrap();

@@ -11,7 +11,7 @@ use leadpool_telemetry::metrics;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::serve::ServeError;
+use crate::serve::{ServeError, bind_listener};
 
 /// A bound metrics listener; [`MetricsEndpoint::serve`] answers scrapes until shutdown.
 pub struct MetricsEndpoint {
@@ -24,12 +24,7 @@ impl MetricsEndpoint {
         if !config.enabled {
             return Ok(None);
         }
-        let listener = TcpListener::bind(config.listen_addr)
-            .await
-            .map_err(|source| ServeError::Bind {
-                addr: config.listen_addr,
-                source,
-            })?;
+        let listener = bind_listener(config.listen_addr).await?;
         Ok(Some(Self { listener }))
     }
 

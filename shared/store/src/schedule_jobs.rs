@@ -11,6 +11,7 @@ use sqlx::{PgConnection, Postgres};
 use uuid::Uuid;
 
 use crate::error::db_error;
+use crate::records::LeadRecord;
 
 type IdQuery<'q> = QueryAs<'q, Postgres, (Uuid,), PgArguments>;
 
@@ -246,20 +247,6 @@ pub async fn boost_aged(
     Ok(raised)
 }
 
-/// An unclaimed lead due for forced assignment.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct DueLead {
-    pub id: Uuid,
-    pub state: String,
-    pub score: i32,
-    pub region: String,
-    pub country: String,
-    pub product: String,
-    pub industry: String,
-    pub source: String,
-    pub pooled_at: DateTime<Utc>,
-}
-
 /// S4: up to `limit` leads of `pool` (available or escalated) that entered it at or before
 /// `entered_before`, oldest first, after `after` (keyset), locked for this transaction.
 pub async fn due_for_assignment(
@@ -268,9 +255,9 @@ pub async fn due_for_assignment(
     entered_before: DateTime<Utc>,
     after: Option<(DateTime<Utc>, Uuid)>,
     limit: i64,
-) -> Result<Vec<DueLead>, Error> {
-    sqlx::query_as::<_, DueLead>(
-        "SELECT id, state, score, region, country, product, industry, source, pooled_at FROM leads \
+) -> Result<Vec<LeadRecord>, Error> {
+    sqlx::query_as::<_, LeadRecord>(
+        "SELECT * FROM leads \
          WHERE pool_id = $1 AND state IN ('available', 'escalated') AND pooled_at <= $2 \
            AND ($3::timestamptz IS NULL OR (pooled_at, id) > ($3, $4)) \
          ORDER BY pooled_at, id LIMIT $5 FOR UPDATE SKIP LOCKED",
