@@ -365,3 +365,54 @@ async fn the_scheduler_keeps_the_pool_gauges_of_the_metrics_current() {
     gauges.stop().await.unwrap();
     cluster.stop().await;
 }
+
+#[tokio::test]
+async fn a_segment_far_below_its_fair_share_of_new_leads_is_reported_unbalanced() {
+    let cluster = Cluster::start().await;
+    apply_policy(
+        &mut cluster.routing().await,
+        r"
+apiVersion: leadpool.dev/v1
+kind: Policy
+pools:
+  - { id: west, type: segmented }
+  - { id: east, type: segmented }
+  - { id: emea, type: segmented }
+routing:
+  rules:
+    - { name: west, match: { regions: [west] }, pool: west }
+    - { name: east, match: { regions: [east] }, pool: east }
+  default: { pool: emea }
+",
+    )
+    .await;
+    let mut intake = cluster.intake().await;
+    for i in 0..5 {
+        leadpool_e2e::submit_segmented(&mut intake, &format!("w{i}"), 50, "west", "").await;
+    }
+    leadpool_e2e::submit_segmented(&mut intake, "e", 50, "east", "").await;
+    let pools = cluster
+        .scheduler()
+        .await
+        .list_pool_health(authed(&admin(), v1::ListPoolHealthRequest::default()))
+        .await
+        .unwrap()
+        .into_inner()
+        .pools;
+    let by_name = |name: &str| pools.iter().find(|p| p.pool == name).unwrap();
+    // 5, 1 and 0 of 6: a fair share is 33.3%; below a third of it (11.1%) is unbalanced.
+    assert_eq!(by_name("pools/west").segment_share_percent, Some(83.3));
+    assert_eq!(by_name("pools/east").segment_share_percent, Some(16.7));
+    assert_eq!(by_name("pools/emea").segment_share_percent, Some(0.0));
+    let unbalanced: Vec<&str> = pools
+        .iter()
+        .filter(|p| {
+            p.alerts
+                .iter()
+                .any(|a| a.kind() == v1::AlertKind::UnbalancedSegment)
+        })
+        .map(|p| p.pool.as_str())
+        .collect();
+    assert_eq!(unbalanced, ["pools/emea"]);
+    cluster.stop().await;
+}

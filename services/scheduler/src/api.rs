@@ -109,6 +109,7 @@ fn alert_kind(kind: AlertKind) -> v1::AlertKind {
         AlertKind::Quota => v1::AlertKind::Quota,
         AlertKind::Backpressure => v1::AlertKind::Backpressure,
         AlertKind::LowVolume => v1::AlertKind::LowVolume,
+        AlertKind::UnbalancedSegment => v1::AlertKind::UnbalancedSegment,
     }
 }
 
@@ -199,6 +200,7 @@ fn pool_health(pool: &leadpool_policy::Pool, h: &Health) -> v1::PoolHealth {
         alerts: h.alerts.iter().map(|a| alert(a, h.as_of)).collect(),
         paused_sources: h.paused_sources.clone(),
         new_last_7_days: h.new_last_7_days,
+        segment_share_percent: h.segment_share.map(|s| s.percent),
     }
 }
 
@@ -279,8 +281,9 @@ impl SchedulerService for SchedulerApi {
                 .policy
                 .pool(&id)
                 .ok_or_else(|| Error::not_found("pool", id.name()))?;
-            let h =
-                monitor::pool_health(&self.runner.store, &policy.policy, pool, as_of, tz).await?;
+            let store = &self.runner.store;
+            let shares = monitor::segment_shares(store, &policy.policy, as_of).await?;
+            let h = monitor::pool_health(store, &policy.policy, pool, &shares, as_of, tz).await?;
             Ok(pool_health(pool, &h))
         }
         .await;
@@ -311,11 +314,12 @@ impl SchedulerService for SchedulerApi {
             pools.sort_by(|a, b| a.id.as_str().cmp(b.id.as_str()));
             let more = pools.len() as i64 > size;
             pools.truncate(usize::try_from(size).unwrap_or(usize::MAX));
+            let store = &self.runner.store;
+            let shares = monitor::segment_shares(store, &policy.policy, as_of).await?;
             let mut out = Vec::new();
             for pool in &pools {
-                let h =
-                    monitor::pool_health(&self.runner.store, &policy.policy, pool, as_of, Tz::UTC)
-                        .await?;
+                let h = monitor::pool_health(store, &policy.policy, pool, &shares, as_of, Tz::UTC)
+                    .await?;
                 out.push(pool_health(pool, &h));
             }
             Ok(v1::ListPoolHealthResponse {

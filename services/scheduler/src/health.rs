@@ -23,6 +23,7 @@ pub enum AlertKind {
     Quota,
     Backpressure,
     LowVolume,
+    UnbalancedSegment,
 }
 
 impl AlertKind {
@@ -36,6 +37,7 @@ impl AlertKind {
             Self::Quota => "quota",
             Self::Backpressure => "backpressure",
             Self::LowVolume => "low-volume",
+            Self::UnbalancedSegment => "unbalanced-segment",
         }
     }
 }
@@ -219,7 +221,43 @@ pub struct Health {
     pub sizing: Sizing,
     pub paused_sources: Vec<String>,
     pub new_last_7_days: i64,
+    /// Segmented pools: the share of all segmented pools' new leads, and how many there are.
+    pub segment_share: Option<SegmentShare>,
     pub alerts: Vec<Alert>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SegmentShare {
+    pub percent: f64,
+    pub segments: usize,
+}
+
+/// Each segmented pool's share of the new leads of all segmented pools (7 days), by pool id;
+/// empty when they received none.
+pub fn segment_shares(
+    policy: &leadpool_policy::Policy,
+    arrivals: &std::collections::HashMap<String, i64>,
+) -> std::collections::HashMap<String, SegmentShare> {
+    let segmented: Vec<&str> = policy
+        .pools
+        .iter()
+        .filter(|p| p.kind == leadpool_policy::PoolKind::Segmented)
+        .map(|p| p.id.as_str())
+        .collect();
+    let total: i64 = segmented.iter().filter_map(|id| arrivals.get(*id)).sum();
+    if total == 0 {
+        return std::collections::HashMap::new();
+    }
+    segmented
+        .iter()
+        .map(|id| {
+            let share = SegmentShare {
+                percent: percent(arrivals.get(*id).copied().unwrap_or(0), total),
+                segments: segmented.len(),
+            };
+            ((*id).to_owned(), share)
+        })
+        .collect()
 }
 
 /// The figures a [`Health`] is computed from.
@@ -230,6 +268,7 @@ pub struct Figures {
     pub timings: Vec<ClaimTiming>,
     pub outcomes: Outcomes,
     pub paused_sources: Vec<String>,
+    pub segment_share: Option<SegmentShare>,
 }
 
 pub fn evaluate(pool: &Pool, rules: &HealthRules, as_of: DateTime<Utc>, f: Figures) -> Health {
@@ -254,6 +293,7 @@ pub fn evaluate(pool: &Pool, rules: &HealthRules, as_of: DateTime<Utc>, f: Figur
         sizing,
         paused_sources: f.paused_sources,
         new_last_7_days: f.week.new_leads,
+        segment_share: f.segment_share,
         alerts: Vec::new(),
         counts: f.counts,
     };
@@ -372,6 +412,22 @@ pub fn alerts(pool: &Pool, rules: &HealthRules, h: &Health) -> Vec<Alert> {
             ),
         );
     }
+    if let Some(share) = h.segment_share
+        && share.segments >= 2
+    {
+        let fair = 100.0 / share.segments as f64;
+        let factor = rules.unbalanced_segment_factor;
+        if share.percent > fair * factor || share.percent < fair / factor {
+            alert(
+                AlertKind::UnbalancedSegment,
+                Severity::Info,
+                format!(
+                    "{}% of the segmented pools' new leads in 7 days (a fair share is {:.1}%): rebalance the segments",
+                    share.percent, fair
+                ),
+            );
+        }
+    }
     out
 }
 
@@ -443,6 +499,23 @@ mod tests {
         });
         assert!(fine.healthy);
         assert!((fine.over_24h_percent - 5.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn segment_shares_compare_segmented_pools_only() {
+        let policy = leadpool_policy::load(
+            "apiVersion: leadpool.dev/v1\nkind: Policy\npools:\n  - { id: west, type: segmented }\n  - { id: east, type: segmented }\n  - { id: emea, type: segmented }\n  - { id: all, type: open }\n",
+        )
+        .unwrap();
+        let arrivals = [("west", 90), ("east", 6), ("emea", 4), ("all", 1000)]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect();
+        let shares = segment_shares(&policy, &arrivals);
+        assert_eq!(shares.len(), 3, "the open pool is not a segment");
+        assert!((shares["west"].percent - 90.0).abs() < 1e-9);
+        assert!((shares["emea"].percent - 4.0).abs() < 1e-9);
+        assert!(segment_shares(&policy, &std::collections::HashMap::new()).is_empty());
     }
 
     #[test]

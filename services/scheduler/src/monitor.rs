@@ -1,7 +1,7 @@
 //! Reads pool health from the database (M1–M6), gathers every alert (M7, S6 quotas), and keeps
 //! the pool gauges of the Prometheus metrics current.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
@@ -10,17 +10,31 @@ use leadpool_policy::{Policy, Pool};
 use leadpool_store::Store;
 use leadpool_telemetry::metrics;
 
-use crate::health::{self, Alert, AlertKind, Figures, Health, Severity};
+use crate::health::{self, Alert, AlertKind, Figures, Health, SegmentShare, Severity};
 
 /// How far back each figure looks.
 const VELOCITY_WINDOW: Duration = Duration::days(7);
 const CONVERSION_WINDOW: Duration = Duration::days(30);
+
+/// What the health of one pool needs from the others: each segmented pool's share of new
+/// leads. Read once for however many pools are evaluated as of `as_of`.
+pub async fn segment_shares(
+    store: &Store,
+    policy: &Policy,
+    as_of: DateTime<Utc>,
+) -> Result<HashMap<String, SegmentShare>, Error> {
+    let arrivals = store
+        .arrivals_by_pool(as_of - Duration::days(7), as_of)
+        .await?;
+    Ok(health::segment_shares(policy, &arrivals))
+}
 
 /// The health of `pool` as of `as_of`, claim hours counted in `time_zone`.
 pub async fn pool_health(
     store: &Store,
     policy: &Policy,
     pool: &Pool,
+    shares: &HashMap<String, SegmentShare>,
     as_of: DateTime<Utc>,
     time_zone: Tz,
 ) -> Result<Health, Error> {
@@ -45,6 +59,7 @@ pub async fn pool_health(
             .pool_outcomes(&pool.id, as_of - CONVERSION_WINDOW, as_of)
             .await?,
         paused_sources: store.paused_sources(&pool.id).await?,
+        segment_share: shares.get(pool.id.as_str()).copied(),
     };
     Ok(health::evaluate(pool, rules, as_of, figures))
 }
@@ -57,8 +72,9 @@ pub async fn all_alerts(
     as_of: DateTime<Utc>,
 ) -> Result<BTreeMap<String, Alert>, Error> {
     let mut alerts = BTreeMap::new();
+    let shares = segment_shares(store, policy, as_of).await?;
     for pool in &policy.pools {
-        let health = pool_health(store, policy, pool, as_of, Tz::UTC).await?;
+        let health = pool_health(store, policy, pool, &shares, as_of, Tz::UTC).await?;
         for alert in health.alerts {
             alerts.insert(alert.name.clone(), alert);
         }
@@ -91,11 +107,10 @@ pub async fn refresh_gauges(
     as_of: DateTime<Utc>,
 ) -> Result<(), Error> {
     let mut healths = Vec::with_capacity(policy.pools.len());
+    let shares = segment_shares(store, policy, as_of).await?;
     for pool in &policy.pools {
-        healths.push((
-            pool,
-            pool_health(store, policy, pool, as_of, Tz::UTC).await?,
-        ));
+        let health = pool_health(store, policy, pool, &shares, as_of, Tz::UTC).await?;
+        healths.push((pool, health));
     }
     // Reset and set with no await in between, so a scrape never sees half the pools, and pools
     // that left the policy disappear.

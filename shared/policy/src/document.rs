@@ -553,6 +553,11 @@ pub struct HealthDoc {
     /// Pools receiving fewer new leads a week are reported as candidates to merge. Default 10.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub low_volume_per_week: Option<u32>,
+    /// A segmented pool receiving more than this many times its fair share of the segmented
+    /// pools' new leads (or less than its share divided by it) is reported as unbalanced.
+    /// Default 3.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unbalanced_segment_factor: Option<f64>,
     /// Claim quota: each rep (not managers) should claim at least this many leads a day.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_claims_per_day: Option<u32>,

@@ -175,6 +175,7 @@ pub struct HealthRules {
     pub depletion_alert_days: u32,
     pub aged_alert_percent: u32,
     pub low_volume_per_week: u32,
+    pub unbalanced_segment_factor: f64,
     pub min_claims_per_day: Option<u32>,
 }
 
@@ -185,6 +186,7 @@ impl Default for HealthRules {
             depletion_alert_days: 2,
             aged_alert_percent: 20,
             low_volume_per_week: 10,
+            unbalanced_segment_factor: 3.0,
             min_claims_per_day: None,
         }
     }
@@ -261,6 +263,15 @@ pub(crate) fn compile_health(
             format!("{aged_alert_percent} is above 100"),
         );
     }
+    let unbalanced_segment_factor = h
+        .unbalanced_segment_factor
+        .unwrap_or(defaults.unbalanced_segment_factor);
+    if !(unbalanced_segment_factor.is_finite() && unbalanced_segment_factor > 1.0) {
+        c.error(
+            "health.unbalancedSegmentFactor",
+            "must be a number above 1, e.g. 3",
+        );
+    }
     if h.depletion_alert_days == Some(0) {
         c.error("health.depletionAlertDays", "must be at least 1");
     }
@@ -279,6 +290,7 @@ pub(crate) fn compile_health(
         low_volume_per_week: h
             .low_volume_per_week
             .unwrap_or(defaults.low_volume_per_week),
+        unbalanced_segment_factor,
         min_claims_per_day: h.min_claims_per_day,
     }
 }

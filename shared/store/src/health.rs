@@ -82,7 +82,8 @@ impl Store {
     }
 
     /// Claims (available → claimed) and arrivals (received → available or scheduled) per
-    /// window, in the order given.
+    /// window `(start, end]` (what happened at the instant asked about counts), in the order
+    /// given.
     pub async fn pool_flows(
         &self,
         pool: &PoolId,
@@ -93,9 +94,9 @@ impl Store {
         let rows: Vec<(DateTime<Utc>, DateTime<Utc>, i64, i64)> = sqlx::query_as(
             "SELECT w.s, w.e, \
                (SELECT count(*) FROM lead_events x WHERE x.pool_id = $1 AND x.from_state = 'available' \
-                  AND x.to_state = 'claimed' AND x.occurred_at >= w.s AND x.occurred_at < w.e), \
+                  AND x.to_state = 'claimed' AND x.occurred_at > w.s AND x.occurred_at <= w.e), \
                (SELECT count(*) FROM lead_events x WHERE x.pool_id = $1 AND x.from_state = 'received' \
-                  AND x.to_state IN ('available', 'scheduled') AND x.occurred_at >= w.s AND x.occurred_at < w.e) \
+                  AND x.to_state IN ('available', 'scheduled') AND x.occurred_at > w.s AND x.occurred_at <= w.e) \
              FROM unnest($2::timestamptz[], $3::timestamptz[]) WITH ORDINALITY AS w(s, e, i) ORDER BY w.i",
         )
         .bind(pool.as_str())
@@ -115,7 +116,7 @@ impl Store {
             .collect())
     }
 
-    /// Every claim from `pool` in `[from, to)`, with local hour and weekday in `time_zone`.
+    /// Every claim from `pool` in `(from, to]`, with local hour and weekday in `time_zone`.
     pub async fn claim_timings(
         &self,
         pool: &PoolId,
@@ -129,7 +130,7 @@ impl Store {
                EXTRACT(ISODOW FROM e.occurred_at AT TIME ZONE $4)::int AS weekday \
              FROM lead_events e JOIN leads l ON l.id = e.lead_id \
              WHERE e.pool_id = $1 AND e.from_state = 'available' AND e.to_state = 'claimed' \
-               AND e.occurred_at >= $2 AND e.occurred_at < $3 AND l.pooled_at IS NOT NULL",
+               AND e.occurred_at > $2 AND e.occurred_at <= $3 AND l.pooled_at IS NOT NULL",
         )
         .bind(pool.as_str())
         .bind(from)
@@ -140,7 +141,7 @@ impl Store {
         .map_err(db_error)
     }
 
-    /// Outcomes of the leads that entered `pool` in `[from, to)`. A sales cycle runs from pool
+    /// Outcomes of the leads that entered `pool` in `(from, to]`. A sales cycle runs from pool
     /// entry to the lead's closing (its first `closed` event, else its last update).
     pub async fn pool_outcomes(
         &self,
@@ -156,7 +157,7 @@ impl Store {
                (avg(EXTRACT(EPOCH FROM COALESCE((SELECT min(e.occurred_at) FROM lead_events e \
                    WHERE e.lead_id = l.id AND e.to_state = 'closed'), l.updated_at) - l.pooled_at)) \
                  FILTER (WHERE outcome = 'customer'))::float8 AS average_cycle_seconds \
-             FROM leads l WHERE pool_id = $1 AND pooled_at >= $2 AND pooled_at < $3",
+             FROM leads l WHERE pool_id = $1 AND pooled_at > $2 AND pooled_at <= $3",
         )
         .bind(pool.as_str())
         .bind(from)
@@ -164,6 +165,25 @@ impl Store {
         .fetch_one(&self.pool)
         .await
         .map_err(db_error)
+    }
+
+    /// New leads (received → available or scheduled) per pool in `(from, to]`.
+    pub async fn arrivals_by_pool(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<std::collections::HashMap<String, i64>, Error> {
+        let rows: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT pool_id, count(*) FROM lead_events WHERE pool_id IS NOT NULL \
+               AND from_state = 'received' AND to_state IN ('available', 'scheduled') \
+               AND occurred_at > $1 AND occurred_at <= $2 GROUP BY pool_id",
+        )
+        .bind(from)
+        .bind(to)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_error)?;
+        Ok(rows.into_iter().collect())
     }
 
     /// The sources backpressure holds back on `pool` now.
