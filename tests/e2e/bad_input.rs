@@ -461,7 +461,7 @@ async fn every_rpc_refuses_bad_input_with_the_fields_to_fix() {
     assert_invalid(
         scheduler
             .watch_alerts(authed(
-                &alice,
+                &admin(),
                 v1::WatchAlertsRequest {
                     pool: "west pool".into(),
                 },

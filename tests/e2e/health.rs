@@ -74,6 +74,10 @@ async fn outcome(db: &PgPool, lead: Uuid, outcome: &str, deal: i64, updated_at: 
     .unwrap();
 }
 
+fn manager() -> String {
+    leadpool_testing::token("users/mia", &[leadpool_auth::Role::Manager])
+}
+
 fn secs(d: Option<&prost_types::Duration>) -> i64 {
     d.map_or(-1, |d| d.seconds)
 }
@@ -259,9 +263,28 @@ async fn watch_alerts_streams_an_alert_when_it_starts_and_when_it_resolves() {
     config.scheduler.alert_interval = StdDuration::from_millis(100);
     let watcher = cluster.env.start_scheduler(config).await;
     let mut scheduler = SchedulerServiceClient::new(channel(watcher.addr).await);
+    let denied = scheduler
+        .watch_alerts(authed(&rep("alice"), v1::WatchAlertsRequest::default()))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        denied.code(),
+        tonic::Code::PermissionDenied,
+        "reps do not see quota alerts"
+    );
+    let unknown = scheduler
+        .watch_alerts(authed(
+            &manager(),
+            v1::WatchAlertsRequest {
+                pool: "pools/nowhere".into(),
+            },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(unknown.code(), tonic::Code::NotFound);
     let mut stream = scheduler
         .watch_alerts(authed(
-            &rep("alice"),
+            &manager(),
             v1::WatchAlertsRequest {
                 pool: "pools/inbound".into(),
             },

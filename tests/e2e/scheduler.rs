@@ -160,3 +160,44 @@ async fn a_scheduled_slot_takes_effect_once_however_many_schedulers_race_for_it(
     assert_eq!((expiries, slot_rows), (10, 1));
     cluster.stop().await;
 }
+
+#[tokio::test]
+async fn slots_missed_while_no_scheduler_ran_are_caught_up_in_order_a_bounded_number_per_tick() {
+    let cluster = Cluster::start().await;
+    create_pool(&mut cluster.routing().await, "inbound", 0).await;
+    let mut config = cluster.env.scheduler_config().scheduler;
+    config.snapshot_interval = std::time::Duration::from_secs(60);
+    config.catch_up_per_tick = 3;
+    let runner =
+        leadpool_scheduler::Runner::new(cluster.env.db.store(), cluster.env.clock(), config);
+    let job = leadpool_scheduler::Job::PoolSnapshot;
+    let t0 = cluster.env.clock.now();
+    // The first run ever starts at the current slot.
+    assert_eq!(runner.run_due(job, t0).await.unwrap(), t0);
+    // Five minutes without a scheduler: the next ticks catch up 3, then the other 2.
+    let later = t0 + Duration::minutes(5) + Duration::seconds(20);
+    assert_eq!(
+        runner.run_due(job, later).await.unwrap(),
+        t0 + Duration::minutes(3)
+    );
+    assert_eq!(
+        runner.run_due(job, later).await.unwrap(),
+        t0 + Duration::minutes(5)
+    );
+    assert_eq!(
+        runner.run_due(job, later).await.unwrap(),
+        t0 + Duration::minutes(5),
+        "nothing left"
+    );
+    let taken: Vec<(chrono::DateTime<chrono::Utc>,)> =
+        sqlx::query_as("SELECT taken_at FROM pool_snapshots ORDER BY taken_at")
+            .fetch_all(cluster.env.db.store().pool())
+            .await
+            .unwrap();
+    let expected: Vec<_> = (0..=5).map(|m| (t0 + Duration::minutes(m),)).collect();
+    assert_eq!(
+        taken, expected,
+        "each missed slot ran once, as of its own time"
+    );
+    cluster.stop().await;
+}

@@ -341,10 +341,21 @@ impl SchedulerService for SchedulerApi {
         request: Request<v1::WatchAlertsRequest>,
     ) -> Result<Response<AlertStream>, Status> {
         let setup = async {
-            caller(&request)?;
+            let identity = caller(&request)?;
+            // Alerts name reps below their quota: for managers, not for other reps.
+            require_role(
+                &identity,
+                &[Role::Manager, Role::Admin, Role::Service],
+                "watch alerts",
+            )?;
             let pool = request.get_ref().pool.clone();
             if !pool.is_empty() {
-                PoolId::from_name(&pool, "pool").map_err(|v| Error::InvalidArgument(vec![v]))?;
+                let id = PoolId::from_name(&pool, "pool")
+                    .map_err(|v| Error::InvalidArgument(vec![v]))?;
+                let policy = self.runner.policy.current().await?;
+                if policy.policy.pool(&id).is_none() {
+                    return Err(Error::not_found("pool", id.name()));
+                }
             }
             Ok::<_, Error>(pool)
         }
