@@ -299,17 +299,24 @@ fn check_thresholds(c: &mut Checker, path: &str, warning: Option<u32>, critical:
     if warning == Some(0) {
         c.error(format!("{path}.warning"), "must be at least 1");
     }
-    if let (Some(warning), Some(critical)) = (warning, critical)
-        && warning >= critical
-    {
+    // Compared with the default for whichever is not set: `warning: 150` alone is an error too.
+    let (effective_warning, effective_critical) = (
+        warning.unwrap_or(DEFAULT_WARNING),
+        critical.unwrap_or(DEFAULT_CRITICAL),
+    );
+    if (warning.is_some() || critical.is_some()) && effective_warning >= effective_critical {
+        let key = if critical.is_some() {
+            "critical"
+        } else {
+            "warning"
+        };
         c.error(
-            format!("{path}.critical"),
-            format!("{critical} must be above the warning threshold {warning}"),
+            format!("{path}.{key}"),
+            format!("critical ({effective_critical}) must be above warning ({effective_warning})"),
         );
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 pub(crate) fn compile_pool_schedule(
     c: &mut Checker,
     path: &str,
@@ -675,6 +682,7 @@ pools:
     release: { every: 1h }
     refresh: { priorityPool: open, moveAfter: soon }
     aging: { assignAfter: 1h }
+    health: { warning: 150 }
 ",
         )
         .unwrap_err();
@@ -691,6 +699,7 @@ pools:
                 "pools[1].aging.assignAfter",
                 "pools[1].refresh.priorityPool",
                 "pools[1].refresh.moveAfter",
+                "pools[1].health.critical",
                 "aging.topTenthAfter",
                 "health.critical",
                 "health.depletionAlertBelow",
