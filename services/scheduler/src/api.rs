@@ -371,7 +371,7 @@ impl SchedulerService for SchedulerApi {
                 format!("{pool}/")
             };
             // Firing alerts with the time this watch first saw them.
-            let mut firing: BTreeMap<String, (Alert, DateTime<Utc>)> = BTreeMap::new();
+            let mut firing = BTreeMap::new();
             let mut ticker = tokio::time::interval(runner.config.alert_interval);
             loop {
                 tokio::select! {
@@ -384,39 +384,19 @@ impl SchedulerService for SchedulerApi {
                     Ok(policy) => monitor::all_alerts(&runner.store, &policy.policy, now).await,
                     Err(err) => Err(err),
                 };
+                // A database blip skips one evaluation; the watch goes on.
                 let current = match current {
                     Ok(current) => current,
                     Err(err) => {
-                        let _ = tx.send(Err(to_status(err))).await;
-                        return;
+                        tracing::warn!(error = %err, "alerts not evaluated; trying again");
+                        continue;
                     }
                 };
-                let mut events = Vec::new();
-                for (name, a) in current.iter().filter(|(n, _)| n.starts_with(&prefix)) {
-                    let changed = firing.get(name).is_none_or(|(old, _)| old != a);
-                    if changed {
-                        let since = firing.get(name).map_or(now, |(_, since)| *since);
-                        firing.insert(name.clone(), (a.clone(), since));
-                        events.push(v1::AlertEvent {
-                            alert: Some(alert(a, since)),
-                            resolved: false,
-                        });
-                    }
-                }
-                let gone: Vec<String> = firing
-                    .keys()
-                    .filter(|n| !current.contains_key(*n))
-                    .cloned()
-                    .collect();
-                for name in gone {
-                    if let Some((a, since)) = firing.remove(&name) {
-                        events.push(v1::AlertEvent {
-                            alert: Some(alert(&a, since)),
-                            resolved: true,
-                        });
-                    }
-                }
-                for event in events {
+                for change in monitor::changes(&mut firing, &current, &prefix, now) {
+                    let event = v1::AlertEvent {
+                        alert: Some(alert(&change.alert, change.since)),
+                        resolved: change.resolved,
+                    };
                     if tx.send(Ok(event)).await.is_err() {
                         return;
                     }

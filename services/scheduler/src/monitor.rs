@@ -155,3 +155,100 @@ pub async fn refresh_gauges(
     }
     Ok(())
 }
+
+/// An alert a watcher is told about: new or changed (`resolved` false), or gone.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlertChange {
+    pub alert: Alert,
+    /// When this watcher first saw it firing.
+    pub since: DateTime<Utc>,
+    pub resolved: bool,
+}
+
+/// Brings `firing` (what a watcher has seen, with since when) up to `current`, keeping only
+/// alerts whose name starts with `prefix`, and returns what the watcher must be told.
+pub fn changes(
+    firing: &mut BTreeMap<String, (Alert, DateTime<Utc>)>,
+    current: &BTreeMap<String, Alert>,
+    prefix: &str,
+    now: DateTime<Utc>,
+) -> Vec<AlertChange> {
+    let mut out = Vec::new();
+    for (name, alert) in current.iter().filter(|(n, _)| n.starts_with(prefix)) {
+        if firing.get(name).is_some_and(|(seen, _)| seen == alert) {
+            continue;
+        }
+        let since = firing.get(name).map_or(now, |(_, since)| *since);
+        firing.insert(name.clone(), (alert.clone(), since));
+        out.push(AlertChange {
+            alert: alert.clone(),
+            since,
+            resolved: false,
+        });
+    }
+    let gone: Vec<String> = firing
+        .keys()
+        .filter(|name| !current.contains_key(*name))
+        .cloned()
+        .collect();
+    for name in gone {
+        if let Some((alert, since)) = firing.remove(&name) {
+            out.push(AlertChange {
+                alert,
+                since,
+                resolved: true,
+            });
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn alert(name: &str, summary: &str) -> Alert {
+        Alert {
+            name: name.to_owned(),
+            kind: AlertKind::Capacity,
+            severity: Severity::Warning,
+            summary: summary.to_owned(),
+        }
+    }
+
+    #[test]
+    fn a_watcher_hears_of_new_changed_and_resolved_alerts_once() {
+        let t0 = DateTime::from_timestamp(1_000, 0).unwrap();
+        let t1 = t0 + Duration::minutes(1);
+        let mut firing = BTreeMap::new();
+        let mut now = BTreeMap::new();
+        now.insert(
+            "pools/a/alerts/capacity".to_owned(),
+            alert("pools/a/alerts/capacity", "60"),
+        );
+        now.insert(
+            "pools/b/alerts/capacity".to_owned(),
+            alert("pools/b/alerts/capacity", "70"),
+        );
+        let first = changes(&mut firing, &now, "pools/a/", t0);
+        assert_eq!(first.len(), 1, "only the watched pool");
+        assert_eq!((first[0].since, first[0].resolved), (t0, false));
+        assert!(
+            changes(&mut firing, &now, "pools/a/", t1).is_empty(),
+            "unchanged: silent"
+        );
+        now.insert(
+            "pools/a/alerts/capacity".to_owned(),
+            alert("pools/a/alerts/capacity", "80"),
+        );
+        let changed = changes(&mut firing, &now, "pools/a/", t1);
+        assert_eq!(
+            (changed[0].alert.summary.as_str(), changed[0].since),
+            ("80", t0)
+        );
+        now.clear();
+        let resolved = changes(&mut firing, &now, "pools/a/", t1);
+        assert!(resolved[0].resolved);
+        assert!(firing.is_empty());
+    }
+}
