@@ -71,6 +71,8 @@ pub fn diff(old: Option<&PolicyDocument>, new: &PolicyDocument) -> Vec<Change> {
         ),
         ("duplicates", json(&old.duplicates) != json(&new.duplicates)),
         ("metadata", json(&old.metadata) != json(&new.metadata)),
+        ("aging", json(&old.aging) != json(&new.aging)),
+        ("health", json(&old.health) != json(&new.health)),
     ] {
         if changed {
             changes.push(Change {

@@ -758,4 +758,25 @@ pools:
         assert!(hot.health.pause_sources.contains("content-download"));
         assert_eq!(policy.health.min_claims_per_day, Some(3));
     }
+
+    #[test]
+    fn changing_only_the_policy_wide_aging_or_health_is_a_change_to_apply() {
+        let base = crate::parse("apiVersion: leadpool.dev/v1\nkind: Policy\n").unwrap();
+        let aging = crate::parse(
+            "apiVersion: leadpool.dev/v1\nkind: Policy\naging: { escalateAfter: never }\n",
+        )
+        .unwrap();
+        let health = crate::parse(
+            "apiVersion: leadpool.dev/v1\nkind: Policy\nhealth: { minClaimsPerDay: 3 }\n",
+        )
+        .unwrap();
+        let paths = |new: &PolicyDocument| -> Vec<String> {
+            crate::diff(Some(&base), new)
+                .into_iter()
+                .map(|c| c.path)
+                .collect()
+        };
+        assert_eq!(paths(&aging), ["aging"]);
+        assert_eq!(paths(&health), ["health"]);
+    }
 }
