@@ -113,6 +113,18 @@ async fn health_figures_from_a_seeded_history_match_the_hand_computed_ones() {
     outcome(&db, c1, "opportunity", 0, t - h(1)).await;
     outcome(&db, c3, "customer", 500_000, t - h(20)).await;
     outcome(&db, c4, "customer", 300_000, t - Duration::days(3)).await;
+    // Hourly depth snapshots (two of them here): 1 and 2 leads, a mean of 1.5 over the week.
+    for (hours_ago, available) in [(2, 1_i64), (30, 2)] {
+        sqlx::query(
+            "INSERT INTO pool_snapshots (pool_id, taken_at, available, scheduled, escalated) \
+             VALUES ('inbound', $1, $2, 0, 0)",
+        )
+        .bind(t - h(hours_ago))
+        .bind(available)
+        .execute(&db)
+        .await
+        .unwrap();
+    }
 
     let health = cluster
         .scheduler()
@@ -192,13 +204,15 @@ async fn health_figures_from_a_seeded_history_match_the_hand_computed_ones() {
         (60.0, 20.0, 20.0)
     );
     assert!(!a.healthy);
-    // M6: 4 claims in 7 days → 0.6 a day, healthy 1 to 2; 5 waiting is above.
+    // M6: 4 claims in 7 days → 0.6 a day, healthy 1 to 2. 5 wait now, but the week's mean
+    // depth (1.5) is inside: not consistently above.
     let s = health.sizing.as_ref().unwrap();
     assert_eq!(
         (s.daily_claim_capacity, s.healthy_min, s.healthy_max),
         (0.6, 1, 2)
     );
-    assert_eq!(s.recommendation, "above: add reps or qualify stricter");
+    assert_eq!(s.average_depth_7d, Some(1.5));
+    assert_eq!(s.recommendation, "ok");
     assert_eq!(health.new_last_7_days, 10);
     // M7.
     let mut kinds: Vec<(v1::AlertKind, v1::AlertSeverity)> = health

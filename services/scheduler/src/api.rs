@@ -196,6 +196,7 @@ fn pool_health(pool: &leadpool_policy::Pool, h: &Health) -> v1::PoolHealth {
             healthy_min: h.sizing.healthy_min,
             healthy_max: h.sizing.healthy_max,
             recommendation: h.sizing.recommendation.to_owned(),
+            average_depth_7d: h.sizing.average_depth_7d,
         }),
         alerts: h.alerts.iter().map(|a| alert(a, h.as_of)).collect(),
         paused_sources: h.paused_sources.clone(),

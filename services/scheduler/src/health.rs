@@ -170,18 +170,21 @@ pub struct Sizing {
     pub healthy_min: i64,
     pub healthy_max: i64,
     pub recommendation: &'static str,
+    pub average_depth_7d: Option<f64>,
 }
 
-/// M6: a healthy pool holds two to three days of claims.
-pub fn sizing(claims_last_7_days: i64, depth: i64) -> Sizing {
+/// M6: a healthy pool holds two to three days of claims. Judged on the mean depth of the
+/// week's snapshots where there are any ("consistently above"), else on the depth now.
+pub fn sizing(claims_last_7_days: i64, depth: i64, average_depth_7d: Option<f64>) -> Sizing {
     let capacity = claims_last_7_days as f64 / 7.0;
     let healthy_min = (capacity * 2.0).round() as i64;
     let healthy_max = (capacity * 3.0).round() as i64;
+    let judged = average_depth_7d.unwrap_or(depth as f64);
     let recommendation = if claims_last_7_days == 0 {
         "no claims in 7 days: nothing to size against"
-    } else if depth > healthy_max {
+    } else if judged > healthy_max as f64 {
         "above: add reps or qualify stricter"
-    } else if depth < healthy_min {
+    } else if judged < healthy_min as f64 {
         "below: overstaffed or under-qualifying"
     } else {
         "ok"
@@ -191,6 +194,7 @@ pub fn sizing(claims_last_7_days: i64, depth: i64) -> Sizing {
         healthy_min,
         healthy_max,
         recommendation,
+        average_depth_7d,
     }
 }
 
@@ -269,13 +273,14 @@ pub struct Figures {
     pub outcomes: Outcomes,
     pub paused_sources: Vec<String>,
     pub segment_share: Option<SegmentShare>,
+    pub average_depth_7d: Option<f64>,
 }
 
 pub fn evaluate(pool: &Pool, rules: &HealthRules, as_of: DateTime<Utc>, f: Figures) -> Health {
     let level = level(f.counts.available, pool);
     let ages = ages(&f.counts);
     let velocity = velocity(&f.timings, pool.schedule.health.claim_target);
-    let sizing = sizing(f.week.claims, f.counts.available);
+    let sizing = sizing(f.week.claims, f.counts.available, f.average_depth_7d);
     let depletion = f.by_day.first().cloned().unwrap_or(Flow {
         start: as_of - Duration::hours(24),
         end: as_of,
@@ -465,17 +470,23 @@ mod tests {
     #[test]
     fn sizing_is_two_to_three_days_of_claims() {
         // 10 reps × 10 a day for a week.
-        let s = sizing(700, 250);
+        let s = sizing(700, 250, None);
         assert_eq!(
             (s.healthy_min, s.healthy_max, s.recommendation),
             (200, 300, "ok")
         );
+        // A spike now is not "consistently above" when the week's mean is healthy.
+        assert_eq!(sizing(700, 400, Some(260.0)).recommendation, "ok");
         assert_eq!(
-            sizing(700, 301).recommendation,
+            sizing(700, 250, Some(320.0)).recommendation,
             "above: add reps or qualify stricter"
         );
         assert_eq!(
-            sizing(700, 99).recommendation,
+            sizing(700, 301, None).recommendation,
+            "above: add reps or qualify stricter"
+        );
+        assert_eq!(
+            sizing(700, 99, None).recommendation,
             "below: overstaffed or under-qualifying"
         );
     }

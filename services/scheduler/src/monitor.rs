@@ -60,6 +60,9 @@ pub async fn pool_health(
             .await?,
         paused_sources: store.paused_sources(&pool.id).await?,
         segment_share: shares.get(pool.id.as_str()).copied(),
+        average_depth_7d: store
+            .average_depth(&pool.id, as_of - Duration::days(7), as_of)
+            .await?,
     };
     Ok(health::evaluate(pool, rules, as_of, figures))
 }

@@ -186,6 +186,26 @@ impl Store {
         Ok(rows.into_iter().collect())
     }
 
+    /// The mean depth of `pool` over the snapshots taken in `(from, to]`; `None` without any.
+    pub async fn average_depth(
+        &self,
+        pool: &PoolId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Option<f64>, Error> {
+        let (mean,): (Option<f64>,) = sqlx::query_as(
+            "SELECT avg(available)::float8 FROM pool_snapshots \
+             WHERE pool_id = $1 AND taken_at > $2 AND taken_at <= $3",
+        )
+        .bind(pool.as_str())
+        .bind(from)
+        .bind(to)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db_error)?;
+        Ok(mean)
+    }
+
     /// The sources backpressure holds back on `pool` now.
     pub async fn paused_sources(&self, pool: &PoolId) -> Result<Vec<String>, Error> {
         let row: Option<(Vec<String>,)> = sqlx::query_as(
