@@ -50,8 +50,15 @@ impl Outcome {
         self.leads.len() as i64 + self.records
     }
 
-    fn leads(leads: Vec<LeadId>) -> Self {
+    fn moved(leads: Vec<LeadId>) -> Self {
         Self { leads, records: 0 }
+    }
+
+    fn records(records: i64) -> Self {
+        Self {
+            leads: Vec::new(),
+            records,
+        }
     }
 }
 
@@ -157,11 +164,11 @@ impl Job {
                     .collect();
                 sql::release_scheduled(conn, &releases, now, ACTOR, batch)
                     .await
-                    .map(Outcome::leads)
+                    .map(Outcome::moved)
             }
             Self::SlaExpiry => leadpool_store::expire_contact_slas(conn, now, ACTOR, batch)
                 .await
-                .map(Outcome::leads),
+                .map(Outcome::moved),
             Self::Aging => {
                 let escalations = steps(policy, |pool| {
                     let after = pool.schedule.aging.escalate_after?;
@@ -183,13 +190,10 @@ impl Job {
                     batch,
                 )
                 .await?;
+                // Pools with neither boost step are skipped by `boost_aged`.
                 let boosts: Vec<sql::Boost> = policy
                     .pools
                     .iter()
-                    .filter(|pool| {
-                        let aging = &pool.schedule.aging;
-                        aging.top_half_after.is_some() || aging.top_tenth_after.is_some()
-                    })
                     .map(|pool| sql::Boost {
                         pool: pool.id.clone(),
                         top_half_after: pool.schedule.aging.top_half_after,
@@ -197,14 +201,14 @@ impl Job {
                     })
                     .collect();
                 moved.extend(sql::boost_aged(conn, &boosts, now, ACTOR, batch).await?);
-                Ok(Outcome::leads(moved))
+                Ok(Outcome::moved(moved))
             }
             Self::ForcedAssignment => forced::assign_overdue(conn, policy, now, batch)
                 .await
-                .map(Outcome::leads),
+                .map(Outcome::moved),
             Self::DailyRefresh => daily_refresh(conn, policy, now, batch)
                 .await
-                .map(Outcome::leads),
+                .map(Outcome::moved),
             Self::WeeklyCleanup => {
                 let mut rejected = Vec::new();
                 let keys = [
@@ -223,7 +227,7 @@ impl Job {
             }
             Self::Backpressure => crate::backpressure::apply(conn, policy, now, batch)
                 .await
-                .map(Outcome::leads),
+                .map(Outcome::moved),
             Self::ClaimQuota => {
                 let Some(minimum) = policy.health.min_claims_per_day else {
                     return Ok(Outcome::default());
@@ -239,16 +243,11 @@ impl Job {
                         (rep.id.clone(), zone.name().to_owned())
                     })
                     .collect();
-                let records = sql::record_quota_shortfalls(conn, &reps, minimum, now).await?;
-                Ok(Outcome {
-                    leads: Vec::new(),
-                    records,
-                })
+                sql::record_quota_shortfalls(conn, &reps, minimum, now)
+                    .await
+                    .map(Outcome::records)
             }
-            Self::PoolSnapshot => Ok(Outcome {
-                leads: Vec::new(),
-                records: sql::snapshot_pools(conn, now).await?,
-            }),
+            Self::PoolSnapshot => sql::snapshot_pools(conn, now).await.map(Outcome::records),
         }
     }
 }
