@@ -60,7 +60,7 @@ LABEL org.opencontainers.image.title="leadpool" \
 COPY --from=builder /out/ /usr/local/bin/
 USER 65532:65532
 # intake, routing, claim, scheduler (gRPC); metrics ports 9091-9094 once they land.
-EXPOSE 50051 50052 50053 50054
+EXPOSE 50051 50052 50053 50054 9091 9092 9093 9094
 # checkov:skip=CKV_DOCKER_2:Kubernetes probes the services over gRPC health (k8s/base); a Docker HEALTHCHECK would need a shell and a gRPC client in the image.
 # No ENTRYPOINT: the orchestrator names the binary (command: [/usr/local/bin/leadpool-intake]).
 CMD ["/usr/local/bin/leadpoolctl", "--help"]

@@ -11,6 +11,9 @@
 #               each service gets only configuration keys it knows (read from the Rust config
 #               structs), probes match the services' health names and ports, the grace period
 #               covers the drain, NetworkPolicies allow exactly the documented calls, …
+#   4b. monitoring  the alert rules and the Grafana dashboard use only metrics the services
+#               export, every rule has a severity and a summary; promtool (from Debian's
+#               prometheus package, unpacked under .run) checks the rules' PromQL
 #   5. tilt     the Tiltfile evaluates against stubs of Tilt's builtins (check-tiltfile.py)
 #
 # Needs python3 (3.11) with pip and venv, and kubectl. The Python tools are installed once,
@@ -318,8 +321,7 @@ def check(path):
                 problem(overlay, "%s: envFrom a Secret hides which keys it sets; use secretKeyRef" % name)
         for key in sorted(env):
             if key.startswith("LEADPOOL_") and key not in ALLOWED[service]:
-                hint = " (metrics are not served yet: the service refuses the key)" if key.startswith("LEADPOOL_METRICS__") else ""
-                problem(overlay, "%s: %s is not a key %s knows; it would refuse to start%s" % (name, key, binary, hint))
+                problem(overlay, "%s: %s is not a key %s knows; it would refuse to start" % (name, key, binary))
         for secret_key in ("LEADPOOL_DATABASE__URL", "LEADPOOL_AUTH__HS256_SECRET", "LEADPOOL_REDIS__URL"):
             literal = any(e["name"] == secret_key and "value" in e for e in c.get("env", []))
             if literal or secret_key in configmap_keys:
@@ -361,6 +363,16 @@ def check(path):
         ports = {p.get("name"): p["containerPort"] for p in c.get("ports", [])}
         if ports.get("grpc") != port:
             problem(overlay, "%s: container port grpc is %s, not %d" % (name, ports.get("grpc"), port))
+        # Metrics: served where the container port `metrics` and the scrape annotations say.
+        metrics_port = ports.get("metrics")
+        metrics_listen = env.get("LEADPOOL_METRICS__LISTEN_ADDR", "")
+        if metrics_port is None:
+            problem(overlay, "%s: no container port named metrics" % name)
+        elif not metrics_listen.endswith(":%d" % metrics_port):
+            problem(overlay, "%s: LEADPOOL_METRICS__LISTEN_ADDR is %r, not on the metrics port %d" % (name, metrics_listen, metrics_port))
+        scrape = w["spec"]["template"]["metadata"].get("annotations", {})
+        if scrape.get("prometheus.io/scrape") != "true" or scrape.get("prometheus.io/port") != str(metrics_port):
+            problem(overlay, "%s: prometheus.io/scrape and prometheus.io/port must point at the metrics port %s" % (name, metrics_port))
         if not all(k in c.get("resources", {}).get(kind, {}) for kind in ("requests", "limits") for k in ("cpu", "memory")):
             problem(overlay, "%s: cpu and memory requests and limits must be set" % name)
 
@@ -484,6 +496,81 @@ for p in problems:
 sys.exit(1 if problems else 0)
 PY
     fail "policy"
+fi
+
+# --- 4b. monitoring ---------------------------------------------------------------------------
+step "monitoring (alert rules and dashboard)"
+# promtool from Debian's prometheus package, unpacked under .run (nothing installed, no
+# Prometheus server started); a machine without apt gets the structural checks only.
+PROMTOOL=$(command -v promtool || true)
+if [[ -z $PROMTOOL && -x .run/promtool/usr/bin/promtool ]]; then
+    PROMTOOL=.run/promtool/usr/bin/promtool
+fi
+if [[ -z $PROMTOOL ]] && command -v apt-get > /dev/null && command -v dpkg-deb > /dev/null; then
+    mkdir -p .run/promtool
+    (cd .run/promtool && { apt-get download prometheus > /dev/null 2>&1 \
+        || { apt-get update -qq > /dev/null 2>&1 && apt-get download prometheus > /dev/null 2>&1; }; }) \
+        && dpkg-deb -x .run/promtool/prometheus_*.deb .run/promtool && rm -f .run/promtool/prometheus_*.deb
+    [[ -x .run/promtool/usr/bin/promtool ]] && PROMTOOL=.run/promtool/usr/bin/promtool
+fi
+if ! "$PY" - "$OUT/prometheus-rules.yaml" << 'PY'; then
+"""The rules and the dashboard use only metrics the services export, and every rule says
+how bad it is and what it means."""
+import json, re, sys
+from pathlib import Path
+import yaml
+
+problems = []
+source = Path("shared/telemetry/src/metrics.rs").read_text()
+exported = set(re.findall(r'"(leadpool_[a-z_]+)"', source))
+series = exported | {m + suffix for m in exported for suffix in ("_bucket", "_count", "_sum")}
+
+def metrics_in(expr):
+    return set(re.findall(r"\b(leadpool_[a-z_]+)\b", expr))
+
+rule_doc = yaml.safe_load(open("monitoring/prometheus-rules.yaml"))
+if rule_doc.get("kind") != "PrometheusRule" or not rule_doc.get("spec", {}).get("groups"):
+    problems.append("monitoring/prometheus-rules.yaml: not a PrometheusRule with groups")
+names = set()
+for group in rule_doc.get("spec", {}).get("groups", []):
+    for rule in group.get("rules", []):
+        alert = rule.get("alert", "?")
+        if alert in names:
+            problems.append("alert %s is defined twice" % alert)
+        names.add(alert)
+        if not rule.get("expr"):
+            problems.append("alert %s has no expr" % alert)
+        if rule.get("labels", {}).get("severity") not in ("info", "warning", "critical"):
+            problems.append("alert %s: severity must be info, warning or critical" % alert)
+        if not rule.get("annotations", {}).get("summary"):
+            problems.append("alert %s has no summary" % alert)
+        for metric in sorted(metrics_in(rule.get("expr", "")) - series):
+            problems.append("alert %s uses %s, which no service exports" % (alert, metric))
+yaml.safe_dump({"groups": rule_doc.get("spec", {}).get("groups", [])}, open(sys.argv[1], "w"))
+
+dashboard = json.load(open("monitoring/grafana-dashboard.json"))
+panels = dashboard.get("panels", [])
+if not panels:
+    problems.append("the dashboard has no panels")
+for panel in panels:
+    for target in panel.get("targets", []):
+        for metric in sorted(metrics_in(target.get("expr", "")) - series):
+            problems.append("dashboard panel %r uses %s, which no service exports" % (panel.get("title"), metric))
+for p in problems:
+    print("     " + p)
+print("%s  %d alert rules, %d dashboard panels" % ("ok" if not problems else "FAIL", len(names), len(panels)))
+sys.exit(1 if problems else 0)
+PY
+    fail "monitoring"
+fi
+if [[ -n $PROMTOOL ]]; then
+    if output=$("$PROMTOOL" check rules "$OUT/prometheus-rules.yaml" 2>&1); then
+        echo "ok   promtool check rules: $(grep -o 'SUCCESS.*' <<< "$output" | head -n 1)"
+    else
+        fail "promtool check rules:"$'\n'"$output"
+    fi
+else
+    echo "note promtool not available (no apt): structural checks only"
 fi
 
 # --- 5. tilt ----------------------------------------------------------------------------------

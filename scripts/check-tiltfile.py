@@ -38,8 +38,8 @@ CONFIGURATIONS = [
     ("unknown profile", {"profile": "bench"}, "--profile must be"),
 ]
 
-# What the dev loop promises (k8s/README.md): the four gRPC ports on localhost.
-REQUIRED_PORT_FORWARDS = {50051, 50052, 50053, 50054}
+# What the dev loop promises (k8s/README.md): the four gRPC and metrics ports on localhost.
+REQUIRED_PORT_FORWARDS = {50051, 50052, 50053, 50054, 9091, 9092, 9093, 9094}
 
 WORKLOAD_KINDS = {
     "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod",

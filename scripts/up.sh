@@ -64,6 +64,7 @@ cat <<MSG
 
 $(say "Leadpool is up")
   gRPC:   intake 127.0.0.1:50051  routing :50052  claim :50053  scheduler :50054
+  metrics: http://127.0.0.1:9091/metrics (intake) … :9094 (scheduler)
   logs:   .run/logs/
   tokens: make token SUBJECT=reps/wendy ROLES=rep      (this one is valid for 8h:)
           $(target/debug/leadpoolctl token --subject reps/wendy --roles rep)

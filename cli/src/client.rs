@@ -165,17 +165,19 @@ impl Connection {
         Ok(())
     }
 
-    pub async fn list_pools(&self) -> anyhow::Result<Vec<v1::Pool>> {
+    /// The health of every pool in force, from the scheduler.
+    pub async fn list_pool_health(&self) -> anyhow::Result<Vec<v1::PoolHealth>> {
         let token = self.token()?;
-        let mut routing = self.routing().await?;
+        let mut scheduler = self.scheduler().await?;
         let mut pools = Vec::new();
         let mut page_token = String::new();
         loop {
-            let page = routing
-                .list_pools(self.request(
+            let page = scheduler
+                .list_pool_health(self.request(
                     &token,
-                    v1::ListPoolsRequest {
-                        page_size: 1000,
+                    v1::ListPoolHealthRequest {
+                        as_of: None,
+                        page_size: 200,
                         page_token,
                     },
                 )?)

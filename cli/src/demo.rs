@@ -88,7 +88,7 @@ pub async fn run(conn: &Connection, policy: &Path) -> anyhow::Result<()> {
     }
 
     println!();
-    output::pools(&conn.list_pools().await?)?;
+    output::pools(&conn.list_pool_health().await?)?;
 
     let mut claim = conn.claim().await?;
     println!("\nwendy (AE, West) browses the demo-request pool:");

@@ -62,7 +62,8 @@ enum Command {
         #[arg(long)]
         import_id: Option<String>,
     },
-    /// List pools with how many leads each holds.
+    /// Pool health: depth against its thresholds, depletion, claim speed, age mix, sizing and
+    /// the alerts firing.
     Pools,
     /// List the scheduler's jobs with their last and next run.
     Jobs,
@@ -222,7 +223,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             what: ExplainWhat::Access { rep, pool, at },
         } => commands::explain_access(&conn, &rep, &pool, at.as_deref()).await,
         Command::Import { file, import_id } => commands::import(&conn, &file, import_id).await,
-        Command::Pools => output::pools(&conn.list_pools().await?),
+        Command::Pools => output::pools(&conn.list_pool_health().await?),
         Command::Jobs => output::jobs(&conn.list_jobs().await?),
         Command::Claim { target, pool } => commands::claim(&conn, &target, pool.as_deref()).await,
         Command::Status { rep } => commands::rep_status(&conn, rep.as_deref()).await,

@@ -9,28 +9,89 @@ pub fn line(text: &str) {
     println!("{text}");
 }
 
-pub fn pools(pools: &[v1::Pool]) -> anyhow::Result<()> {
+/// The health table (M1–M7): depth against its thresholds, depletion, claim speed against
+/// the target, age mix, sizing and how many alerts fire.
+pub fn pools(pools: &[v1::PoolHealth]) -> anyhow::Result<()> {
     println!(
-        "{:<24} {:<10} {:>9} {:>10} {:>9}",
-        "POOL", "KIND", "MIN SCORE", "SLA", "AVAILABLE"
+        "{:<22} {:<12} {:>5} {:<8} {:>9} {:>7} {:>7} {:>17} {:<9} {:<7} {:>6}",
+        "POOL",
+        "KIND",
+        "DEPTH",
+        "LEVEL",
+        "WARN/CRIT",
+        "DEPL24H",
+        "MEDIAN",
+        "AGE <12/12-24/24+",
+        "",
+        "SIZE",
+        "ALERTS"
     );
     for pool in pools {
-        let kind = pool
-            .kind()
+        let level = pool
+            .level()
             .as_str_name()
-            .trim_start_matches("POOL_KIND_")
+            .trim_start_matches("DEPTH_LEVEL_")
             .to_lowercase();
-        let sla = pool.contact_sla.as_ref().map_or(0, |d| d.seconds);
+        let depletion = pool
+            .depletion
+            .as_ref()
+            .and_then(|d| d.rate)
+            .map_or_else(|| "-".to_owned(), |r| format!("{r:.2}"));
+        let velocity = pool.velocity.clone().unwrap_or_default();
+        let median = velocity
+            .median
+            .as_ref()
+            .map_or_else(|| "-".to_owned(), |d| short_duration(d.seconds));
+        let ages = pool.ages.unwrap_or_default();
+        let sizing = pool.sizing.clone().unwrap_or_default();
+        let size = if sizing.recommendation == "ok" {
+            "ok"
+        } else if sizing.recommendation.starts_with("above") {
+            "above"
+        } else if sizing.recommendation.starts_with("below") {
+            "below"
+        } else {
+            "-"
+        };
         println!(
-            "{:<24} {:<10} {:>9} {:>9}m {:>9}",
-            pool.name.trim_start_matches("pools/"),
-            kind,
-            pool.min_score,
-            sla / 60,
-            pool.available_leads
+            "{:<22} {:<12} {:>5} {:<8} {:>9} {:>7} {:>7} {:>17} {:<9} {:<7} {:>6}",
+            pool.pool.trim_start_matches("pools/"),
+            pool.kind,
+            pool.depth,
+            level,
+            format!("{}/{}", pool.warning_threshold, pool.critical_threshold),
+            depletion,
+            median,
+            format!(
+                "{:.0}/{:.0}/{:.0}%",
+                ages.under_12h_percent, ages.from_12h_to_24h_percent, ages.over_24h_percent
+            ),
+            if ages.healthy { "healthy" } else { "aging" },
+            size,
+            pool.alerts.len()
         );
     }
+    for alert in pools.iter().flat_map(|p| &p.alerts) {
+        let severity = alert
+            .severity()
+            .as_str_name()
+            .trim_start_matches("ALERT_SEVERITY_")
+            .to_lowercase();
+        println!("{severity:<8} {}: {}", alert.name, alert.summary);
+    }
     Ok(())
+}
+
+/// `90` → `1m30s`, `5400` → `1h30m`.
+fn short_duration(seconds: i64) -> String {
+    let (h, m, s) = (seconds / 3600, seconds % 3600 / 60, seconds % 60);
+    match (h, m, s) {
+        (0, 0, s) => format!("{s}s"),
+        (0, m, 0) => format!("{m}m"),
+        (0, m, s) => format!("{m}m{s}s"),
+        (h, 0, _) => format!("{h}h"),
+        (h, m, _) => format!("{h}h{m}m"),
+    }
 }
 
 fn time(ts: Option<&prost_types::Timestamp>) -> String {
@@ -43,14 +104,14 @@ fn time(ts: Option<&prost_types::Timestamp>) -> String {
 
 pub fn jobs(jobs: &[v1::Job]) -> anyhow::Result<()> {
     println!(
-        "{:<20} {:>9} {:<20} {:>8} {:<20}",
+        "{:<20} {:>7} {:<20} {:>8} {:<20}",
         "JOB", "EVERY", "LAST RUN (UTC)", "CHANGED", "NEXT RUN (UTC)"
     );
     for job in jobs {
         println!(
-            "{:<20} {:>8}s {:<20} {:>8} {:<20}",
+            "{:<20} {:>7} {:<20} {:>8} {:<20}",
             job.name.trim_start_matches("jobs/"),
-            job.interval.as_ref().map_or(0, |d| d.seconds),
+            short_duration(job.interval.as_ref().map_or(0, |d| d.seconds)),
             time(job.last_run_time.as_ref()),
             job.last_run_affected,
             time(job.next_run_time.as_ref())

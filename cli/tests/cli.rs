@@ -207,3 +207,63 @@ async fn a_100k_row_csv_import_completes_with_an_exact_summary() {
     assert_eq!((leads, available), (98_000, 94_000));
     cluster.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pools_shows_a_health_table_with_alerts_and_jobs_lists_every_job() {
+    let cluster = Cluster::start().await;
+    let policy = file_with(
+        "apiVersion: leadpool.dev/v1\nkind: Policy\npools: [{ id: inbound, type: open, health: { warning: 1, critical: 2 } }]\nrouting: { default: { pool: inbound } }\n",
+        ".yaml",
+    );
+    let applied = ctl(&cluster, &["apply", "-f", policy.path().to_str().unwrap()]).await;
+    assert!(applied.status.success(), "{}", stderr(&applied));
+    let mut intake = cluster.intake().await;
+    leadpool_e2e::submit(&mut intake, "a", 50).await;
+
+    let pools = ctl(&cluster, &["pools"]).await;
+    let table = stdout(&pools);
+    assert!(pools.status.success(), "{}", stderr(&pools));
+    let row = table
+        .lines()
+        .find(|l| l.starts_with("inbound"))
+        .unwrap_or_else(|| panic!("{table}"));
+    let cells: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!(
+        &cells[..5],
+        ["inbound", "open", "1", "warning", "1/2"],
+        "{table}"
+    );
+    assert!(
+        table.contains("warning  pools/inbound/alerts/capacity: 1 leads waiting, warning at 1"),
+        "{table}"
+    );
+
+    let jobs = ctl(&cluster, &["jobs"]).await;
+    let listed = stdout(&jobs);
+    for job in [
+        "release",
+        "sla-expiry",
+        "aging",
+        "forced-assignment",
+        "daily-refresh",
+        "weekly-cleanup",
+        "backpressure",
+        "claim-quota",
+        "pool-snapshot",
+    ] {
+        assert!(
+            listed.lines().any(|l| l.starts_with(job)),
+            "{job} missing:\n{listed}"
+        );
+    }
+    let every = |job: &str| {
+        listed
+            .lines()
+            .find(|l| l.starts_with(job))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .map(str::to_owned)
+    };
+    assert_eq!(every("daily-refresh").as_deref(), Some("24h"), "{listed}");
+    assert_eq!(every("release").as_deref(), Some("30s"), "{listed}");
+    cluster.stop().await;
+}

@@ -429,5 +429,56 @@ async fn every_rpc_refuses_bad_input_with_the_fields_to_fix() {
             .await,
         &["page_size"],
     );
+    assert_invalid(
+        scheduler
+            .get_pool_health(authed(
+                &alice,
+                v1::GetPoolHealthRequest {
+                    name: "west".into(),
+                    as_of: Some(prost_types::Timestamp {
+                        seconds: 0,
+                        nanos: -1,
+                    }),
+                    time_zone: "Mars/Olympus".into(),
+                },
+            ))
+            .await,
+        &["name", "time_zone", "as_of"],
+    );
+    assert_invalid(
+        scheduler
+            .list_pool_health(authed(
+                &alice,
+                v1::ListPoolHealthRequest {
+                    as_of: None,
+                    page_size: -5,
+                    page_token: "not-a-token".into(),
+                },
+            ))
+            .await,
+        &["page_size", "page_token"],
+    );
+    assert_invalid(
+        scheduler
+            .watch_alerts(authed(
+                &admin(),
+                v1::WatchAlertsRequest {
+                    pool: "west pool".into(),
+                },
+            ))
+            .await,
+        &["pool"],
+    );
+    let unknown = scheduler
+        .get_pool_health(authed(
+            &alice,
+            v1::GetPoolHealthRequest {
+                name: "pools/nowhere".into(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(unknown.code(), Code::NotFound);
     cluster.stop().await;
 }

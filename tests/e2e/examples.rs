@@ -12,6 +12,9 @@ use leadpool_proto::v1;
 use leadpool_testing::authed;
 use tonic::Code;
 
+use crate::jobs::{last_event, lead, names, run_job, sorted};
+use leadpool_domain::{Clock, LeadState};
+
 async fn start_with(name: &str) -> Cluster {
     let cluster = Cluster::start().await;
     apply_policy(&mut cluster.routing().await, &example(name)).await;
@@ -330,6 +333,68 @@ async fn p4_a_timed_pool_holds_its_leads_until_release_and_flash_leads_are_claim
         hidden.leads.is_empty(),
         "scheduled leads are not visible before the release"
     );
+    // Flash: a lead scoring 80+ in the timed pool is released by the next run, not at 08:00.
+    let urgent = submit(&mut intake, "urgent", 85).await;
+    let flash_run = run_job(&cluster, "release", cluster.env.clock.now()).await;
+    assert_eq!(flash_run.leads, vec![urgent.name.clone()]);
+    assert_eq!(last_event(&cluster, &urgent).await.reason, "flash release");
+    assert_eq!(lead(&cluster, &waiting).await.state, LeadState::Scheduled);
+    cluster.stop().await;
+}
+
+#[tokio::test]
+async fn p4_the_0800_berlin_release_stays_at_0800_local_across_the_daylight_saving_change() {
+    let cluster = start_with("p4-timed-pools").await;
+    let mut intake = cluster.intake().await;
+    let at = |text: &str| chrono::DateTime::parse_from_rfc3339(text).unwrap().to_utc();
+    // Friday 27 March (CET, UTC+1): a lead waits for Saturday's 08:00 = 07:00 UTC.
+    cluster.env.clock.set(at("2026-03-27T15:00:00Z"));
+    let friday = submit(&mut intake, "friday", 60).await;
+    assert_eq!(
+        run_job(&cluster, "release", at("2026-03-28T06:59:59Z"))
+            .await
+            .affected,
+        0
+    );
+    let saturday = run_job(&cluster, "release", at("2026-03-28T07:00:00Z")).await;
+    assert_eq!(saturday.leads, vec![friday.name.clone()]);
+    assert_eq!(
+        lead(&cluster, &friday).await.pooled_at,
+        Some(at("2026-03-28T07:00:00Z"))
+    );
+    // Saturday afternoon; the clocks go forward that night (CEST, UTC+2): Sunday's 08:00 is
+    // 06:00 UTC — not 07:00.
+    cluster.env.clock.set(at("2026-03-28T15:00:00Z"));
+    let saturday_lead = submit(&mut intake, "saturday", 60).await;
+    assert_eq!(
+        run_job(&cluster, "release", at("2026-03-29T05:59:59Z"))
+            .await
+            .affected,
+        0
+    );
+    let sunday = run_job(&cluster, "release", at("2026-03-29T06:00:00Z")).await;
+    assert_eq!(sunday.leads, vec![saturday_lead.name.clone()]);
+    assert_eq!(
+        lead(&cluster, &saturday_lead).await.pooled_at,
+        Some(at("2026-03-29T06:00:00Z")),
+        "08:00 Berlin summer time"
+    );
+    // The event pool drops every hour on the hour (Berlin hours, which are whole UTC hours).
+    cluster.env.clock.set(at("2026-03-29T06:10:00Z"));
+    let event = submit_segmented(&mut intake, "expo", 60, "", "event").await;
+    assert_eq!(event.pool, "pools/hourly-drop");
+    assert_eq!(
+        run_job(&cluster, "release", at("2026-03-29T06:59:00Z"))
+            .await
+            .affected,
+        0
+    );
+    assert_eq!(
+        run_job(&cluster, "release", at("2026-03-29T07:00:00Z"))
+            .await
+            .leads,
+        vec![event.name.clone()]
+    );
     cluster.stop().await;
 }
 
@@ -442,12 +507,39 @@ async fn h2_each_territory_has_its_own_tiers_and_reps_claim_only_in_theirs() {
 }
 
 #[tokio::test]
-async fn h3_the_timed_pool_holds_leads_for_its_release() {
+async fn h3_the_timed_pool_releases_every_two_hours_and_overflow_goes_to_the_territory_rep() {
     let cluster = start_with("h3-timed-pool-with-overflow").await;
-    let lead = submit(&mut cluster.intake().await, "timed", 60).await;
+    let mut intake = cluster.intake().await;
+    // Monday 09:00 UTC: the release at 10:00 takes the waiting leads.
+    let west = submit_segmented(&mut intake, "west", 60, "west", "").await;
+    let east = submit_segmented(&mut intake, "east", 60, "east", "").await;
     assert_eq!(
-        (lead.state(), lead.pool.as_str()),
+        (west.state(), west.pool.as_str()),
         (v1::LeadState::Scheduled, "pools/two-hourly")
+    );
+    let t0 = cluster.env.clock.now();
+    let early = run_job(&cluster, "release", t0 + Duration::minutes(59)).await;
+    assert_eq!(early.affected, 0, "no release before 10:00");
+    let release_at = t0 + Duration::hours(1);
+    let released = run_job(&cluster, "release", release_at).await;
+    assert_eq!(sorted(released.leads), names(&[&west, &east]));
+    assert_eq!(lead(&cluster, &west).await.pooled_at, Some(release_at));
+    assert_eq!(last_event(&cluster, &west).await.reason, "timed release");
+    // 24 hours after the release nobody claimed them: each goes to the rep of its territory.
+    let overflow = run_job(
+        &cluster,
+        "forced-assignment",
+        release_at + Duration::hours(24),
+    )
+    .await;
+    assert_eq!(sorted(overflow.leads), names(&[&west, &east]));
+    assert_eq!(
+        lead(&cluster, &west).await.owner_rep_id.as_deref(),
+        Some("wes")
+    );
+    assert_eq!(
+        lead(&cluster, &east).await.owner_rep_id.as_deref(),
+        Some("eli")
     );
     cluster.stop().await;
 }

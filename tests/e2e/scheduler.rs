@@ -3,28 +3,15 @@
 use chrono::Duration;
 use futures::future::join_all;
 use leadpool_domain::{Clock, LeadId, LeadState};
-use leadpool_e2e::{Cluster, add_rep, admin, create_pool, rep, submit};
+use leadpool_e2e::{Cluster, add_rep, create_pool, rep, submit};
 use leadpool_proto::v1;
-use leadpool_server::convert::timestamp;
 use leadpool_testing::authed;
 
 async fn run_sla_expiry(
     cluster: &Cluster,
     as_of: chrono::DateTime<chrono::Utc>,
 ) -> v1::RunJobResponse {
-    cluster
-        .scheduler()
-        .await
-        .run_job(authed(
-            &admin(),
-            v1::RunJobRequest {
-                name: "jobs/sla-expiry".into(),
-                as_of: Some(timestamp(as_of)),
-            },
-        ))
-        .await
-        .unwrap()
-        .into_inner()
+    crate::jobs::run_job(cluster, "sla-expiry", as_of).await
 }
 
 #[tokio::test]
@@ -111,8 +98,8 @@ async fn uncontacted_leads_return_to_their_pool_when_the_sla_passes_and_contacte
         .unwrap()
         .into_inner()
         .jobs;
-    assert_eq!(jobs.len(), 1);
-    assert_eq!(jobs[0].name, "jobs/sla-expiry");
+    assert_eq!(jobs.len(), leadpool_scheduler::Job::ALL.len());
+    assert!(jobs.iter().any(|job| job.name == "jobs/sla-expiry"));
     cluster.stop().await;
 }
 
@@ -143,11 +130,8 @@ async fn a_scheduled_slot_takes_effect_once_however_many_schedulers_race_for_it(
     assert_eq!(claimed.len(), 10);
 
     let config = cluster.env.scheduler_config().scheduler;
-    let runner = leadpool_scheduler::Runner {
-        store: cluster.env.db.store(),
-        clock: cluster.env.clock(),
-        config,
-    };
+    let runner =
+        leadpool_scheduler::Runner::new(cluster.env.db.store(), cluster.env.clock(), config);
     let at = cluster.env.clock.now() + Duration::hours(3);
     let attempts = (0..8).map(|_| {
         let runner = runner.clone();
@@ -158,14 +142,14 @@ async fn a_scheduled_slot_takes_effect_once_however_many_schedulers_race_for_it(
                 .unwrap()
         })
     });
-    let results: Vec<Option<Vec<LeadId>>> = join_all(attempts)
+    let results: Vec<Option<leadpool_scheduler::Outcome>> = join_all(attempts)
         .await
         .into_iter()
         .map(Result::unwrap)
         .collect();
-    let ran: Vec<&Vec<LeadId>> = results.iter().flatten().collect();
+    let ran: Vec<&leadpool_scheduler::Outcome> = results.iter().flatten().collect();
     assert_eq!(ran.len(), 1, "exactly one attempt had the slot");
-    assert_eq!(ran[0].len(), 10);
+    assert_eq!(ran[0].leads.len(), 10);
     let (expiries, slot_rows): (i64, i64) = sqlx::query_as(
         "SELECT (SELECT count(*) FROM lead_events WHERE reason = 'contact SLA expired'), \
                 (SELECT count(*) FROM job_runs WHERE trigger = 'schedule')",
@@ -174,5 +158,46 @@ async fn a_scheduled_slot_takes_effect_once_however_many_schedulers_race_for_it(
     .await
     .unwrap();
     assert_eq!((expiries, slot_rows), (10, 1));
+    cluster.stop().await;
+}
+
+#[tokio::test]
+async fn slots_missed_while_no_scheduler_ran_are_caught_up_in_order_a_bounded_number_per_tick() {
+    let cluster = Cluster::start().await;
+    create_pool(&mut cluster.routing().await, "inbound", 0).await;
+    let mut config = cluster.env.scheduler_config().scheduler;
+    config.snapshot_interval = std::time::Duration::from_secs(60);
+    config.catch_up_per_tick = 3;
+    let runner =
+        leadpool_scheduler::Runner::new(cluster.env.db.store(), cluster.env.clock(), config);
+    let job = leadpool_scheduler::Job::PoolSnapshot;
+    let t0 = cluster.env.clock.now();
+    // The first run ever starts at the current slot.
+    assert_eq!(runner.run_due(job, t0).await.unwrap(), t0);
+    // Five minutes without a scheduler: the next ticks catch up 3, then the other 2.
+    let later = t0 + Duration::minutes(5) + Duration::seconds(20);
+    assert_eq!(
+        runner.run_due(job, later).await.unwrap(),
+        t0 + Duration::minutes(3)
+    );
+    assert_eq!(
+        runner.run_due(job, later).await.unwrap(),
+        t0 + Duration::minutes(5)
+    );
+    assert_eq!(
+        runner.run_due(job, later).await.unwrap(),
+        t0 + Duration::minutes(5),
+        "nothing left"
+    );
+    let taken: Vec<(chrono::DateTime<chrono::Utc>,)> =
+        sqlx::query_as("SELECT taken_at FROM pool_snapshots ORDER BY taken_at")
+            .fetch_all(cluster.env.db.store().pool())
+            .await
+            .unwrap();
+    let expected: Vec<_> = (0..=5).map(|m| (t0 + Duration::minutes(m),)).collect();
+    assert_eq!(
+        taken, expected,
+        "each missed slot ran once, as of its own time"
+    );
     cluster.stop().await;
 }

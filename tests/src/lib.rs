@@ -49,6 +49,7 @@ impl TestEnv {
             database: self.db.config(),
             auth: auth_config(),
             telemetry: telemetry_config(),
+            metrics: leadpool_config::MetricsConfig::disabled(),
             policy: policy_config(),
         }
     }
@@ -59,6 +60,7 @@ impl TestEnv {
             database: self.db.config(),
             auth: auth_config(),
             telemetry: telemetry_config(),
+            metrics: leadpool_config::MetricsConfig::disabled(),
             routing: leadpool_intake::RoutingClientConfig {
                 endpoint: routing_endpoint.to_owned(),
                 timeout: Duration::from_secs(2),
@@ -77,6 +79,7 @@ impl TestEnv {
             redis: self.redis.config(),
             auth: auth_config(),
             telemetry: telemetry_config(),
+            metrics: leadpool_config::MetricsConfig::disabled(),
             claims: leadpool_claim::ClaimsConfig::default(),
             policy: policy_config(),
         }
@@ -88,6 +91,7 @@ impl TestEnv {
             database: self.db.config(),
             auth: auth_config(),
             telemetry: telemetry_config(),
+            metrics: leadpool_config::MetricsConfig::disabled(),
             scheduler: leadpool_scheduler::SchedulerConfig {
                 // Tests run jobs through RunJob with the manual clock.
                 enabled: false,

@@ -13,6 +13,7 @@ pub struct Config {
     pub redis: RedisConfig,
     pub auth: AuthConfig,
     pub telemetry: TelemetryConfig,
+    pub metrics: leadpool_config::MetricsConfig,
     pub claims: ClaimsConfig,
     pub policy: PolicyConfig,
 }
@@ -28,6 +29,7 @@ impl Default for Config {
             redis: RedisConfig::default(),
             auth: AuthConfig::default(),
             telemetry: TelemetryConfig::default(),
+            metrics: leadpool_config::MetricsConfig::with_port(9093),
             claims: ClaimsConfig::default(),
             policy: PolicyConfig::default(),
         }

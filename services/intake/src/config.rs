@@ -14,6 +14,7 @@ pub struct Config {
     pub database: DatabaseConfig,
     pub auth: AuthConfig,
     pub telemetry: TelemetryConfig,
+    pub metrics: leadpool_config::MetricsConfig,
     pub routing: RoutingClientConfig,
     pub policy: PolicyConfig,
 }
@@ -28,6 +29,7 @@ impl Default for Config {
             database: DatabaseConfig::default(),
             auth: AuthConfig::default(),
             telemetry: TelemetryConfig::default(),
+            metrics: leadpool_config::MetricsConfig::with_port(9091),
             routing: RoutingClientConfig::default(),
             policy: PolicyConfig::default(),
         }

@@ -14,7 +14,7 @@ use leadpool_store::{Applied, PolicyRecord};
 use tonic::{Request, Response, Status};
 
 use crate::policy_ops::PolicyOps;
-use crate::routing::{Router, facts};
+use crate::routing::Router;
 
 const MAX_CONTACT_SLA: Duration = Duration::from_secs(30 * 24 * 3600);
 const MAX_NAME_LEN: usize = 200;
@@ -268,13 +268,12 @@ impl RoutingService for RoutingApi {
             async {
                 caller(&request)?;
                 let lead = match &request.get_ref().lead {
-                    Some(v1::explain_route_request::Lead::Name(name)) => facts(
-                        &self
-                            .router
-                            .store
-                            .get_lead(LeadId::from_name(name, "name")?)
-                            .await?,
-                    ),
+                    Some(v1::explain_route_request::Lead::Name(name)) => self
+                        .router
+                        .store
+                        .get_lead(LeadId::from_name(name, "name")?)
+                        .await?
+                        .facts(),
                     Some(v1::explain_route_request::Lead::Sketch(sketch)) => sketch_facts(sketch)?,
                     None => {
                         return Err(Error::invalid(
@@ -599,6 +598,10 @@ fn parse_pool(req: &v1::CreatePoolRequest) -> Result<PoolDoc, Vec<FieldViolation
         opens_when_empty: Vec::new(),
         rotation: None,
         blind: None,
+        release: None,
+        aging: None,
+        refresh: None,
+        health: None,
     })
 }
 

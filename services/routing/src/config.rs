@@ -12,6 +12,7 @@ pub struct Config {
     pub database: DatabaseConfig,
     pub auth: AuthConfig,
     pub telemetry: TelemetryConfig,
+    pub metrics: leadpool_config::MetricsConfig,
     pub policy: PolicyConfig,
 }
 
@@ -25,6 +26,7 @@ impl Default for Config {
             database: DatabaseConfig::default(),
             auth: AuthConfig::default(),
             telemetry: TelemetryConfig::default(),
+            metrics: leadpool_config::MetricsConfig::with_port(9092),
             policy: PolicyConfig::default(),
         }
     }

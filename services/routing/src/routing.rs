@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use leadpool_domain::{Clock, Error, LeadId, LeadState};
-use leadpool_policy::{DEFAULT_CONTACT_SLA, Decision, LeadFacts, Policy};
+use leadpool_policy::{DEFAULT_CONTACT_SLA, Decision, Policy};
 use leadpool_store::{AssignmentRequest, LeadRecord, Placement, PolicyCache, Store};
 
 pub struct Router {
@@ -33,18 +33,6 @@ pub struct Unrouted {
     /// A stable kind: LEAD_NOT_FOUND, LEAD_REJECTED, NO_MATCHING_RULE, NO_REP_AVAILABLE.
     pub kind: &'static str,
     pub reason: String,
-}
-
-pub fn facts(lead: &LeadRecord) -> LeadFacts {
-    LeadFacts {
-        id: lead.id,
-        score: lead.score,
-        region: lead.region.clone(),
-        country: lead.country.clone(),
-        product: lead.product.clone(),
-        industry: lead.industry.clone(),
-        source: lead.source.clone(),
-    }
 }
 
 struct PendingAssignment {
@@ -94,7 +82,7 @@ impl Router {
                     continue;
                 }
             }
-            let explained = policy.route(&facts(&lead));
+            let explained = policy.route(&lead.facts());
             let by = explained.rule.as_deref().map_or_else(
                 || "default route".to_owned(),
                 |rule| format!("rule `{rule}`"),
@@ -151,7 +139,7 @@ impl Router {
         report: &mut RouteReport,
     ) -> Result<(), Error> {
         let now = self.clock.now();
-        let candidates = policy.assignment_candidates(&pending.assign, &facts(&pending.lead), now);
+        let candidates = policy.assignment_candidates(&pending.assign, &pending.lead.facts(), now);
         let fallback = pending.assign.fallback_pool.clone();
         if candidates.eligible.is_empty() {
             let skipped = if candidates.skipped.is_empty() {

@@ -1,21 +1,31 @@
 //! The gRPC surface of the scheduler.
 
+use std::collections::BTreeMap;
+use std::pin::Pin;
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
 use leadpool_auth::Role;
-use leadpool_domain::{Error, FieldViolation};
+use leadpool_domain::validation::Violations;
+use leadpool_domain::{Error, FieldViolation, PoolId};
 use leadpool_proto::v1::{self, scheduler_service_server::SchedulerService};
-use leadpool_server::{caller, convert, paging, require_role, to_status};
+use leadpool_server::{CancellationToken, caller, convert, paging, require_role, to_status};
+use tokio_stream::Stream;
 use tonic::{Request, Response, Status};
 
+use crate::health::{self, Alert, AlertKind, Health, Level, Severity};
 use crate::jobs::Job;
+use crate::monitor;
 use crate::runner::{Runner, next_slot};
 
 pub struct SchedulerApi {
     runner: Runner,
+    shutdown: CancellationToken,
 }
 
 impl SchedulerApi {
-    pub fn new(runner: Runner) -> Self {
-        Self { runner }
+    pub fn new(runner: Runner, shutdown: CancellationToken) -> Self {
+        Self { runner, shutdown }
     }
 
     async fn describe(&self, job: Job) -> Result<v1::Job, Error> {
@@ -34,6 +44,12 @@ impl SchedulerApi {
                 .then(|| convert::timestamp(next_slot(self.runner.clock.now(), interval))),
         })
     }
+
+    fn as_of(&self, ts: Option<&prost_types::Timestamp>) -> Result<DateTime<Utc>, FieldViolation> {
+        ts.map(|ts| convert::from_timestamp(ts, "as_of"))
+            .transpose()
+            .map(|at| at.unwrap_or_else(|| self.runner.clock.now()))
+    }
 }
 
 fn prost_duration(d: std::time::Duration) -> leadpool_proto::Duration {
@@ -41,6 +57,10 @@ fn prost_duration(d: std::time::Duration) -> leadpool_proto::Duration {
         seconds: i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
         nanos: i32::try_from(d.subsec_nanos()).unwrap_or(0),
     }
+}
+
+fn chrono_duration(d: chrono::Duration) -> leadpool_proto::Duration {
+    prost_duration(d.to_std().unwrap_or_default())
 }
 
 fn parse_job(name: &str) -> Result<Job, FieldViolation> {
@@ -67,6 +87,126 @@ fn parse_job(name: &str) -> Result<Job, FieldViolation> {
         })
 }
 
+fn parse_time_zone(name: &str) -> Result<Tz, FieldViolation> {
+    if name.is_empty() {
+        return Ok(Tz::UTC);
+    }
+    name.parse().map_err(|_| {
+        FieldViolation::new(
+            "time_zone",
+            format!("`{name}` is not an IANA time zone such as Europe/Berlin"),
+        )
+    })
+}
+
+fn alert_kind(kind: AlertKind) -> v1::AlertKind {
+    match kind {
+        AlertKind::Capacity => v1::AlertKind::Capacity,
+        AlertKind::Depletion => v1::AlertKind::Depletion,
+        AlertKind::Aging => v1::AlertKind::Aging,
+        AlertKind::Escalated => v1::AlertKind::Escalated,
+        AlertKind::LowClaimRate => v1::AlertKind::LowClaimRate,
+        AlertKind::Quota => v1::AlertKind::Quota,
+        AlertKind::Backpressure => v1::AlertKind::Backpressure,
+        AlertKind::LowVolume => v1::AlertKind::LowVolume,
+        AlertKind::UnbalancedSegment => v1::AlertKind::UnbalancedSegment,
+    }
+}
+
+fn alert(a: &Alert, since: DateTime<Utc>) -> v1::Alert {
+    v1::Alert {
+        name: a.name.clone(),
+        kind: alert_kind(a.kind).into(),
+        severity: match a.severity {
+            Severity::Info => v1::AlertSeverity::Info,
+            Severity::Warning => v1::AlertSeverity::Warning,
+            Severity::Critical => v1::AlertSeverity::Critical,
+        }
+        .into(),
+        summary: a.summary.clone(),
+        since: Some(convert::timestamp(since)),
+    }
+}
+
+fn depletion(flow: &leadpool_store::Flow) -> v1::Depletion {
+    v1::Depletion {
+        start_time: Some(convert::timestamp(flow.start)),
+        end_time: Some(convert::timestamp(flow.end)),
+        claims: flow.claims,
+        new_leads: flow.new_leads,
+        rate: health::depletion_rate(flow),
+    }
+}
+
+fn pool_health(pool: &leadpool_policy::Pool, h: &Health) -> v1::PoolHealth {
+    let kind = match pool.tier {
+        Some(tier) => format!("{}/{}", pool.kind.name(), tier.name()),
+        None => pool.kind.name().to_owned(),
+    };
+    let o = &h.outcomes;
+    let v = &h.velocity;
+    v1::PoolHealth {
+        pool: pool.id.name(),
+        kind,
+        as_of: Some(convert::timestamp(h.as_of)),
+        depth: h.counts.available,
+        scheduled: h.counts.scheduled,
+        escalated: h.counts.escalated,
+        warning_threshold: i64::from(pool.schedule.health.warning),
+        critical_threshold: i64::from(pool.schedule.health.critical),
+        level: match h.level {
+            Level::Ok => v1::DepthLevel::Ok,
+            Level::Warning => v1::DepthLevel::Warning,
+            Level::Critical => v1::DepthLevel::Critical,
+        }
+        .into(),
+        depletion: Some(depletion(&h.depletion)),
+        depletion_by_day: h.depletion_by_day.iter().map(depletion).collect(),
+        velocity: Some(v1::Velocity {
+            claims: v.claims,
+            mean: v.mean.map(chrono_duration),
+            median: v.median.map(chrono_duration),
+            target: Some(chrono_duration(v.target)),
+            within_target_percent: v.within_target_percent,
+            claims_by_hour: v.by_hour.to_vec(),
+            claims_by_weekday: v.by_weekday.to_vec(),
+        }),
+        conversion: Some(v1::Conversion {
+            leads: o.leads,
+            opportunities: o.opportunities,
+            customers: o.customers,
+            opportunity_percent: health::percent(o.opportunities, o.leads),
+            customer_percent: health::percent(o.customers, o.leads),
+            average_deal_size_minor: o.average_deal_size_minor.map_or(0, |v| v.round() as i64),
+            average_cycle: o
+                .average_cycle_seconds
+                .map(|s| chrono_duration(chrono::Duration::seconds(s.round() as i64))),
+        }),
+        ages: Some(v1::AgeDistribution {
+            under_12h: h.ages.under_12h,
+            from_12h_to_24h: h.ages.from_12h_to_24h,
+            over_24h: h.ages.over_24h,
+            under_12h_percent: h.ages.under_12h_percent,
+            from_12h_to_24h_percent: h.ages.from_12h_to_24h_percent,
+            over_24h_percent: h.ages.over_24h_percent,
+            healthy: h.ages.healthy,
+        }),
+        sizing: Some(v1::Sizing {
+            daily_claim_capacity: h.sizing.daily_claim_capacity,
+            healthy_min: h.sizing.healthy_min,
+            healthy_max: h.sizing.healthy_max,
+            recommendation: h.sizing.recommendation.to_owned(),
+            average_depth_7d: h.sizing.average_depth_7d,
+        }),
+        alerts: h.alerts.iter().map(|a| alert(a, h.as_of)).collect(),
+        paused_sources: h.paused_sources.clone(),
+        new_last_7_days: h.new_last_7_days,
+        segment_share_percent: h.segment_share.map(|s| s.percent),
+    }
+}
+
+type AlertStream = Pin<Box<dyn Stream<Item = Result<v1::AlertEvent, Status>> + Send>>;
+
 #[tonic::async_trait]
 impl SchedulerService for SchedulerApi {
     #[tracing::instrument(skip_all, fields(job = %request.get_ref().name))]
@@ -78,25 +218,17 @@ impl SchedulerService for SchedulerApi {
             let identity = caller(&request)?;
             require_role(&identity, &[Role::Admin, Role::Service], "run jobs")?;
             let req = request.get_ref();
-            let job = parse_job(&req.name);
-            let as_of = req
-                .as_of
-                .as_ref()
-                .map(|ts| convert::from_timestamp(ts, "as_of"))
-                .transpose();
-            let (job, as_of) = match (job, as_of) {
-                (Ok(job), Ok(as_of)) => (job, as_of.unwrap_or_else(|| self.runner.clock.now())),
-                (job, as_of) => {
-                    return Err(Error::InvalidArgument(
-                        job.err().into_iter().chain(as_of.err()).collect(),
-                    ));
-                }
+            let mut v = Violations::new();
+            let job = v.check(parse_job(&req.name));
+            let as_of = v.check(self.as_of(req.as_of.as_ref()));
+            let (Some(job), Some(as_of)) = (job, as_of) else {
+                return Err(Error::InvalidArgument(v.into_vec()));
             };
-            let changed = self.runner.run_manually(job, as_of).await?;
+            let outcome = self.runner.run_manually(job, as_of).await?;
             Ok(v1::RunJobResponse {
                 job: Some(self.describe(job).await?),
-                affected: changed.len() as i64,
-                leads: changed.iter().map(|id| id.name()).collect(),
+                affected: outcome.affected(),
+                leads: outcome.leads.iter().map(|id| id.name()).collect(),
             })
         }
         .await;
@@ -128,5 +260,152 @@ impl SchedulerService for SchedulerApi {
         }
         .await;
         result.map(Response::new).map_err(to_status)
+    }
+
+    #[tracing::instrument(skip_all, fields(pool = %request.get_ref().name))]
+    async fn get_pool_health(
+        &self,
+        request: Request<v1::GetPoolHealthRequest>,
+    ) -> Result<Response<v1::PoolHealth>, Status> {
+        let result = async {
+            caller(&request)?;
+            let req = request.get_ref();
+            let mut v = Violations::new();
+            let id = v.check(PoolId::from_name(&req.name, "name"));
+            let tz = v.check(parse_time_zone(&req.time_zone));
+            let as_of = v.check(self.as_of(req.as_of.as_ref()));
+            let (Some(id), Some(tz), Some(as_of)) = (id, tz, as_of) else {
+                return Err(Error::InvalidArgument(v.into_vec()));
+            };
+            let policy = self.runner.policy.current().await?;
+            let pool = policy
+                .policy
+                .pool(&id)
+                .ok_or_else(|| Error::not_found("pool", id.name()))?;
+            let store = &self.runner.store;
+            let shares = monitor::segment_shares(store, &policy.policy, as_of).await?;
+            let h = monitor::pool_health(store, &policy.policy, pool, &shares, as_of, tz).await?;
+            Ok(pool_health(pool, &h))
+        }
+        .await;
+        result.map(Response::new).map_err(to_status)
+    }
+
+    async fn list_pool_health(
+        &self,
+        request: Request<v1::ListPoolHealthRequest>,
+    ) -> Result<Response<v1::ListPoolHealthResponse>, Status> {
+        let result = async {
+            caller(&request)?;
+            let req = request.get_ref();
+            let mut v = Violations::new();
+            let size = v.check(paging::page_size(req.page_size, 50, 200));
+            let after = v.check(paging::decode::<String>(&req.page_token, "pool-health"));
+            let as_of = v.check(self.as_of(req.as_of.as_ref()));
+            let (Some(size), Some(after), Some(as_of)) = (size, after, as_of) else {
+                return Err(Error::InvalidArgument(v.into_vec()));
+            };
+            let policy = self.runner.policy.current().await?;
+            let mut pools: Vec<&leadpool_policy::Pool> = policy
+                .policy
+                .pools
+                .iter()
+                .filter(|p| after.as_ref().is_none_or(|a| p.id.as_str() > a.as_str()))
+                .collect();
+            pools.sort_by(|a, b| a.id.as_str().cmp(b.id.as_str()));
+            let more = pools.len() as i64 > size;
+            pools.truncate(usize::try_from(size).unwrap_or(usize::MAX));
+            let store = &self.runner.store;
+            let shares = monitor::segment_shares(store, &policy.policy, as_of).await?;
+            let mut out = Vec::new();
+            for pool in &pools {
+                let h = monitor::pool_health(store, &policy.policy, pool, &shares, as_of, Tz::UTC)
+                    .await?;
+                out.push(pool_health(pool, &h));
+            }
+            Ok(v1::ListPoolHealthResponse {
+                next_page_token: match (more, pools.last()) {
+                    (true, Some(last)) => paging::encode("pool-health", last.id.as_str()),
+                    _ => String::new(),
+                },
+                pools: out,
+            })
+        }
+        .await;
+        result.map(Response::new).map_err(to_status)
+    }
+
+    type WatchAlertsStream = AlertStream;
+
+    async fn watch_alerts(
+        &self,
+        request: Request<v1::WatchAlertsRequest>,
+    ) -> Result<Response<AlertStream>, Status> {
+        let setup = async {
+            let identity = caller(&request)?;
+            // Alerts name reps below their quota: for managers, not for other reps.
+            require_role(
+                &identity,
+                &[Role::Manager, Role::Admin, Role::Service],
+                "watch alerts",
+            )?;
+            let pool = request.get_ref().pool.clone();
+            if !pool.is_empty() {
+                let id = PoolId::from_name(&pool, "pool")
+                    .map_err(|v| Error::InvalidArgument(vec![v]))?;
+                let policy = self.runner.policy.current().await?;
+                if policy.policy.pool(&id).is_none() {
+                    return Err(Error::not_found("pool", id.name()));
+                }
+            }
+            Ok::<_, Error>(pool)
+        }
+        .await;
+        let pool = setup.map_err(to_status)?;
+        let (tx, rx) = tokio::sync::mpsc::channel(64);
+        let runner = self.runner.clone();
+        let shutdown = self.shutdown.clone();
+        tokio::spawn(async move {
+            let prefix = if pool.is_empty() {
+                String::new()
+            } else {
+                format!("{pool}/")
+            };
+            // Firing alerts with the time this watch first saw them.
+            let mut firing = BTreeMap::new();
+            let mut ticker = tokio::time::interval(runner.config.alert_interval);
+            loop {
+                tokio::select! {
+                    () = shutdown.cancelled() => return,
+                    () = tx.closed() => return,
+                    _ = ticker.tick() => {}
+                }
+                let now = runner.clock.now();
+                let current = match runner.policy.current().await {
+                    Ok(policy) => monitor::all_alerts(&runner.store, &policy.policy, now).await,
+                    Err(err) => Err(err),
+                };
+                // A database blip skips one evaluation; the watch goes on.
+                let current = match current {
+                    Ok(current) => current,
+                    Err(err) => {
+                        tracing::warn!(error = %err, "alerts not evaluated; trying again");
+                        continue;
+                    }
+                };
+                for change in monitor::changes(&mut firing, &current, &prefix, now) {
+                    let event = v1::AlertEvent {
+                        alert: Some(alert(&change.alert, change.since)),
+                        resolved: change.resolved,
+                    };
+                    if tx.send(Ok(event)).await.is_err() {
+                        return;
+                    }
+                }
+            }
+        });
+        Ok(Response::new(Box::pin(
+            tokio_stream::wrappers::ReceiverStream::new(rx),
+        )))
     }
 }

@@ -13,6 +13,7 @@ pub struct Config {
     pub database: DatabaseConfig,
     pub auth: AuthConfig,
     pub telemetry: TelemetryConfig,
+    pub metrics: leadpool_config::MetricsConfig,
     pub scheduler: SchedulerConfig,
 }
 
@@ -26,6 +27,7 @@ impl Default for Config {
             database: DatabaseConfig::default(),
             auth: AuthConfig::default(),
             telemetry: TelemetryConfig::default(),
+            metrics: leadpool_config::MetricsConfig::with_port(9094),
             scheduler: SchedulerConfig::default(),
         }
     }
@@ -41,9 +43,38 @@ pub struct SchedulerConfig {
     pub tick: Duration,
     /// Leads changed per statement; large runs are applied in batches of this size.
     pub batch_size: i64,
-    /// How often the SLA-expiry job runs.
+    /// Missed slots one job catches up per tick (the rest follow on the next ticks; none is
+    /// skipped).
+    pub catch_up_per_tick: u32,
+    /// How often the policy is re-read (a cheap version check).
+    #[serde(with = "humantime_serde")]
+    pub policy_refresh: Duration,
+    /// How long job runs are kept (the weekly cleanup forgets older ones).
+    #[serde(with = "humantime_serde")]
+    pub job_history: Duration,
+    /// How often WatchAlerts re-evaluates the alerts and the pool gauges are refreshed.
+    #[serde(with = "humantime_serde")]
+    pub alert_interval: Duration,
+    /// How often each job runs. Slots align to the Unix epoch (a day is 00:00 UTC to 00:00 UTC,
+    /// a week starts on Thursday, as the epoch did); release times themselves are local.
     #[serde(with = "humantime_serde")]
     pub sla_expiry_interval: Duration,
+    #[serde(with = "humantime_serde")]
+    pub release_interval: Duration,
+    #[serde(with = "humantime_serde")]
+    pub aging_interval: Duration,
+    #[serde(with = "humantime_serde")]
+    pub forced_assignment_interval: Duration,
+    #[serde(with = "humantime_serde")]
+    pub refresh_interval: Duration,
+    #[serde(with = "humantime_serde")]
+    pub cleanup_interval: Duration,
+    #[serde(with = "humantime_serde")]
+    pub backpressure_interval: Duration,
+    #[serde(with = "humantime_serde")]
+    pub quota_interval: Duration,
+    #[serde(with = "humantime_serde")]
+    pub snapshot_interval: Duration,
 }
 
 impl Default for SchedulerConfig {
@@ -52,8 +83,46 @@ impl Default for SchedulerConfig {
             enabled: true,
             tick: Duration::from_secs(1),
             batch_size: 500,
+            catch_up_per_tick: 100,
+            policy_refresh: Duration::from_secs(5),
+            alert_interval: Duration::from_secs(15),
+            job_history: Duration::from_secs(30 * 86_400),
             sla_expiry_interval: Duration::from_secs(60),
+            release_interval: Duration::from_secs(30),
+            aging_interval: Duration::from_secs(300),
+            forced_assignment_interval: Duration::from_secs(300),
+            refresh_interval: Duration::from_secs(86_400),
+            cleanup_interval: Duration::from_secs(7 * 86_400),
+            backpressure_interval: Duration::from_secs(60),
+            quota_interval: Duration::from_secs(86_400),
+            snapshot_interval: Duration::from_secs(3_600),
         }
+    }
+}
+
+impl SchedulerConfig {
+    /// Every interval with its key, for validation.
+    fn intervals(&self) -> [(&'static str, Duration); 12] {
+        [
+            ("scheduler.job_history", self.job_history),
+            ("scheduler.policy_refresh", self.policy_refresh),
+            ("scheduler.alert_interval", self.alert_interval),
+            ("scheduler.sla_expiry_interval", self.sla_expiry_interval),
+            ("scheduler.release_interval", self.release_interval),
+            ("scheduler.aging_interval", self.aging_interval),
+            (
+                "scheduler.forced_assignment_interval",
+                self.forced_assignment_interval,
+            ),
+            ("scheduler.refresh_interval", self.refresh_interval),
+            ("scheduler.cleanup_interval", self.cleanup_interval),
+            (
+                "scheduler.backpressure_interval",
+                self.backpressure_interval,
+            ),
+            ("scheduler.quota_interval", self.quota_interval),
+            ("scheduler.snapshot_interval", self.snapshot_interval),
+        ]
     }
 }
 
@@ -73,11 +142,16 @@ impl ServiceConfig for Config {
                 "must be at least 1",
             ));
         }
-        if self.scheduler.sla_expiry_interval < Duration::from_secs(1) {
+        if self.scheduler.catch_up_per_tick < 1 {
             return Err(ConfigError::invalid(
-                "scheduler.sla_expiry_interval",
-                "must be at least 1s",
+                "scheduler.catch_up_per_tick",
+                "must be at least 1",
             ));
+        }
+        for (key, interval) in self.scheduler.intervals() {
+            if interval < Duration::from_secs(1) {
+                return Err(ConfigError::invalid(key, "must be at least 1s"));
+            }
         }
         Ok(())
     }

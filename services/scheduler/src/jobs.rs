@@ -1,29 +1,97 @@
-//! The jobs: each a function of (database state, now), applied inside the transaction that
-//! records its run.
+//! The jobs: each a function of (database state, policy, now), applied inside the transaction
+//! that records its run. The SQL lives in `leadpool_store::schedule_jobs`; this module decides,
+//! from the policy, what each job asks of it.
 
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use leadpool_domain::{Error, LeadId};
+use leadpool_policy::Policy;
+use leadpool_store::schedule_jobs as sql;
 use sqlx::PgConnection;
 
 use crate::config::SchedulerConfig;
+use crate::forced;
 
 /// How job runs appear in lead history.
 pub const ACTOR: &str = "services/scheduler";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Job {
-    /// Returns claimed leads not contacted within their pool's SLA to the pool.
+    /// S1: releases timed pools on their schedule, flash leads at once.
+    Release,
+    /// S2: returns claimed leads not contacted within their pool's SLA to the pool.
     SlaExpiry,
+    /// S3: priority boosts for aging leads, escalation to a manager.
+    Aging,
+    /// S4: assigns leads unclaimed too long to the next available rep.
+    ForcedAssignment,
+    /// S5 daily: old leads to the priority pool, to nurture, archived.
+    DailyRefresh,
+    /// S5 weekly: removes duplicates (and prunes old job runs).
+    WeeklyCleanup,
+    /// S6: holds back low-priority sources while a pool is critical.
+    Backpressure,
+    /// S6: records reps below their daily claim quota.
+    ClaimQuota,
+    /// M1/M6: a depth snapshot of every pool.
+    PoolSnapshot,
+}
+
+/// What a run changed: leads moved, and other rows written (snapshots, quota shortfalls).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Outcome {
+    pub leads: Vec<LeadId>,
+    pub records: i64,
+}
+
+impl Outcome {
+    pub fn affected(&self) -> i64 {
+        self.leads.len() as i64 + self.records
+    }
+
+    fn moved(leads: Vec<LeadId>) -> Self {
+        Self { leads, records: 0 }
+    }
+
+    fn records(records: i64) -> Self {
+        Self {
+            leads: Vec::new(),
+            records,
+        }
+    }
+}
+
+/// What a job reads besides the database.
+pub struct JobContext<'a> {
+    pub config: &'a SchedulerConfig,
+    pub policy: &'a Policy,
 }
 
 impl Job {
-    pub const ALL: [Job; 1] = [Job::SlaExpiry];
+    pub const ALL: [Job; 9] = [
+        Job::Release,
+        Job::SlaExpiry,
+        Job::Aging,
+        Job::ForcedAssignment,
+        Job::DailyRefresh,
+        Job::WeeklyCleanup,
+        Job::Backpressure,
+        Job::ClaimQuota,
+        Job::PoolSnapshot,
+    ];
 
     pub fn id(self) -> &'static str {
         match self {
+            Self::Release => "release",
             Self::SlaExpiry => "sla-expiry",
+            Self::Aging => "aging",
+            Self::ForcedAssignment => "forced-assignment",
+            Self::DailyRefresh => "daily-refresh",
+            Self::WeeklyCleanup => "weekly-cleanup",
+            Self::Backpressure => "backpressure",
+            Self::ClaimQuota => "claim-quota",
+            Self::PoolSnapshot => "pool-snapshot",
         }
     }
 
@@ -33,27 +101,267 @@ impl Job {
 
     pub fn description(self) -> &'static str {
         match self {
+            Self::Release => {
+                "releases the waiting leads of timed pools at their scheduled times; flash leads at once"
+            }
             Self::SlaExpiry => "returns claimed leads whose contact deadline passed to their pool",
+            Self::Aging => {
+                "moves aging leads into the top 50% / 10% of their pool; escalates old ones to a manager"
+            }
+            Self::ForcedAssignment => {
+                "assigns leads unclaimed too long to the next available rep, no choice"
+            }
+            Self::DailyRefresh => {
+                "moves old leads to the priority pool, to nurture, and archives the oldest"
+            }
+            Self::WeeklyCleanup => {
+                "rejects live duplicates of earlier leads; forgets job runs older than the history kept"
+            }
+            Self::Backpressure => {
+                "holds back low-priority sources while a pool is critical; resumes them below the warning level"
+            }
+            Self::ClaimQuota => "records reps who claimed fewer leads than the daily minimum",
+            Self::PoolSnapshot => "records every pool's depth for the health history",
         }
     }
 
     pub fn interval(self, config: &SchedulerConfig) -> Duration {
         match self {
+            Self::Release => config.release_interval,
             Self::SlaExpiry => config.sla_expiry_interval,
+            Self::Aging => config.aging_interval,
+            Self::ForcedAssignment => config.forced_assignment_interval,
+            Self::DailyRefresh => config.refresh_interval,
+            Self::WeeklyCleanup => config.cleanup_interval,
+            Self::Backpressure => config.backpressure_interval,
+            Self::ClaimQuota => config.quota_interval,
+            Self::PoolSnapshot => config.snapshot_interval,
         }
     }
 
-    /// Applies the job as of `now`; returns the leads it changed.
+    /// Applies the job as of `now`.
     pub async fn run(
         self,
         conn: &mut PgConnection,
         now: DateTime<Utc>,
-        config: &SchedulerConfig,
-    ) -> Result<Vec<LeadId>, Error> {
+        ctx: &JobContext<'_>,
+    ) -> Result<Outcome, Error> {
+        let batch = ctx.config.batch_size;
+        let policy = ctx.policy;
         match self {
-            Self::SlaExpiry => {
-                leadpool_store::expire_contact_slas(conn, now, ACTOR, config.batch_size).await
+            Self::Release => {
+                let releases: Vec<sql::Release> = policy
+                    .pools
+                    .iter()
+                    .filter_map(|pool| {
+                        let schedule = pool.schedule.release.as_ref()?;
+                        Some(sql::Release {
+                            pool: pool.id.clone(),
+                            released_at: schedule.latest_at_or_before(now),
+                            flash_min_score: schedule.flash_min_score,
+                        })
+                    })
+                    .collect();
+                sql::release_scheduled(conn, &releases, now, ACTOR, batch)
+                    .await
+                    .map(Outcome::moved)
             }
+            Self::SlaExpiry => leadpool_store::expire_contact_slas(conn, now, ACTOR, batch)
+                .await
+                .map(Outcome::moved),
+            Self::Aging => {
+                let escalations = steps(policy, |pool| {
+                    let after = pool.schedule.aging.escalate_after?;
+                    Some((
+                        after,
+                        format!("unclaimed {}: escalated to a manager", span(after)),
+                        None,
+                    ))
+                });
+                let mut moved = sql::age_out(
+                    conn,
+                    &sql::AgeOut {
+                        steps: &escalations,
+                        age: sql::AgeFrom::AvailableByPoolAge,
+                        to_state: "escalated",
+                    },
+                    now,
+                    ACTOR,
+                    batch,
+                )
+                .await?;
+                // Pools with neither boost step are skipped by `boost_aged`.
+                let boosts: Vec<sql::Boost> = policy
+                    .pools
+                    .iter()
+                    .map(|pool| sql::Boost {
+                        pool: pool.id.clone(),
+                        top_half_after: pool.schedule.aging.top_half_after,
+                        top_tenth_after: pool.schedule.aging.top_tenth_after,
+                    })
+                    .collect();
+                moved.extend(sql::boost_aged(conn, &boosts, now, ACTOR, batch).await?);
+                Ok(Outcome::moved(moved))
+            }
+            Self::ForcedAssignment => forced::assign_overdue(conn, policy, now, batch)
+                .await
+                .map(Outcome::moved),
+            Self::DailyRefresh => daily_refresh(conn, policy, now, batch)
+                .await
+                .map(Outcome::moved),
+            Self::WeeklyCleanup => {
+                let mut rejected = Vec::new();
+                let keys = [
+                    (policy.duplicates.by_email, sql::DuplicateKey::Email),
+                    (policy.duplicates.by_company, sql::DuplicateKey::Company),
+                ];
+                for (_, key) in keys.into_iter().filter(|(on, _)| *on) {
+                    rejected.extend(sql::reject_duplicates(conn, key, now, ACTOR, batch).await?);
+                }
+                let history = chrono::Duration::from_std(ctx.config.job_history)
+                    .unwrap_or(chrono::Duration::days(30));
+                Ok(Outcome {
+                    leads: rejected,
+                    records: sql::prune_job_runs(conn, now - history).await?,
+                })
+            }
+            Self::Backpressure => crate::backpressure::apply(conn, policy, now, batch)
+                .await
+                .map(Outcome::moved),
+            Self::ClaimQuota => {
+                let Some(minimum) = policy.health.min_claims_per_day else {
+                    return Ok(Outcome::default());
+                };
+                let reps: Vec<_> = policy
+                    .reps
+                    .values()
+                    .filter(|rep| rep.active && rep.role != leadpool_policy::Role::Manager)
+                    .map(|rep| {
+                        let zone = policy
+                            .team_of(rep)
+                            .map_or(chrono_tz::Tz::UTC, |t| t.time_zone);
+                        (rep.id.clone(), zone.name().to_owned())
+                    })
+                    .collect();
+                sql::record_quota_shortfalls(conn, &reps, minimum, now)
+                    .await
+                    .map(Outcome::records)
+            }
+            Self::PoolSnapshot => sql::snapshot_pools(conn, now).await.map(Outcome::records),
+        }
+    }
+}
+
+/// One [`sql::AgeStep`] per pool for which `step` gives (age, reason, target pool).
+fn steps(
+    policy: &Policy,
+    step: impl Fn(
+        &leadpool_policy::Pool,
+    ) -> Option<(chrono::Duration, String, Option<leadpool_domain::PoolId>)>,
+) -> Vec<sql::AgeStep> {
+    policy
+        .pools
+        .iter()
+        .filter_map(|pool| {
+            let (after, reason, to_pool) = step(pool)?;
+            Some(sql::AgeStep {
+                pool: pool.id.clone(),
+                after,
+                reason,
+                to_pool,
+            })
+        })
+        .collect()
+}
+
+/// S5 in order: archive the oldest, nurture the old, move the rest to the priority pool — so
+/// each lead takes the furthest step its age calls for.
+async fn daily_refresh(
+    conn: &mut PgConnection,
+    policy: &Policy,
+    now: DateTime<Utc>,
+    batch: i64,
+) -> Result<Vec<LeadId>, Error> {
+    let archive = steps(policy, |pool| {
+        let after = pool.schedule.refresh.as_ref()?.archive_after?;
+        Some((
+            after,
+            format!("unclaimed after {}: archived", span(after)),
+            None,
+        ))
+    });
+    let nurture = steps(policy, |pool| {
+        let after = pool.schedule.refresh.as_ref()?.nurture_after?;
+        Some((
+            after,
+            format!("older than {}: to nurture", span(after)),
+            None,
+        ))
+    });
+    let promote = steps(policy, |pool| {
+        let refresh = pool.schedule.refresh.as_ref()?;
+        let to = refresh.priority_pool.clone()?;
+        Some((
+            refresh.move_after,
+            format!(
+                "older than {}: moved to the priority pool {}",
+                span(refresh.move_after),
+                to.name()
+            ),
+            Some(to),
+        ))
+    });
+    let mut moved = Vec::new();
+    for (steps, to_state) in [
+        (&archive, "archived"),
+        (&nurture, "nurture"),
+        (&promote, "available"),
+    ] {
+        moved.extend(
+            sql::age_out(
+                conn,
+                &sql::AgeOut {
+                    steps,
+                    age: sql::AgeFrom::UnclaimedByReceived,
+                    to_state,
+                },
+                now,
+                ACTOR,
+                batch,
+            )
+            .await?,
+        );
+    }
+    Ok(moved)
+}
+
+/// A duration the way the policy writes it: `48h`, `7d`, `90m`.
+pub fn span(d: chrono::Duration) -> String {
+    let minutes = d.num_minutes();
+    if minutes % (24 * 60) == 0 && minutes >= 24 * 60 * 7 {
+        format!("{}d", minutes / (24 * 60))
+    } else if minutes % 60 == 0 {
+        format!("{}h", minutes / 60)
+    } else {
+        format!("{minutes}m")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spans_read_like_the_policy() {
+        assert_eq!(span(chrono::Duration::hours(48)), "48h");
+        assert_eq!(span(chrono::Duration::days(7)), "7d");
+        assert_eq!(span(chrono::Duration::minutes(90)), "90m");
+    }
+
+    #[test]
+    fn job_ids_round_trip() {
+        for job in Job::ALL {
+            assert_eq!(Job::from_id(job.id()), Some(job));
         }
     }
 }

@@ -1,8 +1,14 @@
-//! The scheduler: runs everything that happens on a clock, on schedule and on request.
+//! The scheduler: runs everything that happens on a clock, on schedule and on request — timed
+//! releases, SLA expiry, aging and escalation, forced assignment, the refresh and cleanup
+//! cycles, backpressure and claim quotas — and reports pool health and alerts.
 
 mod api;
+mod backpressure;
 mod config;
+mod forced;
+mod health;
 mod jobs;
+mod monitor;
 mod runner;
 
 use std::net::SocketAddr;
@@ -15,13 +21,15 @@ use leadpool_server::{CancellationToken, GrpcServer, StartupError, readiness};
 use tonic::service::Routes;
 
 pub use config::{Config, SchedulerConfig};
-pub use jobs::Job;
+pub use jobs::{Job, Outcome};
 pub use runner::{Runner, slot_start};
 
 pub struct Application {
     server: GrpcServer,
     auth: AuthLayer,
     runner: runner::Runner,
+    /// Keep the pool gauges of the metrics current (only where metrics are served).
+    gauges: bool,
 }
 
 impl Application {
@@ -35,11 +43,8 @@ impl Application {
         Ok(Self {
             server,
             auth,
-            runner: runner::Runner {
-                store,
-                clock,
-                config: config.scheduler,
-            },
+            runner: runner::Runner::new(store, clock, config.scheduler),
+            gauges: config.metrics.enabled,
         })
     }
 
@@ -53,6 +58,9 @@ impl Application {
             .config
             .enabled
             .then(|| tokio::spawn(self.runner.clone().run_schedule(shutdown.clone())));
+        if self.gauges {
+            tokio::spawn(refresh_gauges(self.runner.clone(), shutdown.clone()));
+        }
         let store = self.runner.store.clone();
         let readiness = readiness(move || {
             let store = store.clone();
@@ -60,6 +68,7 @@ impl Application {
         });
         let routes = Routes::new(SchedulerServiceServer::new(api::SchedulerApi::new(
             self.runner,
+            shutdown.clone(),
         )));
         let served = self
             .server
@@ -70,6 +79,26 @@ impl Application {
             let _ = schedule.await;
         }
         served.map_err(Into::into)
+    }
+}
+
+/// Re-reads pool depth, ages, thresholds and alerts into the gauges every `alert_interval`.
+async fn refresh_gauges(runner: runner::Runner, shutdown: CancellationToken) {
+    let mut ticker = tokio::time::interval(runner.config.alert_interval);
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            _ = ticker.tick() => {}
+        }
+        let result = match runner.policy.current().await {
+            Ok(policy) => {
+                monitor::refresh_gauges(&runner.store, &policy.policy, runner.clock.now()).await
+            }
+            Err(err) => Err(err),
+        };
+        if let Err(err) = result {
+            tracing::warn!(error = %err, "pool gauges not refreshed");
+        }
     }
 }
 

@@ -12,8 +12,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 pub use sections::{
-    AuthConfig, DatabaseConfig, LogFormat, PolicyConfig, RedisConfig, Secret, ServerConfig,
-    TelemetryConfig,
+    AuthConfig, DatabaseConfig, LogFormat, MetricsConfig, PolicyConfig, RedisConfig, Secret,
+    ServerConfig, TelemetryConfig,
 };
 
 /// The environment variable prefix for every Leadpool setting.

@@ -275,3 +275,36 @@ impl Default for PolicyConfig {
         }
     }
 }
+
+/// The Prometheus metrics endpoint (`GET /metrics`, plain HTTP), served beside the gRPC port.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsConfig {
+    /// Serve metrics at all. Off in tests that run several services in one process.
+    pub enabled: bool,
+    pub listen_addr: SocketAddr,
+}
+
+impl MetricsConfig {
+    /// The default for a service whose metrics port is `port`.
+    pub fn with_port(port: u16) -> Self {
+        Self {
+            enabled: true,
+            listen_addr: SocketAddr::from(([0, 0, 0, 0], port)),
+        }
+    }
+
+    /// No endpoint.
+    pub fn disabled() -> Self {
+        Self {
+            enabled: false,
+            ..Self::default()
+        }
+    }
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        Self::with_port(9090)
+    }
+}

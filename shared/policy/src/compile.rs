@@ -41,19 +41,24 @@ pub const DEFAULT_CONTACT_SLA: Duration = Duration::hours(2);
 const MAX_CONTACT_SLA: Duration = Duration::days(30);
 
 /// Collects errors while walking the document.
-struct Checker {
+pub(crate) struct Checker {
     errors: Vec<PolicyError>,
 }
 
 impl Checker {
-    fn error(&mut self, path: impl Into<String>, message: impl Into<String>) {
+    /// A checker whose findings are thrown away: for values already checked elsewhere.
+    pub(crate) fn scratch() -> Self {
+        Self { errors: Vec::new() }
+    }
+
+    pub(crate) fn error(&mut self, path: impl Into<String>, message: impl Into<String>) {
         self.errors.push(PolicyError {
             path: path.into(),
             message: message.into(),
         });
     }
 
-    fn choice<T: Copy>(
+    pub(crate) fn choice<T: Copy>(
         &mut self,
         path: &str,
         value: &str,
@@ -95,7 +100,7 @@ impl Checker {
         ok
     }
 
-    fn duration(&mut self, path: &str, text: &str) -> Option<Duration> {
+    pub(crate) fn duration(&mut self, path: &str, text: &str) -> Option<Duration> {
         match humantime::parse_duration(text) {
             Ok(d) if !d.is_zero() => Duration::from_std(d).ok(),
             Ok(_) => {
@@ -112,7 +117,7 @@ impl Checker {
         }
     }
 
-    fn score(&mut self, path: &str, score: i32) {
+    pub(crate) fn score(&mut self, path: &str, score: i32) {
         if !(0..=100).contains(&score) {
             self.error(path, format!("{score} is outside 0..=100"));
         }
@@ -207,6 +212,7 @@ pub fn compile(document: &PolicyDocument) -> Result<Policy, Vec<PolicyError>> {
     let routing = compile_routing(&mut c, document, &refs);
     let limits = compile_limits(&mut c, "limits", document.limits.as_ref());
     let acceptance = compile_acceptance(&mut c, document);
+    let health = crate::schedules::compile_health(&mut c, document, &refs);
 
     if !c.errors.is_empty() {
         return Err(c.errors);
@@ -222,6 +228,7 @@ pub fn compile(document: &PolicyDocument) -> Result<Policy, Vec<PolicyError>> {
         routing,
         limits,
         acceptance,
+        health,
         document: document.clone(),
     })
 }
@@ -288,7 +295,7 @@ fn compile_limits(c: &mut Checker, path: &str, limits: Option<&LimitsDoc>) -> Li
     }
 }
 
-struct References<'a> {
+pub(crate) struct References<'a> {
     teams: &'a BTreeMap<String, usize>,
     reps: &'a BTreeMap<String, usize>,
     pools: &'a BTreeMap<String, usize>,
@@ -308,7 +315,7 @@ impl References<'_> {
         }
     }
 
-    fn team(&self, c: &mut Checker, path: &str, id: &str) -> Option<String> {
+    pub(crate) fn team(&self, c: &mut Checker, path: &str, id: &str) -> Option<String> {
         if self.teams.contains_key(id) {
             Some(id.to_owned())
         } else {
@@ -320,7 +327,7 @@ impl References<'_> {
         }
     }
 
-    fn pool(&self, c: &mut Checker, path: &str, id: &str) -> Option<PoolId> {
+    pub(crate) fn pool(&self, c: &mut Checker, path: &str, id: &str) -> Option<PoolId> {
         if self.pools.contains_key(id) {
             PoolId::parse(id, path).ok()
         } else {
@@ -375,20 +382,12 @@ fn compile_teams(
             }),
         };
         let business_hours = team.business_hours.as_ref().and_then(|hours| {
-            let mut days = [false; 7];
-            let names = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
-            if hours.days.is_empty() {
-                days[..5].fill(true);
-            }
-            for (d, day) in hours.days.iter().enumerate() {
-                match names.iter().position(|n| n.eq_ignore_ascii_case(day)) {
-                    Some(index) => days[index] = true,
-                    None => c.error(
-                        format!("{path}.businessHours.days[{d}]"),
-                        format!("`{day}` is not one of: {}", names.join(", ")),
-                    ),
-                }
-            }
+            let days = crate::schedules::weekdays(
+                c,
+                &format!("{path}.businessHours.days"),
+                &hours.days,
+                [true, true, true, true, true, false, false],
+            );
             let from = clock_time(c, &format!("{path}.businessHours.from"), &hours.from);
             let to = clock_time(c, &format!("{path}.businessHours.to"), &hours.to);
             match (from, to) {
@@ -434,7 +433,7 @@ fn compile_teams(
     teams
 }
 
-fn clock_time(c: &mut Checker, path: &str, text: &str) -> Option<NaiveTime> {
+pub(crate) fn clock_time(c: &mut Checker, path: &str, text: &str) -> Option<NaiveTime> {
     let parsed = NaiveTime::parse_from_str(text, "%H:%M").ok();
     if parsed.is_none() {
         c.error(path, format!("`{text}` is not a time of day such as 08:00"));
@@ -723,6 +722,9 @@ fn compile_pools(c: &mut Checker, doc: &PolicyDocument, refs: &References<'_>) -
                 gates,
                 rotation,
                 blind: pool.blind.unwrap_or(false),
+                schedule: crate::schedules::compile_pool_schedule(
+                    c, &path, doc, pool, kind, tier, refs,
+                ),
             });
         }
     }
@@ -1011,7 +1013,7 @@ fn compile_target(
     }
 }
 
-fn compile_assign(
+pub(crate) fn compile_assign(
     c: &mut Checker,
     path: &str,
     assign: &AssignDoc,

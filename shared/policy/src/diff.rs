@@ -71,6 +71,10 @@ pub fn diff(old: Option<&PolicyDocument>, new: &PolicyDocument) -> Vec<Change> {
         ),
         ("duplicates", json(&old.duplicates) != json(&new.duplicates)),
         ("metadata", json(&old.metadata) != json(&new.metadata)),
+        ("aging", json(&old.aging) != json(&new.aging)),
+        ("health", json(&old.health) != json(&new.health)),
+        ("limits", json(&old.limits) != json(&new.limits)),
+        ("acceptance", json(&old.acceptance) != json(&new.acceptance)),
     ] {
         if changed {
             changes.push(Change {

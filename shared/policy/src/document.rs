@@ -41,6 +41,13 @@ pub struct PolicyDocument {
     pub limits: Option<LimitsDoc>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub acceptance: Option<AcceptanceDoc>,
+    /// Age-based priority, escalation and forced assignment for every pool, unless a pool has
+    /// its own `aging`. Unset values take the defaults (12h, 24h, 48h, 72h).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aging: Option<AgingDoc>,
+    /// Pool-health thresholds and targets for every pool, and claim-quota tracking.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health: Option<HealthDoc>,
 }
 
 /// Claim limits. Each is a rolling window over the claims a rep made (releasing a lead does not
@@ -221,6 +228,18 @@ pub struct PoolDoc {
     /// claimed; score, region, product and source stay visible.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub blind: Option<bool>,
+    /// For timed pools: when waiting leads are released. Default: every hour, UTC.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub release: Option<ReleaseDoc>,
+    /// This pool's aging rules, replacing the policy's `aging` key by key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aging: Option<AgingDoc>,
+    /// The daily refresh cycle: old leads to a priority pool, to nurture, archived. Off unless set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh: Option<RefreshDoc>,
+    /// This pool's health thresholds, replacing the policy's `health` key by key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health: Option<PoolHealthDoc>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -426,4 +445,121 @@ pub struct AssignDoc {
     /// Where the lead goes when no candidate is available. Without it, the lead waits.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fallback_pool: Option<String>,
+}
+
+/// When a timed pool releases its waiting leads: at fixed local times and/or every interval
+/// from local midnight, in a team's (or the given) time zone. Everyone sees a release at once.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ReleaseDoc {
+    /// Local times of day, `HH:MM`, e.g. `[08:00]` for a daily morning release.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub at: Vec<String>,
+    /// A release every interval from local midnight: `1h` (hourly drops), `2h`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub every: Option<String>,
+    /// Release days: `mon` … `sun`. Default every day.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub days: Vec<String>,
+    /// The team whose time zone the times are in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team: Option<String>,
+    /// An IANA time zone, when no team is named. Default `UTC`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<String>,
+    /// Flash release: leads scoring at least this are released at once, not on the schedule.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flash_min_score: Option<i32>,
+}
+
+/// S3/S4: how unclaimed leads age. Each value is a duration counted from when the lead entered
+/// its pool, or `never` to switch that step off.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct AgingDoc {
+    /// From this age a lead is moved into the top 50% of its pool by priority. Default `12h`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub top_half_after: Option<String>,
+    /// From this age, into the top 10%. Default `24h`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub top_tenth_after: Option<String>,
+    /// From this age the lead leaves the pool, escalated to a manager. Default `48h`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub escalate_after: Option<String>,
+    /// From this age (escalated or not) the lead is assigned to the next available rep, no
+    /// choice. Default `72h`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assign_after: Option<String>,
+    /// Who forced assignments go to. Default: round-robin over the reps (not managers) who may
+    /// claim from the pool at that moment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assign: Option<AssignDoc>,
+}
+
+/// S5: the daily refresh cycle, by age since the lead was received.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RefreshDoc {
+    /// Where leads older than `moveAfter` go (the priority pool).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority_pool: Option<String>,
+    /// Default `24h`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub move_after: Option<String>,
+    /// Unclaimed leads older than this go to a nurture campaign. Default `72h`; `never` for off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nurture_after: Option<String>,
+    /// Unclaimed leads older than this are archived. Default `7d`; `never` for off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub archive_after: Option<String>,
+}
+
+/// M1/M3/S6 for one pool.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PoolHealthDoc {
+    /// Depth (available leads) that raises a warning. Default 50.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warning: Option<u32>,
+    /// Depth that is critical. Default 100.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub critical: Option<u32>,
+    /// Target time from pool entry to claim. Default by tier: hot `30m`, cold `24h`, else `4h`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claim_target: Option<String>,
+    /// Backpressure: while the pool is critical, new leads from these sources are held back.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pause_sources: Vec<String>,
+}
+
+/// M1–M7 defaults for every pool, and claim quotas (S6).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct HealthDoc {
+    /// Depth that raises a warning. Default 50.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warning: Option<u32>,
+    /// Depth that is critical. Default 100.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub critical: Option<u32>,
+    /// Alert when claims ÷ new leads stays below this. Default 0.8.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub depletion_alert_below: Option<f64>,
+    /// … for this many whole days in a row. Default 2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub depletion_alert_days: Option<u32>,
+    /// Alert when more than this percent of a pool is older than 24 hours. Default 20.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aged_alert_percent: Option<u32>,
+    /// Pools receiving fewer new leads a week are reported as candidates to merge. Default 10.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub low_volume_per_week: Option<u32>,
+    /// A segmented pool receiving more than this many times its fair share of the segmented
+    /// pools' new leads (or less than its share divided by it) is reported as unbalanced.
+    /// Default 3.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unbalanced_segment_factor: Option<f64>,
+    /// Claim quota: each rep (not managers) should claim at least this many leads a day.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_claims_per_day: Option<u32>,
 }

@@ -12,6 +12,7 @@ pub mod document;
 mod model;
 mod qualify;
 mod route;
+mod schedules;
 
 use serde::Deserialize;
 
@@ -23,6 +24,7 @@ pub use document::PolicyDocument;
 pub use model::*;
 pub use qualify::Verdict;
 pub use route::{Decision, LeadFacts, RouteExplanation, RuleCheck, split_bucket};
+pub use schedules::*;
 
 /// Reads a YAML policy document. Syntax and type errors name the path where reading stopped.
 pub fn parse(yaml: &str) -> Result<PolicyDocument, Vec<PolicyError>> {
@@ -72,6 +74,8 @@ impl PolicyDocument {
             routing: document::RoutingDoc::default(),
             limits: None,
             acceptance: None,
+            aging: None,
+            health: None,
         }
     }
 
@@ -95,6 +99,7 @@ impl Policy {
             routing: Routing::default(),
             limits: Limits::default(),
             acceptance: None,
+            health: HealthRules::default(),
             document: PolicyDocument::empty(),
         }
     }

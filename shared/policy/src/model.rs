@@ -192,6 +192,8 @@ pub struct Pool {
     pub gates: Vec<PoolId>,
     pub rotation: Option<RotationWindow>,
     pub blind: bool,
+    /// Releases, aging, refresh and health thresholds (the scheduler's rules for this pool).
+    pub schedule: crate::schedules::PoolSchedule,
 }
 
 /// "A claim here needs `claims` claims from `from` since the last claim here."
@@ -408,6 +410,8 @@ pub struct Policy {
     /// Limits for every rep unless her team or she has her own.
     pub limits: Limits,
     pub acceptance: Option<Acceptance>,
+    /// Policy-wide health rules and claim quotas.
+    pub health: crate::schedules::HealthRules,
     /// The document it was compiled from.
     pub document: PolicyDocument,
 }

@@ -386,6 +386,18 @@ fn the_diff_names_what_changes() {
 }
 
 #[test]
+fn policy_wide_limits_and_acceptance_are_changes_too() {
+    let old = parse("apiVersion: leadpool.dev/v1\nkind: Policy\nlimits: { perDay: 15 }\n").unwrap();
+    let new = parse(
+        "apiVersion: leadpool.dev/v1\nkind: Policy\nlimits: { perDay: 10 }\n\
+         acceptance: { minimum: 80, window: 30d, consequence: warn }\n",
+    )
+    .unwrap();
+    let paths: Vec<String> = diff(Some(&old), &new).into_iter().map(|c| c.path).collect();
+    assert_eq!(paths, ["limits", "acceptance"]);
+}
+
+#[test]
 fn the_published_json_schema_is_current() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/policy.schema.json");
     let schema = json_schema();

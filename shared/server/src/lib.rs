@@ -6,11 +6,13 @@ mod client;
 pub mod convert;
 mod error;
 mod main_runner;
+mod metrics_endpoint;
 pub mod paging;
 mod serve;
 
 pub use client::{AuthenticatedChannel, ClientInterceptor, connect};
 pub use error::{ERROR_DOMAIN, caller, require_role, to_status};
 pub use main_runner::{RunningService, ServiceMain, StartupError, run_main};
+pub use metrics_endpoint::MetricsEndpoint;
 pub use serve::{GrpcServer, ReadinessCheck, ServeError, readiness, shutdown_signal};
 pub use tokio_util::sync::CancellationToken;

@@ -7,9 +7,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use leadpool_config::{ConfigError, ServiceConfig, TelemetryConfig};
+use leadpool_config::{ConfigError, MetricsConfig, ServiceConfig, TelemetryConfig};
 use tokio_util::sync::CancellationToken;
 
+use crate::metrics_endpoint::MetricsEndpoint;
 use crate::serve::{ServeError, shutdown_signal};
 
 #[derive(Debug, thiserror::Error)]
@@ -34,6 +35,7 @@ pub trait ServiceMain: Sized + Send {
     /// The service's name in logs and traces: `intake`.
     const NAME: &'static str;
     fn telemetry(config: &Self::Config) -> &TelemetryConfig;
+    fn metrics(config: &Self::Config) -> &MetricsConfig;
     fn build(config: Self::Config) -> impl Future<Output = Result<Self, StartupError>> + Send;
     /// Where the service listens (bound during `build`).
     fn local_addr(&self) -> SocketAddr;
@@ -54,6 +56,10 @@ macro_rules! service_main {
 
             fn telemetry(config: &$config) -> &leadpool_config::TelemetryConfig {
                 &config.telemetry
+            }
+
+            fn metrics(config: &$config) -> &leadpool_config::MetricsConfig {
+                &config.metrics
             }
 
             async fn build(config: $config) -> Result<Self, $crate::StartupError> {
@@ -99,10 +105,14 @@ pub async fn run_main<S: ServiceMain>() -> ExitCode {
 async fn run<S: ServiceMain>(args: Args) -> Result<(), StartupError> {
     let config: S::Config = leadpool_config::load(args.config.as_deref())?;
     let _telemetry = leadpool_telemetry::init(S::NAME, S::telemetry(&config))?;
+    let metrics = MetricsEndpoint::bind(S::metrics(&config)).await?;
     let service = S::build(config).await.inspect_err(|err| {
         tracing::error!(error = %err, "start-up failed");
     })?;
     let shutdown = CancellationToken::new();
+    if let Some(metrics) = metrics {
+        tokio::spawn(metrics.serve(shutdown.clone()));
+    }
     let on_signal = shutdown.clone();
     tokio::spawn(async move {
         shutdown_signal().await;

@@ -44,6 +44,13 @@ where
     Box::new(move || Box::pin(check()))
 }
 
+/// Binds `addr` now, so a taken port fails start-up with a message naming it.
+pub(crate) async fn bind_listener(addr: SocketAddr) -> Result<TcpListener, ServeError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServeError::Bind { addr, source })
+}
+
 /// How often readiness is re-evaluated.
 const READINESS_INTERVAL: Duration = Duration::from_secs(5);
 
@@ -55,12 +62,7 @@ pub struct GrpcServer {
 impl GrpcServer {
     /// Binds the listener now, so the port is known (and taken) before serving starts.
     pub async fn bind(config: &ServerConfig) -> Result<Self, ServeError> {
-        let listener = TcpListener::bind(config.listen_addr)
-            .await
-            .map_err(|source| ServeError::Bind {
-                addr: config.listen_addr,
-                source,
-            })?;
+        let listener = bind_listener(config.listen_addr).await?;
         Ok(Self {
             listener,
             config: config.clone(),

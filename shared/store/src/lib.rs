@@ -4,6 +4,7 @@
 mod claiming;
 mod error;
 mod events;
+mod health;
 mod ingest;
 mod jobs;
 mod leads;
@@ -14,6 +15,7 @@ mod policy_cache;
 mod pools;
 mod records;
 mod reps;
+pub mod schedule_jobs;
 
 use std::str::FromStr;
 
@@ -24,6 +26,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 pub use claiming::{NextFilter, RepClaim};
 pub use error::db_error;
+pub use health::{ClaimTiming, Flow, Outcomes, PoolCounts, QuotaShortfall};
 pub use ingest::{Ingested, RejectedRow, Submission};
 pub use jobs::{JobRunRecord, JobTx};
 pub use leads::{AvailableCursor, LeadOrder, expire_contact_slas};

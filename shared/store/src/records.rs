@@ -43,6 +43,19 @@ impl LeadRecord {
     pub fn lead_id(&self) -> LeadId {
         LeadId(self.id)
     }
+
+    /// What routing and assignment rules look at.
+    pub fn facts(&self) -> leadpool_policy::LeadFacts {
+        leadpool_policy::LeadFacts {
+            id: self.id,
+            score: self.score,
+            region: self.region.clone(),
+            country: self.country.clone(),
+            product: self.product.clone(),
+            industry: self.industry.clone(),
+            source: self.source.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]

@@ -1,6 +1,7 @@
 //! Telemetry shared by every service: structured logs, OpenTelemetry traces exported over OTLP
 //! when `OTEL_EXPORTER_OTLP_ENDPOINT` is set, and W3C trace context carried over gRPC metadata.
 
+pub mod metrics;
 mod propagation;
 mod server_layer;
 

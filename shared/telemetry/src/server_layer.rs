@@ -1,5 +1,6 @@
 //! A tower layer for gRPC servers: one span per call, continuing the caller's trace, and one
-//! log line per finished call with its status and latency.
+//! log line per finished call with its status and latency, and its count and latency in the
+//! Prometheus metrics.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -10,6 +11,7 @@ use tower::{Layer, Service};
 use tracing::Instrument;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
+use crate::metrics;
 use crate::propagation::extract_context;
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -73,7 +75,23 @@ where
                 let span = tracing::Span::current();
                 span.record("rpc.grpc.status_code", code);
                 let code_name = format!("{:?}", tonic::Code::from_i32(code));
-                let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+                let elapsed = started.elapsed().as_secs_f64();
+                let latency_ms = elapsed * 1000.0;
+                if !is_health_probe(&path) {
+                    // Paths are caller input: only answered methods get their own label, so
+                    // made-up paths cannot grow the metrics without bound.
+                    let (service, method) = if code == tonic::Code::Unimplemented as i32 {
+                        ("unknown", "unknown")
+                    } else {
+                        split_path(&path)
+                    };
+                    metrics::RPC_REQUESTS
+                        .with_label_values(&[service, method, &code_name])
+                        .inc();
+                    metrics::RPC_DURATION
+                        .with_label_values(&[service, method])
+                        .observe(elapsed);
+                }
                 if is_health_probe(&path) {
                     tracing::trace!(code = %code_name, latency_ms, "rpc finished");
                 } else {

@@ -1,0 +1,47 @@
+//! S6 backpressure. While a pool is at or above its critical depth, leads from the pool's
+//! low-priority sources (`health.pauseSources`) that arrive are held back (state `scheduled`,
+//! with why in their history); once the pool is below its warning depth the pause ends and the
+//! held leads enter the pool. The gap between the two thresholds keeps it from flapping.
+
+use chrono::{DateTime, Utc};
+use leadpool_domain::{Error, LeadId};
+use leadpool_policy::{Policy, PoolKind};
+use leadpool_store::schedule_jobs as sql;
+use sqlx::PgConnection;
+
+use crate::jobs::ACTOR;
+
+pub async fn apply(
+    conn: &mut PgConnection,
+    policy: &Policy,
+    now: DateTime<Utc>,
+    batch: i64,
+) -> Result<Vec<LeadId>, Error> {
+    let mut moved = Vec::new();
+    // Timed pools hold every lead until release anyway.
+    for pool in policy
+        .pools
+        .iter()
+        .filter(|p| p.kind != PoolKind::Timed && !p.schedule.health.pause_sources.is_empty())
+    {
+        let health = &pool.schedule.health;
+        let depth = sql::pool_depth(conn, &pool.id).await?;
+        let mut pause = sql::open_pause(conn, &pool.id).await?;
+        if pause.is_none() && depth >= i64::from(health.critical) {
+            let sources: Vec<String> = health.pause_sources.iter().cloned().collect();
+            sql::pause_sources(conn, &pool.id, &sources, now).await?;
+            tracing::warn!(pool = %pool.id, depth, ?sources, "pool critical: pausing low-priority sources");
+            pause = Some((now, sources));
+        } else if pause.is_some() && depth < i64::from(health.warning) {
+            moved.extend(sql::resume_sources(conn, &pool.id, now, ACTOR, batch).await?);
+            tracing::info!(pool = %pool.id, depth, "pool below warning: sources resumed");
+            continue;
+        }
+        if let Some((since, sources)) = pause {
+            moved.extend(
+                sql::hold_sources(conn, &pool.id, &sources, since, now, ACTOR, batch).await?,
+            );
+        }
+    }
+    Ok(moved)
+}

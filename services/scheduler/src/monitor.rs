@@ -1,0 +1,257 @@
+//! Reads pool health from the database (M1–M6), gathers every alert (M7, S6 quotas), and keeps
+//! the pool gauges of the Prometheus metrics current.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, Duration, Utc};
+use chrono_tz::Tz;
+use leadpool_domain::Error;
+use leadpool_policy::{Policy, Pool};
+use leadpool_store::Store;
+use leadpool_telemetry::metrics;
+
+use crate::health::{self, Alert, AlertKind, Figures, Health, SegmentShare, Severity};
+
+/// How far back each figure looks.
+const VELOCITY_WINDOW: Duration = Duration::days(7);
+const CONVERSION_WINDOW: Duration = Duration::days(30);
+
+/// What the health of one pool needs from the others: each segmented pool's share of new
+/// leads. Read once for however many pools are evaluated as of `as_of`.
+pub async fn segment_shares(
+    store: &Store,
+    policy: &Policy,
+    as_of: DateTime<Utc>,
+) -> Result<HashMap<String, SegmentShare>, Error> {
+    let arrivals = store
+        .arrivals_by_pool(as_of - Duration::days(7), as_of)
+        .await?;
+    Ok(health::segment_shares(policy, &arrivals))
+}
+
+/// The health of `pool` as of `as_of`, claim hours counted in `time_zone`.
+pub async fn pool_health(
+    store: &Store,
+    policy: &Policy,
+    pool: &Pool,
+    shares: &HashMap<String, SegmentShare>,
+    as_of: DateTime<Utc>,
+    time_zone: Tz,
+) -> Result<Health, Error> {
+    let rules = &policy.health;
+    let days = i64::from(rules.depletion_alert_days.max(2));
+    let mut windows: Vec<(DateTime<Utc>, DateTime<Utc>)> = (0..days)
+        .map(|d| (as_of - Duration::days(d + 1), as_of - Duration::days(d)))
+        .collect();
+    windows.push((as_of - Duration::days(7), as_of));
+    let mut flows = store.pool_flows(&pool.id, &windows).await?;
+    let week = flows
+        .pop()
+        .ok_or_else(|| Error::internal("pool flows: no week row"))?;
+    let figures = Figures {
+        counts: store.pool_counts(&pool.id, as_of).await?,
+        by_day: flows,
+        week,
+        timings: store
+            .claim_timings(&pool.id, as_of - VELOCITY_WINDOW, as_of, time_zone.name())
+            .await?,
+        outcomes: store
+            .pool_outcomes(&pool.id, as_of - CONVERSION_WINDOW, as_of)
+            .await?,
+        paused_sources: store.paused_sources(&pool.id).await?,
+        segment_share: shares.get(pool.id.as_str()).copied(),
+        average_depth_7d: store
+            .average_depth(&pool.id, as_of - Duration::days(7), as_of)
+            .await?,
+    };
+    Ok(health::evaluate(pool, rules, as_of, figures))
+}
+
+/// Every alert firing as of `as_of`, by name: each pool's, and reps below their claim quota on
+/// the last recorded day.
+pub async fn all_alerts(
+    store: &Store,
+    policy: &Policy,
+    as_of: DateTime<Utc>,
+) -> Result<BTreeMap<String, Alert>, Error> {
+    let mut alerts = BTreeMap::new();
+    let shares = segment_shares(store, policy, as_of).await?;
+    for pool in &policy.pools {
+        let health = pool_health(store, policy, pool, &shares, as_of, Tz::UTC).await?;
+        for alert in health.alerts {
+            alerts.insert(alert.name.clone(), alert);
+        }
+    }
+    for short in store
+        .quota_shortfalls(as_of - Duration::days(1), as_of + Duration::seconds(1))
+        .await?
+    {
+        let name = format!("reps/{}/alerts/quota", short.rep_id);
+        alerts.insert(
+            name.clone(),
+            Alert {
+                name,
+                kind: AlertKind::Quota,
+                severity: Severity::Warning,
+                summary: format!(
+                    "reps/{} claimed {} of the {} a day on {}",
+                    short.rep_id, short.claims, short.minimum, short.day
+                ),
+            },
+        );
+    }
+    Ok(alerts)
+}
+
+/// Sets the pool gauges from the health of every pool as of `as_of`.
+pub async fn refresh_gauges(
+    store: &Store,
+    policy: &Policy,
+    as_of: DateTime<Utc>,
+) -> Result<(), Error> {
+    let mut healths = Vec::with_capacity(policy.pools.len());
+    let shares = segment_shares(store, policy, as_of).await?;
+    for pool in &policy.pools {
+        let health = pool_health(store, policy, pool, &shares, as_of, Tz::UTC).await?;
+        healths.push((pool, health));
+    }
+    // Reset and set with no await in between, so a scrape never sees half the pools, and pools
+    // that left the policy disappear.
+    for gauge in [
+        &metrics::POOL_LEADS,
+        &metrics::POOL_AGE,
+        &metrics::POOL_THRESHOLD,
+        &metrics::POOL_ALERTS,
+    ] {
+        gauge.reset();
+    }
+    for (pool, h) in healths {
+        let id = pool.id.as_str();
+        let c = &h.counts;
+        for (state, n) in [
+            ("available", c.available),
+            ("scheduled", c.scheduled),
+            ("escalated", c.escalated),
+        ] {
+            metrics::POOL_LEADS.with_label_values(&[id, state]).set(n);
+        }
+        for (bucket, n) in [
+            ("0-12h", c.under_12h),
+            ("12-24h", c.from_12h_to_24h),
+            ("24-48h", c.over_24h - c.over_48h),
+            ("48h+", c.over_48h),
+        ] {
+            metrics::POOL_AGE.with_label_values(&[id, bucket]).set(n);
+        }
+        let t = &pool.schedule.health;
+        metrics::POOL_THRESHOLD
+            .with_label_values(&[id, "warning"])
+            .set(i64::from(t.warning));
+        metrics::POOL_THRESHOLD
+            .with_label_values(&[id, "critical"])
+            .set(i64::from(t.critical));
+        for alert in &h.alerts {
+            metrics::POOL_ALERTS
+                .with_label_values(&[id, alert.kind.id(), alert.severity.name()])
+                .set(1);
+        }
+    }
+    Ok(())
+}
+
+/// An alert a watcher is told about: new or changed (`resolved` false), or gone.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlertChange {
+    pub alert: Alert,
+    /// When this watcher first saw it firing.
+    pub since: DateTime<Utc>,
+    pub resolved: bool,
+}
+
+/// Brings `firing` (what a watcher has seen, with since when) up to `current`, keeping only
+/// alerts whose name starts with `prefix`, and returns what the watcher must be told.
+pub fn changes(
+    firing: &mut BTreeMap<String, (Alert, DateTime<Utc>)>,
+    current: &BTreeMap<String, Alert>,
+    prefix: &str,
+    now: DateTime<Utc>,
+) -> Vec<AlertChange> {
+    let mut out = Vec::new();
+    for (name, alert) in current.iter().filter(|(n, _)| n.starts_with(prefix)) {
+        if firing.get(name).is_some_and(|(seen, _)| seen == alert) {
+            continue;
+        }
+        let since = firing.get(name).map_or(now, |(_, since)| *since);
+        firing.insert(name.clone(), (alert.clone(), since));
+        out.push(AlertChange {
+            alert: alert.clone(),
+            since,
+            resolved: false,
+        });
+    }
+    let gone: Vec<String> = firing
+        .keys()
+        .filter(|name| !current.contains_key(*name))
+        .cloned()
+        .collect();
+    for name in gone {
+        if let Some((alert, since)) = firing.remove(&name) {
+            out.push(AlertChange {
+                alert,
+                since,
+                resolved: true,
+            });
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn alert(name: &str, summary: &str) -> Alert {
+        Alert {
+            name: name.to_owned(),
+            kind: AlertKind::Capacity,
+            severity: Severity::Warning,
+            summary: summary.to_owned(),
+        }
+    }
+
+    #[test]
+    fn a_watcher_hears_of_new_changed_and_resolved_alerts_once() {
+        let t0 = DateTime::from_timestamp(1_000, 0).unwrap();
+        let t1 = t0 + Duration::minutes(1);
+        let mut firing = BTreeMap::new();
+        let mut now = BTreeMap::new();
+        now.insert(
+            "pools/a/alerts/capacity".to_owned(),
+            alert("pools/a/alerts/capacity", "60"),
+        );
+        now.insert(
+            "pools/b/alerts/capacity".to_owned(),
+            alert("pools/b/alerts/capacity", "70"),
+        );
+        let first = changes(&mut firing, &now, "pools/a/", t0);
+        assert_eq!(first.len(), 1, "only the watched pool");
+        assert_eq!((first[0].since, first[0].resolved), (t0, false));
+        assert!(
+            changes(&mut firing, &now, "pools/a/", t1).is_empty(),
+            "unchanged: silent"
+        );
+        now.insert(
+            "pools/a/alerts/capacity".to_owned(),
+            alert("pools/a/alerts/capacity", "80"),
+        );
+        let changed = changes(&mut firing, &now, "pools/a/", t1);
+        assert_eq!(
+            (changed[0].alert.summary.as_str(), changed[0].since),
+            ("80", t0)
+        );
+        now.clear();
+        let resolved = changes(&mut firing, &now, "pools/a/", t1);
+        assert!(resolved[0].resolved);
+        assert!(firing.is_empty());
+    }
+}

@@ -1,0 +1,782 @@
+//! The scheduler's rules (S1–S6, M1–M7): when timed pools release, how unclaimed leads age,
+//! the refresh cycle, health thresholds and claim quotas — compiled from the document — and the
+//! calendar arithmetic of release schedules, which must stay right across daylight-saving
+//! changes (08:00 Europe/Berlin is 07:00 UTC in winter and 06:00 UTC in summer).
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveTime, TimeZone, Utc};
+use chrono_tz::Tz;
+use leadpool_domain::PoolId;
+
+use crate::compile::{Checker, References, clock_time, compile_assign};
+use crate::document::{AgingDoc, PolicyDocument, PoolDoc};
+use crate::model::{Assign, PoolKind, Tier};
+
+/// Everything the scheduler does to one pool.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PoolSchedule {
+    /// Timed pools only: when waiting leads are released.
+    pub release: Option<ReleaseSchedule>,
+    pub aging: Aging,
+    pub refresh: Option<Refresh>,
+    pub health: PoolHealth,
+}
+
+impl Default for PoolSchedule {
+    fn default() -> Self {
+        Self {
+            release: None,
+            aging: Aging::default(),
+            refresh: None,
+            health: PoolHealth {
+                warning: DEFAULT_WARNING,
+                critical: DEFAULT_CRITICAL,
+                claim_target: Duration::hours(4),
+                pause_sources: BTreeSet::new(),
+            },
+        }
+    }
+}
+
+/// Release instants: every listed local time of day, on the listed weekdays, in `time_zone`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReleaseSchedule {
+    /// Sorted, without repeats.
+    pub times: Vec<NaiveTime>,
+    /// Monday first.
+    pub days: [bool; 7],
+    pub time_zone: Tz,
+    /// Leads scoring at least this skip the schedule (flash release).
+    pub flash_min_score: Option<i32>,
+}
+
+/// How far the schedule arithmetic looks for a release day (a week, plus a day of slack for
+/// time-zone offsets).
+const SEARCH_DAYS: i64 = 8;
+
+impl ReleaseSchedule {
+    /// Every hour on the hour, UTC: the release of a timed pool that names no schedule.
+    pub fn hourly_utc() -> Self {
+        Self {
+            times: every_from_midnight(Duration::hours(1)),
+            days: [true; 7],
+            time_zone: Tz::UTC,
+            flash_min_score: None,
+        }
+    }
+
+    /// The instant a local release time falls on. A time in the hour the clocks skip runs when
+    /// the clock would have shown it without the jump (02:30 → 03:30 new time); a time in the
+    /// hour that repeats runs once, the first time round.
+    fn instant(&self, date: NaiveDate, time: NaiveTime) -> Option<DateTime<Utc>> {
+        let local = date.and_time(time);
+        match self.time_zone.from_local_datetime(&local) {
+            LocalResult::Single(at) | LocalResult::Ambiguous(at, _) => Some(at.to_utc()),
+            LocalResult::None => self
+                .time_zone
+                .from_local_datetime(&(local - Duration::hours(1)))
+                .earliest()
+                .map(|at| at.to_utc() + Duration::hours(1)),
+        }
+    }
+
+    fn instants_on(&self, date: NaiveDate) -> impl Iterator<Item = DateTime<Utc>> + '_ {
+        let release_day = self.days[date.weekday().num_days_from_monday() as usize];
+        self.times
+            .iter()
+            .filter(move |_| release_day)
+            .filter_map(move |time| self.instant(date, *time))
+    }
+
+    fn local_date(&self, at: DateTime<Utc>) -> NaiveDate {
+        at.with_timezone(&self.time_zone).date_naive()
+    }
+
+    /// The latest release at or before `now`.
+    pub fn latest_at_or_before(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let today = self.local_date(now);
+        (-1..=SEARCH_DAYS)
+            .filter_map(|back| today.checked_sub_signed(Duration::days(back)))
+            .flat_map(|date| self.instants_on(date))
+            .filter(|at| *at <= now)
+            .max()
+    }
+
+    /// The first release after `now`.
+    pub fn next_after(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let today = self.local_date(now);
+        (-1..=SEARCH_DAYS)
+            .filter_map(|ahead| today.checked_add_signed(Duration::days(ahead)))
+            .flat_map(|date| self.instants_on(date))
+            .filter(|at| *at > now)
+            .min()
+    }
+}
+
+/// Local times from midnight every `every`, up to the end of the day.
+fn every_from_midnight(every: Duration) -> Vec<NaiveTime> {
+    let step = every.num_seconds().max(60);
+    (0..86_400 / step)
+        .filter_map(|i| {
+            let seconds = u32::try_from(i * step).ok()?;
+            NaiveTime::from_num_seconds_from_midnight_opt(seconds, 0)
+        })
+        .collect()
+}
+
+/// S3/S4. Ages count from when the lead entered its pool; `None` switches a step off.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Aging {
+    pub top_half_after: Option<Duration>,
+    pub top_tenth_after: Option<Duration>,
+    pub escalate_after: Option<Duration>,
+    pub assign_after: Option<Duration>,
+    /// Who forced assignments go to; `None`: reps (not managers) with access to the pool.
+    pub assign: Option<Assign>,
+}
+
+impl Default for Aging {
+    fn default() -> Self {
+        Self {
+            top_half_after: Some(Duration::hours(12)),
+            top_tenth_after: Some(Duration::hours(24)),
+            escalate_after: Some(Duration::hours(48)),
+            assign_after: Some(Duration::hours(72)),
+            assign: None,
+        }
+    }
+}
+
+/// S5, by age since the lead was received.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Refresh {
+    pub priority_pool: Option<PoolId>,
+    pub move_after: Duration,
+    pub nurture_after: Option<Duration>,
+    pub archive_after: Option<Duration>,
+}
+
+/// M1, M3 and S6 for one pool.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PoolHealth {
+    pub warning: u32,
+    pub critical: u32,
+    /// Target time from pool entry to claim.
+    pub claim_target: Duration,
+    /// Lowercase sources held back while the pool is critical.
+    pub pause_sources: BTreeSet<String>,
+}
+
+/// Policy-wide health rules (M2, M5, S5 weekly report) and claim quotas (S6).
+#[derive(Debug, Clone, PartialEq)]
+pub struct HealthRules {
+    pub depletion_alert_below: f64,
+    pub depletion_alert_days: u32,
+    pub aged_alert_percent: u32,
+    pub low_volume_per_week: u32,
+    pub unbalanced_segment_factor: f64,
+    pub min_claims_per_day: Option<u32>,
+}
+
+impl Default for HealthRules {
+    fn default() -> Self {
+        Self {
+            depletion_alert_below: 0.8,
+            depletion_alert_days: 2,
+            aged_alert_percent: 20,
+            low_volume_per_week: 10,
+            unbalanced_segment_factor: 3.0,
+            min_claims_per_day: None,
+        }
+    }
+}
+
+const DEFAULT_WARNING: u32 = 50;
+const DEFAULT_CRITICAL: u32 = 100;
+/// The word that switches an aging or refresh step off.
+const NEVER: &str = "never";
+
+/// The weekdays named in `days` (`mon` … `sun`), or `default` when none are.
+pub(crate) fn weekdays(
+    c: &mut Checker,
+    path: &str,
+    days: &[String],
+    default: [bool; 7],
+) -> [bool; 7] {
+    if days.is_empty() {
+        return default;
+    }
+    let names = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+    let mut out = [false; 7];
+    for (d, day) in days.iter().enumerate() {
+        match names.iter().position(|n| n.eq_ignore_ascii_case(day)) {
+            Some(index) => out[index] = true,
+            None => c.error(
+                format!("{path}[{d}]"),
+                format!("`{day}` is not one of: {}", names.join(", ")),
+            ),
+        }
+    }
+    out
+}
+
+/// A duration, `never` (→ `None`), or the default when unset.
+fn step(
+    c: &mut Checker,
+    path: &str,
+    text: Option<&String>,
+    default: Option<Duration>,
+) -> Option<Duration> {
+    match text.map(String::as_str) {
+        None => default,
+        Some(NEVER) => None,
+        Some(text) => c.duration(path, text),
+    }
+}
+
+pub(crate) fn compile_health(
+    c: &mut Checker,
+    doc: &PolicyDocument,
+    refs: &References<'_>,
+) -> HealthRules {
+    // The policy-wide aging keys, checked once here rather than once per pool.
+    compile_aging(c, "", doc.aging.as_ref(), None, refs);
+    let defaults = HealthRules::default();
+    let Some(h) = doc.health.as_ref() else {
+        return defaults;
+    };
+    check_thresholds(c, "health", h.warning, h.critical);
+    let depletion_alert_below = h
+        .depletion_alert_below
+        .unwrap_or(defaults.depletion_alert_below);
+    if !(depletion_alert_below.is_finite() && depletion_alert_below > 0.0) {
+        c.error(
+            "health.depletionAlertBelow",
+            "must be a number above 0, e.g. 0.8",
+        );
+    }
+    let aged_alert_percent = h.aged_alert_percent.unwrap_or(defaults.aged_alert_percent);
+    if aged_alert_percent > 100 {
+        c.error(
+            "health.agedAlertPercent",
+            format!("{aged_alert_percent} is above 100"),
+        );
+    }
+    let unbalanced_segment_factor = h
+        .unbalanced_segment_factor
+        .unwrap_or(defaults.unbalanced_segment_factor);
+    if !(unbalanced_segment_factor.is_finite() && unbalanced_segment_factor > 1.0) {
+        c.error(
+            "health.unbalancedSegmentFactor",
+            "must be a number above 1, e.g. 3",
+        );
+    }
+    if h.depletion_alert_days == Some(0) {
+        c.error("health.depletionAlertDays", "must be at least 1");
+    }
+    if h.min_claims_per_day == Some(0) {
+        c.error(
+            "health.minClaimsPerDay",
+            "must be at least 1; leave it out for no quota",
+        );
+    }
+    HealthRules {
+        depletion_alert_below,
+        depletion_alert_days: h
+            .depletion_alert_days
+            .unwrap_or(defaults.depletion_alert_days),
+        aged_alert_percent,
+        low_volume_per_week: h
+            .low_volume_per_week
+            .unwrap_or(defaults.low_volume_per_week),
+        unbalanced_segment_factor,
+        min_claims_per_day: h.min_claims_per_day,
+    }
+}
+
+fn check_thresholds(c: &mut Checker, path: &str, warning: Option<u32>, critical: Option<u32>) {
+    if warning == Some(0) {
+        c.error(format!("{path}.warning"), "must be at least 1");
+    }
+    // Compared with the default for whichever is not set: `warning: 150` alone is an error too.
+    let (effective_warning, effective_critical) = (
+        warning.unwrap_or(DEFAULT_WARNING),
+        critical.unwrap_or(DEFAULT_CRITICAL),
+    );
+    if (warning.is_some() || critical.is_some()) && effective_warning >= effective_critical {
+        let key = if critical.is_some() {
+            "critical"
+        } else {
+            "warning"
+        };
+        c.error(
+            format!("{path}.{key}"),
+            format!("critical ({effective_critical}) must be above warning ({effective_warning})"),
+        );
+    }
+}
+
+pub(crate) fn compile_pool_schedule(
+    c: &mut Checker,
+    path: &str,
+    doc: &PolicyDocument,
+    pool: &PoolDoc,
+    kind: PoolKind,
+    tier: Option<Tier>,
+    refs: &References<'_>,
+) -> PoolSchedule {
+    let release = match (&pool.release, kind) {
+        (Some(release), PoolKind::Timed) => Some(compile_release(
+            c,
+            &format!("{path}.release"),
+            doc,
+            release,
+            refs,
+        )),
+        (Some(_), _) => {
+            c.error(
+                format!("{path}.release"),
+                "only timed pools have a release schedule",
+            );
+            None
+        }
+        (None, PoolKind::Timed) => Some(ReleaseSchedule::hourly_utc()),
+        (None, _) => None,
+    };
+    // A pool without keys of its own takes the policy's, which `compile_health` checks.
+    let own = pool.aging.clone().unwrap_or_default();
+    let aging = compile_aging(c, path, doc.aging.as_ref(), Some(&own), refs);
+    let refresh = pool.refresh.as_ref().map(|r| {
+        let path = format!("{path}.refresh");
+        let priority_pool = r
+            .priority_pool
+            .as_ref()
+            .and_then(|p| refs.pool(c, &format!("{path}.priorityPool"), p));
+        if priority_pool
+            .as_ref()
+            .is_some_and(|p| p.as_str() == pool.id)
+        {
+            c.error(format!("{path}.priorityPool"), "must be another pool");
+        }
+        Refresh {
+            priority_pool,
+            move_after: step(
+                c,
+                &format!("{path}.moveAfter"),
+                r.move_after.as_ref(),
+                Some(Duration::hours(24)),
+            )
+            .unwrap_or(Duration::hours(24)),
+            nurture_after: step(
+                c,
+                &format!("{path}.nurtureAfter"),
+                r.nurture_after.as_ref(),
+                Some(Duration::hours(72)),
+            ),
+            archive_after: step(
+                c,
+                &format!("{path}.archiveAfter"),
+                r.archive_after.as_ref(),
+                Some(Duration::days(7)),
+            ),
+        }
+    });
+    let policy_health = doc.health.as_ref();
+    let pool_health = pool.health.as_ref();
+    let warning = pool_health
+        .and_then(|h| h.warning)
+        .or(policy_health.and_then(|h| h.warning));
+    let critical = pool_health
+        .and_then(|h| h.critical)
+        .or(policy_health.and_then(|h| h.critical));
+    // The policy-wide thresholds are checked once, in `compile_health`.
+    if pool_health.is_some_and(|h| h.warning.is_some() || h.critical.is_some()) {
+        check_thresholds(c, &format!("{path}.health"), warning, critical);
+    }
+    let default_target = match tier {
+        Some(Tier::Hot) => Duration::minutes(30),
+        Some(Tier::Cold) => Duration::hours(24),
+        _ => Duration::hours(4),
+    };
+    let claim_target = pool_health
+        .and_then(|h| h.claim_target.as_ref())
+        .and_then(|t| c.duration(&format!("{path}.health.claimTarget"), t))
+        .unwrap_or(default_target);
+    PoolSchedule {
+        release,
+        aging,
+        refresh,
+        health: PoolHealth {
+            warning: warning.unwrap_or(DEFAULT_WARNING),
+            critical: critical.unwrap_or(DEFAULT_CRITICAL),
+            claim_target,
+            pause_sources: pool_health
+                .map(|h| {
+                    h.pause_sources
+                        .iter()
+                        .map(|s| s.trim().to_ascii_lowercase())
+                        .collect()
+                })
+                .unwrap_or_default(),
+        },
+    }
+}
+
+fn compile_release(
+    c: &mut Checker,
+    path: &str,
+    doc: &PolicyDocument,
+    release: &crate::document::ReleaseDoc,
+    refs: &References<'_>,
+) -> ReleaseSchedule {
+    let mut times: BTreeSet<NaiveTime> = release
+        .at
+        .iter()
+        .enumerate()
+        .filter_map(|(i, t)| clock_time(c, &format!("{path}.at[{i}]"), t))
+        .collect();
+    if let Some(every) = &release.every
+        && let Some(every) = c.duration(&format!("{path}.every"), every)
+    {
+        if every < Duration::minutes(1) || every > Duration::hours(24) {
+            c.error(format!("{path}.every"), "must be between 1m and 24h");
+        } else {
+            times.extend(every_from_midnight(every));
+        }
+    }
+    if release.at.is_empty() && release.every.is_none() {
+        c.error(
+            path,
+            "needs `at` (local times) or `every` (an interval), or both",
+        );
+    }
+    let time_zone = match (&release.team, &release.time_zone) {
+        (Some(_), Some(_)) => {
+            c.error(path, "name either `team` or `timeZone`, not both");
+            Tz::UTC
+        }
+        (Some(team), None) => refs
+            .team(c, &format!("{path}.team"), team)
+            .and_then(|id| doc.teams.iter().find(|t| t.id == id))
+            .and_then(|t| t.time_zone.as_deref())
+            .and_then(|name| name.parse().ok())
+            .unwrap_or(Tz::UTC),
+        (None, Some(name)) => name.parse().unwrap_or_else(|_| {
+            c.error(
+                format!("{path}.timeZone"),
+                format!("`{name}` is not an IANA time zone such as Europe/Berlin"),
+            );
+            Tz::UTC
+        }),
+        (None, None) => Tz::UTC,
+    };
+    if let Some(score) = release.flash_min_score {
+        c.score(&format!("{path}.flashMinScore"), score);
+    }
+    ReleaseSchedule {
+        times: times.into_iter().collect(),
+        days: weekdays(c, &format!("{path}.days"), &release.days, [true; 7]),
+        time_zone,
+        flash_min_score: release.flash_min_score,
+    }
+}
+
+/// The pool's aging keys, else the policy's, else the defaults; each step no earlier than the
+/// one before it. The policy's own keys are checked once (`pool` = `None`); for a pool, only
+/// what the pool itself sets is reported.
+fn compile_aging(
+    c: &mut Checker,
+    path: &str,
+    policy: Option<&AgingDoc>,
+    pool: Option<&AgingDoc>,
+    refs: &References<'_>,
+) -> Aging {
+    let defaults = Aging::default();
+    let mut inherited = Checker::scratch();
+    let mut resolve =
+        |key: &str, get: fn(&AgingDoc) -> Option<&String>, default| match pool.and_then(get) {
+            Some(value) => {
+                let at = format!("{path}.aging.{key}");
+                let step = step(c, &at, Some(value), default);
+                (Some(at), step)
+            }
+            None => {
+                let at = format!("aging.{key}");
+                let checker = if pool.is_none() {
+                    &mut *c
+                } else {
+                    &mut inherited
+                };
+                let step = step(checker, &at, policy.and_then(get), default);
+                (pool.is_none().then_some(at), step)
+            }
+        };
+    let steps = [
+        resolve(
+            "topHalfAfter",
+            |a| a.top_half_after.as_ref(),
+            defaults.top_half_after,
+        ),
+        resolve(
+            "topTenthAfter",
+            |a| a.top_tenth_after.as_ref(),
+            defaults.top_tenth_after,
+        ),
+        resolve(
+            "escalateAfter",
+            |a| a.escalate_after.as_ref(),
+            defaults.escalate_after,
+        ),
+        resolve(
+            "assignAfter",
+            |a| a.assign_after.as_ref(),
+            defaults.assign_after,
+        ),
+    ];
+    for (i, (reported_at, later)) in steps.iter().enumerate() {
+        if let Some(at) = reported_at
+            && let Some(earlier) = steps[..i].iter().filter_map(|(_, d)| *d).max()
+            && later.is_some_and(|later| later < earlier)
+        {
+            c.error(
+                at.clone(),
+                "must not be earlier than the aging steps before it",
+            );
+        }
+    }
+    let assign = match (
+        pool.and_then(|a| a.assign.as_ref()),
+        policy.and_then(|a| a.assign.as_ref()),
+    ) {
+        (Some(assign), _) => compile_assign(c, &format!("{path}.aging.assign"), assign, refs),
+        (None, Some(assign)) if pool.is_none() => compile_assign(c, "aging.assign", assign, refs),
+        (None, Some(assign)) => compile_assign(&mut inherited, "aging.assign", assign, refs),
+        (None, None) => None,
+    };
+    Aging {
+        top_half_after: steps[0].1,
+        top_tenth_after: steps[1].1,
+        escalate_after: steps[2].1,
+        assign_after: steps[3].1,
+        assign,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(text: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(text).unwrap().to_utc()
+    }
+
+    fn berlin_daily_0800() -> ReleaseSchedule {
+        ReleaseSchedule {
+            times: vec![NaiveTime::from_hms_opt(8, 0, 0).unwrap()],
+            days: [true; 7],
+            time_zone: chrono_tz::Europe::Berlin,
+            flash_min_score: None,
+        }
+    }
+
+    #[test]
+    fn a_daily_local_release_stays_at_0800_across_the_spring_change() {
+        let s = berlin_daily_0800();
+        // Saturday before the change: 08:00 CET is 07:00 UTC.
+        assert_eq!(
+            s.next_after(at("2026-03-28T00:00:00Z")),
+            Some(at("2026-03-28T07:00:00Z"))
+        );
+        // Sunday 29 March, after 02:00 → 03:00: 08:00 CEST is 06:00 UTC.
+        assert_eq!(
+            s.next_after(at("2026-03-28T07:00:00Z")),
+            Some(at("2026-03-29T06:00:00Z"))
+        );
+        assert_eq!(
+            s.latest_at_or_before(at("2026-03-29T05:59:59Z")),
+            Some(at("2026-03-28T07:00:00Z"))
+        );
+        assert_eq!(
+            s.latest_at_or_before(at("2026-03-29T06:00:00Z")),
+            Some(at("2026-03-29T06:00:00Z"))
+        );
+    }
+
+    #[test]
+    fn a_daily_local_release_stays_at_0800_across_the_autumn_change() {
+        let s = berlin_daily_0800();
+        assert_eq!(
+            s.next_after(at("2026-10-24T12:00:00Z")),
+            Some(at("2026-10-25T07:00:00Z"))
+        );
+        assert_eq!(
+            s.next_after(at("2026-10-24T05:00:00Z")),
+            Some(at("2026-10-24T06:00:00Z"))
+        );
+    }
+
+    #[test]
+    fn times_in_the_skipped_hour_run_an_hour_later_and_the_repeated_hour_runs_once() {
+        let s = ReleaseSchedule {
+            times: vec![NaiveTime::from_hms_opt(2, 30, 0).unwrap()],
+            ..berlin_daily_0800()
+        };
+        // 02:30 does not exist on 29 March; it runs at 03:30 CEST = 01:30 UTC.
+        assert_eq!(
+            s.next_after(at("2026-03-29T00:00:00Z")),
+            Some(at("2026-03-29T01:30:00Z"))
+        );
+        // 02:30 happens twice on 25 October; it runs the first time (CEST, 00:30 UTC) only.
+        assert_eq!(
+            s.next_after(at("2026-10-25T00:00:00Z")),
+            Some(at("2026-10-25T00:30:00Z"))
+        );
+        assert_eq!(
+            s.next_after(at("2026-10-25T00:30:00Z")),
+            Some(at("2026-10-26T01:30:00Z"))
+        );
+    }
+
+    #[test]
+    fn hourly_and_two_hourly_drops_and_release_days() {
+        let hourly = ReleaseSchedule::hourly_utc();
+        assert_eq!(hourly.times.len(), 24);
+        assert_eq!(
+            hourly.latest_at_or_before(at("2026-03-02T09:59:59Z")),
+            Some(at("2026-03-02T09:00:00Z"))
+        );
+        let weekdays_only = ReleaseSchedule {
+            times: every_from_midnight(Duration::hours(2)),
+            days: [true, true, true, true, true, false, false],
+            time_zone: Tz::UTC,
+            flash_min_score: None,
+        };
+        assert_eq!(weekdays_only.times.len(), 12);
+        // Friday 6 March 23:00 → the next release is Monday 00:00.
+        assert_eq!(
+            weekdays_only.next_after(at("2026-03-06T23:00:00Z")),
+            Some(at("2026-03-09T00:00:00Z"))
+        );
+        assert_eq!(
+            weekdays_only.latest_at_or_before(at("2026-03-08T12:00:00Z")),
+            Some(at("2026-03-06T22:00:00Z"))
+        );
+    }
+
+    #[test]
+    fn schedule_problems_are_reported_with_their_paths() {
+        let errors = crate::load(
+            r"
+apiVersion: leadpool.dev/v1
+kind: Policy
+teams: [{ id: emea, timeZone: Europe/Berlin }]
+aging: { topHalfAfter: 24h, topTenthAfter: 12h }
+health: { warning: 10, critical: 5, depletionAlertBelow: -1 }
+pools:
+  - id: drop
+    type: timed
+    release: { at: ['8am'], every: 30s, days: [mon, funday], team: apac, flashMinScore: 120 }
+  - id: open
+    type: open
+    release: { every: 1h }
+    refresh: { priorityPool: open, moveAfter: soon }
+    aging: { assignAfter: 1h }
+    health: { warning: 150 }
+",
+        )
+        .unwrap_err();
+        let paths: Vec<&str> = errors.iter().map(|e| e.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "pools[0].release.at[0]",
+                "pools[0].release.every",
+                "pools[0].release.team",
+                "pools[0].release.flashMinScore",
+                "pools[0].release.days[1]",
+                "pools[1].release",
+                "pools[1].aging.assignAfter",
+                "pools[1].refresh.priorityPool",
+                "pools[1].refresh.moveAfter",
+                "pools[1].health.critical",
+                "aging.topTenthAfter",
+                "health.critical",
+                "health.depletionAlertBelow",
+            ],
+            "{errors:#?}"
+        );
+    }
+
+    #[test]
+    fn a_policy_schedule_compiles_with_defaults_and_overrides() {
+        let policy = crate::load(
+            r"
+apiVersion: leadpool.dev/v1
+kind: Policy
+teams: [{ id: emea, timeZone: Europe/Berlin }]
+aging: { escalateAfter: never }
+health: { warning: 20, minClaimsPerDay: 3 }
+pools:
+  - id: drop
+    type: timed
+    release: { at: ['08:00'], every: 12h, team: emea, flashMinScore: 90 }
+  - id: hot
+    type: tiered
+    tier: hot
+    health: { critical: 40, pauseSources: [Content-Download] }
+    aging: { assignAfter: 24h }
+",
+        )
+        .unwrap();
+        let drop = &policy.pools[0].schedule;
+        let release = drop.release.as_ref().unwrap();
+        assert_eq!(release.time_zone, chrono_tz::Europe::Berlin);
+        let times: Vec<String> = release
+            .times
+            .iter()
+            .map(|t| t.format("%H:%M").to_string())
+            .collect();
+        assert_eq!(times, ["00:00", "08:00", "12:00"]);
+        assert_eq!(release.flash_min_score, Some(90));
+        assert_eq!(drop.aging.escalate_after, None, "policy-wide `never`");
+        assert_eq!(
+            drop.aging.assign_after,
+            Some(Duration::hours(72)),
+            "default"
+        );
+        assert_eq!((drop.health.warning, drop.health.critical), (20, 100));
+        let hot = &policy.pools[1].schedule;
+        assert!(hot.release.is_none());
+        assert_eq!(hot.aging.assign_after, Some(Duration::hours(24)));
+        assert_eq!(
+            hot.health.claim_target,
+            Duration::minutes(30),
+            "hot tier target"
+        );
+        assert_eq!((hot.health.warning, hot.health.critical), (20, 40));
+        assert!(hot.health.pause_sources.contains("content-download"));
+        assert_eq!(policy.health.min_claims_per_day, Some(3));
+    }
+
+    #[test]
+    fn changing_only_the_policy_wide_aging_or_health_is_a_change_to_apply() {
+        let base = crate::parse("apiVersion: leadpool.dev/v1\nkind: Policy\n").unwrap();
+        let aging = crate::parse(
+            "apiVersion: leadpool.dev/v1\nkind: Policy\naging: { escalateAfter: never }\n",
+        )
+        .unwrap();
+        let health = crate::parse(
+            "apiVersion: leadpool.dev/v1\nkind: Policy\nhealth: { minClaimsPerDay: 3 }\n",
+        )
+        .unwrap();
+        let paths = |new: &PolicyDocument| -> Vec<String> {
+            crate::diff(Some(&base), new)
+                .into_iter()
+                .map(|c| c.path)
+                .collect()
+        };
+        assert_eq!(paths(&aging), ["aging"]);
+        assert_eq!(paths(&health), ["health"]);
+    }
+}
