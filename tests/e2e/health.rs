@@ -26,14 +26,16 @@ routing:
   default: { pool: inbound }
 ";
 
-/// A lead that entered `inbound` at `pooled_at` (with its arrival in the history).
+/// A lead that entered `inbound` at `pooled_at` (with its arrival in the history). A closed
+/// lead must have an outcome: it starts as lost, and the test sets the one it needs.
 async fn seed(db: &PgPool, state: &str, pooled_at: DateTime<Utc>) -> Uuid {
     let (id,): (Uuid,) = sqlx::query_as(
         "WITH lead AS (INSERT INTO leads (id, idempotency_key, request_hash, state, score, priority, pool_id, \
-           owner_rep_id, received_at, pooled_at, claimed_at, contact_due_at, updated_at) \
+           owner_rep_id, received_at, pooled_at, claimed_at, contact_due_at, outcome, updated_at) \
          VALUES (gen_random_uuid(), gen_random_uuid()::text, '\\x00', $1, 50, 50, 'inbound', \
            CASE WHEN $1 IN ('claimed', 'contacted') THEN 'alice' END, $2, $2, \
-           CASE WHEN $1 = 'claimed' THEN $2 END, CASE WHEN $1 = 'claimed' THEN $2 + interval '2 hours' END, $2) \
+           CASE WHEN $1 = 'claimed' THEN $2 END, CASE WHEN $1 = 'claimed' THEN $2 + interval '2 hours' END, \
+           CASE WHEN $1 = 'closed' THEN 'lost' END, $2) \
          RETURNING id), \
          arrival AS (INSERT INTO lead_events (lead_id, from_state, to_state, actor, pool_id, occurred_at) \
            SELECT id, 'received', 'available', 'services/routing', 'inbound', $2 FROM lead) \
