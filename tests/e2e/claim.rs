@@ -4,29 +4,12 @@ use std::time::Duration;
 
 use chrono::Duration as Span;
 use leadpool_domain::{LeadId, LeadState};
-use leadpool_e2e::{Cluster, TestEnv, add_rep, code_of, create_pool, rep, submit};
+use leadpool_e2e::{Cluster, TestEnv, add_rep, claim_next, code_of, create_pool, rep, submit};
 use leadpool_proto::v1;
 use leadpool_proto::v1::claim_service_client::ClaimServiceClient;
 use leadpool_testing::{authed, free_local_addr, token};
 use tonic::Code;
-use tonic::transport::Channel;
 use tonic_types::StatusExt;
-
-async fn claim_next(
-    claim: &mut ClaimServiceClient<Channel>,
-    who: &str,
-    pool: &str,
-) -> Result<v1::Lead, tonic::Status> {
-    claim
-        .claim_next(authed(
-            &rep(who),
-            v1::ClaimNextRequest {
-                pool: format!("pools/{pool}"),
-            },
-        ))
-        .await
-        .map(|r| r.into_inner().lead.unwrap())
-}
 
 #[tokio::test]
 async fn browsing_pages_through_a_pool_in_each_order_without_gaps_or_repeats() {

@@ -13,7 +13,9 @@ use tonic_types::StatusExt;
 use leadpool_domain::Clock;
 use leadpool_server::convert::timestamp;
 
-use crate::limits::{claim_next, fill};
+use leadpool_e2e::claim_next;
+
+use crate::limits::fill;
 
 const HEAD: &str = "apiVersion: leadpool.dev/v1\nkind: Policy\n";
 

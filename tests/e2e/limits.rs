@@ -5,12 +5,11 @@ use std::time::Duration;
 
 use chrono::Duration as Span;
 use futures::future::join_all;
-use leadpool_e2e::{Cluster, apply_policy, channel, rep, submit_segmented};
+use leadpool_e2e::{Cluster, apply_policy, channel, claim_next, rep, submit_segmented};
 use leadpool_proto::v1;
 use leadpool_proto::v1::claim_service_client::ClaimServiceClient;
 use leadpool_testing::authed;
 use tonic::Code;
-use tonic::transport::Channel;
 use tonic_types::StatusExt;
 
 /// Two pools fed by source; `limits` is the YAML of alice's limits.
@@ -38,22 +37,6 @@ pub async fn fill(cluster: &Cluster, pool: &str, count: usize) -> Vec<String> {
         );
     }
     names
-}
-
-pub async fn claim_next(
-    claim: &mut ClaimServiceClient<Channel>,
-    who: &str,
-    pool: &str,
-) -> Result<v1::Lead, tonic::Status> {
-    claim
-        .claim_next(authed(
-            &rep(who),
-            v1::ClaimNextRequest {
-                pool: format!("pools/{pool}"),
-            },
-        ))
-        .await
-        .map(|r| r.into_inner().lead.expect("a claimed lead"))
 }
 
 /// The machine-readable reason of a refusal: ErrorInfo.reason.

@@ -13,7 +13,9 @@ use leadpool_testing::{ThrowawayRedis, authed};
 use tonic::Code;
 use tonic_types::StatusExt;
 
-use crate::limits::{claim_next, reason};
+use leadpool_e2e::claim_next;
+
+use crate::limits::reason;
 
 const POLICY: &str = "apiVersion: leadpool.dev/v1\nkind: Policy\n\
     reps: [{ id: alice, role: sdr, limits: { perDay: 3 } }]\n\

@@ -358,6 +358,23 @@ pub async fn submit_segmented(
     submit_request(intake, request).await.lead.expect("lead")
 }
 
+/// `who` claims the next lead of `pool`.
+pub async fn claim_next(
+    claim: &mut ClaimServiceClient<Channel>,
+    who: &str,
+    pool: &str,
+) -> Result<v1::Lead, tonic::Status> {
+    claim
+        .claim_next(authed(
+            &rep(who),
+            v1::ClaimNextRequest {
+                pool: format!("pools/{pool}"),
+            },
+        ))
+        .await
+        .map(|r| r.into_inner().lead.expect("a claimed lead"))
+}
+
 /// Whether `rep` may claim from `pool` now, by ExplainAccess.
 pub async fn may_claim(claim: &mut ClaimServiceClient<Channel>, rep_id: &str, pool: &str) -> bool {
     claim
