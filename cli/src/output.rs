@@ -287,14 +287,15 @@ pub fn rep_status(status: &v1::GetRepStatusResponse) {
     println!("open leads: {}", status.open_leads.len());
     for lead in &status.open_leads {
         println!(
-            "  {} {} in {}, due {}",
+            "  {} {} in {}, due {}{}",
             lead.lead,
             lead.state()
                 .as_str_name()
                 .trim_start_matches("LEAD_STATE_")
                 .to_lowercase(),
             lead.pool,
-            time(lead.contact_due_time.as_ref())
+            time(lead.contact_due_time.as_ref()),
+            if lead.due_soon { "  DUE SOON" } else { "" }
         );
     }
 }

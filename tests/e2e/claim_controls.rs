@@ -521,6 +521,20 @@ async fn outcomes_close_leads_in_their_history_and_status_shows_deadlines() {
         "the pool's contact SLA"
     );
     assert!(status.pools.iter().all(|p| p.claimable));
+    // The rep is warned 15 minutes before the deadline (half the 30-minute SLA at most).
+    let open = &status.open_leads[0];
+    assert!(!open.due_soon);
+    assert_eq!(
+        open.warning_time.unwrap().seconds,
+        (now + Span::minutes(15)).timestamp()
+    );
+    cluster.env.clock.advance(Span::minutes(15));
+    let warned = claim
+        .get_rep_status(authed(&rep("alice"), v1::GetRepStatusRequest::default()))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(warned.open_leads.iter().all(|l| l.due_soon));
     cluster.stop().await;
 }
 

@@ -100,7 +100,10 @@ impl Claims {
             cooldown,
             pools,
             acceptance,
-            open_leads: open.iter().map(open_lead).collect(),
+            open_leads: open
+                .iter()
+                .map(|lead| open_lead(policy, lead, now))
+                .collect(),
             policy_version: current.version,
         })
     }
@@ -235,7 +238,15 @@ fn active_usage(pool: Option<&PoolId>, max: u32, held: usize) -> v1::LimitUsage 
     }
 }
 
-fn open_lead(lead: &LeadRecord) -> v1::OpenLead {
+/// A lead the rep holds, with its deadline and, close to it, her warning (C5).
+fn open_lead(policy: &Policy, lead: &LeadRecord, now: DateTime<Utc>) -> v1::OpenLead {
+    let warning = lead
+        .pool_id
+        .as_deref()
+        .and_then(|p| PoolId::parse(p, "pool").ok())
+        .and_then(|p| policy.pool(&p).map(|pool| pool.contact_warning))
+        .unwrap_or_else(|| chrono::Duration::minutes(15));
+    let warning_at = lead.contact_due_at.map(|due| due - warning);
     v1::OpenLead {
         lead: lead.lead_id().name(),
         state: lead_state(lead.state).into(),
@@ -245,6 +256,8 @@ fn open_lead(lead: &LeadRecord) -> v1::OpenLead {
             .map(|p| format!("pools/{p}"))
             .unwrap_or_default(),
         contact_due_time: lead.contact_due_at.map(timestamp),
+        warning_time: warning_at.map(timestamp),
+        due_soon: warning_at.is_some_and(|at| now >= at),
     }
 }
 

@@ -592,6 +592,7 @@ fn parse_pool(req: &v1::CreatePoolRequest) -> Result<PoolDoc, Vec<FieldViolation
         min_score: Some(req.min_score),
         segment: None,
         contact_sla,
+        contact_warning: None,
         access: Vec::new(),
         limits: None,
         requires: None,

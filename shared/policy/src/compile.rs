@@ -662,6 +662,21 @@ fn compile_pools(c: &mut Checker, doc: &PolicyDocument, refs: &References<'_>) -
                     ok
                 }),
         };
+        let contact_warning = contact_sla.and_then(|sla| match &pool.contact_warning {
+            None => Some(Duration::minutes(15).min(sla / 2)),
+            Some(text) => c
+                .duration(&format!("{path}.contactWarning"), text)
+                .filter(|warning| {
+                    let ok = *warning < sla;
+                    if !ok {
+                        c.error(
+                            format!("{path}.contactWarning"),
+                            "must be shorter than the contact SLA",
+                        );
+                    }
+                    ok
+                }),
+        });
         let access = pool
             .access
             .iter()
@@ -706,9 +721,12 @@ fn compile_pools(c: &mut Checker, doc: &PolicyDocument, refs: &References<'_>) -
             c.duration(&format!("{path}.rotation.window"), &rotation.window)
                 .map(|window| RotationWindow { window, reps })
         });
-        if let (Ok(id), Some(kind), Some(contact_sla)) =
-            (PoolId::parse(&pool.id, "id"), kind, contact_sla)
-        {
+        if let (Ok(id), Some(kind), Some(contact_sla), Some(contact_warning)) = (
+            PoolId::parse(&pool.id, "id"),
+            kind,
+            contact_sla,
+            contact_warning,
+        ) {
             pools.push(Pool {
                 name: pool.name.clone().unwrap_or_else(|| pool.id.clone()),
                 id,
@@ -716,6 +734,7 @@ fn compile_pools(c: &mut Checker, doc: &PolicyDocument, refs: &References<'_>) -
                 tier,
                 min_score: pool.min_score,
                 contact_sla,
+                contact_warning,
                 access,
                 limits,
                 ratio,

@@ -207,6 +207,10 @@ pub struct PoolDoc {
     /// A claimed lead not contacted within this returns to the pool. Default `2h`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub contact_sla: Option<String>,
+    /// How long before the contact deadline the owner is warned (GetRepStatus marks the lead
+    /// due soon). Default 15m, or half the SLA if that is shorter; must be shorter than the SLA.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact_warning: Option<String>,
     /// Who may browse and claim. Empty: every rep (an open pool).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub access: Vec<AccessRuleDoc>,

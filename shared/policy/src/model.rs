@@ -185,6 +185,8 @@ pub struct Pool {
     pub tier: Option<Tier>,
     pub min_score: Option<i32>,
     pub contact_sla: Duration,
+    /// How long before the contact deadline the owner is warned.
+    pub contact_warning: Duration,
     pub access: Vec<AccessRule>,
     pub limits: Limits,
     pub ratio: Option<Ratio>,

@@ -398,6 +398,28 @@ fn policy_wide_limits_and_acceptance_are_changes_too() {
 }
 
 #[test]
+fn the_contact_warning_defaults_below_the_sla_and_must_stay_below_it() {
+    let policy = load(
+        "apiVersion: leadpool.dev/v1\nkind: Policy\n\
+         pools: [{ id: a, type: open }, { id: b, type: open, contactSla: 20m }]\n",
+    )
+    .unwrap();
+    let warning = |id: &str| policy.pool(&pool(id)).unwrap().contact_warning;
+    assert_eq!(warning("a"), chrono::Duration::minutes(15));
+    assert_eq!(
+        warning("b"),
+        chrono::Duration::minutes(10),
+        "half a short SLA"
+    );
+    let errors = load(
+        "apiVersion: leadpool.dev/v1\nkind: Policy\n\
+         pools: [{ id: a, type: open, contactSla: 1h, contactWarning: 2h }]\n",
+    )
+    .unwrap_err();
+    assert_eq!(errors[0].path, "pools[0].contactWarning");
+}
+
+#[test]
 fn the_published_json_schema_is_current() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/policy.schema.json");
     let schema = json_schema();
