@@ -1,8 +1,8 @@
 //! Redis unreachable mid-test (a throwaway redis-server of the test's own is killed, then
 //! restarted empty): claiming pauses with UNAVAILABLE because limits cannot be checked;
-//! browsing, releasing and contacts keep working; no lead is lost or double-claimed; when
-//! Redis is back, claiming resumes and the limits still count the claims made before (the
-//! claim logs are rebuilt from the lead history).
+//! browsing, releasing, contacts and the rep's status (from the lead history) keep working;
+//! no lead is lost or double-claimed; when Redis is back, claiming resumes and the limits
+//! still count the claims made before (the claim logs are rebuilt from the lead history).
 
 use leadpool_config::Secret;
 use leadpool_e2e::{TestEnv, apply_policy, channel, rep};
@@ -60,6 +60,19 @@ async fn claims_pause_while_redis_is_down_and_resume_with_their_counts_when_it_i
             "{refused:?}"
         );
     }
+    // The rep still sees where she stands, from the lead history.
+    let standing = claim
+        .get_rep_status(authed(&rep("alice"), v1::GetRepStatusRequest::default()))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(standing.limits_from_history);
+    let daily = &standing.limits[0];
+    assert_eq!(
+        (daily.limit.as_str(), daily.used, daily.remaining),
+        ("DAILY_CLAIM_LIMIT", 1, 2)
+    );
+    assert_eq!(standing.open_leads.len(), 1);
     // Everything that needs no limit keeps working.
     let browsed = claim
         .list_pool_leads(authed(

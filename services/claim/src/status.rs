@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use leadpool_domain::{Error, PoolId, RepId};
-use leadpool_limits::{LimitSet, LimitStatus, Scope, Subject, Unseeded};
+use leadpool_limits::{LimitSet, LimitStatus, RETENTION, Scope, Subject, Unseeded, WindowUse};
 use leadpool_policy::{Consequence, Policy, Pool, Rep};
 use leadpool_proto::{Duration as ProtoDuration, v1};
 use leadpool_server::convert::{lead_state, timestamp};
@@ -24,7 +24,7 @@ impl Claims {
             .ok_or_else(|| Error::not_found("rep", rep.name()))?;
         let open = self.store.open_leads_of(rep).await?;
         let own = ClaimRules::new(policy, record, None, self.settings.daily_limit);
-        let usage = self.limit_status(rep, None, &own.limits, now).await?;
+        let (usage, mut from_history) = self.limit_status(rep, None, &own.limits, now).await?;
         let mut limits = window_usages(None, &usage, now);
         if let Some(max) = own.active_leads {
             limits.push(active_usage(None, max, open.len()));
@@ -75,9 +75,10 @@ impl Claims {
                 cooldown: None,
             };
             if !pool_windows.windows.is_empty() {
-                let usage = self
+                let (usage, pool_from_history) = self
                     .limit_status(rep, Some(&pool.id), &pool_windows, now)
                     .await?;
+                from_history |= pool_from_history;
                 limits.extend(window_usages(Some(&pool.id), &usage, now));
             }
             if let Some(max) = rules.pool_active_leads {
@@ -105,6 +106,7 @@ impl Claims {
                 .map(|lead| open_lead(policy, lead, now))
                 .collect(),
             policy_version: current.version,
+            limits_from_history: from_history,
         })
     }
 
@@ -172,27 +174,69 @@ impl Claims {
         })
     }
 
-    /// The use of `limits` by `rep`, rebuilding from history any claim log Redis lost.
+    /// The use of `limits` by `rep`, rebuilding from history any claim log Redis lost. While
+    /// Redis is unreachable, worked out from the lead history instead (the `bool`): the counts
+    /// are the same, the cooldown is unknown.
     async fn limit_status(
         &self,
         rep: &RepId,
         pool: Option<&PoolId>,
         limits: &LimitSet,
         now: DateTime<Utc>,
-    ) -> Result<LimitStatus, Error> {
+    ) -> Result<(LimitStatus, bool), Error> {
         let subject = Subject {
             rep: rep.clone(),
             pool: pool.cloned(),
         };
         for _ in 0..3 {
-            match self.limiter.status(&subject, limits, now).await? {
-                Ok(status) => return Ok(status),
-                Err(Unseeded(scope)) => self.seed(&subject, scope, now).await?,
+            match self.limiter.status(&subject, limits, now).await {
+                Ok(Ok(status)) => return Ok((status, false)),
+                Ok(Err(Unseeded(scope))) => self.seed(&subject, scope, now).await?,
+                Err(Error::Unavailable { .. }) => {
+                    return Ok((
+                        self.limit_status_from_history(&subject, limits, now)
+                            .await?,
+                        true,
+                    ));
+                }
+                Err(other) => return Err(other),
             }
         }
         Err(Error::internal(
             "claim logs kept disappearing while being rebuilt",
         ))
+    }
+
+    async fn limit_status_from_history(
+        &self,
+        subject: &Subject,
+        limits: &LimitSet,
+        now: DateTime<Utc>,
+    ) -> Result<LimitStatus, Error> {
+        let span = |d: std::time::Duration| chrono::Duration::from_std(d).unwrap_or_default();
+        let claimed = self
+            .store
+            .claim_times(&subject.rep, subject.pool.as_ref(), now - span(RETENTION))
+            .await?;
+        let windows = limits
+            .windows
+            .iter()
+            .map(|limit| {
+                let window = span(limit.window);
+                let inside: Vec<&DateTime<Utc>> =
+                    claimed.iter().filter(|at| **at > now - window).collect();
+                WindowUse {
+                    limit: limit.clone(),
+                    used: u32::try_from(inside.len()).unwrap_or(u32::MAX),
+                    frees_at: inside.first().map(|oldest| **oldest + window),
+                }
+            })
+            .collect();
+        Ok(LimitStatus {
+            windows,
+            streak: 0,
+            cooling_until: None,
+        })
     }
 }
 
