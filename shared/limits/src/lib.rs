@@ -20,7 +20,7 @@ use leadpool_config::RedisConfig;
 use leadpool_domain::{Error, PoolId, RepId};
 use redis::Script;
 
-pub use redis_handle::RedisHandle;
+use redis_handle::RedisHandle;
 
 /// How far back claim logs reach: the longest window a limit may have.
 pub const RETENTION: Duration = Duration::from_secs(24 * 3600);
