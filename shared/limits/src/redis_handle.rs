@@ -58,12 +58,6 @@ impl RedisHandle {
         self.settle(result).await
     }
 
-    pub async fn query<T: FromRedisValue>(&self, cmd: &redis::Cmd) -> Result<T, Error> {
-        let mut connection = self.connection().await?;
-        let result = tokio::time::timeout(self.timeout, cmd.query_async(&mut connection)).await;
-        self.settle(result).await
-    }
-
     async fn settle<T>(
         &self,
         result: Result<redis::RedisResult<T>, tokio::time::error::Elapsed>,
