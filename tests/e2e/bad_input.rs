@@ -2,25 +2,10 @@
 //! never INTERNAL.
 
 use leadpool_auth::Role;
-use leadpool_e2e::{Cluster, add_rep, admin, create_pool, rep};
+use leadpool_e2e::{Cluster, add_rep, admin, assert_invalid, create_pool, rep};
 use leadpool_proto::v1;
 use leadpool_testing::{authed, token};
-use tonic::{Code, Status};
-use tonic_types::StatusExt;
-
-/// Asserts INVALID_ARGUMENT whose BadRequest names exactly `fields`.
-fn assert_invalid<T: std::fmt::Debug>(result: Result<tonic::Response<T>, Status>, fields: &[&str]) {
-    let status = result.expect_err("bad input must be refused");
-    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
-    let named: Vec<String> = status
-        .get_details_bad_request()
-        .expect("field violations attached")
-        .field_violations
-        .into_iter()
-        .map(|v| v.field)
-        .collect();
-    assert_eq!(named, fields, "{}", status.message());
-}
+use tonic::Code;
 
 #[tokio::test]
 async fn every_rpc_refuses_bad_input_with_the_fields_to_fix() {

@@ -1,11 +1,10 @@
 //! The policy API: apply (validate whole, dry-run, versions, optimistic concurrency), get, and
 //! explain a route.
 
-use leadpool_e2e::{Cluster, admin, apply_policy, code_of, rep};
+use leadpool_e2e::{Cluster, admin, apply_policy, assert_invalid, code_of, rep};
 use leadpool_proto::v1;
 use leadpool_testing::authed;
 use tonic::Code;
-use tonic_types::StatusExt;
 
 const SMALL: &str = "apiVersion: leadpool.dev/v1\nkind: Policy\nmetadata: { name: small }\nreps: [{ id: alice, role: ae }]\npools: [{ id: inbound, type: open }]\nrouting: { default: { pool: inbound } }\n";
 
@@ -31,26 +30,14 @@ async fn an_invalid_policy_returns_every_error_at_once_and_changes_nothing() {
     let version = apply_policy(&mut routing, SMALL).await;
 
     let broken = "apiVersion: leadpool.dev/v1\nkind: Policy\nreps: [{ id: alice, role: boss, team: nowhere }]\npools:\n  - { id: inbound, type: open }\n  - { id: hot, type: tiered, access: [{ roles: [ae, sdrr] }] }\nrouting:\n  rules: [{ name: r, pool: missing }]\n";
-    let status = routing
-        .apply_policy(apply_request(broken, false, 0))
-        .await
-        .unwrap_err();
-    assert_eq!(status.code(), Code::InvalidArgument);
-    let fields: Vec<String> = status
-        .get_details_bad_request()
-        .unwrap()
-        .field_violations
-        .into_iter()
-        .map(|v| v.field)
-        .collect();
-    assert_eq!(
-        fields,
-        [
+    assert_invalid(
+        routing.apply_policy(apply_request(broken, false, 0)).await,
+        &[
             "reps[0].team",
             "reps[0].role",
             "pools[1].access[0].roles[1]",
-            "routing.rules[0].pool"
-        ]
+            "routing.rules[0].pool",
+        ],
     );
 
     let current = routing

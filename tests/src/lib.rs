@@ -20,6 +20,7 @@ use leadpool_testing::{
     test_epoch, token,
 };
 use tonic::transport::Channel;
+use tonic_types::StatusExt;
 
 pub use leadpool_testing::REP;
 
@@ -356,6 +357,23 @@ pub async fn submit_segmented(
     request.region = region.to_owned();
     request.source = source.to_owned();
     submit_request(intake, request).await.lead.expect("lead")
+}
+
+/// Asserts INVALID_ARGUMENT whose BadRequest names exactly `fields`.
+pub fn assert_invalid<T: std::fmt::Debug>(
+    result: Result<tonic::Response<T>, tonic::Status>,
+    fields: &[&str],
+) {
+    let status = result.expect_err("bad input must be refused");
+    assert_eq!(status.code(), tonic::Code::InvalidArgument, "{status:?}");
+    let named: Vec<String> = status
+        .get_details_bad_request()
+        .expect("field violations attached")
+        .field_violations
+        .into_iter()
+        .map(|v| v.field)
+        .collect();
+    assert_eq!(named, fields, "{}", status.message());
 }
 
 /// `who` claims the next lead of `pool`.
