@@ -15,7 +15,7 @@ use leadpool_policy::{AccessExplanation, Consequence, Policy};
 use leadpool_store::{LeadRecord, NextFilter, PolicyCache, RepClaim, Store};
 
 use crate::config::ClaimsConfig;
-use crate::rules::{ClaimRules, claiming_rep};
+use crate::rules::{ClaimRules, active_lead_limit, claiming_rep, pool_names};
 
 pub struct Claims {
     pub store: Store,
@@ -162,39 +162,53 @@ impl Claims {
         limits: &LimitSet,
         now: DateTime<Utc>,
     ) -> Result<Reservation, Error> {
+        let outcome = self
+            .with_seeded_logs(subject, now, || {
+                self.limiter.reserve(subject, wanted, limits, now)
+            })
+            .await
+            .map_err(limits_unreachable)?;
+        match outcome {
+            ReserveOutcome::Granted(reservation) => Ok(reservation),
+            ReserveOutcome::Exhausted {
+                limit,
+                used,
+                retry_after,
+            } => Err(exhausted(&subject.rep, &limit, used, retry_after)),
+        }
+    }
+
+    /// Runs a limiter call; when it finds a claim log Redis does not hold, refills that log
+    /// from the lead history and runs it again.
+    pub async fn with_seeded_logs<T, F, Fut>(
+        &self,
+        subject: &Subject,
+        now: DateTime<Utc>,
+        mut call: F,
+    ) -> Result<T, Error>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<Result<T, Unseeded>, Error>>,
+    {
+        // Two logs per subject: a third miss means they vanish as fast as they are rebuilt.
         for _ in 0..3 {
-            let outcome = self
-                .limiter
-                .reserve(subject, wanted, limits, now)
-                .await
-                .map_err(limits_unreachable)?;
-            match outcome {
-                ReserveOutcome::Granted(reservation) => return Ok(reservation),
-                ReserveOutcome::Exhausted {
-                    limit,
-                    used,
-                    retry_after,
-                } => return Err(exhausted(&subject.rep, &limit, used, retry_after)),
-                ReserveOutcome::Unseeded(Unseeded(scope)) => {
-                    self.seed(subject, scope, now).await?;
-                }
+            match call().await? {
+                Ok(answer) => return Ok(answer),
+                Err(Unseeded(scope)) => self.seed(subject, scope, now).await?,
             }
         }
-        Err(limits_unreachable(Error::internal(
+        Err(Error::internal(
             "claim logs kept disappearing while being rebuilt",
-        )))
+        ))
     }
 
     /// Refills a claim log Redis does not hold from the lead history.
-    pub async fn seed(
-        &self,
-        subject: &Subject,
-        scope: Scope,
-        now: DateTime<Utc>,
-    ) -> Result<(), Error> {
+    async fn seed(&self, subject: &Subject, scope: Scope, now: DateTime<Utc>) -> Result<(), Error> {
         let pool = subject.pool.as_ref().filter(|_| scope == Scope::Pool);
-        let since = now - chrono::Duration::from_std(RETENTION).unwrap_or_default();
-        let times = self.store.claim_times(&subject.rep, pool, since).await?;
+        let times = self
+            .store
+            .claim_times(&subject.rep, pool, retention_start(now))
+            .await?;
         tracing::info!(rep = %subject.rep, ?scope, claims = times.len(), "rebuilt a claim log from history");
         self.limiter
             .seed(subject, scope, &times)
@@ -404,19 +418,18 @@ fn unavailable_lead(id: LeadId, state: LeadState) -> Error {
     )
 }
 
+/// The start of the history claim logs keep: [`RETENTION`] before `now`.
+pub fn retention_start(now: DateTime<Utc>) -> DateTime<Utc> {
+    now - chrono::Duration::from_std(RETENTION).unwrap_or_default()
+}
+
 /// How many more open leads the rep may take under a cap of `max`.
 fn active_room(rep: &RepId, max: u32, open: i64, pool: Option<&PoolId>) -> Result<i64, Error> {
     let room = i64::from(max) - open;
     if room > 0 {
         return Ok(room);
     }
-    let (reason, label) = match pool {
-        Some(pool) => (
-            "POOL_ACTIVE_LEAD_LIMIT",
-            format!("open-lead limit for {}", pool.name()),
-        ),
-        None => ("ACTIVE_LEAD_LIMIT", "open-lead limit".to_owned()),
-    };
+    let (reason, label) = active_lead_limit(pool);
     Err(Error::ResourceExhausted {
         message: format!(
             "{} holds {open} open leads, the {label} of {max}; contact, close or release one \
@@ -433,7 +446,6 @@ fn active_room(rep: &RepId, max: u32, open: i64, pool: Option<&PoolId>) -> Resul
 }
 
 fn ratio_unmet(pool: &PoolId, required: u32, from: &[PoolId], made: i64) -> Error {
-    let from: Vec<String> = from.iter().map(PoolId::name).collect();
     Error::precondition(
         "CLAIM_RATIO",
         pool.name(),
@@ -441,7 +453,7 @@ fn ratio_unmet(pool: &PoolId, required: u32, from: &[PoolId], made: i64) -> Erro
             "a claim from {} needs {required} claims from {} since your last one there; you \
              have made {made}",
             pool.name(),
-            from.join(" or ")
+            pool_names(from)
         ),
     )
 }

@@ -101,6 +101,26 @@ pub fn claiming_rep<'p>(policy: &'p Policy, rep: &RepId) -> Result<&'p Rep, Erro
     Ok(record)
 }
 
+/// The open-lead cap's stable reason and its label for people: the rep's own, or per pool.
+pub fn active_lead_limit(pool: Option<&PoolId>) -> (&'static str, String) {
+    match pool {
+        Some(pool) => (
+            "POOL_ACTIVE_LEAD_LIMIT",
+            format!("open-lead limit for {}", pool.name()),
+        ),
+        None => ("ACTIVE_LEAD_LIMIT", "open-lead limit".to_owned()),
+    }
+}
+
+/// "pools/a or pools/b".
+pub fn pool_names(pools: &[PoolId]) -> String {
+    pools
+        .iter()
+        .map(PoolId::name)
+        .collect::<Vec<_>>()
+        .join(" or ")
+}
+
 fn pool_windows(pool: &PoolId, limits: Limits) -> Vec<RollingLimit> {
     let mut windows = Vec::new();
     if let Some(max) = limits.per_day {

@@ -2,14 +2,14 @@
 
 use chrono::{DateTime, Utc};
 use leadpool_domain::{Error, PoolId, RepId};
-use leadpool_limits::{LimitSet, LimitStatus, RETENTION, Scope, Subject, Unseeded, WindowUse};
+use leadpool_limits::{LimitSet, LimitStatus, Scope, Subject, WindowUse};
 use leadpool_policy::{Consequence, Policy, Pool, Rep};
 use leadpool_proto::{Duration as ProtoDuration, v1};
 use leadpool_server::convert::{lead_state, timestamp};
 use leadpool_store::LeadRecord;
 
-use crate::claims::Claims;
-use crate::rules::ClaimRules;
+use crate::claims::{Claims, retention_start};
+use crate::rules::{ClaimRules, active_lead_limit, pool_names};
 
 impl Claims {
     pub async fn rep_status(
@@ -145,7 +145,7 @@ impl Claims {
                     reasons.push(format!(
                         "needs {} more claims from {} first",
                         i64::from(ratio.claims) - made,
-                        names(&ratio.from)
+                        pool_names(&ratio.from)
                     ));
                 }
                 Some(v1::RatioStatus {
@@ -188,23 +188,18 @@ impl Claims {
             rep: rep.clone(),
             pool: pool.cloned(),
         };
-        for _ in 0..3 {
-            match self.limiter.status(&subject, limits, now).await {
-                Ok(Ok(status)) => return Ok((status, false)),
-                Ok(Err(Unseeded(scope))) => self.seed(&subject, scope, now).await?,
-                Err(Error::Unavailable { .. }) => {
-                    return Ok((
-                        self.limit_status_from_history(&subject, limits, now)
-                            .await?,
-                        true,
-                    ));
-                }
-                Err(other) => return Err(other),
-            }
+        let usage = self
+            .with_seeded_logs(&subject, now, || self.limiter.status(&subject, limits, now))
+            .await;
+        match usage {
+            Ok(usage) => Ok((usage, false)),
+            Err(Error::Unavailable { .. }) => Ok((
+                self.limit_status_from_history(&subject, limits, now)
+                    .await?,
+                true,
+            )),
+            Err(other) => Err(other),
         }
-        Err(Error::internal(
-            "claim logs kept disappearing while being rebuilt",
-        ))
     }
 
     async fn limit_status_from_history(
@@ -213,16 +208,15 @@ impl Claims {
         limits: &LimitSet,
         now: DateTime<Utc>,
     ) -> Result<LimitStatus, Error> {
-        let span = |d: std::time::Duration| chrono::Duration::from_std(d).unwrap_or_default();
         let claimed = self
             .store
-            .claim_times(&subject.rep, subject.pool.as_ref(), now - span(RETENTION))
+            .claim_times(&subject.rep, subject.pool.as_ref(), retention_start(now))
             .await?;
         let windows = limits
             .windows
             .iter()
             .map(|limit| {
-                let window = span(limit.window);
+                let window = chrono::Duration::from_std(limit.window).unwrap_or_default();
                 let inside: Vec<&DateTime<Utc>> =
                     claimed.iter().filter(|at| **at > now - window).collect();
                 WindowUse {
@@ -263,13 +257,7 @@ fn window_usages(
 
 fn active_usage(pool: Option<&PoolId>, max: u32, held: usize) -> v1::LimitUsage {
     let used = u32::try_from(held).unwrap_or(u32::MAX);
-    let (limit, description) = match pool {
-        Some(pool) => (
-            "POOL_ACTIVE_LEAD_LIMIT",
-            format!("open-lead limit for {}", pool.name()),
-        ),
-        None => ("ACTIVE_LEAD_LIMIT", "open-lead limit".to_owned()),
-    };
+    let (limit, description) = active_lead_limit(pool);
     v1::LimitUsage {
         limit: limit.to_owned(),
         description,
@@ -303,14 +291,6 @@ fn open_lead(policy: &Policy, lead: &LeadRecord, now: DateTime<Utc>) -> v1::Open
         warning_time: warning_at.map(timestamp),
         due_soon: warning_at.is_some_and(|at| now >= at),
     }
-}
-
-fn names(pools: &[PoolId]) -> String {
-    pools
-        .iter()
-        .map(PoolId::name)
-        .collect::<Vec<_>>()
-        .join(" or ")
 }
 
 fn to_i32(value: u32) -> i32 {

@@ -97,7 +97,6 @@ pub enum ReserveOutcome {
         used: u32,
         retry_after: Duration,
     },
-    Unseeded(Unseeded),
 }
 
 /// What refused a reservation.
@@ -165,7 +164,7 @@ impl ClaimLimiter {
         wanted: u32,
         limits: &LimitSet,
         now: DateTime<Utc>,
-    ) -> Result<ReserveOutcome, Error> {
+    ) -> Result<Result<ReserveOutcome, Unseeded>, Error> {
         let keys = self.keys(subject);
         let token = uuid::Uuid::new_v4().simple().to_string();
         let mut invocation = self.reserve.prepare_invoke();
@@ -189,26 +188,26 @@ impl ClaimLimiter {
         let (granted, blocking, used, retry_ms): (i64, i64, u32, u64) =
             self.redis.invoke(&invocation).await?;
         if granted < 0 {
-            return Ok(ReserveOutcome::Unseeded(Unseeded(scope_of(blocking))));
+            return Ok(Err(Unseeded(scope_of(blocking))));
         }
         let refusal = match usize::try_from(blocking).unwrap_or(0) {
             0 => None,
             i if i <= limits.windows.len() => Some(Refusal::Window(limits.windows[i - 1].clone())),
             _ => cooldown.map(Refusal::Cooldown),
         };
-        match refusal {
-            Some(limit) if granted == 0 => Ok(ReserveOutcome::Exhausted {
+        Ok(Ok(match refusal {
+            Some(limit) if granted == 0 => ReserveOutcome::Exhausted {
                 limit,
                 used,
                 retry_after: Duration::from_millis(retry_ms),
-            }),
-            _ => Ok(ReserveOutcome::Granted(Reservation {
+            },
+            _ => ReserveOutcome::Granted(Reservation {
                 keys,
                 token,
                 granted: u32::try_from(granted).unwrap_or(0),
                 cooldown_after: cooldown.map_or(0, |c| c.after),
-            })),
-        }
+            }),
+        }))
     }
 
     /// Hands back the last `unused` claims of `reservation` (claims that did not happen).
