@@ -258,8 +258,8 @@ async fn rotation_windows_give_each_rep_new_leads_first_in_turn() {
     let mut claim = cluster.claim().await;
     let mut intake = cluster.intake().await;
     let clock = &cluster.env.clock;
-    let mut new_lead = async |key: &str| {
-        submit_segmented(&mut intake, key, 50, "emea", "hot")
+    let mut new_lead = async |key: &str, score: i32| {
+        submit_segmented(&mut intake, key, score, "emea", "hot")
             .await
             .name
     };
@@ -274,17 +274,18 @@ async fn rotation_windows_give_each_rep_new_leads_first_in_turn() {
     } else {
         ("bob", "alice")
     };
-    let old = new_lead("hot-old").await;
+    let old = new_lead("hot-old", 50).await;
 
     // 09:15: `second`'s window. Leads entering now are hers first.
     clock.advance(Span::minutes(15));
-    let fresh = new_lead("hot-fresh").await;
+    // Scored higher than the old lead, so only the window keeps ClaimNext off it.
+    let fresh = new_lead("hot-fresh", 90).await;
     let refused = claim_lead(&mut claim, first, &fresh).await.unwrap_err();
     assert_eq!(
         precondition(&refused),
         ("ROTATION_WINDOW".into(), "pools/hot".into())
     );
-    // ClaimNext passes over the exclusive lead and takes the older one.
+    // ClaimNext passes over the exclusive lead and takes the older, lower-priority one.
     assert_eq!(
         claim_next(&mut claim, first, "hot").await.unwrap().name,
         old
@@ -299,7 +300,7 @@ async fn rotation_windows_give_each_rep_new_leads_first_in_turn() {
     // 09:30: `first`'s window again. The lead from `second`'s window is open to everyone;
     // the ones entering now are `first`'s.
     clock.advance(Span::minutes(15));
-    let mine = new_lead("hot-mine").await;
+    let mine = new_lead("hot-mine", 50).await;
     let refused = claim_lead(&mut claim, second, &mine).await.unwrap_err();
     assert_eq!(precondition(&refused).0, "ROTATION_WINDOW");
     claim_lead(&mut claim, second, &fresh).await.unwrap();
