@@ -135,10 +135,10 @@ impl ClaimService for ClaimApi {
                 let req = request.get_ref();
                 let pool = PoolId::from_name(&req.parent, "parent")?;
                 let order = lead_order(req.order_by)?;
+                let current = self.claims.policy.current().await?;
                 // Managers (and services) see every pool, for oversight; reps what they may claim.
                 if !identity.has_any_role(&[Role::Manager, Role::Admin, Role::Service]) {
                     let rep = acting_rep(&identity)?;
-                    let current = self.claims.policy.current().await?;
                     if current.policy.pool(&pool).is_none() {
                         self.claims.store.get_pool(&pool).await?;
                     }
@@ -164,7 +164,7 @@ impl ClaimService for ClaimApi {
                     None
                 };
                 let mut leads = leads(&page);
-                if self.claims.is_blind(&pool).await? {
+                if current.policy.pool(&pool).is_some_and(|p| p.blind) {
                     leads.iter_mut().for_each(hide_identity);
                 }
                 Ok(v1::ListPoolLeadsResponse {

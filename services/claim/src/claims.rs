@@ -270,12 +270,6 @@ impl Claims {
         Ok(())
     }
 
-    /// Whether the policy hides who the leads of `pool` are until claimed.
-    pub async fn is_blind(&self, pool: &PoolId) -> Result<bool, Error> {
-        let current = self.policy.current().await?;
-        Ok(current.policy.pool(pool).is_some_and(|p| p.blind))
-    }
-
     /// Whether `rep` may browse and claim from `pool` at `now`, and why.
     pub async fn explain_access(
         &self,
