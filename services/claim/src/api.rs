@@ -3,7 +3,9 @@
 use std::sync::Arc;
 
 use leadpool_auth::{Identity, Role};
-use leadpool_domain::{Clock, Error, FieldViolation, LeadId, LeadState, Outcome, PoolId, RepId};
+use leadpool_domain::{
+    Clock, Error, FieldViolation, LeadId, LeadState, Outcome, PoolId, Reason, RepId,
+};
 use leadpool_proto::v1::{self, claim_service_server::ClaimService};
 use leadpool_server::{caller, convert, paging, to_status};
 use leadpool_store::{AvailableCursor, LeadOrder, LeadRecord};
@@ -230,7 +232,7 @@ impl ClaimService for ClaimApi {
                     None => {
                         self.claims.store.get_pool(&pool).await?;
                         Err(Error::precondition(
-                            "POOL_EMPTY",
+                            Reason::PoolEmpty,
                             pool.name(),
                             format!("{} has no lead available right now", pool.name()),
                         ))

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use leadpool_domain::{Error, LeadId, LeadState, PoolId, QuotaViolation, RepId};
+use leadpool_domain::{Error, LeadId, LeadState, PoolId, QuotaViolation, Reason, RepId};
 use leadpool_limits::{
     ClaimLimiter, LimitSet, RETENTION, Refusal, Reservation, ReserveOutcome, Scope, Subject,
     Unseeded,
@@ -72,7 +72,7 @@ impl Claims {
             && lead.pooled_at.is_some_and(|at| at >= turn.start)
         {
             return Err(Error::precondition(
-                "ROTATION_WINDOW",
+                Reason::RotationWindow,
                 pool.name(),
                 format!(
                     "{} is in {}'s exclusive window on new leads of {} until {}; claim \
@@ -236,7 +236,7 @@ impl Claims {
             .await?;
         if acceptance.is_below(decisions.accepted, decisions.decided) {
             return Err(Error::precondition(
-                "ACCEPTANCE_TOO_LOW",
+                Reason::AcceptanceTooLow,
                 rep.name(),
                 format!(
                     "{} accepted {} of {} assignments recently, below the minimum of {}%; \
@@ -257,7 +257,7 @@ impl Claims {
             let left = self.store.count_available(gate).await?;
             if left > 0 {
                 return Err(Error::precondition(
-                    "TIER_GATED",
+                    Reason::TierGated,
                     pool.name(),
                     format!(
                         "{} opens when {} is empty ({left} leads left there); claim from it first",
@@ -336,7 +336,7 @@ impl Claims {
             Ok(lead) => {
                 let expected: Vec<&str> = expected.iter().map(|s| s.as_str()).collect();
                 Error::precondition(
-                    "LEAD_NOT_OWNED",
+                    Reason::LeadNotOwned,
                     id.name(),
                     format!(
                         "{} is {}; this needs a lead you own that is {}",
@@ -363,7 +363,7 @@ async fn claim_chosen(
         && let Some(gave_up) = tx.gave_up_after(id, now - embargo).await?
     {
         return Err(Error::precondition(
-            "RECLAIM_EMBARGO",
+            Reason::ReclaimEmbargo,
             id.name(),
             format!(
                 "you gave up {} at {}; you may claim it again from {}",
@@ -403,7 +403,7 @@ pub fn require_access(
 
 fn unavailable_lead(id: LeadId, state: LeadState) -> Error {
     Error::precondition(
-        "LEAD_NOT_AVAILABLE",
+        Reason::LeadNotAvailable,
         id.name(),
         format!(
             "{} is no longer available (it is {state}); browse the pool for another lead",
@@ -441,7 +441,7 @@ fn active_room(rep: &RepId, max: u32, open: i64, pool: Option<&PoolId>) -> Resul
 
 fn ratio_unmet(pool: &PoolId, required: u32, from: &[PoolId], made: i64) -> Error {
     Error::precondition(
-        "CLAIM_RATIO",
+        Reason::ClaimRatio,
         pool.name(),
         format!(
             "a claim from {} needs {required} claims from {} since your last one there; you \
@@ -457,7 +457,7 @@ fn exhausted(rep: &RepId, limit: &Refusal, used: u32, retry_after: Duration) -> 
     let (reason, label, max) = match limit {
         Refusal::Window(window) => (window.reason, window.label.clone(), window.max),
         Refusal::Cooldown(cooldown) => (
-            "CLAIM_COOLDOWN",
+            Reason::ClaimCooldown,
             format!("cooldown after {} claims in a row", cooldown.after),
             cooldown.after,
         ),

@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use leadpool_domain::{Error, PoolId, RepId};
+use leadpool_domain::{Error, PoolId, Reason, RepId};
 use leadpool_limits::{CooldownRule, LimitSet, RollingLimit, Scope};
 use leadpool_policy::{Limits, Policy, Pool, Ratio, Rep, RotationWindow, WindowTurn};
 
@@ -35,7 +35,7 @@ impl ClaimRules {
         let own = policy.limits_for(rep);
         let pool_limits = pool.map(|p| p.limits).unwrap_or_default();
         let mut windows = vec![window(
-            "DAILY_CLAIM_LIMIT",
+            Reason::DailyClaimLimit,
             "daily claim limit".into(),
             Scope::Rep,
             DAY,
@@ -43,7 +43,7 @@ impl ClaimRules {
         )];
         if let Some(max) = own.per_hour {
             windows.push(window(
-                "HOURLY_CLAIM_LIMIT",
+                Reason::HourlyClaimLimit,
                 "hourly claim limit".into(),
                 Scope::Rep,
                 HOUR,
@@ -83,7 +83,7 @@ impl ClaimRules {
 pub fn claiming_rep<'p>(policy: &'p Policy, rep: &RepId) -> Result<&'p Rep, Error> {
     let record = policy.rep(rep).ok_or_else(|| {
         Error::precondition(
-            "REP_NOT_REGISTERED",
+            Reason::RepNotRegistered,
             rep.name(),
             format!(
                 "{} is not a rep in the routing policy; ask an admin to add her",
@@ -93,7 +93,7 @@ pub fn claiming_rep<'p>(policy: &'p Policy, rep: &RepId) -> Result<&'p Rep, Erro
     })?;
     if !record.active {
         return Err(Error::precondition(
-            "REP_INACTIVE",
+            Reason::RepInactive,
             rep.name(),
             format!("{} is inactive and cannot claim leads", rep.name()),
         ));
@@ -102,13 +102,13 @@ pub fn claiming_rep<'p>(policy: &'p Policy, rep: &RepId) -> Result<&'p Rep, Erro
 }
 
 /// The open-lead cap's stable reason and its label for people: the rep's own, or per pool.
-pub fn active_lead_limit(pool: Option<&PoolId>) -> (&'static str, String) {
+pub fn active_lead_limit(pool: Option<&PoolId>) -> (Reason, String) {
     match pool {
         Some(pool) => (
-            "POOL_ACTIVE_LEAD_LIMIT",
+            Reason::PoolActiveLeadLimit,
             format!("open-lead limit for {}", pool.name()),
         ),
-        None => ("ACTIVE_LEAD_LIMIT", "open-lead limit".to_owned()),
+        None => (Reason::ActiveLeadLimit, "open-lead limit".to_owned()),
     }
 }
 
@@ -125,7 +125,7 @@ fn pool_windows(pool: &PoolId, limits: Limits) -> Vec<RollingLimit> {
     let mut windows = Vec::new();
     if let Some(max) = limits.per_day {
         windows.push(window(
-            "POOL_DAILY_CLAIM_LIMIT",
+            Reason::PoolDailyClaimLimit,
             format!("daily claim limit for {}", pool.name()),
             Scope::Pool,
             DAY,
@@ -134,7 +134,7 @@ fn pool_windows(pool: &PoolId, limits: Limits) -> Vec<RollingLimit> {
     }
     if let Some(max) = limits.per_hour {
         windows.push(window(
-            "POOL_HOURLY_CLAIM_LIMIT",
+            Reason::PoolHourlyClaimLimit,
             format!("hourly claim limit for {}", pool.name()),
             Scope::Pool,
             HOUR,
@@ -144,13 +144,7 @@ fn pool_windows(pool: &PoolId, limits: Limits) -> Vec<RollingLimit> {
     windows
 }
 
-fn window(
-    reason: &'static str,
-    label: String,
-    scope: Scope,
-    window: Duration,
-    max: u32,
-) -> RollingLimit {
+fn window(reason: Reason, label: String, scope: Scope, window: Duration, max: u32) -> RollingLimit {
     RollingLimit {
         reason,
         label,

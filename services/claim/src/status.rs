@@ -243,7 +243,7 @@ fn window_usages(
         .windows
         .iter()
         .map(|w| v1::LimitUsage {
-            limit: w.limit.reason.to_owned(),
+            limit: w.limit.reason.as_str().to_owned(),
             description: w.limit.label.clone(),
             pool: pool.map(PoolId::name).unwrap_or_default(),
             max: to_i32(w.limit.max),
@@ -259,7 +259,7 @@ fn active_usage(pool: Option<&PoolId>, max: u32, held: usize) -> v1::LimitUsage 
     let used = u32::try_from(held).unwrap_or(u32::MAX);
     let (limit, description) = active_lead_limit(pool);
     v1::LimitUsage {
-        limit: limit.to_owned(),
+        limit: limit.as_str().to_owned(),
         description,
         pool: pool.map(PoolId::name).unwrap_or_default(),
         max: to_i32(max),

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use leadpool_auth::{Identity, Role};
 use leadpool_domain::validation::Violations;
-use leadpool_domain::{Clock, Error, FieldViolation, LeadId, PoolId, RepId};
+use leadpool_domain::{Clock, Error, FieldViolation, LeadId, PoolId, Reason, RepId};
 use leadpool_policy::document::{LimitsDoc, PoolDoc, RepDoc, TeamDoc};
 use leadpool_policy::{ChangeKind, Decision, LeadFacts, next_assignee};
 use leadpool_proto::v1::{self, routing_service_server::RoutingService};
@@ -105,7 +105,7 @@ impl RoutingService for RoutingApi {
                 let mut report = self.router.route(&[id], &identity.actor()).await?;
                 if let Some(unrouted) = report.unrouted.pop() {
                     return Err(match unrouted.kind {
-                        "LEAD_NOT_FOUND" => Error::not_found("lead", id.name()),
+                        Reason::LeadNotFound => Error::not_found("lead", id.name()),
                         kind => Error::precondition(kind, id.name(), unrouted.reason),
                     });
                 }

@@ -1,7 +1,7 @@
 //! Applying policy documents, and the imperative edits (create a pool, save a rep) that are
 //! applied as new policy versions too, so the policy stays the one source of truth.
 
-use leadpool_domain::{Clock, Error, FieldViolation};
+use leadpool_domain::{Clock, Error, FieldViolation, Reason};
 use leadpool_policy::PolicyDocument;
 use leadpool_store::{Applied, PolicyCache, Store};
 
@@ -97,7 +97,7 @@ impl PolicyOps<'_> {
                 Err(Error::FailedPrecondition { violations, .. })
                     if violations
                         .first()
-                        .is_some_and(|v| v.kind == "POLICY_VERSION_CHANGED") =>
+                        .is_some_and(|v| v.kind == Reason::PolicyVersionChanged) =>
                 {
                     continue;
                 }

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use leadpool_domain::{Clock, Error, LeadId, LeadState};
+use leadpool_domain::{Clock, Error, LeadId, LeadState, Reason};
 use leadpool_policy::{DEFAULT_CONTACT_SLA, Decision, Policy};
 use leadpool_store::{AssignmentRequest, LeadRecord, Placement, PolicyCache, Store};
 
@@ -30,8 +30,8 @@ pub struct RouteReport {
 #[derive(Debug)]
 pub struct Unrouted {
     pub lead: LeadId,
-    /// A stable kind: LEAD_NOT_FOUND, LEAD_REJECTED, NO_MATCHING_RULE, NO_REP_AVAILABLE.
-    pub kind: &'static str,
+    /// LeadNotFound, LeadRejected, NoMatchingRule or NoRepAvailable.
+    pub kind: Reason,
     pub reason: String,
 }
 
@@ -53,7 +53,7 @@ impl Router {
             if !leads.iter().any(|lead| lead.id == id.0) {
                 report.unrouted.push(Unrouted {
                     lead: *id,
-                    kind: "LEAD_NOT_FOUND",
+                    kind: Reason::LeadNotFound,
                     reason: format!("{} does not exist", id.name()),
                 });
             }
@@ -66,7 +66,7 @@ impl Router {
                 LeadState::Rejected => {
                     report.unrouted.push(Unrouted {
                         lead: lead.lead_id(),
-                        kind: "LEAD_REJECTED",
+                        kind: Reason::LeadRejected,
                         reason: format!(
                             "{} was rejected ({}); rejected leads are not routed",
                             lead.lead_id().name(),
@@ -102,7 +102,7 @@ impl Router {
                 }),
                 Decision::Unroutable => report.unrouted.push(Unrouted {
                     lead: lead.lead_id(),
-                    kind: "NO_MATCHING_RULE",
+                    kind: Reason::NoMatchingRule,
                     reason,
                 }),
             }
@@ -159,7 +159,7 @@ impl Router {
                 }),
                 None => report.unrouted.push(Unrouted {
                     lead: pending.lead.lead_id(),
-                    kind: "NO_REP_AVAILABLE",
+                    kind: Reason::NoRepAvailable,
                     reason: format!("{}, but nobody is available: {skipped}", pending.reason),
                 }),
             }

@@ -4,13 +4,14 @@
 
 use std::time::Duration;
 
+use crate::reason::Reason;
 use crate::validation::FieldViolation;
 
 /// A condition the call needed that did not hold (`google.rpc.PreconditionFailure`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PreconditionViolation {
-    /// A stable, machine-readable kind such as `LEAD_NOT_AVAILABLE`.
-    pub kind: &'static str,
+    /// Why, machine-readable: `LEAD_NOT_AVAILABLE`.
+    pub kind: Reason,
     /// What it is about, as a resource name: `leads/…`, `pools/…`.
     pub subject: String,
     pub description: String,
@@ -44,8 +45,8 @@ pub enum Error {
     #[error("{message}")]
     ResourceExhausted {
         message: String,
-        /// A stable, machine-readable reason such as `DAILY_CLAIM_LIMIT`.
-        reason: &'static str,
+        /// Which limit, machine-readable: `DAILY_CLAIM_LIMIT`.
+        reason: Reason,
         violations: Vec<QuotaViolation>,
         /// When the caller may try again.
         retry_after: Option<Duration>,
@@ -77,7 +78,7 @@ impl Error {
     }
 
     pub fn precondition(
-        kind: &'static str,
+        kind: Reason,
         subject: impl Into<String>,
         description: impl Into<String>,
     ) -> Self {

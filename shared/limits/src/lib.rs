@@ -38,7 +38,7 @@ pub enum Scope {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RollingLimit {
     /// Stable, machine-readable: `HOURLY_CLAIM_LIMIT`.
-    pub reason: &'static str,
+    pub reason: leadpool_domain::Reason,
     /// For people: "hourly claim limit".
     pub label: String,
     pub scope: Scope,

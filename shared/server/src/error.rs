@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use leadpool_auth::{Identity, Role};
-use leadpool_domain::Error;
+use leadpool_domain::{Error, Reason};
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
@@ -32,10 +32,14 @@ pub fn to_status(err: Error) -> Status {
         }
         Error::FailedPrecondition { violations, .. } => {
             if let Some(first) = violations.first() {
-                details.set_error_info(first.kind, ERROR_DOMAIN, HashMap::new());
+                details.set_error_info(first.kind.as_str(), ERROR_DOMAIN, HashMap::new());
             }
             for v in violations {
-                details.add_precondition_failure_violation(v.kind, v.subject, v.description);
+                details.add_precondition_failure_violation(
+                    v.kind.as_str(),
+                    v.subject,
+                    v.description,
+                );
             }
             Code::FailedPrecondition
         }
@@ -45,7 +49,7 @@ pub fn to_status(err: Error) -> Status {
             retry_after,
             ..
         } => {
-            details.set_error_info(reason, ERROR_DOMAIN, HashMap::new());
+            details.set_error_info(reason.as_str(), ERROR_DOMAIN, HashMap::new());
             for v in violations {
                 details.add_quota_failure_violation(v.subject, v.description);
             }
@@ -57,7 +61,7 @@ pub fn to_status(err: Error) -> Status {
         Error::PermissionDenied(_) => Code::PermissionDenied,
         Error::Unavailable { dependency, .. } => {
             details.set_error_info(
-                "DEPENDENCY_UNAVAILABLE",
+                Reason::DependencyUnavailable.as_str(),
                 ERROR_DOMAIN,
                 HashMap::from([("dependency".to_owned(), dependency.to_owned())]),
             );
@@ -126,7 +130,7 @@ mod tests {
     fn exhausted_quota_says_when_to_retry() {
         let status = to_status(Error::ResourceExhausted {
             message: "daily claim limit reached".into(),
-            reason: "DAILY_CLAIM_LIMIT",
+            reason: Reason::DailyClaimLimit,
             violations: vec![QuotaViolation {
                 subject: "reps/alice".into(),
                 description: "15 of 15 claims used".into(),
@@ -151,7 +155,7 @@ mod tests {
     #[test]
     fn preconditions_carry_a_machine_readable_kind() {
         let status = to_status(Error::precondition(
-            "LEAD_NOT_AVAILABLE",
+            Reason::LeadNotAvailable,
             "leads/x",
             "already claimed",
         ));
@@ -159,6 +163,26 @@ mod tests {
         let failure = status.get_details_precondition_failure().unwrap();
         assert_eq!(failure.violations[0].r#type, "LEAD_NOT_AVAILABLE");
         assert_eq!(failure.violations[0].subject, "leads/x");
+    }
+
+    #[test]
+    fn every_reason_is_listed_in_the_api_and_nothing_else() {
+        use leadpool_proto::v1::ErrorReason;
+        for reason in Reason::ALL {
+            assert!(
+                ErrorReason::from_str_name(reason.as_str()).is_some(),
+                "{reason} is missing from error_reason.proto"
+            );
+        }
+        let listed = (1..100)
+            .filter_map(|n| ErrorReason::try_from(n).ok())
+            .filter(|r| *r != ErrorReason::Unspecified)
+            .count();
+        assert_eq!(
+            listed,
+            Reason::ALL.len(),
+            "error_reason.proto lists reasons the code never gives"
+        );
     }
 
     #[test]

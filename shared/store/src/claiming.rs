@@ -5,7 +5,7 @@
 //! lead.
 
 use chrono::{DateTime, Utc};
-use leadpool_domain::{Error, LeadId, PoolId, RepId};
+use leadpool_domain::{Error, LeadId, PoolId, Reason, RepId};
 use sqlx::{Postgres, Transaction};
 
 use crate::Store;
@@ -239,7 +239,7 @@ async fn claims_since_last<'e>(
 fn claim_error(err: sqlx::Error, rep: &RepId) -> Error {
     if is_foreign_key_violation(&err) {
         Error::precondition(
-            "REP_NOT_REGISTERED",
+            Reason::RepNotRegistered,
             rep.name(),
             format!(
                 "{} is not a registered rep; ask an admin to add her",

@@ -2,7 +2,7 @@
 //! projections in line with it, in one transaction, so readers never see half a policy.
 
 use chrono::{DateTime, Utc};
-use leadpool_domain::Error;
+use leadpool_domain::{Error, Reason};
 use leadpool_policy::{Change, ChangeKind, Policy, PolicyDocument};
 use sqlx::types::Json;
 
@@ -127,7 +127,7 @@ impl Store {
             && expected != current_version
         {
             return Err(Error::precondition(
-                "POLICY_VERSION_CHANGED",
+                Reason::PolicyVersionChanged,
                 "policy",
                 format!(
                     "the policy is at version {current_version}, not {expected}; fetch it again and reapply your change"
