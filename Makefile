@@ -16,10 +16,16 @@ test:
 	@scripts/ensure-deps.sh
 	@scripts/test.sh
 
-## lint: formatting and clippy, as CI checks them
-lint:
+## lint: formatting, clippy, and the checked-in query metadata (.sqlx) current, as CI checks them
+lint: deps
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
+	@scripts/sqlx.sh check
+
+## sqlx-prepare: regenerate .sqlx/ after changing a query (a migrated throwaway database)
+.PHONY: sqlx-prepare
+sqlx-prepare: deps
+	@scripts/sqlx.sh prepare
 
 fmt:
 	cargo fmt --all

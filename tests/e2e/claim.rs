@@ -251,10 +251,10 @@ async fn a_released_lead_returns_to_its_pool_with_the_reason_in_its_history() {
         .find(|e| e.reason == "not my segment")
         .expect("release recorded");
     assert_eq!(
-        (release.from_state.as_deref(), release.to_state.as_str()),
+        (release.from.map(|s| s.as_str()), release.to.as_str()),
         (Some("claimed"), "available")
     );
-    assert_eq!(release.rep_id.as_deref(), Some("alice"));
+    assert_eq!(release.rep.as_ref().map(|r| r.as_str()), Some("alice"));
     cluster.stop().await;
 }
 

@@ -534,11 +534,19 @@ async fn h3_the_timed_pool_releases_every_two_hours_and_overflow_goes_to_the_ter
     .await;
     assert_eq!(sorted(overflow.leads), names(&[&west, &east]));
     assert_eq!(
-        lead(&cluster, &west).await.owner_rep_id.as_deref(),
+        lead(&cluster, &west)
+            .await
+            .owner
+            .as_ref()
+            .map(|r| r.as_str()),
         Some("wes")
     );
     assert_eq!(
-        lead(&cluster, &east).await.owner_rep_id.as_deref(),
+        lead(&cluster, &east)
+            .await
+            .owner
+            .as_ref()
+            .map(|r| r.as_str()),
         Some("eli")
     );
     cluster.stop().await;

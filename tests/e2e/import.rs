@@ -130,8 +130,8 @@ async fn original_of(cluster: &Cluster, lead: &str) -> (String, String) {
         .await
         .unwrap();
     let original = store
-        .get_lead(leadpool_domain::LeadId(duplicate.duplicate_of.unwrap()))
+        .get_lead(duplicate.duplicate_of.unwrap())
         .await
         .unwrap();
-    (original.lead_id().name(), original.email)
+    (original.id.name(), original.email)
 }

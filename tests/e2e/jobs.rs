@@ -2,11 +2,10 @@
 //! nothing else touched, and the history written for each lead moved.
 
 use chrono::{DateTime, Duration, Utc};
-use leadpool_domain::{Clock, LeadId, LeadState};
+use leadpool_domain::{Clock, Lead, LeadEvent, LeadId, LeadState};
 use leadpool_e2e::{Cluster, admin, apply_policy, rep, submit, submit_segmented};
 use leadpool_proto::v1;
 use leadpool_server::convert::timestamp;
-use leadpool_store::{EventRecord, LeadRecord};
 use leadpool_testing::authed;
 
 /// Runs `jobs/{job}` as of `as_of` and returns the answer.
@@ -26,7 +25,7 @@ pub async fn run_job(cluster: &Cluster, job: &str, as_of: DateTime<Utc>) -> v1::
         .into_inner()
 }
 
-pub async fn lead(cluster: &Cluster, lead: &v1::Lead) -> LeadRecord {
+pub async fn lead(cluster: &Cluster, lead: &v1::Lead) -> Lead {
     cluster
         .env
         .db
@@ -36,7 +35,7 @@ pub async fn lead(cluster: &Cluster, lead: &v1::Lead) -> LeadRecord {
         .unwrap()
 }
 
-pub async fn last_event(cluster: &Cluster, lead: &v1::Lead) -> EventRecord {
+pub async fn last_event(cluster: &Cluster, lead: &v1::Lead) -> LeadEvent {
     cluster
         .env
         .db
@@ -140,8 +139,8 @@ async fn aging_moves_old_leads_into_the_top_half_then_the_top_tenth_then_escalat
     let event = last_event(&cluster, &old_a).await;
     assert_eq!(
         (
-            event.from_state.as_deref(),
-            event.to_state.as_str(),
+            event.from.map(|s| s.as_str()),
+            event.to.as_str(),
             event.reason.as_str()
         ),
         (
@@ -197,10 +196,10 @@ async fn forced_assignment_at_72_hours_goes_round_robin_to_reps_never_managers()
         let record = lead(&cluster, l).await;
         assert_eq!(record.state, LeadState::Assigned);
         assert!(record.contact_due_at.is_some(), "the contact SLA runs");
-        owners.push(record.owner_rep_id.clone().unwrap());
+        owners.push(record.owner.clone().unwrap().to_string());
         let event = last_event(&cluster, l).await;
         assert_eq!(
-            (event.from_state.as_deref(), event.to_state.as_str()),
+            (event.from.map(|s| s.as_str()), event.to.as_str()),
             (Some("escalated"), "assigned")
         );
         assert!(
@@ -208,7 +207,7 @@ async fn forced_assignment_at_72_hours_goes_round_robin_to_reps_never_managers()
             "{}",
             event.reason
         );
-        assert_eq!(event.rep_id, record.owner_rep_id);
+        assert_eq!(event.rep, record.owner);
     }
     owners.sort();
     assert_eq!(
@@ -263,7 +262,7 @@ routing:
     );
     let archived = lead(&cluster, &week_old).await;
     assert_eq!(
-        (archived.state, archived.pool_id.as_deref()),
+        (archived.state, archived.pool.as_ref().map(|p| p.as_str())),
         (LeadState::Archived, Some("inbound"))
     );
     assert_eq!(
@@ -277,12 +276,19 @@ routing:
     );
     let moved = lead(&cluster, &one_day).await;
     assert_eq!(
-        (moved.state, moved.pool_id.as_deref(), moved.pooled_at),
+        (
+            moved.state,
+            moved.pool.as_ref().map(|p| p.as_str()),
+            moved.pooled_at
+        ),
         (LeadState::Available, Some("second-chance"), Some(now))
     );
     let event = last_event(&cluster, &one_day).await;
     assert_eq!(
-        (event.reason.as_str(), event.pool_id.as_deref()),
+        (
+            event.reason.as_str(),
+            event.pool.as_ref().map(|p| p.as_str())
+        ),
         (
             "older than 24h: moved to the priority pool pools/second-chance",
             Some("second-chance")
@@ -290,7 +296,7 @@ routing:
     );
     let young = lead(&cluster, &half_day).await;
     assert_eq!(
-        (young.state, young.pool_id.as_deref()),
+        (young.state, young.pool.as_ref().map(|p| p.as_str())),
         (LeadState::Available, Some("inbound"))
     );
     assert_eq!(
@@ -356,7 +362,7 @@ async fn the_weekly_cleanup_rejects_live_duplicates_naming_the_original() {
     assert_eq!(rejected.state, LeadState::Rejected);
     assert_eq!(
         rejected.duplicate_of,
-        Some(LeadId::from_name(&original.name, "name").unwrap().0)
+        Some(LeadId::from_name(&original.name, "name").unwrap())
     );
     assert_eq!(
         last_event(&cluster, &copy).await.reason,

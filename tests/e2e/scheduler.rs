@@ -65,20 +65,20 @@ async fn uncontacted_leads_return_to_their_pool_when_the_sla_passes_and_contacte
         .await
         .unwrap();
     assert_eq!(returned.state, LeadState::Available);
-    assert_eq!(returned.owner_rep_id, None);
-    assert_eq!(returned.pool_id.as_deref(), Some("inbound"));
+    assert_eq!(returned.owner, None);
+    assert_eq!(returned.pool.as_ref().map(|p| p.as_str()), Some("inbound"));
     let kept = store
         .get_lead(LeadId::from_name(&called.name, "name").unwrap())
         .await
         .unwrap();
     assert_eq!(kept.state, LeadState::Contacted);
 
-    let history = store.lead_events(returned.lead_id(), 0, 100).await.unwrap();
+    let history = store.lead_events(returned.id, 0, 100).await.unwrap();
     let expiry = history.last().unwrap();
     assert_eq!(expiry.reason, "contact SLA expired");
     assert_eq!(expiry.actor, "services/scheduler");
     assert_eq!(
-        expiry.rep_id.as_deref(),
+        expiry.rep.as_ref().map(|r| r.as_str()),
         Some("alice"),
         "history says who lost it"
     );

@@ -1,17 +1,19 @@
-//! The gRPC surface of the claim service. The acting rep is always the token's subject.
+//! The gRPC surface of the claim service. Each handler turns its request into domain values
+//! (refusing bad input with every field violation), makes one call on [`Claims`], and turns the
+//! answer into the response. The acting rep is always the token's subject.
 
 use std::sync::Arc;
 
 use leadpool_auth::{Identity, Role};
-use leadpool_domain::{
-    Clock, Error, FieldViolation, LeadId, LeadState, Outcome, PoolId, Reason, RepId,
-};
+use leadpool_domain::validation::Violations;
+use leadpool_domain::{Clock, Error, FieldViolation, LeadId, Outcome, OwnedChange, PoolId, RepId};
 use leadpool_proto::v1::{self, claim_service_server::ClaimService};
 use leadpool_server::{caller, convert, paging, to_status};
-use leadpool_store::{AvailableCursor, LeadOrder, LeadRecord};
+use leadpool_store::{AvailableCursor, LeadOrder};
 use tonic::{Request, Response, Status};
 
-use crate::claims::{Claims, Target, require_access};
+use crate::claims::{Claims, Target, Viewer};
+use crate::messages;
 
 const MAX_REASON_LEN: usize = 1000;
 
@@ -24,6 +26,54 @@ impl ClaimApi {
     pub fn new(claims: Claims, clock: Arc<dyn Clock>) -> Self {
         Self { claims, clock }
     }
+
+    /// The one path of every change an owner makes to her lead: who is acting, what she asked
+    /// for (already parsed), the change, the lead as it is now.
+    async fn work<T>(
+        &self,
+        request: &Request<T>,
+        parsed: Result<(LeadId, OwnedChange), Error>,
+    ) -> Result<Option<v1::Lead>, Error> {
+        let identity = caller(request)?;
+        let rep = acting_rep(&identity)?;
+        let (id, change) = parsed?;
+        let lead = self
+            .claims
+            .work(&rep, id, &change, &identity.actor(), self.clock.now())
+            .await?;
+        Ok(Some(convert::lead(&lead)))
+    }
+
+    /// Claims `target` for the acting rep.
+    async fn claim<T>(
+        &self,
+        request: &Request<T>,
+        target: impl FnOnce(&T) -> Result<ParsedTarget, Error>,
+    ) -> Result<Vec<v1::Lead>, Error> {
+        let identity = caller(request)?;
+        let rep = acting_rep(&identity)?;
+        let parsed = target(request.get_ref())?;
+        let target = match &parsed {
+            ParsedTarget::Lead(id) => Target::Lead(*id),
+            ParsedTarget::Next(pool) => Target::Next(pool),
+            ParsedTarget::Batch(pool, count) => Target::Batch {
+                pool,
+                count: *count,
+            },
+        };
+        let claimed = self
+            .claims
+            .claim(&rep, target, &identity.actor(), self.clock.now())
+            .await?;
+        Ok(claimed.iter().map(convert::lead).collect())
+    }
+}
+
+/// A claim target as parsed from a request (owning what [`Target`] borrows).
+enum ParsedTarget {
+    Lead(LeadId),
+    Next(PoolId),
+    Batch(PoolId, u32),
 }
 
 type Reply<T> = Result<Response<T>, Status>;
@@ -42,6 +92,15 @@ fn acting_rep(identity: &Identity) -> Result<RepId, Error> {
     })
 }
 
+/// Managers, admins and services oversee every pool; reps see what the policy lets them.
+fn viewer(identity: &Identity) -> Result<Viewer, Error> {
+    if identity.has_any_role(&[Role::Manager, Role::Admin, Role::Service]) {
+        Ok(Viewer::Overseer)
+    } else {
+        acting_rep(identity).map(Viewer::Rep)
+    }
+}
+
 fn lead_order(value: i32) -> Result<LeadOrder, FieldViolation> {
     match v1::LeadOrder::try_from(value) {
         Ok(v1::LeadOrder::Unspecified | v1::LeadOrder::Priority) => Ok(LeadOrder::Priority),
@@ -54,9 +113,10 @@ fn lead_order(value: i32) -> Result<LeadOrder, FieldViolation> {
     }
 }
 
-fn required_text(field: &str, value: &str) -> Result<String, FieldViolation> {
+/// Free text of at most [`MAX_REASON_LEN`] bytes, trimmed; `required` refuses it empty.
+fn text(field: &str, value: &str, required: bool) -> Result<String, FieldViolation> {
     let value = value.trim();
-    if value.is_empty() {
+    if required && value.is_empty() {
         Err(FieldViolation::new(field, "is required"))
     } else if value.len() > MAX_REASON_LEN {
         Err(FieldViolation::new(
@@ -65,21 +125,6 @@ fn required_text(field: &str, value: &str) -> Result<String, FieldViolation> {
         ))
     } else {
         Ok(value.to_owned())
-    }
-}
-
-fn leads(records: &[LeadRecord]) -> Vec<v1::Lead> {
-    records.iter().map(convert::lead).collect()
-}
-
-/// A blind pool shows what a lead is worth (score, region, product, source), not who it is,
-/// so reps cannot cherry-pick by name; the claimant sees everything.
-fn hide_identity(lead: &mut v1::Lead) {
-    if let Some(contact) = lead.contact.as_mut() {
-        *contact = v1::Contact {
-            country: std::mem::take(&mut contact.country),
-            ..v1::Contact::default()
-        };
     }
 }
 
@@ -112,17 +157,57 @@ fn outcome(value: i32) -> Result<Outcome, FieldViolation> {
     }
 }
 
-/// A lead name and a required reason, with both problems reported at once.
-fn lead_and_reason(name: &str, reason: &str) -> Result<(LeadId, String), Error> {
-    match (
-        LeadId::from_name(name, "name"),
-        required_text("reason", reason),
-    ) {
-        (Ok(id), Ok(reason)) => Ok((id, reason)),
-        (id, reason) => Err(Error::InvalidArgument(
-            id.err().into_iter().chain(reason.err()).collect(),
-        )),
+/// The lead and the change, or every problem found on the way (the lead's name first).
+fn owned_change(
+    id: Option<LeadId>,
+    change: Option<OwnedChange>,
+    v: Violations,
+) -> Result<(LeadId, OwnedChange), Error> {
+    match (id, change) {
+        (Some(id), Some(change)) if v.is_empty() => Ok((id, change)),
+        _ => Err(Error::InvalidArgument(v.into_vec())),
     }
+}
+
+fn release(req: &v1::ReleaseLeadRequest) -> Result<(LeadId, OwnedChange), Error> {
+    let mut v = Violations::new();
+    let id = v.check(LeadId::from_name(&req.name, "name"));
+    let reason = v.check(text("reason", &req.reason, true));
+    owned_change(id, reason.map(|reason| OwnedChange::Release { reason }), v)
+}
+
+fn contact(req: &v1::RecordContactRequest) -> Result<(LeadId, OwnedChange), Error> {
+    let mut v = Violations::new();
+    let id = v.check(LeadId::from_name(&req.name, "name"));
+    let note = v.check(text("note", &req.note, false));
+    owned_change(id, note.map(|note| OwnedChange::Contact { note }), v)
+}
+
+fn close(req: &v1::RecordOutcomeRequest) -> Result<(LeadId, OwnedChange), Error> {
+    let mut v = Violations::new();
+    let id = v.check(LeadId::from_name(&req.name, "name"));
+    let outcome = v.check(outcome(req.outcome));
+    if req.deal_size_minor < 0 {
+        v.add("deal_size_minor", "must not be negative");
+    }
+    let note = v.check(text("note", &req.note, false));
+    let change = outcome.zip(note).map(|(outcome, note)| OwnedChange::Close {
+        outcome,
+        deal_size_minor: req.deal_size_minor,
+        note,
+    });
+    owned_change(id, change, v)
+}
+
+fn accept(req: &v1::AcceptAssignmentRequest) -> Result<(LeadId, OwnedChange), Error> {
+    Ok((LeadId::from_name(&req.name, "name")?, OwnedChange::Accept))
+}
+
+fn reject(req: &v1::RejectAssignmentRequest) -> Result<(LeadId, OwnedChange), Error> {
+    let mut v = Violations::new();
+    let id = v.check(LeadId::from_name(&req.name, "name"));
+    let reason = v.check(text("reason", &req.reason, true));
+    owned_change(id, reason.map(|reason| OwnedChange::Reject { reason }), v)
 }
 
 #[tonic::async_trait]
@@ -137,41 +222,26 @@ impl ClaimService for ClaimApi {
                 let req = request.get_ref();
                 let pool = PoolId::from_name(&req.parent, "parent")?;
                 let order = lead_order(req.order_by)?;
-                let current = self.claims.policy.current().await?;
-                // Managers (and services) see every pool, for oversight; reps what they may claim.
-                if !identity.has_any_role(&[Role::Manager, Role::Admin, Role::Service]) {
-                    let rep = acting_rep(&identity)?;
-                    if current.policy.pool(&pool).is_none() {
-                        self.claims.store.get_pool(&pool).await?;
-                    }
-                    require_access(&current.policy, &rep, &pool, self.clock.now())?;
-                }
                 let limit = paging::page_size(req.page_size, 50, 500)?;
                 let scope = format!("{}:{order:?}", pool.name());
                 let cursor: Option<AvailableCursor> = paging::decode(&req.page_token, &scope)?;
-                let mut page = self
+                let page = self
                     .claims
-                    .store
-                    .list_available(&pool, order, cursor.as_ref(), limit + 1)
+                    .browse(
+                        &viewer(&identity)?,
+                        &pool,
+                        order,
+                        cursor.as_ref(),
+                        limit,
+                        self.clock.now(),
+                    )
                     .await?;
-                if page.is_empty() {
-                    // Listing a pool that does not exist is NOT_FOUND, not an empty page.
-                    self.claims.store.get_pool(&pool).await?;
-                }
-                let next = if page.len() > usize::try_from(limit).unwrap_or(usize::MAX) {
-                    page.pop();
-                    page.last()
-                        .and_then(|last| AvailableCursor::after(last, order))
-                } else {
-                    None
-                };
-                let mut leads = leads(&page);
-                if current.policy.pool(&pool).is_some_and(|p| p.blind) {
-                    leads.iter_mut().for_each(hide_identity);
-                }
                 Ok(v1::ListPoolLeadsResponse {
-                    leads,
-                    next_page_token: next.map(|c| paging::encode(&scope, c)).unwrap_or_default(),
+                    leads: page.leads.iter().map(convert::lead).collect(),
+                    next_page_token: page
+                        .next
+                        .map(|c| paging::encode(&scope, c))
+                        .unwrap_or_default(),
                 })
             }
             .await,
@@ -183,24 +253,12 @@ impl ClaimService for ClaimApi {
         &self,
         request: Request<v1::ClaimLeadRequest>,
     ) -> Reply<v1::ClaimLeadResponse> {
-        reply(
-            async {
-                let identity = caller(&request)?;
-                let rep = acting_rep(&identity)?;
-                let id = LeadId::from_name(&request.get_ref().name, "name")?;
-                let mut claimed = self
-                    .claims
-                    .claim(&rep, Target::Lead(id), &identity.actor(), self.clock.now())
-                    .await?;
-                match claimed.pop() {
-                    Some(lead) => Ok(v1::ClaimLeadResponse {
-                        lead: Some(convert::lead(&lead)),
-                    }),
-                    None => Err(self.claims.explain_unavailable(id).await),
-                }
-            }
-            .await,
-        )
+        let claimed = self
+            .claim(&request, |req| {
+                Ok(ParsedTarget::Lead(LeadId::from_name(&req.name, "name")?))
+            })
+            .await;
+        reply(claimed.map(|mut leads| v1::ClaimLeadResponse { lead: leads.pop() }))
     }
 
     #[tracing::instrument(skip_all, fields(pool = %request.get_ref().pool))]
@@ -208,39 +266,12 @@ impl ClaimService for ClaimApi {
         &self,
         request: Request<v1::ClaimNextRequest>,
     ) -> Reply<v1::ClaimNextResponse> {
-        reply(
-            async {
-                let identity = caller(&request)?;
-                let rep = acting_rep(&identity)?;
-                let pool = PoolId::from_name(&request.get_ref().pool, "pool")?;
-                let mut claimed = self
-                    .claims
-                    .claim(
-                        &rep,
-                        Target::Next {
-                            pool: &pool,
-                            count: 1,
-                        },
-                        &identity.actor(),
-                        self.clock.now(),
-                    )
-                    .await?;
-                match claimed.pop() {
-                    Some(lead) => Ok(v1::ClaimNextResponse {
-                        lead: Some(convert::lead(&lead)),
-                    }),
-                    None => {
-                        self.claims.store.get_pool(&pool).await?;
-                        Err(Error::precondition(
-                            Reason::PoolEmpty,
-                            pool.name(),
-                            format!("{} has no lead available right now", pool.name()),
-                        ))
-                    }
-                }
-            }
-            .await,
-        )
+        let claimed = self
+            .claim(&request, |req| {
+                Ok(ParsedTarget::Next(PoolId::from_name(&req.pool, "pool")?))
+            })
+            .await;
+        reply(claimed.map(|mut leads| v1::ClaimNextResponse { lead: leads.pop() }))
     }
 
     #[tracing::instrument(skip_all, fields(pool = %request.get_ref().pool, count = request.get_ref().count))]
@@ -248,37 +279,20 @@ impl ClaimService for ClaimApi {
         &self,
         request: Request<v1::ClaimBatchRequest>,
     ) -> Reply<v1::ClaimBatchResponse> {
-        reply(
-            async {
-                let identity = caller(&request)?;
-                let rep = acting_rep(&identity)?;
-                let req = request.get_ref();
+        let max = self.claims.max_batch();
+        let claimed = self
+            .claim(&request, |req| {
                 let pool = PoolId::from_name(&req.pool, "pool")?;
-                let max = self.claims.settings.max_batch;
                 let count = u32::try_from(req.count)
                     .ok()
                     .filter(|count| (1..=max).contains(count))
                     .ok_or_else(|| {
                         Error::invalid("count", format!("{} is outside 1..={max}", req.count))
                     })?;
-                let claimed = self
-                    .claims
-                    .claim(
-                        &rep,
-                        Target::Next { pool: &pool, count },
-                        &identity.actor(),
-                        self.clock.now(),
-                    )
-                    .await?;
-                if claimed.is_empty() {
-                    self.claims.store.get_pool(&pool).await?;
-                }
-                Ok(v1::ClaimBatchResponse {
-                    leads: leads(&claimed),
-                })
-            }
-            .await,
-        )
+                Ok(ParsedTarget::Batch(pool, count))
+            })
+            .await;
+        reply(claimed.map(|leads| v1::ClaimBatchResponse { leads }))
     }
 
     #[tracing::instrument(skip_all, fields(lead = %request.get_ref().name))]
@@ -286,32 +300,8 @@ impl ClaimService for ClaimApi {
         &self,
         request: Request<v1::ReleaseLeadRequest>,
     ) -> Reply<v1::ReleaseLeadResponse> {
-        reply(
-            async {
-                let identity = caller(&request)?;
-                let rep = acting_rep(&identity)?;
-                let req = request.get_ref();
-                let (id, reason) = lead_and_reason(&req.name, &req.reason)?;
-                let released = self
-                    .claims
-                    .store
-                    .release_lead(id, &rep, &reason, &identity.actor(), self.clock.now())
-                    .await?;
-                Ok(v1::ReleaseLeadResponse {
-                    lead: Some(
-                        self.claims
-                            .owned_change(
-                                released,
-                                id,
-                                &rep,
-                                &[LeadState::Claimed, LeadState::Contacted],
-                            )
-                            .await?,
-                    ),
-                })
-            }
-            .await,
-        )
+        let lead = self.work(&request, release(request.get_ref())).await;
+        reply(lead.map(|lead| v1::ReleaseLeadResponse { lead }))
     }
 
     #[tracing::instrument(skip_all, fields(lead = %request.get_ref().name))]
@@ -319,38 +309,35 @@ impl ClaimService for ClaimApi {
         &self,
         request: Request<v1::RecordContactRequest>,
     ) -> Reply<v1::RecordContactResponse> {
-        reply(
-            async {
-                let identity = caller(&request)?;
-                let rep = acting_rep(&identity)?;
-                let req = request.get_ref();
-                let id = LeadId::from_name(&req.name, "name")?;
-                if req.note.len() > MAX_REASON_LEN {
-                    return Err(Error::invalid(
-                        "note",
-                        format!("is longer than {MAX_REASON_LEN} bytes"),
-                    ));
-                }
-                let note = if req.note.trim().is_empty() {
-                    "contacted"
-                } else {
-                    req.note.trim()
-                };
-                let contacted = self
-                    .claims
-                    .store
-                    .record_contact(id, &rep, note, &identity.actor(), self.clock.now())
-                    .await?;
-                Ok(v1::RecordContactResponse {
-                    lead: Some(
-                        self.claims
-                            .owned_change(contacted, id, &rep, &[LeadState::Claimed])
-                            .await?,
-                    ),
-                })
-            }
-            .await,
-        )
+        let lead = self.work(&request, contact(request.get_ref())).await;
+        reply(lead.map(|lead| v1::RecordContactResponse { lead }))
+    }
+
+    #[tracing::instrument(skip_all, fields(lead = %request.get_ref().name))]
+    async fn record_outcome(
+        &self,
+        request: Request<v1::RecordOutcomeRequest>,
+    ) -> Reply<v1::RecordOutcomeResponse> {
+        let lead = self.work(&request, close(request.get_ref())).await;
+        reply(lead.map(|lead| v1::RecordOutcomeResponse { lead }))
+    }
+
+    #[tracing::instrument(skip_all, fields(lead = %request.get_ref().name))]
+    async fn accept_assignment(
+        &self,
+        request: Request<v1::AcceptAssignmentRequest>,
+    ) -> Reply<v1::AcceptAssignmentResponse> {
+        let lead = self.work(&request, accept(request.get_ref())).await;
+        reply(lead.map(|lead| v1::AcceptAssignmentResponse { lead }))
+    }
+
+    #[tracing::instrument(skip_all, fields(lead = %request.get_ref().name))]
+    async fn reject_assignment(
+        &self,
+        request: Request<v1::RejectAssignmentRequest>,
+    ) -> Reply<v1::RejectAssignmentResponse> {
+        let lead = self.work(&request, reject(request.get_ref())).await;
+        reply(lead.map(|lead| v1::RejectAssignmentResponse { lead }))
     }
 
     async fn list_lead_events(
@@ -365,18 +352,10 @@ impl ClaimService for ClaimApi {
                 let limit = paging::page_size(req.page_size, 100, 1000)?;
                 let scope = format!("{}/events", id.name());
                 let after: i64 = paging::decode(&req.page_token, &scope)?.unwrap_or(0);
-                let lead = self.claims.store.get_lead(id).await?;
-                let overseer = identity.has_any_role(&[Role::Manager, Role::Admin, Role::Service]);
-                let owner = identity
-                    .rep()
-                    .is_some_and(|rep| lead.owner_rep_id.as_deref() == Some(rep.as_str()));
-                if !overseer && !owner {
-                    return Err(Error::PermissionDenied(format!(
-                        "{} may read the history of leads she owns only",
-                        identity.actor()
-                    )));
-                }
-                let mut events = self.claims.store.lead_events(id, after, limit + 1).await?;
+                let mut events = self
+                    .claims
+                    .history(&viewer(&identity)?, id, after, limit + 1)
+                    .await?;
                 let next = if events.len() > usize::try_from(limit).unwrap_or(usize::MAX) {
                     events.pop();
                     events.last().map(|e| e.id)
@@ -421,132 +400,6 @@ impl ClaimService for ClaimApi {
         )
     }
 
-    #[tracing::instrument(skip_all, fields(lead = %request.get_ref().name))]
-    async fn record_outcome(
-        &self,
-        request: Request<v1::RecordOutcomeRequest>,
-    ) -> Reply<v1::RecordOutcomeResponse> {
-        reply(
-            async {
-                let identity = caller(&request)?;
-                let rep = acting_rep(&identity)?;
-                let req = request.get_ref();
-                let mut violations = Vec::new();
-                let id = LeadId::from_name(&req.name, "name").map_err(|v| violations.push(v));
-                let outcome = outcome(req.outcome).map_err(|v| violations.push(v));
-                if req.deal_size_minor < 0 {
-                    violations.push(FieldViolation::new(
-                        "deal_size_minor",
-                        "must not be negative",
-                    ));
-                }
-                if req.note.len() > MAX_REASON_LEN {
-                    violations.push(FieldViolation::new(
-                        "note",
-                        format!("is longer than {MAX_REASON_LEN} bytes"),
-                    ));
-                }
-                let (Ok(id), Ok(outcome), true) = (id, outcome, violations.is_empty()) else {
-                    return Err(Error::InvalidArgument(violations));
-                };
-                let note = format!(
-                    "outcome {} (deal size {}){}{}",
-                    outcome.as_str(),
-                    req.deal_size_minor,
-                    if req.note.trim().is_empty() { "" } else { ": " },
-                    req.note.trim()
-                );
-                let closed = self
-                    .claims
-                    .store
-                    .record_outcome(
-                        id,
-                        &rep,
-                        outcome,
-                        req.deal_size_minor,
-                        &note,
-                        &identity.actor(),
-                        self.clock.now(),
-                    )
-                    .await?;
-                Ok(v1::RecordOutcomeResponse {
-                    lead: Some(
-                        self.claims
-                            .owned_change(
-                                closed,
-                                id,
-                                &rep,
-                                &[LeadState::Claimed, LeadState::Contacted, LeadState::Closed],
-                            )
-                            .await?,
-                    ),
-                })
-            }
-            .await,
-        )
-    }
-
-    #[tracing::instrument(skip_all, fields(lead = %request.get_ref().name))]
-    async fn accept_assignment(
-        &self,
-        request: Request<v1::AcceptAssignmentRequest>,
-    ) -> Reply<v1::AcceptAssignmentResponse> {
-        reply(
-            async {
-                let identity = caller(&request)?;
-                let rep = acting_rep(&identity)?;
-                let id = LeadId::from_name(&request.get_ref().name, "name")?;
-                let accepted = self
-                    .claims
-                    .store
-                    .accept_assignment(id, &rep, &identity.actor(), self.clock.now())
-                    .await?;
-                Ok(v1::AcceptAssignmentResponse {
-                    lead: Some(
-                        self.claims
-                            .owned_change(accepted, id, &rep, &[LeadState::Assigned])
-                            .await?,
-                    ),
-                })
-            }
-            .await,
-        )
-    }
-
-    #[tracing::instrument(skip_all, fields(lead = %request.get_ref().name))]
-    async fn reject_assignment(
-        &self,
-        request: Request<v1::RejectAssignmentRequest>,
-    ) -> Reply<v1::RejectAssignmentResponse> {
-        reply(
-            async {
-                let identity = caller(&request)?;
-                let rep = acting_rep(&identity)?;
-                let req = request.get_ref();
-                let (id, reason) = lead_and_reason(&req.name, &req.reason)?;
-                let rejected = self
-                    .claims
-                    .store
-                    .reject_assignment(
-                        id,
-                        &rep,
-                        &format!("assignment rejected: {reason}"),
-                        &identity.actor(),
-                        self.clock.now(),
-                    )
-                    .await?;
-                Ok(v1::RejectAssignmentResponse {
-                    lead: Some(
-                        self.claims
-                            .owned_change(rejected, id, &rep, &[LeadState::Assigned])
-                            .await?,
-                    ),
-                })
-            }
-            .await,
-        )
-    }
-
     async fn get_rep_status(
         &self,
         request: Request<v1::GetRepStatusRequest>,
@@ -560,7 +413,8 @@ impl ClaimService for ClaimApi {
                     Some(at) => convert::from_timestamp(at, "at")?,
                     None => self.clock.now(),
                 };
-                self.claims.rep_status(&rep, at).await
+                let status = self.claims.rep_status(&rep, at).await?;
+                Ok(messages::rep_status(status))
             }
             .await,
         )

@@ -3,8 +3,8 @@
 mod api;
 mod claims;
 mod config;
+mod messages;
 mod rules;
-mod status;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -35,12 +35,12 @@ impl Application {
         let limiter = ClaimLimiter::new(&config.redis)?;
         let auth = AuthLayer::new(TokenVerifier::from_config(&config.auth)?);
         let server = GrpcServer::bind(&config.server).await?;
-        let claims = claims::Claims {
-            store: store.clone(),
-            limiter: limiter.clone(),
-            policy: PolicyCache::new(store.clone(), config.policy.refresh_interval),
-            settings: config.claims,
-        };
+        let claims = claims::Claims::new(
+            store.clone(),
+            limiter,
+            PolicyCache::new(store.clone(), config.policy.refresh_interval),
+            config.claims,
+        );
         Ok(Self {
             server,
             auth,

@@ -2,7 +2,6 @@
 
 mod api;
 mod config;
-mod import;
 mod intake;
 mod router;
 
@@ -43,11 +42,11 @@ impl Application {
         )
         .map_err(|e| StartupError::Other(format!("routing.endpoint: {e}")))?;
         let router = router::Router::new(channel);
-        let intake = intake::Intake {
-            store: store.clone(),
-            router: router.clone(),
-            policy: PolicyCache::new(store.clone(), config.policy.refresh_interval),
-        };
+        let intake = intake::Intake::new(
+            store.clone(),
+            router.clone(),
+            PolicyCache::new(store.clone(), config.policy.refresh_interval),
+        );
         let server = GrpcServer::bind(&config.server).await?;
         Ok(Self {
             server,

@@ -1,44 +1,33 @@
-//! The gRPC surface of the routing service. Handlers check who is calling, turn the request
-//! into domain values, and call the routing logic or the policy operations.
+//! The gRPC surface of the routing service. Each handler checks who is calling, turns the
+//! request into domain values (refusing bad input with every field violation), makes one call
+//! on [`Routing`], and turns the answer into the response.
 
 use std::time::Duration;
 
-use leadpool_auth::{Identity, Role};
+use leadpool_auth::Identity;
+use leadpool_auth::Role;
 use leadpool_domain::validation::Violations;
-use leadpool_domain::{Clock, Error, FieldViolation, LeadId, PoolId, Reason, RepId};
-use leadpool_policy::document::{LimitsDoc, PoolDoc, RepDoc, TeamDoc};
-use leadpool_policy::{ChangeKind, Decision, LeadFacts, next_assignee};
+use leadpool_domain::{Error, FieldViolation, LeadId, PoolId, RepId};
+use leadpool_policy::document::{LimitsDoc, PoolDoc, RepDoc};
+use leadpool_policy::{ChangeKind, Decision, LeadFacts};
 use leadpool_proto::v1::{self, routing_service_server::RoutingService};
 use leadpool_server::{caller, convert, paging, require_role, to_status};
 use leadpool_store::{Applied, PolicyRecord};
 use tonic::{Request, Response, Status};
 
-use crate::policy_ops::PolicyOps;
-use crate::routing::Router;
+use crate::routing::{Explained, RepView, RouteQuestion, Routing};
 
 const MAX_CONTACT_SLA: Duration = Duration::from_secs(30 * 24 * 3600);
 const MAX_NAME_LEN: usize = 200;
 const MAX_ROUTE_BATCH: usize = 1000;
 
 pub struct RoutingApi {
-    router: Router,
+    routing: Routing,
 }
 
 impl RoutingApi {
-    pub fn new(router: Router) -> Self {
-        Self { router }
-    }
-
-    fn ops(&self) -> PolicyOps<'_> {
-        PolicyOps {
-            store: &self.router.store,
-            cache: &self.router.policy,
-            clock: self.router.clock.as_ref(),
-        }
-    }
-
-    fn clock(&self) -> &dyn Clock {
-        self.router.clock.as_ref()
+    pub fn new(routing: Routing) -> Self {
+        Self { routing }
     }
 }
 
@@ -102,21 +91,7 @@ impl RoutingService for RoutingApi {
                 let identity = caller(&request)?;
                 may_route(&identity)?;
                 let id = LeadId::from_name(&request.get_ref().name, "name")?;
-                let mut report = self.router.route(&[id], &identity.actor()).await?;
-                if let Some(unrouted) = report.unrouted.pop() {
-                    return Err(match unrouted.kind {
-                        Reason::LeadNotFound => Error::not_found("lead", id.name()),
-                        kind => Error::precondition(kind, id.name(), unrouted.reason),
-                    });
-                }
-                let routed = !report.pooled.is_empty() || !report.assigned.is_empty();
-                let lead = report
-                    .pooled
-                    .into_iter()
-                    .chain(report.assigned)
-                    .chain(report.already_routed)
-                    .next()
-                    .ok_or_else(|| Error::internal("routing reported nothing for the lead"))?;
+                let (lead, routed) = self.routing.route_one(id, &identity.actor()).await?;
                 Ok(v1::RouteLeadResponse {
                     lead: Some(convert::lead(&lead)),
                     routed,
@@ -154,7 +129,7 @@ impl RoutingService for RoutingApi {
                     })
                     .collect();
                 v.into_result(|| ())?;
-                let report = self.router.route(&ids, &identity.actor()).await?;
+                let report = self.routing.route(&ids, &identity.actor()).await?;
                 Ok(v1::RouteLeadsResponse {
                     pooled: report.pooled.len() as i64,
                     assigned: report.assigned.len() as i64,
@@ -191,7 +166,7 @@ impl RoutingService for RoutingApi {
                 }
                 let expected = (req.expected_version > 0).then_some(req.expected_version);
                 let applied = self
-                    .ops()
+                    .routing
                     .apply(
                         &req.document,
                         req.validate_only,
@@ -213,16 +188,13 @@ impl RoutingService for RoutingApi {
             async {
                 caller(&request)?;
                 let version = request.get_ref().version;
-                let record = match version {
-                    v if v < 0 => {
-                        return Err(Error::invalid(
-                            "version",
-                            "must not be negative; 0 means the current version",
-                        ));
-                    }
-                    0 => self.router.store.current_policy().await?,
-                    v => Some(self.router.store.policy(v).await?),
-                };
+                if version < 0 {
+                    return Err(Error::invalid(
+                        "version",
+                        "must not be negative; 0 means the current version",
+                    ));
+                }
+                let record = self.routing.policy_version(version).await?;
                 Ok(v1::GetPolicyResponse {
                     policy: Some(record.map_or_else(
                         || v1::PolicyVersion {
@@ -247,7 +219,7 @@ impl RoutingService for RoutingApi {
                 let req = request.get_ref();
                 let limit = paging::page_size(req.page_size, 50, 500)?;
                 let before: Option<i64> = paging::decode(&req.page_token, "policies")?;
-                let records = self.router.store.list_policies(before, limit + 1).await?;
+                let records = self.routing.policy_versions(before, limit + 1).await?;
                 let (page, next) = split_page(records, limit, |r| r.version);
                 Ok(v1::ListPolicyVersionsResponse {
                     versions: page.iter().map(|r| policy_version(r, false)).collect(),
@@ -267,14 +239,13 @@ impl RoutingService for RoutingApi {
         reply(
             async {
                 caller(&request)?;
-                let lead = match &request.get_ref().lead {
-                    Some(v1::explain_route_request::Lead::Name(name)) => self
-                        .router
-                        .store
-                        .get_lead(LeadId::from_name(name, "name")?)
-                        .await?
-                        .facts(),
-                    Some(v1::explain_route_request::Lead::Sketch(sketch)) => sketch_facts(sketch)?,
+                let question = match &request.get_ref().lead {
+                    Some(v1::explain_route_request::Lead::Name(name)) => {
+                        RouteQuestion::Stored(LeadId::from_name(name, "name")?)
+                    }
+                    Some(v1::explain_route_request::Lead::Sketch(sketch)) => {
+                        RouteQuestion::Sketch(sketch_facts(sketch)?)
+                    }
                     None => {
                         return Err(Error::invalid(
                             "lead",
@@ -282,7 +253,7 @@ impl RoutingService for RoutingApi {
                         ));
                     }
                 };
-                self.explain(&lead).await
+                Ok(explanation(self.routing.explain(question).await?))
             }
             .await,
         )
@@ -298,20 +269,7 @@ impl RoutingService for RoutingApi {
                 let identity = caller(&request)?;
                 may_configure(&identity)?;
                 let pool = parse_pool(request.get_ref())?;
-                let id = PoolId::parse(&pool.id, "pool_id")?;
-                self.ops()
-                    .edit(&identity.actor(), |document| {
-                        if document.pools.iter().any(|p| p.id == pool.id) {
-                            return Err(Error::AlreadyExists {
-                                name: id.name(),
-                                message: format!("pool {} already exists", id.name()),
-                            });
-                        }
-                        document.pools.push(pool.clone());
-                        Ok(())
-                    })
-                    .await?;
-                let record = self.router.store.get_pool(&id).await?;
+                let record = self.routing.create_pool(pool, &identity.actor()).await?;
                 Ok(v1::CreatePoolResponse {
                     pool: Some(convert::pool(&record)),
                 })
@@ -325,7 +283,7 @@ impl RoutingService for RoutingApi {
             async {
                 caller(&request)?;
                 let id = PoolId::from_name(&request.get_ref().name, "name")?;
-                let record = self.router.store.get_pool(&id).await?;
+                let record = self.routing.pool(&id).await?;
                 Ok(v1::GetPoolResponse {
                     pool: Some(convert::pool(&record)),
                 })
@@ -344,11 +302,7 @@ impl RoutingService for RoutingApi {
                 let req = request.get_ref();
                 let limit = paging::page_size(req.page_size, 100, 1000)?;
                 let after: Option<String> = paging::decode(&req.page_token, "pools")?;
-                let pools = self
-                    .router
-                    .store
-                    .list_pools(after.as_deref(), limit + 1)
-                    .await?;
+                let pools = self.routing.pools(after.as_deref(), limit + 1).await?;
                 let (page, next) = split_page(pools, limit, |p| p.id.clone());
                 Ok(v1::ListPoolsResponse {
                     pools: page.iter().map(convert::pool).collect(),
@@ -370,50 +324,10 @@ impl RoutingService for RoutingApi {
             async {
                 let identity = caller(&request)?;
                 may_configure(&identity)?;
-                let (rep, id) = parse_rep(request.get_ref().rep.as_ref())?;
-                self.ops()
-                    .edit(&identity.actor(), |document| {
-                        if let Some(team) = &rep.team
-                            && !document.teams.iter().any(|t| &t.id == team)
-                        {
-                            document.teams.push(TeamDoc {
-                                id: team.clone(),
-                                name: None,
-                                time_zone: None,
-                                business_hours: None,
-                                after_hours: None,
-                                weekends: None,
-                                limits: None,
-                            });
-                        }
-                        match document.reps.iter_mut().find(|r| r.id == rep.id) {
-                            Some(existing) => {
-                                // Keep what this call does not speak about.
-                                let mut updated = rep.clone();
-                                updated.seniority = existing.seniority.clone();
-                                updated.performance = existing.performance.clone();
-                                updated.regions = existing.regions.clone();
-                                updated.products = existing.products.clone();
-                                updated.industries = existing.industries.clone();
-                                updated.weight = existing.weight;
-                                updated.unavailable = existing.unavailable.clone();
-                                let mut limits = existing.limits.clone().unwrap_or_default();
-                                limits.per_day = rep.limits.as_ref().and_then(|l| l.per_day);
-                                updated.limits = (limits != LimitsDoc::default()).then_some(limits);
-                                *existing = updated;
-                            }
-                            None => document.reps.push(rep.clone()),
-                        }
-                        Ok(())
-                    })
-                    .await?;
-                let current = self.router.policy.current().await?;
-                let saved = current
-                    .policy
-                    .rep(&id)
-                    .ok_or_else(|| Error::internal("the saved rep is not in the policy"))?;
+                let rep = parse_rep(request.get_ref().rep.as_ref())?;
+                let saved = self.routing.save_rep(rep, &identity.actor()).await?;
                 Ok(v1::UpsertRepResponse {
-                    rep: Some(rep_message(&current.policy, saved)),
+                    rep: Some(rep_message(&saved)),
                 })
             }
             .await,
@@ -430,20 +344,16 @@ impl RoutingService for RoutingApi {
                 let req = request.get_ref();
                 let limit = paging::page_size(req.page_size, 100, 1000)?;
                 let after: Option<String> = paging::decode(&req.page_token, "reps")?;
-                let current = self.router.policy.current().await?;
-                let reps: Vec<&leadpool_policy::Rep> = current
-                    .policy
-                    .reps
-                    .values()
-                    .filter(|rep| after.as_deref().is_none_or(|after| rep.id.as_str() > after))
-                    .take(usize::try_from(limit + 1).unwrap_or(usize::MAX))
-                    .collect();
-                let (page, next) = split_page(reps, limit, |r| r.id.to_string());
+                let reps = self
+                    .routing
+                    .reps(
+                        after.as_deref(),
+                        usize::try_from(limit + 1).unwrap_or(usize::MAX),
+                    )
+                    .await?;
+                let (page, next) = split_page(reps, limit, |r| r.rep.id.to_string());
                 Ok(v1::ListRepsResponse {
-                    reps: page
-                        .iter()
-                        .map(|rep| rep_message(&current.policy, rep))
-                        .collect(),
+                    reps: page.iter().map(rep_message).collect(),
                     next_page_token: next
                         .map(|id| paging::encode("reps", id))
                         .unwrap_or_default(),
@@ -454,48 +364,40 @@ impl RoutingService for RoutingApi {
     }
 }
 
-impl RoutingApi {
-    async fn explain(&self, lead: &LeadFacts) -> Result<v1::ExplainRouteResponse, Error> {
-        let current = self.router.policy.current().await?;
-        let policy = &current.policy;
-        let explained = policy.route(lead);
-        let mut response = v1::ExplainRouteResponse {
-            rules: explained
-                .checks
-                .iter()
-                .map(|check| v1::RuleEvaluation {
-                    rule: check.rule.clone(),
-                    matched: check.matched,
-                    reasons: check.reasons.clone(),
-                })
-                .collect(),
-            matched_rule: explained.rule.clone().unwrap_or_default(),
-            detail: explained.detail.clone(),
-            policy_version: current.version,
-            ..Default::default()
-        };
-        match &explained.decision {
-            Decision::Pool(pool) => response.pool = pool.name(),
-            Decision::Assign { assign, key } => {
-                response.assign_strategy = assign.strategy.to_string();
-                let candidates = policy.assignment_candidates(assign, lead, self.clock().now());
-                let reps: Vec<RepId> = candidates.eligible.iter().map(|c| c.rep.clone()).collect();
-                let counts = self.router.store.assignment_counts(key, &reps).await?;
-                response.next_assignee =
-                    next_assignee(assign.strategy, &candidates.eligible, &counts)
-                        .map(|c| c.rep.name())
-                        .unwrap_or_default();
-                response.skipped_assignees = candidates.skipped;
-                if response.next_assignee.is_empty()
-                    && let Some(pool) = &assign.fallback_pool
-                {
-                    response.pool = pool.name();
-                }
+fn explanation(explained: Explained) -> v1::ExplainRouteResponse {
+    let route = explained.route;
+    let mut response = v1::ExplainRouteResponse {
+        rules: route
+            .checks
+            .iter()
+            .map(|check| v1::RuleEvaluation {
+                rule: check.rule.clone(),
+                matched: check.matched,
+                reasons: check.reasons.clone(),
+            })
+            .collect(),
+        matched_rule: route.rule.clone().unwrap_or_default(),
+        detail: route.detail.clone(),
+        policy_version: explained.policy_version,
+        next_assignee: explained
+            .next_assignee
+            .as_ref()
+            .map(RepId::name)
+            .unwrap_or_default(),
+        skipped_assignees: explained.skipped,
+        ..Default::default()
+    };
+    match &route.decision {
+        Decision::Pool(pool) => response.pool = pool.name(),
+        Decision::Assign { assign, .. } => {
+            response.assign_strategy = assign.strategy.to_string();
+            if let Some(pool) = &explained.fallback {
+                response.pool = pool.name();
             }
-            Decision::Unroutable => {}
         }
-        Ok(response)
+        Decision::Unroutable => {}
     }
+    response
 }
 
 /// Splits `limit + 1` fetched rows into the page and the key to continue after, if any.
@@ -529,7 +431,8 @@ fn sketch_facts(sketch: &v1::LeadSketch) -> Result<LeadFacts, Error> {
     })
 }
 
-fn rep_message(policy: &leadpool_policy::Policy, rep: &leadpool_policy::Rep) -> v1::Rep {
+fn rep_message(view: &RepView) -> v1::Rep {
+    let rep = &view.rep;
     v1::Rep {
         name: rep.id.name(),
         display_name: rep.name.clone(),
@@ -541,9 +444,8 @@ fn rep_message(policy: &leadpool_policy::Policy, rep: &leadpool_policy::Rep) -> 
         }
         .into(),
         active: rep.active,
-        daily_claim_limit: policy
-            .limits_for(rep)
-            .per_day
+        daily_claim_limit: view
+            .daily_limit
             .and_then(|limit| i32::try_from(limit).ok())
             .unwrap_or(0),
     }
@@ -606,7 +508,7 @@ fn parse_pool(req: &v1::CreatePoolRequest) -> Result<PoolDoc, Vec<FieldViolation
     })
 }
 
-fn parse_rep(rep: Option<&v1::Rep>) -> Result<(RepDoc, RepId), Vec<FieldViolation>> {
+fn parse_rep(rep: Option<&v1::Rep>) -> Result<RepDoc, Vec<FieldViolation>> {
     let Some(rep) = rep else {
         return Err(vec![FieldViolation::new("rep", "is required")]);
     };
@@ -647,31 +549,27 @@ fn parse_rep(rep: Option<&v1::Rep>) -> Result<(RepDoc, RepId), Vec<FieldViolatio
         );
     }
     match (id, v.into_vec()) {
-        (Some(id), violations) if violations.is_empty() => Ok((
-            RepDoc {
-                id: id.to_string(),
-                name: (!rep.display_name.trim().is_empty())
-                    .then(|| rep.display_name.trim().to_owned()),
-                team: (!team.is_empty()).then(|| team.to_owned()),
-                role: role.to_owned(),
-                seniority: None,
-                performance: None,
-                regions: Vec::new(),
-                products: Vec::new(),
-                industries: Vec::new(),
-                active: Some(rep.active),
-                weight: None,
-                unavailable: Vec::new(),
-                limits: u32::try_from(rep.daily_claim_limit)
-                    .ok()
-                    .filter(|limit| *limit > 0)
-                    .map(|per_day| LimitsDoc {
-                        per_day: Some(per_day),
-                        ..LimitsDoc::default()
-                    }),
-            },
-            id,
-        )),
+        (Some(id), violations) if violations.is_empty() => Ok(RepDoc {
+            id: id.to_string(),
+            name: (!rep.display_name.trim().is_empty()).then(|| rep.display_name.trim().to_owned()),
+            team: (!team.is_empty()).then(|| team.to_owned()),
+            role: role.to_owned(),
+            seniority: None,
+            performance: None,
+            regions: Vec::new(),
+            products: Vec::new(),
+            industries: Vec::new(),
+            active: Some(rep.active),
+            weight: None,
+            unavailable: Vec::new(),
+            limits: u32::try_from(rep.daily_claim_limit)
+                .ok()
+                .filter(|limit| *limit > 0)
+                .map(|per_day| LimitsDoc {
+                    per_day: Some(per_day),
+                    ..LimitsDoc::default()
+                }),
+        }),
         (_, violations) => Err(violations),
     }
 }

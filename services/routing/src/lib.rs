@@ -3,7 +3,6 @@
 
 mod api;
 mod config;
-mod policy_ops;
 mod routing;
 
 use std::net::SocketAddr;
@@ -34,15 +33,15 @@ impl Application {
         }
         let auth = AuthLayer::new(TokenVerifier::from_config(&config.auth)?);
         let server = GrpcServer::bind(&config.server).await?;
-        let router = routing::Router {
-            store: store.clone(),
-            policy: PolicyCache::new(store.clone(), config.policy.refresh_interval),
+        let routing = routing::Routing::new(
+            store.clone(),
+            PolicyCache::new(store.clone(), config.policy.refresh_interval),
             clock,
-        };
+        );
         Ok(Self {
             server,
             auth,
-            api: api::RoutingApi::new(router),
+            api: api::RoutingApi::new(routing),
             store,
         })
     }

@@ -6,13 +6,12 @@
 use chrono::{DateTime, Utc};
 use leadpool_domain::{Error, LeadId};
 use leadpool_policy::{Policy, PoolKind};
-use leadpool_store::schedule_jobs as sql;
-use sqlx::PgConnection;
+use leadpool_store::JobTx;
 
-use crate::jobs::ACTOR;
+use crate::history::ACTOR;
 
 pub async fn apply(
-    conn: &mut PgConnection,
+    run: &mut JobTx,
     policy: &Policy,
     now: DateTime<Utc>,
     batch: i64,
@@ -25,21 +24,22 @@ pub async fn apply(
         .filter(|p| p.kind != PoolKind::Timed && !p.schedule.health.pause_sources.is_empty())
     {
         let health = &pool.schedule.health;
-        let depth = sql::pool_depth(conn, &pool.id).await?;
-        let mut pause = sql::open_pause(conn, &pool.id).await?;
+        let depth = run.pool_depth(&pool.id).await?;
+        let mut pause = run.open_pause(&pool.id).await?;
         if pause.is_none() && depth >= i64::from(health.critical) {
             let sources: Vec<String> = health.pause_sources.iter().cloned().collect();
-            sql::pause_sources(conn, &pool.id, &sources, now).await?;
+            run.pause_sources(&pool.id, &sources, now).await?;
             tracing::warn!(pool = %pool.id, depth, ?sources, "pool critical: pausing low-priority sources");
             pause = Some((now, sources));
         } else if pause.is_some() && depth < i64::from(health.warning) {
-            moved.extend(sql::resume_sources(conn, &pool.id, now, ACTOR, batch).await?);
+            moved.extend(run.resume_sources(&pool.id, now, ACTOR, batch).await?);
             tracing::info!(pool = %pool.id, depth, "pool below warning: sources resumed");
             continue;
         }
         if let Some((since, sources)) = pause {
             moved.extend(
-                sql::hold_sources(conn, &pool.id, &sources, since, now, ACTOR, batch).await?,
+                run.hold_sources(&pool.id, &sources, since, now, ACTOR, batch)
+                    .await?,
             );
         }
     }

@@ -7,10 +7,9 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use leadpool_domain::{Error, LeadId, RepId};
 use leadpool_policy::{Candidate, LeadFacts, Policy, Pool, Role, Strategy, next_assignee};
-use leadpool_store::schedule_jobs::{self as sql, ForcedAssignment};
-use sqlx::PgConnection;
+use leadpool_store::{ForcedAssignment, JobTx};
 
-use crate::jobs::{ACTOR, span};
+use crate::history::{ACTOR, span};
 
 /// Who may receive a forced assignment from `pool` at `now`: the pool's `aging.assign`
 /// candidates, or else every rep who is not a manager and may claim from the pool right now.
@@ -47,7 +46,7 @@ pub fn candidates(
 /// Assigns every overdue lead of every pool that has an `assignAfter` age, batch by batch.
 /// A lead nobody can take now stays where it is and is tried again on the next run.
 pub async fn assign_overdue(
-    conn: &mut PgConnection,
+    run: &mut JobTx,
     policy: &Policy,
     now: DateTime<Utc>,
     batch: i64,
@@ -58,23 +57,25 @@ pub async fn assign_overdue(
             continue;
         };
         let rule_key = format!("forced:{}", pool.id.as_str());
-        sql::lock_assignment_rule(conn, &rule_key).await?;
-        let mut counts: HashMap<RepId, i64> = sql::assignment_counts_in(conn, &rule_key).await?;
+        run.lock_assignment_rule(&rule_key).await?;
+        let mut counts: HashMap<RepId, i64> = run.assignment_counts(&rule_key).await?;
         let mut cursor = None;
         loop {
-            let due = sql::due_for_assignment(conn, &pool.id, now - after, cursor, batch).await?;
+            let due = run
+                .due_for_assignment(&pool.id, now - after, cursor, batch)
+                .await?;
             let Some(last) = due.last() else { break };
             cursor = last.pooled_at.map(|at| (at, last.id));
             let mut picks = Vec::new();
             for lead in &due {
-                let (strategy, eligible) = candidates(policy, pool, &lead.facts(), now);
+                let (strategy, eligible) = candidates(policy, pool, &LeadFacts::from(lead), now);
                 let Some(chosen) = next_assignee(strategy, &eligible, &counts) else {
                     continue;
                 };
                 let turn = counts.entry(chosen.rep.clone()).or_insert(0);
                 *turn += 1;
                 picks.push(ForcedAssignment {
-                    lead: LeadId(lead.id),
+                    lead: lead.id,
                     rep: chosen.rep.clone(),
                     reason: format!(
                         "forced assignment: unclaimed {} ({} was {}; turn {} for {})",
@@ -86,7 +87,7 @@ pub async fn assign_overdue(
                     ),
                 });
             }
-            assigned.extend(sql::assign_forced(conn, &rule_key, &picks, now, ACTOR).await?);
+            assigned.extend(run.assign_forced(&rule_key, &picks, now, ACTOR).await?);
             if (due.len() as i64) < batch {
                 break;
             }

@@ -389,8 +389,8 @@ pub fn alerts(pool: &Pool, rules: &HealthRules, h: &Health) -> Vec<Alert> {
             Severity::Warning,
             format!(
                 "claims are slow: median {} from entry to claim, target {}",
-                crate::jobs::span(median),
-                crate::jobs::span(h.velocity.target)
+                crate::history::span(median),
+                crate::history::span(h.velocity.target)
             ),
         );
     } else if h.depletion.claims == 0 && h.counts.available > 0 && h.counts.over_24h > 0 {

@@ -7,14 +7,11 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use leadpool_domain::{Error, LeadId};
 use leadpool_policy::Policy;
-use leadpool_store::schedule_jobs as sql;
-use sqlx::PgConnection;
+use leadpool_store::{self as sql, JobTx};
 
 use crate::config::SchedulerConfig;
 use crate::forced;
-
-/// How job runs appear in lead history.
-pub const ACTOR: &str = "services/scheduler";
+use crate::history::{ACTOR, span};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Job {
@@ -142,7 +139,7 @@ impl Job {
     /// Applies the job as of `now`.
     pub async fn run(
         self,
-        conn: &mut PgConnection,
+        run: &mut JobTx,
         now: DateTime<Utc>,
         ctx: &JobContext<'_>,
     ) -> Result<Outcome, Error> {
@@ -162,11 +159,12 @@ impl Job {
                         })
                     })
                     .collect();
-                sql::release_scheduled(conn, &releases, now, ACTOR, batch)
+                run.release_scheduled(&releases, now, ACTOR, batch)
                     .await
                     .map(Outcome::moved)
             }
-            Self::SlaExpiry => leadpool_store::expire_contact_slas(conn, now, ACTOR, batch)
+            Self::SlaExpiry => run
+                .expire_contact_slas(now, ACTOR, batch)
                 .await
                 .map(Outcome::moved),
             Self::Aging => {
@@ -178,18 +176,18 @@ impl Job {
                         None,
                     ))
                 });
-                let mut moved = sql::age_out(
-                    conn,
-                    &sql::AgeOut {
-                        steps: &escalations,
-                        age: sql::AgeFrom::AvailableByPoolAge,
-                        to_state: "escalated",
-                    },
-                    now,
-                    ACTOR,
-                    batch,
-                )
-                .await?;
+                let mut moved = run
+                    .age_out(
+                        &sql::AgeOut {
+                            steps: &escalations,
+                            age: sql::AgeFrom::AvailableByPoolAge,
+                            to_state: "escalated",
+                        },
+                        now,
+                        ACTOR,
+                        batch,
+                    )
+                    .await?;
                 // Pools with neither boost step are skipped by `boost_aged`.
                 let boosts: Vec<sql::Boost> = policy
                     .pools
@@ -200,13 +198,13 @@ impl Job {
                         top_tenth_after: pool.schedule.aging.top_tenth_after,
                     })
                     .collect();
-                moved.extend(sql::boost_aged(conn, &boosts, now, ACTOR, batch).await?);
+                moved.extend(run.boost_aged(&boosts, now, ACTOR).await?);
                 Ok(Outcome::moved(moved))
             }
-            Self::ForcedAssignment => forced::assign_overdue(conn, policy, now, batch)
+            Self::ForcedAssignment => forced::assign_overdue(run, policy, now, batch)
                 .await
                 .map(Outcome::moved),
-            Self::DailyRefresh => daily_refresh(conn, policy, now, batch)
+            Self::DailyRefresh => daily_refresh(run, policy, now, batch)
                 .await
                 .map(Outcome::moved),
             Self::WeeklyCleanup => {
@@ -216,16 +214,16 @@ impl Job {
                     (policy.duplicates.by_company, sql::DuplicateKey::Company),
                 ];
                 for (_, key) in keys.into_iter().filter(|(on, _)| *on) {
-                    rejected.extend(sql::reject_duplicates(conn, key, now, ACTOR, batch).await?);
+                    rejected.extend(run.reject_duplicates(key, now, ACTOR, batch).await?);
                 }
                 let history = chrono::Duration::from_std(ctx.config.job_history)
                     .unwrap_or(chrono::Duration::days(30));
                 Ok(Outcome {
                     leads: rejected,
-                    records: sql::prune_job_runs(conn, now - history).await?,
+                    records: run.prune_job_runs(now - history).await?,
                 })
             }
-            Self::Backpressure => crate::backpressure::apply(conn, policy, now, batch)
+            Self::Backpressure => crate::backpressure::apply(run, policy, now, batch)
                 .await
                 .map(Outcome::moved),
             Self::ClaimQuota => {
@@ -243,11 +241,11 @@ impl Job {
                         (rep.id.clone(), zone.name().to_owned())
                     })
                     .collect();
-                sql::record_quota_shortfalls(conn, &reps, minimum, now)
+                run.record_quota_shortfalls(&reps, minimum, now)
                     .await
                     .map(Outcome::records)
             }
-            Self::PoolSnapshot => sql::snapshot_pools(conn, now).await.map(Outcome::records),
+            Self::PoolSnapshot => run.snapshot_pools(now).await.map(Outcome::records),
         }
     }
 }
@@ -277,7 +275,7 @@ fn steps(
 /// S5 in order: archive the oldest, nurture the old, move the rest to the priority pool — so
 /// each lead takes the furthest step its age calls for.
 async fn daily_refresh(
-    conn: &mut PgConnection,
+    run: &mut JobTx,
     policy: &Policy,
     now: DateTime<Utc>,
     batch: i64,
@@ -318,8 +316,7 @@ async fn daily_refresh(
         (&promote, "available"),
     ] {
         moved.extend(
-            sql::age_out(
-                conn,
+            run.age_out(
                 &sql::AgeOut {
                     steps,
                     age: sql::AgeFrom::UnclaimedByReceived,
@@ -335,28 +332,9 @@ async fn daily_refresh(
     Ok(moved)
 }
 
-/// A duration the way the policy writes it: `48h`, `7d`, `90m`.
-pub fn span(d: chrono::Duration) -> String {
-    let minutes = d.num_minutes();
-    if minutes % (24 * 60) == 0 && minutes >= 24 * 60 * 7 {
-        format!("{}d", minutes / (24 * 60))
-    } else if minutes % 60 == 0 {
-        format!("{}h", minutes / 60)
-    } else {
-        format!("{minutes}m")
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn spans_read_like_the_policy() {
-        assert_eq!(span(chrono::Duration::hours(48)), "48h");
-        assert_eq!(span(chrono::Duration::days(7)), "7d");
-        assert_eq!(span(chrono::Duration::minutes(90)), "90m");
-    }
 
     #[test]
     fn job_ids_round_trip() {

@@ -7,6 +7,7 @@ mod backpressure;
 mod config;
 mod forced;
 mod health;
+mod history;
 mod jobs;
 mod monitor;
 mod runner;

@@ -113,7 +113,7 @@ impl Runner {
             config: &self.config,
             policy: &policy.policy,
         };
-        let outcome = job.run(run.conn(), as_of, &ctx).await?;
+        let outcome = job.run(&mut run, as_of, &ctx).await?;
         run.finish(outcome.affected()).await?;
         Ok(outcome)
     }

@@ -1,10 +1,12 @@
-//! A lead's states and the validated shape of a new lead.
+//! A lead as stored — its state, who holds it, where it is — and its history.
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
-use crate::validation::{FieldViolation, Violations};
+use chrono::{DateTime, Utc};
+
+use crate::ids::{LeadId, PoolId, RepId};
 
 /// Where a lead is in its life. Stored as text; see `docs/architecture.md` for the transitions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -109,15 +111,62 @@ impl FromStr for Outcome {
     }
 }
 
-/// Limits on free-text input, so one request cannot fill the database.
-pub const MAX_TEXT_LEN: usize = 256;
-pub const MAX_ATTRIBUTES: usize = 64;
-pub const MAX_IDEMPOTENCY_KEY_LEN: usize = 128;
-
-/// A lead as submitted, after every field was checked.
+/// What the rep holding a lead does with it, once she has it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewLead {
-    pub idempotency_key: String,
+pub enum OwnedChange {
+    /// Back to its pool (or to routing, without one), with why.
+    Release { reason: String },
+    /// She reached the contact: stops the contact SLA.
+    Contact { note: String },
+    /// How it ended. An opportunity may later become a customer or be lost.
+    Close {
+        outcome: Outcome,
+        deal_size_minor: i64,
+        note: String,
+    },
+    /// She takes an assigned lead: it becomes claimed, the contact SLA starts.
+    Accept,
+    /// She turns an assigned lead down: back to its pool, with why.
+    Reject { reason: String },
+}
+
+impl OwnedChange {
+    /// The states the lead must be in for this change (closed: only as an opportunity).
+    pub fn from_states(&self) -> &'static [LeadState] {
+        match self {
+            Self::Release { .. } => &[LeadState::Claimed, LeadState::Contacted],
+            Self::Contact { .. } => &[LeadState::Claimed],
+            Self::Close { .. } => &[LeadState::Claimed, LeadState::Contacted, LeadState::Closed],
+            Self::Accept | Self::Reject { .. } => &[LeadState::Assigned],
+        }
+    }
+
+    /// What the lead's history says of it.
+    pub fn history_reason(&self) -> String {
+        match self {
+            Self::Release { reason } => reason.clone(),
+            Self::Contact { note } if note.is_empty() => "contacted".to_owned(),
+            Self::Contact { note } => note.clone(),
+            Self::Close {
+                outcome,
+                deal_size_minor,
+                note,
+            } => format!(
+                "outcome {} (deal size {deal_size_minor}){}{note}",
+                outcome.as_str(),
+                if note.is_empty() { "" } else { ": " },
+            ),
+            Self::Accept => "assignment accepted".to_owned(),
+            Self::Reject { reason } => format!("assignment rejected: {reason}"),
+        }
+    }
+}
+
+/// A lead as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lead {
+    pub id: LeadId,
+    pub state: LeadState,
     pub email: String,
     pub contact_name: String,
     pub company: String,
@@ -125,273 +174,67 @@ pub struct NewLead {
     pub country: String,
     pub phone: String,
     pub score: i32,
+    pub priority: i32,
     pub source: String,
     pub region: String,
     pub product: String,
     pub industry: String,
     pub attributes: BTreeMap<String, String>,
+    /// The pool it is in (or, while assigned, belongs to).
+    pub pool: Option<PoolId>,
+    /// The rep working it: claimed, assigned or contacted (closed leads keep their owner).
+    pub owner: Option<RepId>,
+    pub rejection_reason: Option<String>,
+    pub received_at: DateTime<Utc>,
+    /// When it entered its current pool; aging counts from here.
+    pub pooled_at: Option<DateTime<Utc>>,
+    pub claimed_at: Option<DateTime<Utc>>,
+    pub contact_due_at: Option<DateTime<Utc>>,
+    pub contacted_at: Option<DateTime<Utc>>,
+    pub outcome: Option<Outcome>,
+    pub deal_size_minor: i64,
+    /// For a duplicate kept as rejected: the lead it duplicates.
+    pub duplicate_of: Option<LeadId>,
 }
 
-/// The unchecked input for a [`NewLead`], as it arrives from a caller.
-#[derive(Debug, Clone, Default)]
-pub struct LeadInput {
-    pub idempotency_key: String,
-    pub email: String,
-    pub contact_name: String,
-    pub company: String,
-    pub company_domain: String,
-    pub country: String,
-    pub phone: String,
-    pub score: i32,
-    pub source: String,
-    pub region: String,
-    pub product: String,
-    pub industry: String,
-    pub attributes: BTreeMap<String, String>,
+/// One change in a lead's history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeadEvent {
+    /// Increases with every event written.
+    pub id: i64,
+    pub lead: LeadId,
+    /// `None` for the lead's creation.
+    pub from: Option<LeadState>,
+    pub to: LeadState,
+    /// Who acted: `reps/{id}`, `services/{name}`, `users/{id}`.
+    pub actor: String,
+    pub reason: String,
+    /// The lead's pool after the change.
+    pub pool: Option<PoolId>,
+    /// The rep the change concerns: who claimed, released, contacted, or lost it.
+    pub rep: Option<RepId>,
+    pub at: DateTime<Utc>,
 }
 
-impl NewLead {
-    /// Checks every field and reports every problem, with the request's field paths.
-    pub fn parse(input: LeadInput) -> Result<Self, Vec<FieldViolation>> {
-        let mut v = Violations::new();
-        let key = input.idempotency_key.trim().to_owned();
-        if key.is_empty() {
-            v.add(
-                "idempotency_key",
-                "is required: a caller-chosen id that is the same on every retry",
-            );
-        } else if key.len() > MAX_IDEMPOTENCY_KEY_LEN {
-            v.add(
-                "idempotency_key",
-                format!("is longer than {MAX_IDEMPOTENCY_KEY_LEN} bytes"),
-            );
-        }
-        let email = input.email.trim().to_ascii_lowercase();
-        if email.is_empty() && input.phone.trim().is_empty() {
-            v.add(
-                "contact.email",
-                "is required unless contact.phone is given: a lead needs a way to be reached",
-            );
-        } else if !email.is_empty() && !is_plausible_email(&email) {
-            v.add(
-                "contact.email",
-                format!("`{email}` is not an email address"),
-            );
-        }
-        if !(0..=100).contains(&input.score) {
-            v.add("score", format!("{} is outside 0..=100", input.score));
-        }
-        let mut domain = input.company_domain.trim().to_ascii_lowercase();
-        if domain.is_empty() {
-            domain = email
-                .rsplit_once('@')
-                .map(|(_, d)| d.to_owned())
-                .unwrap_or_default();
-        } else if !is_plausible_domain(&domain) {
-            v.add(
-                "contact.company_domain",
-                format!("`{domain}` is not a domain name such as example.com"),
-            );
-        }
-        let country = input.country.trim().to_ascii_uppercase();
-        let is_alpha2 = country.len() == 2 && country.chars().all(|c| c.is_ascii_uppercase());
-        if !country.is_empty() && !is_alpha2 {
-            v.add(
-                "contact.country",
-                format!("`{country}` is not an ISO 3166-1 alpha-2 code such as DE"),
-            );
-        }
-        for (field, value) in [
-            ("contact.email", &input.email),
-            ("contact.name", &input.contact_name),
-            ("contact.company", &input.company),
-            ("contact.company_domain", &input.company_domain),
-            ("contact.phone", &input.phone),
-            ("source", &input.source),
-            ("region", &input.region),
-            ("product", &input.product),
-            ("industry", &input.industry),
-        ] {
-            check_text(&mut v, field, value);
-        }
-        if input.attributes.len() > MAX_ATTRIBUTES {
-            v.add(
-                "attributes",
-                format!(
-                    "has {} entries; at most {MAX_ATTRIBUTES} are allowed",
-                    input.attributes.len()
-                ),
-            );
-        }
-        for (key, value) in &input.attributes {
-            if key.is_empty() {
-                v.add("attributes", "has an empty key");
-            }
-            check_text(&mut v, &format!("attributes[{key}]"), value);
-            check_text(&mut v, "attributes", key);
-        }
-        v.into_result(|| NewLead {
-            idempotency_key: key,
-            email,
-            contact_name: input.contact_name.trim().to_owned(),
-            company: input.company.trim().to_owned(),
-            company_domain: domain,
-            country,
-            phone: input.phone.trim().to_owned(),
-            score: input.score,
-            source: normalize_tag(&input.source),
-            region: normalize_tag(&input.region),
-            product: normalize_tag(&input.product),
-            industry: normalize_tag(&input.industry),
-            attributes: input.attributes,
-        })
-    }
-}
-
-impl NewLead {
-    /// A digest of everything submitted except the idempotency key: a retry has the same
-    /// fingerprint, a different lead reusing the key does not.
-    pub fn fingerprint(&self) -> [u8; 32] {
-        use sha2::{Digest, Sha256};
-        let mut hash = Sha256::new();
-        let fields = [
-            &self.email,
-            &self.contact_name,
-            &self.company,
-            &self.company_domain,
-            &self.country,
-            &self.phone,
-            &self.source,
-            &self.region,
-            &self.product,
-            &self.industry,
-        ];
-        for field in fields {
-            // Length-prefixed, so ("ab", "c") and ("a", "bc") differ.
-            hash.update((field.len() as u64).to_le_bytes());
-            hash.update(field.as_bytes());
-        }
-        hash.update(self.score.to_le_bytes());
-        for (key, value) in &self.attributes {
-            hash.update((key.len() as u64).to_le_bytes());
-            hash.update(key.as_bytes());
-            hash.update((value.len() as u64).to_le_bytes());
-            hash.update(value.as_bytes());
-        }
-        hash.finalize().into()
-    }
-}
-
-/// Segment tags (source, region, product, industry) compare case-insensitively.
-fn normalize_tag(tag: &str) -> String {
-    tag.trim().to_ascii_lowercase()
-}
-
-fn check_text(v: &mut Violations, field: &str, value: &str) {
-    if value.len() > MAX_TEXT_LEN {
-        v.add(field, format!("is longer than {MAX_TEXT_LEN} bytes"));
-    }
-    if value.chars().any(char::is_control) {
-        v.add(field, "contains control characters");
-    }
-}
-
-fn is_plausible_email(email: &str) -> bool {
-    match email.split_once('@') {
-        Some((local, domain)) => {
-            !local.is_empty()
-                && !local.contains(char::is_whitespace)
-                && !domain.contains('@')
-                && is_plausible_domain(domain)
-        }
-        None => false,
-    }
-}
-
-fn is_plausible_domain(domain: &str) -> bool {
-    domain.contains('.')
-        && domain.split('.').all(|label| {
-            !label.is_empty()
-                && label.len() <= 63
-                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-        })
+/// A pool as stored: the projection of the policy's pool, with its depth.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PoolSummary {
+    pub id: PoolId,
+    pub display_name: String,
+    /// `open`, `segmented`, `tiered` or `timed`.
+    pub kind: String,
+    pub contact_sla_seconds: i32,
+    pub min_score: Option<i32>,
+    /// Removed from the policy; its leads stay.
+    pub retired: bool,
+    pub created_at: DateTime<Utc>,
+    /// Leads available right now.
+    pub available_leads: i64,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn valid_input() -> LeadInput {
-        LeadInput {
-            idempotency_key: "form-1".into(),
-            email: " Ada@Example.COM ".into(),
-            score: 85,
-            source: "Demo-Request".into(),
-            country: "de".into(),
-            ..LeadInput::default()
-        }
-    }
-
-    #[test]
-    fn a_valid_lead_is_normalized() {
-        let lead = NewLead::parse(valid_input()).unwrap();
-        assert_eq!(lead.email, "ada@example.com");
-        assert_eq!(lead.company_domain, "example.com");
-        assert_eq!(lead.country, "DE");
-        assert_eq!(lead.source, "demo-request");
-    }
-
-    #[test]
-    fn every_problem_is_reported_with_its_field() {
-        let input = LeadInput {
-            idempotency_key: String::new(),
-            email: "not-an-email".into(),
-            score: 101,
-            country: "Germany".into(),
-            ..LeadInput::default()
-        };
-        let fields: Vec<String> = NewLead::parse(input)
-            .unwrap_err()
-            .into_iter()
-            .map(|v| v.field)
-            .collect();
-        assert_eq!(
-            fields,
-            [
-                "idempotency_key",
-                "contact.email",
-                "score",
-                "contact.country"
-            ]
-        );
-    }
-
-    #[test]
-    fn fingerprints_ignore_the_key_but_not_the_lead() {
-        let lead = NewLead::parse(valid_input()).unwrap();
-        let retry = NewLead::parse(LeadInput {
-            idempotency_key: "form-2".into(),
-            ..valid_input()
-        })
-        .unwrap();
-        let other = NewLead::parse(LeadInput {
-            score: 10,
-            ..valid_input()
-        })
-        .unwrap();
-        assert_eq!(lead.fingerprint(), retry.fingerprint());
-        assert_ne!(lead.fingerprint(), other.fingerprint());
-    }
-
-    #[test]
-    fn a_phone_number_is_enough_contact() {
-        let input = LeadInput {
-            email: String::new(),
-            phone: "+49 30 1234".into(),
-            ..valid_input()
-        };
-        assert!(NewLead::parse(input).is_ok());
-    }
 
     #[test]
     fn lead_states_round_trip_through_text() {

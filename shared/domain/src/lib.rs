@@ -5,12 +5,14 @@ pub mod clock;
 pub mod error;
 pub mod ids;
 pub mod lead;
+pub mod new_lead;
 pub mod reason;
 pub mod validation;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{Error, PreconditionViolation, QuotaViolation, Result};
 pub use ids::{LeadId, PoolId, RepId};
-pub use lead::{LeadState, NewLead, Outcome};
+pub use lead::{Lead, LeadEvent, LeadState, Outcome, OwnedChange, PoolSummary};
+pub use new_lead::NewLead;
 pub use reason::Reason;
 pub use validation::FieldViolation;

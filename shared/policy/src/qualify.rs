@@ -101,7 +101,7 @@ fn is_same_or_subdomain(domain: &str, of: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use leadpool_domain::lead::LeadInput;
+    use leadpool_domain::new_lead::LeadInput;
 
     use super::*;
 

@@ -21,6 +21,20 @@ pub struct LeadFacts {
     pub source: String,
 }
 
+impl From<&leadpool_domain::Lead> for LeadFacts {
+    fn from(lead: &leadpool_domain::Lead) -> Self {
+        Self {
+            id: lead.id.0,
+            score: lead.score,
+            region: lead.region.clone(),
+            country: lead.country.clone(),
+            product: lead.product.clone(),
+            industry: lead.industry.clone(),
+            source: lead.source.clone(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum Decision {
     Pool(PoolId),

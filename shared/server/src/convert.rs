@@ -1,9 +1,8 @@
-//! Stored records to API messages, and API values to domain values.
+//! Domain values to API messages, and API values to domain values.
 
 use chrono::{DateTime, Utc};
-use leadpool_domain::{FieldViolation, LeadState};
+use leadpool_domain::{FieldViolation, Lead, LeadEvent, LeadState, Outcome, PoolSummary};
 use leadpool_proto::v1;
-use leadpool_store::{EventRecord, LeadRecord, PoolRecord};
 use prost_types::Timestamp;
 
 pub fn timestamp(at: DateTime<Utc>) -> Timestamp {
@@ -41,29 +40,23 @@ pub fn lead_state(state: LeadState) -> v1::LeadState {
     }
 }
 
-fn state_from_text(state: Option<&str>) -> v1::LeadState {
-    state
-        .and_then(|s| s.parse::<LeadState>().ok())
-        .map_or(v1::LeadState::Unspecified, lead_state)
-}
-
-fn outcome(outcome: Option<&str>) -> v1::Outcome {
+fn outcome(outcome: Option<Outcome>) -> v1::Outcome {
     match outcome {
-        Some("opportunity") => v1::Outcome::Opportunity,
-        Some("customer") => v1::Outcome::Customer,
-        Some("lost") => v1::Outcome::Lost,
-        _ => v1::Outcome::Unspecified,
+        Some(Outcome::Opportunity) => v1::Outcome::Opportunity,
+        Some(Outcome::Customer) => v1::Outcome::Customer,
+        Some(Outcome::Lost) => v1::Outcome::Lost,
+        None => v1::Outcome::Unspecified,
     }
 }
 
-fn name_or_empty(collection: &str, id: Option<&str>) -> String {
-    id.map(|id| format!("{collection}/{id}"))
-        .unwrap_or_default()
+/// A resource name, or empty for none.
+fn name_or_empty(name: Option<String>) -> String {
+    name.unwrap_or_default()
 }
 
-pub fn lead(record: &LeadRecord) -> v1::Lead {
+pub fn lead(record: &Lead) -> v1::Lead {
     v1::Lead {
-        name: record.lead_id().name(),
+        name: record.id.name(),
         state: lead_state(record.state).into(),
         contact: Some(v1::Contact {
             email: record.email.clone(),
@@ -79,16 +72,16 @@ pub fn lead(record: &LeadRecord) -> v1::Lead {
         region: record.region.clone(),
         product: record.product.clone(),
         industry: record.industry.clone(),
-        attributes: record.attributes.0.clone().into_iter().collect(),
-        pool: name_or_empty("pools", record.pool_id.as_deref()),
-        owner: name_or_empty("reps", record.owner_rep_id.as_deref()),
+        attributes: record.attributes.clone().into_iter().collect(),
+        pool: name_or_empty(record.pool.as_ref().map(|p| p.name())),
+        owner: name_or_empty(record.owner.as_ref().map(|r| r.name())),
         rejection_reason: record.rejection_reason.clone().unwrap_or_default(),
         receive_time: Some(timestamp(record.received_at)),
         pool_entry_time: optional_timestamp(record.pooled_at),
         claim_time: optional_timestamp(record.claimed_at),
         contact_due_time: optional_timestamp(record.contact_due_at),
         contact_time: optional_timestamp(record.contacted_at),
-        outcome: outcome(record.outcome.as_deref()).into(),
+        outcome: outcome(record.outcome).into(),
         deal_size_minor: record.deal_size_minor,
     }
 }
@@ -103,9 +96,9 @@ pub fn pool_kind(kind: &str) -> v1::PoolKind {
     }
 }
 
-pub fn pool(record: &PoolRecord) -> v1::Pool {
+pub fn pool(record: &PoolSummary) -> v1::Pool {
     v1::Pool {
-        name: format!("pools/{}", record.id),
+        name: record.id.name(),
         display_name: record.display_name.clone(),
         kind: pool_kind(&record.kind).into(),
         contact_sla: Some(prost_types::Duration {
@@ -118,16 +111,19 @@ pub fn pool(record: &PoolRecord) -> v1::Pool {
     }
 }
 
-pub fn event(record: &EventRecord) -> v1::LeadEvent {
+pub fn event(record: &LeadEvent) -> v1::LeadEvent {
     v1::LeadEvent {
-        lead: format!("leads/{}", record.lead_id),
-        from_state: state_from_text(record.from_state.as_deref()).into(),
-        to_state: state_from_text(Some(&record.to_state)).into(),
+        lead: record.lead.name(),
+        from_state: record
+            .from
+            .map_or(v1::LeadState::Unspecified, lead_state)
+            .into(),
+        to_state: lead_state(record.to).into(),
         actor: record.actor.clone(),
         reason: record.reason.clone(),
-        pool: name_or_empty("pools", record.pool_id.as_deref()),
-        owner: name_or_empty("reps", record.rep_id.as_deref()),
-        occur_time: Some(timestamp(record.occurred_at)),
+        pool: name_or_empty(record.pool.as_ref().map(|p| p.name())),
+        owner: name_or_empty(record.rep.as_ref().map(|r| r.name())),
+        occur_time: Some(timestamp(record.at)),
     }
 }
 

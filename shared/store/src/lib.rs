@@ -1,21 +1,23 @@
-//! Postgres storage for Leadpool. Every lead state change writes its history row in the same
-//! statement, so the history can never disagree with the lead.
+//! Postgres storage for Leadpool: the migrations and every query, checked against the schema at
+//! compile time (`sqlx::query!`, offline data in `.sqlx/`).
+//!
+//! The modules mirror the services: `claim`, `intake`, `routing` and `scheduler` hold the SQL
+//! only that service runs; `leads`, `pools` and `policies` what several read. Every lead state
+//! change goes through one helper ([`rows`]'s `transition!`) that appends the lead's history row
+//! in the same statement, so the history can never disagree with the lead.
 
-mod claiming;
+#[macro_use]
+mod rows;
+
+mod claim;
 mod error;
-mod events;
-mod health;
-mod ingest;
-mod jobs;
+mod intake;
 mod leads;
-mod lifecycle;
-mod placement;
 mod policies;
 mod policy_cache;
 mod pools;
-mod records;
-mod reps;
-pub mod schedule_jobs;
+mod routing;
+mod scheduler;
 
 use std::str::FromStr;
 
@@ -24,17 +26,18 @@ use leadpool_domain::Error;
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
-pub use claiming::{NextFilter, RepClaim};
+pub use claim::{
+    AssignmentDecisions, AvailableCursor, LeadOrder, NextFilter, OwnedChange, RepClaim,
+};
 pub use error::db_error;
-pub use health::{ClaimTiming, Flow, Outcomes, PoolCounts, QuotaShortfall};
-pub use ingest::{Ingested, RejectedRow, Submission};
-pub use jobs::{JobRunRecord, JobTx};
-pub use leads::{AvailableCursor, LeadOrder, expire_contact_slas};
-pub use lifecycle::AssignmentDecisions;
-pub use placement::{AssignmentRequest, Placement};
+pub use intake::{IngestTx, RejectedRow, Stored};
 pub use policies::{Applied, ChangeRecord, PolicyRecord};
 pub use policy_cache::{CurrentPolicy, PolicyCache};
-pub use records::{EventRecord, LeadRecord, PoolRecord, RepRecord};
+pub use routing::{AssignmentRequest, Placement};
+pub use scheduler::{
+    AgeFrom, AgeOut, AgeStep, Boost, ClaimTiming, DuplicateKey, Flow, ForcedAssignment,
+    JobRunRecord, JobTx, Outcomes, PoolCounts, QuotaShortfall, Release,
+};
 
 /// The migrations in `migrations/`, compiled into every binary that uses the store.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -90,6 +93,9 @@ impl Store {
 
     /// True when Postgres answers a trivial query.
     pub async fn is_reachable(&self) -> bool {
-        sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
+        sqlx::query!("SELECT 1 AS one")
+            .fetch_one(&self.pool)
+            .await
+            .is_ok()
     }
 }

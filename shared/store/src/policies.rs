@@ -12,7 +12,7 @@ use crate::error::db_error;
 /// Serialises policy applies across routing replicas.
 const POLICY_LOCK: i64 = 0x1ead_0001;
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct PolicyRecord {
     pub version: i64,
     pub document: String,
@@ -52,13 +52,22 @@ pub struct Applied {
     pub applied: bool,
 }
 
-const SELECT_POLICY: &str =
-    "SELECT version, document, name, applied_by, applied_at, changes FROM policies";
+/// `SELECT <policy columns> FROM policies <rest>`, checked.
+macro_rules! policy_rows {
+    ($rest:literal $(, $arg:expr)* $(,)?) => {
+        sqlx::query_as!(
+            PolicyRecord,
+            r#"SELECT version, document, name, applied_by, applied_at,
+                 changes AS "changes: Json<Vec<ChangeRecord>>" FROM policies "# + $rest
+            $(, $arg)*
+        )
+    };
+}
 
 impl Store {
     /// The newest applied version, if any.
     pub async fn current_policy(&self) -> Result<Option<PolicyRecord>, Error> {
-        sqlx::query_as::<_, PolicyRecord>(&format!("{SELECT_POLICY} ORDER BY version DESC LIMIT 1"))
+        policy_rows!("ORDER BY version DESC LIMIT 1")
             .fetch_optional(&self.pool)
             .await
             .map_err(db_error)
@@ -66,16 +75,14 @@ impl Store {
 
     /// The number of the newest applied version; 0 when none was ever applied.
     pub async fn policy_version(&self) -> Result<i64, Error> {
-        let (version,): (i64,) = sqlx::query_as("SELECT COALESCE(max(version), 0) FROM policies")
+        sqlx::query_scalar!(r#"SELECT COALESCE(max(version), 0) AS "version!" FROM policies"#)
             .fetch_one(&self.pool)
             .await
-            .map_err(db_error)?;
-        Ok(version)
+            .map_err(db_error)
     }
 
     pub async fn policy(&self, version: i64) -> Result<PolicyRecord, Error> {
-        sqlx::query_as::<_, PolicyRecord>(&format!("{SELECT_POLICY} WHERE version = $1"))
-            .bind(version)
+        policy_rows!("WHERE version = $1", version)
             .fetch_optional(&self.pool)
             .await
             .map_err(db_error)?
@@ -88,11 +95,11 @@ impl Store {
         before: Option<i64>,
         limit: i64,
     ) -> Result<Vec<PolicyRecord>, Error> {
-        sqlx::query_as::<_, PolicyRecord>(&format!(
-            "{SELECT_POLICY} WHERE $1::bigint IS NULL OR version < $1 ORDER BY version DESC LIMIT $2"
-        ))
-        .bind(before)
-        .bind(limit)
+        policy_rows!(
+            "WHERE $1::bigint IS NULL OR version < $1 ORDER BY version DESC LIMIT $2",
+            before,
+            limit
+        )
         .fetch_all(&self.pool)
         .await
         .map_err(db_error)
@@ -111,17 +118,14 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<Applied, Error> {
         let mut tx = self.pool.begin().await.map_err(db_error)?;
-        sqlx::query("SELECT pg_advisory_xact_lock($1)")
-            .bind(POLICY_LOCK)
+        sqlx::query!("SELECT pg_advisory_xact_lock($1)", POLICY_LOCK)
             .execute(&mut *tx)
             .await
             .map_err(db_error)?;
-        let current = sqlx::query_as::<_, PolicyRecord>(&format!(
-            "{SELECT_POLICY} ORDER BY version DESC LIMIT 1"
-        ))
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(db_error)?;
+        let current = policy_rows!("ORDER BY version DESC LIMIT 1")
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_error)?;
         let current_version = current.as_ref().map_or(0, |c| c.version);
         if let Some(expected) = expected_version
             && expected != current_version
@@ -147,17 +151,19 @@ impl Store {
             });
         }
         let change_records: Vec<ChangeRecord> = changes.iter().map(ChangeRecord::from).collect();
-        let record = sqlx::query_as::<_, PolicyRecord>(
-            "INSERT INTO policies (version, document, name, applied_by, applied_at, changes) \
-             VALUES ($1, $2, $3, $4, $5, $6) \
-             RETURNING version, document, name, applied_by, applied_at, changes",
+        let record = sqlx::query_as!(
+            PolicyRecord,
+            r#"INSERT INTO policies (version, document, name, applied_by, applied_at, changes)
+               VALUES ($1, $2, $3, $4, $5, $6)
+               RETURNING version, document, name, applied_by, applied_at,
+                 changes AS "changes: Json<Vec<ChangeRecord>>""#,
+            current_version + 1,
+            yaml,
+            &policy.name,
+            actor,
+            now,
+            Json(&change_records) as _
         )
-        .bind(current_version + 1)
-        .bind(yaml)
-        .bind(&policy.name)
-        .bind(actor)
-        .bind(now)
-        .bind(Json(&change_records))
         .fetch_one(&mut *tx)
         .await
         .map_err(db_error)?;
@@ -202,28 +208,28 @@ async fn project_pools(
         .map(|p| i32::try_from(p.contact_sla.num_seconds()).unwrap_or(i32::MAX))
         .collect();
     let min_scores: Vec<Option<i32>> = policy.pools.iter().map(|p| p.min_score).collect();
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO pools (id, display_name, kind, contact_sla_seconds, min_score, retired, created_at, updated_at) \
          SELECT id, name, kind, sla, min_score, false, $6, $6 \
          FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::int[]) AS t(id, name, kind, sla, min_score) \
          ON CONFLICT (id) DO UPDATE SET display_name = EXCLUDED.display_name, kind = EXCLUDED.kind, \
          contact_sla_seconds = EXCLUDED.contact_sla_seconds, min_score = EXCLUDED.min_score, retired = false, \
          updated_at = EXCLUDED.updated_at",
+        &ids as &[&str],
+        &names as &[&str],
+        &kinds as &[&str],
+        &slas,
+        &min_scores as &[Option<i32>],
+        now
     )
-    .bind(&ids)
-    .bind(&names)
-    .bind(&kinds)
-    .bind(&slas)
-    .bind(&min_scores)
-    .bind(now)
     .execute(&mut *tx)
     .await
     .map_err(db_error)?;
-    sqlx::query(
+    sqlx::query!(
         "UPDATE pools SET retired = true, updated_at = $2 WHERE NOT retired AND id <> ALL($1)",
+        &ids as &[&str],
+        now
     )
-    .bind(&ids)
-    .bind(now)
     .execute(&mut *tx)
     .await
     .map_err(db_error)?;
@@ -244,27 +250,29 @@ async fn project_reps(
         .collect();
     let roles: Vec<&str> = reps.iter().map(|r| r.role.name()).collect();
     let active: Vec<bool> = reps.iter().map(|r| r.active).collect();
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO reps (id, display_name, team, role, active, created_at, updated_at) \
          SELECT id, name, team, role, active, $6, $6 \
          FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bool[]) AS t(id, name, team, role, active) \
          ON CONFLICT (id) DO UPDATE SET display_name = EXCLUDED.display_name, team = EXCLUDED.team, \
          role = EXCLUDED.role, active = EXCLUDED.active, updated_at = EXCLUDED.updated_at",
+        &ids as &[&str],
+        &names as &[&str],
+        &teams as &[&str],
+        &roles as &[&str],
+        &active,
+        now
     )
-    .bind(&ids)
-    .bind(&names)
-    .bind(&teams)
-    .bind(&roles)
-    .bind(&active)
-    .bind(now)
     .execute(&mut *tx)
     .await
     .map_err(db_error)?;
-    sqlx::query("UPDATE reps SET active = false, updated_at = $2 WHERE active AND id <> ALL($1)")
-        .bind(&ids)
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(db_error)?;
+    sqlx::query!(
+        "UPDATE reps SET active = false, updated_at = $2 WHERE active AND id <> ALL($1)",
+        &ids as &[&str],
+        now
+    )
+    .execute(&mut *tx)
+    .await
+    .map_err(db_error)?;
     Ok(())
 }

@@ -1,0 +1,618 @@
+//! The claim service's core, and its only door: claiming (check the policy's rules, reserve
+//! the rep's allowance in Redis, claim in Postgres under the rep's lock, hand back what was not
+//! used), what an owner does with her lead, browsing, history and access. Postgres decides who
+//! wins a lead (one conditional statement), so a lead can never go to two reps, whatever the
+//! number of claim replicas.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use leadpool_domain::{
+    Error, Lead, LeadEvent, LeadId, LeadState, OwnedChange, PoolId, QuotaViolation, Reason, RepId,
+};
+use leadpool_limits::{
+    ClaimLimiter, LimitSet, RETENTION, Refusal, Reservation, ReserveOutcome, Scope, Subject,
+    Unseeded,
+};
+use leadpool_policy::{AccessExplanation, Consequence, Policy};
+use leadpool_store::{AvailableCursor, LeadOrder, NextFilter, PolicyCache, RepClaim, Store};
+
+use crate::config::ClaimsConfig;
+use crate::rules::{ClaimRules, active_lead_limit, claiming_rep, pool_names};
+
+mod status;
+
+pub use status::{LimitUse, OpenLead, PoolStanding, RepStatus};
+
+pub struct Claims {
+    store: Store,
+    limiter: ClaimLimiter,
+    policy: PolicyCache,
+    settings: ClaimsConfig,
+}
+
+/// What a rep is claiming.
+pub enum Target<'a> {
+    /// A lead she chose: LEAD_NOT_AVAILABLE unless she gets it.
+    Lead(LeadId),
+    /// The highest-priority available lead of a pool: POOL_EMPTY unless there is one.
+    Next(&'a PoolId),
+    /// Up to `count` of the highest-priority available leads of a pool; perhaps none.
+    Batch { pool: &'a PoolId, count: u32 },
+}
+
+/// Who is looking at leads: a rep sees what the policy lets her; managers, admins and services
+/// see everything, for oversight.
+pub enum Viewer {
+    Rep(RepId),
+    Overseer,
+}
+
+/// One page of a pool's available leads.
+pub struct PoolPage {
+    pub leads: Vec<Lead>,
+    /// Where the next page starts; `None` on the last page.
+    pub next: Option<AvailableCursor>,
+}
+
+impl Claims {
+    pub fn new(
+        store: Store,
+        limiter: ClaimLimiter,
+        policy: PolicyCache,
+        settings: ClaimsConfig,
+    ) -> Self {
+        Self {
+            store,
+            limiter,
+            policy,
+            settings,
+        }
+    }
+
+    /// The largest batch a rep may ask for.
+    pub fn max_batch(&self) -> u32 {
+        self.settings.max_batch
+    }
+
+    pub async fn claim(
+        &self,
+        rep: &RepId,
+        target: Target<'_>,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Lead>, Error> {
+        let current = self.policy.current().await?;
+        let policy = &current.policy;
+        let record = claiming_rep(policy, rep)?;
+        let (pool, wanted, lead) = match target {
+            Target::Lead(id) => {
+                let lead = self.store.get_lead(id).await?;
+                let Some(pool) = lead
+                    .pool
+                    .clone()
+                    .filter(|_| lead.state == LeadState::Available)
+                else {
+                    return Err(unavailable_lead(id, lead.state));
+                };
+                (pool, 1, Some(lead))
+            }
+            Target::Next(pool) => (pool.clone(), 1, None),
+            Target::Batch { pool, count } => (pool.clone(), count, None),
+        };
+        require_access(policy, rep, &pool, now)?;
+        self.require_acceptance(policy, rep, now).await?;
+        let rules = ClaimRules::new(
+            policy,
+            record,
+            policy.pool(&pool),
+            self.settings.daily_limit,
+        );
+        self.require_gates_open(&pool, &rules).await?;
+        if let (Some(lead), Some(turn)) = (&lead, rules.excluding_turn(rep, now))
+            && lead.pooled_at.is_some_and(|at| at >= turn.start)
+        {
+            return Err(Error::precondition(
+                Reason::RotationWindow,
+                pool.name(),
+                format!(
+                    "{} is in {}'s exclusive window on new leads of {} until {}; claim \
+                         it after that, or an older lead now",
+                    lead.id.name(),
+                    turn.holder.name(),
+                    pool.name(),
+                    turn.end.to_rfc3339()
+                ),
+            ));
+        }
+
+        let subject = Subject {
+            rep: rep.clone(),
+            pool: Some(pool.clone()),
+        };
+        let reservation = self.reserve(&subject, wanted, &rules.limits, now).await?;
+        let claimed = self
+            .claim_in_postgres(
+                &subject,
+                &rules,
+                &reservation,
+                lead.as_ref().map(|l| l.id),
+                actor,
+                now,
+            )
+            .await;
+        self.settle(&reservation, claimed.as_ref().map_or(0, Vec::len))
+            .await;
+        let claimed = claimed?;
+        tracing::info!(rep = %rep, claimed = claimed.len(), "claim finished");
+        if claimed.is_empty() {
+            match target {
+                Target::Lead(id) => return Err(self.explain_unavailable(id).await),
+                Target::Next(pool) => {
+                    self.store.get_pool(pool).await?;
+                    return Err(Error::precondition(
+                        Reason::PoolEmpty,
+                        pool.name(),
+                        format!("{} has no lead available right now", pool.name()),
+                    ));
+                }
+                // Asking a pool that does not exist is NOT_FOUND, not an empty batch.
+                Target::Batch { pool, .. } => {
+                    self.store.get_pool(pool).await?;
+                }
+            }
+        }
+        Ok(claimed)
+    }
+
+    /// Within the rep's claim transaction: the caps that depend on what she holds, then the
+    /// claim itself.
+    async fn claim_in_postgres(
+        &self,
+        subject: &Subject,
+        rules: &ClaimRules,
+        reservation: &Reservation,
+        chosen: Option<LeadId>,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Lead>, Error> {
+        let rep = &subject.rep;
+        let pool = subject
+            .pool
+            .as_ref()
+            .ok_or_else(|| Error::internal("a claim without a pool"))?;
+        let mut tx = self.store.begin_claim(rep).await?;
+        let mut grant = i64::from(reservation.granted());
+        if let Some(max) = rules.active_leads {
+            let open = tx.open_leads(None).await?;
+            grant = grant.min(active_room(rep, max, open, None)?);
+        }
+        if let Some(max) = rules.pool_active_leads {
+            let open = tx.open_leads(Some(pool)).await?;
+            grant = grant.min(active_room(rep, max, open, Some(pool))?);
+        }
+        if let Some(ratio) = &rules.ratio {
+            let made = tx.claims_since_last(pool, &ratio.from).await?;
+            if made < i64::from(ratio.claims) {
+                return Err(ratio_unmet(pool, ratio.claims, &ratio.from, made));
+            }
+            // Each claim here needs its own run of claims from the other pools.
+            grant = grant.min(1);
+        }
+        let claimed = if let Some(id) = chosen {
+            claim_chosen(&mut tx, rules, id, actor, now).await?
+        } else {
+            let filter = NextFilter {
+                gave_up_after: rules.reclaim_embargo.map(|embargo| now - embargo),
+                pooled_before: rules.excluding_turn(rep, now).map(|turn| turn.start),
+            };
+            tx.claim_next(pool, grant, &filter, actor, now).await?
+        };
+        tx.commit().await?;
+        Ok(claimed)
+    }
+
+    /// Applies what the rep holding a lead does with it (release, contact, close, accept,
+    /// reject), or says why she cannot: the lead is another rep's, or not in a state the
+    /// change allows.
+    pub async fn work(
+        &self,
+        rep: &RepId,
+        id: LeadId,
+        change: &OwnedChange,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Lead, Error> {
+        match self.store.change_owned(id, rep, change, actor, now).await? {
+            Some(lead) => Ok(lead),
+            None => Err(self.explain_not_owned(id, rep, change.from_states()).await),
+        }
+    }
+
+    /// One page of a pool's available leads, as `viewer` may see them: a rep only pools she
+    /// may claim from, and blind pools without who the leads are.
+    pub async fn browse(
+        &self,
+        viewer: &Viewer,
+        pool: &PoolId,
+        order: LeadOrder,
+        after: Option<&AvailableCursor>,
+        limit: i64,
+        now: DateTime<Utc>,
+    ) -> Result<PoolPage, Error> {
+        let current = self.policy.current().await?;
+        if let Viewer::Rep(rep) = viewer {
+            if current.policy.pool(pool).is_none() {
+                self.store.get_pool(pool).await?;
+            }
+            require_access(&current.policy, rep, pool, now)?;
+        }
+        let mut leads = self
+            .store
+            .list_available(pool, order, after, limit + 1)
+            .await?;
+        if leads.is_empty() {
+            // Listing a pool that does not exist is NOT_FOUND, not an empty page.
+            self.store.get_pool(pool).await?;
+        }
+        let next = if leads.len() > usize::try_from(limit).unwrap_or(usize::MAX) {
+            leads.pop();
+            leads
+                .last()
+                .and_then(|last| AvailableCursor::after(last, order))
+        } else {
+            None
+        };
+        if current.policy.pool(pool).is_some_and(|p| p.blind) {
+            leads.iter_mut().for_each(hide_identity);
+        }
+        Ok(PoolPage { leads, next })
+    }
+
+    /// A lead's history after event `after`, for its owner and for overseers.
+    pub async fn history(
+        &self,
+        viewer: &Viewer,
+        id: LeadId,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<LeadEvent>, Error> {
+        let lead = self.store.get_lead(id).await?;
+        if let Viewer::Rep(rep) = viewer
+            && lead.owner.as_ref() != Some(rep)
+        {
+            return Err(Error::PermissionDenied(format!(
+                "{} may read the history of leads she owns only",
+                rep.name()
+            )));
+        }
+        self.store.lead_events(id, after, limit).await
+    }
+
+    /// Reserves claims in Redis, first rebuilding from Postgres any claim log Redis lost.
+    async fn reserve(
+        &self,
+        subject: &Subject,
+        wanted: u32,
+        limits: &LimitSet,
+        now: DateTime<Utc>,
+    ) -> Result<Reservation, Error> {
+        let outcome = self
+            .with_seeded_logs(subject, now, || {
+                self.limiter.reserve(subject, wanted, limits, now)
+            })
+            .await
+            .map_err(limits_unreachable)?;
+        match outcome {
+            ReserveOutcome::Granted(reservation) => Ok(reservation),
+            ReserveOutcome::Exhausted {
+                limit,
+                used,
+                retry_after,
+            } => Err(exhausted(&subject.rep, &limit, used, retry_after)),
+        }
+    }
+
+    /// Runs a limiter call; when it finds a claim log Redis does not hold, refills that log
+    /// from the lead history and runs it again.
+    async fn with_seeded_logs<T, F, Fut>(
+        &self,
+        subject: &Subject,
+        now: DateTime<Utc>,
+        mut call: F,
+    ) -> Result<T, Error>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<Result<T, Unseeded>, Error>>,
+    {
+        // Two logs per subject: a third miss means they vanish as fast as they are rebuilt.
+        for _ in 0..3 {
+            match call().await? {
+                Ok(answer) => return Ok(answer),
+                Err(Unseeded(scope)) => self.seed(subject, scope, now).await?,
+            }
+        }
+        Err(Error::internal(
+            "claim logs kept disappearing while being rebuilt",
+        ))
+    }
+
+    /// Refills a claim log Redis does not hold from the lead history.
+    async fn seed(&self, subject: &Subject, scope: Scope, now: DateTime<Utc>) -> Result<(), Error> {
+        let pool = subject.pool.as_ref().filter(|_| scope == Scope::Pool);
+        let times = self
+            .store
+            .claim_times(&subject.rep, pool, retention_start(now))
+            .await?;
+        tracing::info!(rep = %subject.rep, ?scope, claims = times.len(), "rebuilt a claim log from history");
+        self.limiter
+            .seed(subject, scope, &times)
+            .await
+            .map_err(limits_unreachable)
+    }
+
+    /// With a "lose pool access" consequence, a rep below the minimum acceptance of her
+    /// assignments cannot claim from pools until her rate recovers.
+    async fn require_acceptance(
+        &self,
+        policy: &Policy,
+        rep: &RepId,
+        now: DateTime<Utc>,
+    ) -> Result<(), Error> {
+        let Some(acceptance) = policy.acceptance else {
+            return Ok(());
+        };
+        if acceptance.consequence != Consequence::LosePoolAccess {
+            return Ok(());
+        }
+        let decisions = self
+            .store
+            .assignment_decisions(rep, now - acceptance.window)
+            .await?;
+        if acceptance.is_below(decisions.accepted, decisions.decided) {
+            return Err(Error::precondition(
+                Reason::AcceptanceTooLow,
+                rep.name(),
+                format!(
+                    "{} accepted {} of {} assignments recently, below the minimum of {}%; \
+                     pools reopen once enough assignments are accepted",
+                    rep.name(),
+                    decisions.accepted,
+                    decisions.decided,
+                    acceptance.minimum_percent
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Tier gating: a pool opens only once the pools gating it are empty.
+    async fn require_gates_open(&self, pool: &PoolId, rules: &ClaimRules) -> Result<(), Error> {
+        for gate in &rules.gates {
+            let left = self.store.count_available(gate).await?;
+            if left > 0 {
+                return Err(Error::precondition(
+                    Reason::TierGated,
+                    pool.name(),
+                    format!(
+                        "{} opens when {} is empty ({left} leads left there); claim from it first",
+                        pool.name(),
+                        gate.name()
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether `rep` may browse and claim from `pool` at `now`, and why; with the policy
+    /// version that decided.
+    pub async fn explain_access(
+        &self,
+        rep: &RepId,
+        pool: &PoolId,
+        now: DateTime<Utc>,
+    ) -> Result<(AccessExplanation, i64), Error> {
+        let current = self.policy.current().await?;
+        if current.policy.pool(pool).is_none() {
+            // A pool the policy retired, or one that never existed.
+            self.store.get_pool(pool).await?;
+        }
+        Ok((
+            current.policy.explain_access(rep, pool, now),
+            current.version,
+        ))
+    }
+
+    /// Hands back the allowance that did not turn into claims. If Redis fails here the rep
+    /// loses that allowance until the window passes: the safe direction for a limit.
+    async fn settle(&self, reservation: &Reservation, used: usize) {
+        let unused = reservation
+            .granted()
+            .saturating_sub(u32::try_from(used).unwrap_or(u32::MAX));
+        if let Err(err) = self.limiter.release(reservation, unused).await {
+            tracing::warn!(error = %err, unused, "could not hand back unused claim allowance");
+        }
+    }
+
+    /// Why a lead could not be claimed, worked out only after the claim failed.
+    async fn explain_unavailable(&self, id: LeadId) -> Error {
+        match self.store.get_lead(id).await {
+            Ok(lead) => unavailable_lead(id, lead.state),
+            Err(err) => err,
+        }
+    }
+
+    /// Why a lead could not be changed by `rep`, who needed it in one of `expected`.
+    async fn explain_not_owned(&self, id: LeadId, rep: &RepId, expected: &[LeadState]) -> Error {
+        match self.store.get_lead(id).await {
+            Ok(lead) if lead.owner.as_ref().is_some_and(|owner| owner != rep) => {
+                Error::PermissionDenied(format!("{} is owned by another rep", id.name()))
+            }
+            Ok(lead) => {
+                let expected: Vec<&str> = expected.iter().map(|s| s.as_str()).collect();
+                Error::precondition(
+                    Reason::LeadNotOwned,
+                    id.name(),
+                    format!(
+                        "{} is {}; this needs a lead you own that is {}",
+                        id.name(),
+                        lead.state,
+                        expected.join(" or ")
+                    ),
+                )
+            }
+            Err(err) => err,
+        }
+    }
+}
+
+/// A blind pool shows what a lead is worth (score, region, product, source), not who it is,
+/// so reps cannot cherry-pick by name; the claimant sees everything.
+fn hide_identity(lead: &mut Lead) {
+    lead.email.clear();
+    lead.contact_name.clear();
+    lead.company.clear();
+    lead.company_domain.clear();
+    lead.phone.clear();
+}
+
+/// A chosen lead, unless the rep gave it up too recently.
+async fn claim_chosen(
+    tx: &mut RepClaim,
+    rules: &ClaimRules,
+    id: LeadId,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Result<Vec<Lead>, Error> {
+    if let Some(embargo) = rules.reclaim_embargo
+        && let Some(gave_up) = tx.gave_up_after(id, now - embargo).await?
+    {
+        return Err(Error::precondition(
+            Reason::ReclaimEmbargo,
+            id.name(),
+            format!(
+                "you gave up {} at {}; you may claim it again from {}",
+                id.name(),
+                gave_up.to_rfc3339(),
+                (gave_up + embargo).to_rfc3339()
+            ),
+        ));
+    }
+    Ok(tx.claim_lead(id, actor, now).await?.into_iter().collect())
+}
+
+/// PERMISSION_DENIED unless the policy lets `rep` claim from `pool` at `now`.
+fn require_access(
+    policy: &Policy,
+    rep: &RepId,
+    pool: &PoolId,
+    now: DateTime<Utc>,
+) -> Result<(), Error> {
+    let access = policy.explain_access(rep, pool, now);
+    if access.allowed {
+        Ok(())
+    } else {
+        let window = if access.window.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", access.window)
+        };
+        Err(Error::PermissionDenied(format!(
+            "{} may not claim from {}{window}: {}",
+            rep.name(),
+            pool.name(),
+            access.reasons.join("; ")
+        )))
+    }
+}
+
+fn unavailable_lead(id: LeadId, state: LeadState) -> Error {
+    Error::precondition(
+        Reason::LeadNotAvailable,
+        id.name(),
+        format!(
+            "{} is no longer available (it is {state}); browse the pool for another lead",
+            id.name()
+        ),
+    )
+}
+
+/// The start of the history claim logs keep: [`RETENTION`] before `now`.
+fn retention_start(now: DateTime<Utc>) -> DateTime<Utc> {
+    now - chrono::Duration::from_std(RETENTION).unwrap_or_default()
+}
+
+/// How many more open leads the rep may take under a cap of `max`.
+fn active_room(rep: &RepId, max: u32, open: i64, pool: Option<&PoolId>) -> Result<i64, Error> {
+    let room = i64::from(max) - open;
+    if room > 0 {
+        return Ok(room);
+    }
+    let (reason, label) = active_lead_limit(pool);
+    Err(Error::ResourceExhausted {
+        message: format!(
+            "{} holds {open} open leads, the {label} of {max}; contact, close or release one \
+             before claiming more",
+            rep.name()
+        ),
+        reason,
+        violations: vec![QuotaViolation {
+            subject: rep.name(),
+            description: format!("{label}: {open} of {max} open"),
+        }],
+        retry_after: None,
+    })
+}
+
+fn ratio_unmet(pool: &PoolId, required: u32, from: &[PoolId], made: i64) -> Error {
+    Error::precondition(
+        Reason::ClaimRatio,
+        pool.name(),
+        format!(
+            "a claim from {} needs {required} claims from {} since your last one there; you \
+             have made {made}",
+            pool.name(),
+            pool_names(from)
+        ),
+    )
+}
+
+fn exhausted(rep: &RepId, limit: &Refusal, used: u32, retry_after: Duration) -> Error {
+    let retry_secs = retry_after.as_secs_f64().ceil();
+    let (reason, label, max) = match limit {
+        Refusal::Window(window) => (window.reason, window.label.clone(), window.max),
+        Refusal::Cooldown(cooldown) => (
+            Reason::ClaimCooldown,
+            format!("cooldown after {} claims in a row", cooldown.after),
+            cooldown.after,
+        ),
+    };
+    Error::ResourceExhausted {
+        message: format!(
+            "{} reached the {label} ({used} of {max} claims used); claims are possible again \
+             in {retry_secs}s",
+            rep.name(),
+        ),
+        reason,
+        violations: vec![QuotaViolation {
+            subject: rep.name(),
+            description: format!("{label}: {used} of {max} used"),
+        }],
+        retry_after: Some(retry_after),
+    }
+}
+
+/// Redis being unreachable pauses claiming (limits cannot be checked); say so plainly.
+fn limits_unreachable(err: Error) -> Error {
+    match err {
+        Error::Unavailable { message, .. } => Error::Unavailable {
+            dependency: "redis",
+            message: format!(
+                "claim limits cannot be checked ({message}), so claiming is paused; browsing, \
+                 releasing and recording contacts still work. Retry in a few seconds"
+            ),
+        },
+        other => other,
+    }
+}

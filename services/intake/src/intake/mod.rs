@@ -1,0 +1,170 @@
+//! Accepting leads: validate, qualify by the policy in force, store (with duplicate handling)
+//! before anything else, then try to route. A stored lead is never lost: if routing fails, the
+//! retry loop routes it later.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use leadpool_domain::new_lead::LeadInput;
+use leadpool_domain::{Clock, Error, Lead, LeadId, LeadState, NewLead};
+use leadpool_policy::duplicates::{self, Submission};
+use leadpool_policy::{Duplicates, Policy, Verdict};
+use leadpool_proto::v1;
+use leadpool_server::convert;
+use leadpool_store::{PolicyCache, Store, Stored};
+
+use crate::router::Router;
+
+mod import;
+
+/// The intake service's core, and its only door: accepting one lead or an import.
+pub struct Intake {
+    store: Store,
+    router: Router,
+    policy: PolicyCache,
+}
+
+pub struct Accepted {
+    pub lead: v1::Lead,
+    pub created: bool,
+    pub duplicate_of: Option<LeadId>,
+}
+
+/// The domain input for a submitted lead.
+pub fn lead_input(req: v1::SubmitLeadRequest) -> LeadInput {
+    let contact = req.contact.unwrap_or_default();
+    LeadInput {
+        idempotency_key: req.idempotency_key,
+        email: contact.email,
+        contact_name: contact.name,
+        company: contact.company,
+        company_domain: contact.company_domain,
+        country: contact.country,
+        phone: contact.phone,
+        score: req.score,
+        source: req.source,
+        region: req.region,
+        product: req.product,
+        industry: req.industry,
+        attributes: req.attributes.into_iter().collect::<BTreeMap<_, _>>(),
+    }
+}
+
+/// Qualifies a parsed lead by the policy; with a rejection, the rule that refused it.
+pub fn submission(lead: NewLead, policy: &Policy) -> (Submission, Option<&'static str>) {
+    let (rejection, rule) = match policy.qualification.qualify(&lead) {
+        Verdict::Qualified => (None, None),
+        Verdict::Rejected { rule, reason } => (Some(reason), Some(rule)),
+    };
+    (
+        Submission {
+            fingerprint: lead.fingerprint(),
+            lead,
+            rejection,
+        },
+        rule,
+    )
+}
+
+impl Intake {
+    pub fn new(store: Store, router: Router, policy: PolicyCache) -> Self {
+        Self {
+            store,
+            router,
+            policy,
+        }
+    }
+
+    /// Stores a batch of submissions: locks their keys, reads what the duplicate and
+    /// idempotency plan needs, plans (a pure function of what was read), carries the plan out.
+    pub(crate) async fn store_submissions(
+        &self,
+        batch: &[Submission],
+        rules: &Duplicates,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Stored>, Error> {
+        let mut tx = self
+            .store
+            .begin_ingest(&duplicates::lock_keys(batch, rules))
+            .await?;
+        let keys: Vec<&str> = batch
+            .iter()
+            .map(|s| s.lead.idempotency_key.as_str())
+            .collect();
+        let earlier = tx.earlier_submissions(&keys).await?;
+        let emails: Vec<String> = batch
+            .iter()
+            .filter_map(|s| duplicates::email_key(&s.lead, rules))
+            .collect();
+        let companies: Vec<(String, String)> = batch
+            .iter()
+            .filter_map(|s| duplicates::company_key(&s.lead, rules))
+            .collect();
+        let live = tx.live_leads(&emails, &companies).await?;
+        let plans = duplicates::plan(batch, earlier, &live, rules, LeadId::new);
+        tx.carry_out(batch, &plans, actor, now).await
+    }
+
+    pub async fn accept(
+        &self,
+        input: LeadInput,
+        actor: &str,
+        clock: &dyn Clock,
+    ) -> Result<Accepted, Error> {
+        let lead = NewLead::parse(input)?;
+        let current = self.policy.current().await?;
+        let key = lead.idempotency_key.clone();
+        let (sub, _) = submission(lead, &current.policy);
+        let outcome = self
+            .store_submissions(
+                std::slice::from_ref(&sub),
+                &current.policy.duplicates,
+                actor,
+                clock.now(),
+            )
+            .await?
+            .pop()
+            .ok_or_else(|| Error::internal("storing answered nothing"))?;
+        let (stored, created, duplicate_of) = match outcome {
+            Stored::Created(lead) => (lead, true, None),
+            Stored::Repeated { lead, merged } => {
+                let original = merged.then_some(lead.id);
+                (lead, false, original)
+            }
+            Stored::Merged(lead) => {
+                let original = lead.id;
+                (lead, false, Some(original))
+            }
+            Stored::DuplicateRejected { lead, original } => (lead, true, Some(original)),
+            Stored::KeyReused { existing } => {
+                return Err(Error::AlreadyExists {
+                    name: existing.name(),
+                    message: format!(
+                        "idempotency key `{key}` was already used for a different lead ({}); use a new key for a new lead",
+                        existing.name()
+                    ),
+                });
+            }
+        };
+        if created {
+            tracing::info!(lead = %stored.id, state = %stored.state, score = stored.score, "lead accepted");
+        }
+        Ok(Accepted {
+            lead: self.route_if_waiting(&stored).await,
+            created,
+            duplicate_of,
+        })
+    }
+
+    /// A lead still waiting for routing (new, or a retry of one that waits) is offered to
+    /// routing now; the answer shows where it went.
+    async fn route_if_waiting(&self, lead: &Lead) -> v1::Lead {
+        if lead.state == LeadState::Received
+            && let Some(routed) = self.router.route(lead.id).await
+        {
+            return routed;
+        }
+        convert::lead(lead)
+    }
+}

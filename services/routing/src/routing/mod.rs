@@ -1,0 +1,315 @@
+//! The routing service's core, and its only door. Routing leads as the policy in force says:
+//! into pools (in bulk) or to the rep whose turn it is. A lead that cannot be routed now stays
+//! `received` with the reason reported; it is offered again later. Routing a lead twice changes
+//! nothing the second time. The policy itself (applies, edits, versions) is in [`policy_ops`].
+
+mod policy_ops;
+
+use std::sync::Arc;
+
+use leadpool_domain::{Clock, Error, Lead, LeadId, LeadState, PoolId, PoolSummary, Reason, RepId};
+use leadpool_policy::{
+    DEFAULT_CONTACT_SLA, Decision, LeadFacts, Policy, RouteExplanation, next_assignee,
+};
+use leadpool_store::{AssignmentRequest, Placement, PolicyCache, Store};
+
+pub struct Routing {
+    store: Store,
+    policy: PolicyCache,
+    clock: Arc<dyn Clock>,
+}
+
+/// Where a lead would go, and why.
+pub struct Explained {
+    pub route: RouteExplanation,
+    pub policy_version: i64,
+    /// For an assigning rule: whose turn it is now, if anyone's.
+    pub next_assignee: Option<RepId>,
+    /// For an assigning rule: the candidates skipped, with why.
+    pub skipped: Vec<String>,
+    /// For an assigning rule with nobody available: where the lead goes instead.
+    pub fallback: Option<PoolId>,
+}
+
+/// A lead to explain the route of: stored, or sketched.
+pub enum RouteQuestion {
+    Stored(LeadId),
+    Sketch(LeadFacts),
+}
+
+/// What one routing call did.
+#[derive(Debug, Default)]
+pub struct RouteReport {
+    /// Leads this call placed in a pool.
+    pub pooled: Vec<Lead>,
+    /// Leads this call assigned to a rep.
+    pub assigned: Vec<Lead>,
+    /// Leads routed before this call (unchanged).
+    pub already_routed: Vec<Lead>,
+    /// Leads left waiting, with why.
+    pub unrouted: Vec<Unrouted>,
+}
+
+#[derive(Debug)]
+pub struct Unrouted {
+    pub lead: LeadId,
+    /// LeadNotFound, LeadRejected, NoMatchingRule or NoRepAvailable.
+    pub kind: Reason,
+    pub reason: String,
+}
+
+struct PendingAssignment {
+    lead: Lead,
+    assign: leadpool_policy::Assign,
+    key: String,
+    reason: String,
+}
+
+impl Routing {
+    pub fn new(store: Store, policy: PolicyCache, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            store,
+            policy,
+            clock,
+        }
+    }
+
+    /// Routes one lead: the lead as it is afterwards, and whether this call routed it. A lead
+    /// routing cannot place is a refusal with the reason.
+    pub async fn route_one(&self, id: LeadId, actor: &str) -> Result<(Lead, bool), Error> {
+        let mut report = self.route(&[id], actor).await?;
+        if let Some(unrouted) = report.unrouted.pop() {
+            return Err(match unrouted.kind {
+                Reason::LeadNotFound => Error::not_found("lead", id.name()),
+                kind => Error::precondition(kind, id.name(), unrouted.reason),
+            });
+        }
+        let routed = !report.pooled.is_empty() || !report.assigned.is_empty();
+        let lead = report
+            .pooled
+            .into_iter()
+            .chain(report.assigned)
+            .chain(report.already_routed)
+            .next()
+            .ok_or_else(|| Error::internal("routing reported nothing for the lead"))?;
+        Ok((lead, routed))
+    }
+
+    pub async fn route(&self, ids: &[LeadId], actor: &str) -> Result<RouteReport, Error> {
+        let current = self.policy.current().await?;
+        let policy = &current.policy;
+        let now = self.clock.now();
+        let mut report = RouteReport::default();
+        let leads = self.store.get_leads(ids).await?;
+        for id in ids {
+            if !leads.iter().any(|lead| lead.id == *id) {
+                report.unrouted.push(Unrouted {
+                    lead: *id,
+                    kind: Reason::LeadNotFound,
+                    reason: format!("{} does not exist", id.name()),
+                });
+            }
+        }
+        let mut placements = Vec::new();
+        let mut assignments = Vec::new();
+        for lead in leads {
+            match lead.state {
+                LeadState::Received => {}
+                LeadState::Rejected => {
+                    report.unrouted.push(Unrouted {
+                        lead: lead.id,
+                        kind: Reason::LeadRejected,
+                        reason: format!(
+                            "{} was rejected ({}); rejected leads are not routed",
+                            lead.id.name(),
+                            lead.rejection_reason
+                                .as_deref()
+                                .unwrap_or("no reason recorded")
+                        ),
+                    });
+                    continue;
+                }
+                _ => {
+                    report.already_routed.push(lead);
+                    continue;
+                }
+            }
+            let explained = policy.route(&LeadFacts::from(&lead));
+            let by = explained.rule.as_deref().map_or_else(
+                || "default route".to_owned(),
+                |rule| format!("rule `{rule}`"),
+            );
+            let reason = format!("{by}: {}", explained.detail);
+            match explained.decision {
+                Decision::Pool(pool) => placements.push(Placement {
+                    lead: lead.id,
+                    pool,
+                    reason,
+                }),
+                Decision::Assign { assign, key } => assignments.push(PendingAssignment {
+                    lead,
+                    assign,
+                    key,
+                    reason,
+                }),
+                Decision::Unroutable => report.unrouted.push(Unrouted {
+                    lead: lead.id,
+                    kind: Reason::NoMatchingRule,
+                    reason,
+                }),
+            }
+        }
+        for assignment in assignments {
+            self.assign(policy, assignment, actor, &mut placements, &mut report)
+                .await?;
+        }
+        let placed = self.store.place_leads(&placements, actor, now).await?;
+        for placement in &placements {
+            if !placed.iter().any(|lead| lead.id == placement.lead) {
+                // Routed by a concurrent call between our read and our write.
+                report
+                    .already_routed
+                    .extend(self.store.get_leads(&[placement.lead]).await?);
+            }
+        }
+        tracing::info!(
+            pooled = placed.len(),
+            assigned = report.assigned.len(),
+            unrouted = report.unrouted.len(),
+            "leads routed"
+        );
+        report.pooled = placed;
+        Ok(report)
+    }
+
+    async fn assign(
+        &self,
+        policy: &Policy,
+        pending: PendingAssignment,
+        actor: &str,
+        placements: &mut Vec<Placement>,
+        report: &mut RouteReport,
+    ) -> Result<(), Error> {
+        let now = self.clock.now();
+        let candidates =
+            policy.assignment_candidates(&pending.assign, &LeadFacts::from(&pending.lead), now);
+        let fallback = pending.assign.fallback_pool.clone();
+        if candidates.eligible.is_empty() {
+            let skipped = if candidates.skipped.is_empty() {
+                "the rule names no reps".to_owned()
+            } else {
+                candidates.skipped.join("; ")
+            };
+            match fallback {
+                Some(pool) => placements.push(Placement {
+                    lead: pending.lead.id,
+                    reason: format!(
+                        "{}; nobody available to assign ({skipped}), so to fallback {}",
+                        pending.reason,
+                        pool.name()
+                    ),
+                    pool,
+                }),
+                None => report.unrouted.push(Unrouted {
+                    lead: pending.lead.id,
+                    kind: Reason::NoRepAvailable,
+                    reason: format!("{}, but nobody is available: {skipped}", pending.reason),
+                }),
+            }
+            return Ok(());
+        }
+        let contact_sla = fallback
+            .as_ref()
+            .and_then(|pool| policy.pool(pool))
+            .map_or(DEFAULT_CONTACT_SLA, |pool| pool.contact_sla);
+        let request = AssignmentRequest {
+            lead: pending.lead.id,
+            rule_key: &pending.key,
+            strategy: pending.assign.strategy,
+            candidates: &candidates.eligible,
+            pool: fallback.as_ref(),
+            contact_sla,
+            reason: &pending.reason,
+        };
+        match self.store.assign_lead(&request, actor, now).await? {
+            Some((lead, rep)) => {
+                tracing::info!(lead = %lead.id, rep = %rep, rule = pending.key, "lead auto-assigned");
+                report.assigned.push(lead);
+            }
+            None => report
+                .already_routed
+                .extend(self.store.get_leads(&[pending.lead.id]).await?),
+        }
+        Ok(())
+    }
+}
+
+impl Routing {
+    /// Which rule routes a lead (stored or sketched) and why each earlier rule did not; for an
+    /// assigning rule, whose turn it is.
+    pub async fn explain(&self, question: RouteQuestion) -> Result<Explained, Error> {
+        let lead = match question {
+            RouteQuestion::Stored(id) => LeadFacts::from(&self.store.get_lead(id).await?),
+            RouteQuestion::Sketch(facts) => facts,
+        };
+        let current = self.policy.current().await?;
+        let policy = &current.policy;
+        let route = policy.route(&lead);
+        let mut explained = Explained {
+            route,
+            policy_version: current.version,
+            next_assignee: None,
+            skipped: Vec::new(),
+            fallback: None,
+        };
+        if let Decision::Assign { assign, key } = &explained.route.decision {
+            let candidates = policy.assignment_candidates(assign, &lead, self.clock.now());
+            let reps: Vec<RepId> = candidates.eligible.iter().map(|c| c.rep.clone()).collect();
+            let counts = self.store.assignment_counts(key, &reps).await?;
+            explained.next_assignee = next_assignee(assign.strategy, &candidates.eligible, &counts)
+                .map(|c| c.rep.clone());
+            explained.skipped = candidates.skipped;
+            if explained.next_assignee.is_none() {
+                explained.fallback = assign.fallback_pool.clone();
+            }
+        }
+        Ok(explained)
+    }
+
+    pub async fn pool(&self, id: &PoolId) -> Result<PoolSummary, Error> {
+        self.store.get_pool(id).await
+    }
+
+    /// Pools in force, in id order, after `after`.
+    pub async fn pools(&self, after: Option<&str>, limit: i64) -> Result<Vec<PoolSummary>, Error> {
+        self.store.list_pools(after, limit).await
+    }
+
+    /// The policy's reps in id order, after `after`.
+    pub async fn reps(&self, after: Option<&str>, limit: usize) -> Result<Vec<RepView>, Error> {
+        let current = self.policy.current().await?;
+        Ok(current
+            .policy
+            .reps
+            .values()
+            .filter(|rep| after.is_none_or(|after| rep.id.as_str() > after))
+            .take(limit)
+            .map(|rep| RepView::of(&current.policy, rep))
+            .collect())
+    }
+}
+
+/// A rep of the policy, with the daily limit that applies to her.
+pub struct RepView {
+    pub rep: leadpool_policy::Rep,
+    pub daily_limit: Option<u32>,
+}
+
+impl RepView {
+    fn of(policy: &leadpool_policy::Policy, rep: &leadpool_policy::Rep) -> Self {
+        Self {
+            rep: rep.clone(),
+            daily_limit: policy.limits_for(rep).per_day,
+        }
+    }
+}

@@ -1,0 +1,136 @@
+//! Browsing a pool's available leads, a page at a time, in one of three orders.
+
+use chrono::{DateTime, Utc};
+use leadpool_domain::{Error, Lead, PoolId};
+use uuid::Uuid;
+
+use crate::Store;
+use crate::error::db_error;
+use crate::rows;
+
+/// Sort orders for browsing a pool; each has its own partial index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LeadOrder {
+    Priority,
+    Age,
+    Score,
+}
+
+/// Where the previous page of a pool listing ended.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct AvailableCursor {
+    /// The sort key of the last lead: its priority or score (unused for age).
+    pub key: i32,
+    pub pooled_at: DateTime<Utc>,
+    pub id: Uuid,
+}
+
+impl AvailableCursor {
+    pub fn after(lead: &Lead, order: LeadOrder) -> Option<Self> {
+        Some(Self {
+            key: match order {
+                LeadOrder::Priority => lead.priority,
+                LeadOrder::Score => lead.score,
+                LeadOrder::Age => 0,
+            },
+            pooled_at: lead.pooled_at?,
+            id: lead.id.0,
+        })
+    }
+}
+
+impl Store {
+    /// One page of the available leads of `pool`, in `order`, after `cursor`. Keyset
+    /// pagination: each page continues strictly after the previous page's last lead, along
+    /// the order's index. One statement per order and page kind, so each is checked and
+    /// planned on its own.
+    pub async fn list_available(
+        &self,
+        pool: &PoolId,
+        order: LeadOrder,
+        cursor: Option<&AvailableCursor>,
+        limit: i64,
+    ) -> Result<Vec<Lead>, Error> {
+        let pool = pool.as_str();
+        let rows =
+            match (order, cursor) {
+                (LeadOrder::Priority, None) => lead_rows!(
+                    [
+                        "out AS (SELECT * FROM leads WHERE pool_id = $1 AND state = 'available' \
+                         ORDER BY priority DESC, pooled_at, id LIMIT $2)"
+                    ]
+                    order by "priority DESC, pooled_at, id",
+                    pool,
+                    limit
+                )
+                .fetch_all(&self.pool)
+                .await,
+                (LeadOrder::Priority, Some(c)) => lead_rows!(
+                    [
+                        "out AS (SELECT * FROM leads WHERE pool_id = $1 AND state = 'available' \
+                         AND (priority < $3 OR (priority = $3 AND (pooled_at, id) > ($4, $5))) \
+                         ORDER BY priority DESC, pooled_at, id LIMIT $2)"
+                    ]
+                    order by "priority DESC, pooled_at, id",
+                    pool,
+                    limit,
+                    c.key,
+                    c.pooled_at,
+                    c.id
+                )
+                .fetch_all(&self.pool)
+                .await,
+                (LeadOrder::Score, None) => lead_rows!(
+                    [
+                        "out AS (SELECT * FROM leads WHERE pool_id = $1 AND state = 'available' \
+                         ORDER BY score DESC, pooled_at, id LIMIT $2)"
+                    ]
+                    order by "score DESC, pooled_at, id",
+                    pool,
+                    limit
+                )
+                .fetch_all(&self.pool)
+                .await,
+                (LeadOrder::Score, Some(c)) => lead_rows!(
+                    [
+                        "out AS (SELECT * FROM leads WHERE pool_id = $1 AND state = 'available' \
+                         AND (score < $3 OR (score = $3 AND (pooled_at, id) > ($4, $5))) \
+                         ORDER BY score DESC, pooled_at, id LIMIT $2)"
+                    ]
+                    order by "score DESC, pooled_at, id",
+                    pool,
+                    limit,
+                    c.key,
+                    c.pooled_at,
+                    c.id
+                )
+                .fetch_all(&self.pool)
+                .await,
+                (LeadOrder::Age, None) => lead_rows!(
+                    [
+                        "out AS (SELECT * FROM leads WHERE pool_id = $1 AND state = 'available' \
+                         ORDER BY pooled_at, id LIMIT $2)"
+                    ]
+                    order by "pooled_at, id",
+                    pool,
+                    limit
+                )
+                .fetch_all(&self.pool)
+                .await,
+                (LeadOrder::Age, Some(c)) => lead_rows!(
+                    [
+                        "out AS (SELECT * FROM leads WHERE pool_id = $1 AND state = 'available' \
+                         AND (pooled_at, id) > ($3, $4) ORDER BY pooled_at, id LIMIT $2)"
+                    ]
+                    order by "pooled_at, id",
+                    pool,
+                    limit,
+                    c.pooled_at,
+                    c.id
+                )
+                .fetch_all(&self.pool)
+                .await,
+            };
+        rows::leads(rows.map_err(db_error)?)
+    }
+}

@@ -1,0 +1,180 @@
+//! Claiming, one rep at a time: a claim runs in a transaction holding an advisory lock on the
+//! rep, so her own concurrent claims (from any replica) see each other's effects. That makes
+//! the caps that depend on what she already holds (open leads, claim ratios) exact. Who wins a
+//! lead is still decided by one conditional statement per lead, so two reps never get the same
+//! lead.
+
+use chrono::{DateTime, Utc};
+use leadpool_domain::{Error, Lead, LeadId, PoolId, Reason, RepId};
+use sqlx::{Postgres, Transaction};
+
+use crate::Store;
+use crate::error::{db_error, is_foreign_key_violation};
+use crate::rows;
+
+/// Which available leads a ClaimNext may not take for this rep.
+#[derive(Debug, Clone, Default)]
+pub struct NextFilter {
+    /// Skip leads the rep gave up (released, or lost to an SLA) after this time.
+    pub gave_up_after: Option<DateTime<Utc>>,
+    /// Skip leads that entered the pool at or after this time: another rep's rotation window.
+    pub pooled_before: Option<DateTime<Utc>>,
+}
+
+/// An open claim transaction for one rep. Dropping it without [`RepClaim::commit`] rolls back.
+pub struct RepClaim {
+    tx: Transaction<'static, Postgres>,
+    rep: RepId,
+}
+
+impl Store {
+    /// Starts a claim for `rep`, waiting for her other claims in flight to finish.
+    pub async fn begin_claim(&self, rep: &RepId) -> Result<RepClaim, Error> {
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        sqlx::query!(
+            "SELECT pg_advisory_xact_lock(hashtextextended('claim:' || $1, 0))",
+            rep.as_str()
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(db_error)?;
+        Ok(RepClaim {
+            tx,
+            rep: rep.clone(),
+        })
+    }
+}
+
+impl RepClaim {
+    /// Leads the rep holds open (claimed, assigned, contacted), in `pool` if given.
+    pub async fn open_leads(&mut self, pool: Option<&PoolId>) -> Result<i64, Error> {
+        sqlx::query_scalar!(
+            r#"SELECT count(*) AS "count!" FROM leads WHERE owner_rep_id = $1
+               AND state IN ('claimed', 'assigned', 'contacted')
+               AND ($2::text IS NULL OR pool_id = $2)"#,
+            self.rep.as_str(),
+            pool.map(PoolId::as_str)
+        )
+        .fetch_one(&mut *self.tx)
+        .await
+        .map_err(db_error)
+    }
+
+    /// Claims the rep made from `from` since her last claim from `pool` (ever, if none).
+    pub async fn claims_since_last(
+        &mut self,
+        pool: &PoolId,
+        from: &[PoolId],
+    ) -> Result<i64, Error> {
+        super::history::claims_since_last(&mut *self.tx, &self.rep, pool, from).await
+    }
+
+    /// When the rep last gave up `lead` (released it or lost it to an SLA), if after `since`.
+    pub async fn gave_up_after(
+        &mut self,
+        lead: LeadId,
+        since: DateTime<Utc>,
+    ) -> Result<Option<DateTime<Utc>>, Error> {
+        sqlx::query_scalar!(
+            "SELECT max(occurred_at) FROM lead_events WHERE lead_id = $1 AND rep_id = $2 \
+             AND from_state IN ('claimed', 'assigned', 'contacted') \
+             AND to_state IN ('available', 'received') AND occurred_at > $3",
+            lead.0,
+            self.rep.as_str(),
+            since
+        )
+        .fetch_one(&mut *self.tx)
+        .await
+        .map_err(db_error)
+    }
+
+    /// Claims one chosen lead, if it is still available.
+    pub async fn claim_lead(
+        &mut self,
+        id: LeadId,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Lead>, Error> {
+        let row = transition!(
+            "UPDATE leads l SET state = 'claimed', owner_rep_id = $2, claimed_at = $3::timestamptz, \
+             contact_due_at = $3::timestamptz + make_interval(secs => p.contact_sla_seconds), \
+             updated_at = $3::timestamptz \
+             FROM pools p WHERE l.id = $1 AND l.state = 'available' AND p.id = l.pool_id \
+             RETURNING l.*, 'available'::text AS old_state",
+            "$4, 'claim', pool_id, owner_rep_id, $3",
+            id.0,
+            self.rep.as_str(),
+            now,
+            actor
+        )
+        .fetch_optional(&mut *self.tx)
+        .await
+        .map_err(|err| claim_error(err, &self.rep))?;
+        rows::lead(row)
+    }
+
+    /// Claims up to `count` of the highest-priority available leads of `pool` that `filter`
+    /// lets this rep take. Leads another claimer holds locked right now are skipped, not
+    /// waited for.
+    pub async fn claim_next(
+        &mut self,
+        pool: &PoolId,
+        count: i64,
+        filter: &NextFilter,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Lead>, Error> {
+        let reason = if count == 1 {
+            "claim-next"
+        } else {
+            "claim-batch"
+        };
+        let rows = transition!(
+            "WITH picked AS (SELECT l.id FROM leads l WHERE l.pool_id = $1 AND l.state = 'available' \
+               AND ($7::timestamptz IS NULL OR l.pooled_at < $7) \
+               AND ($8::timestamptz IS NULL OR NOT EXISTS (SELECT 1 FROM lead_events e \
+                 WHERE e.lead_id = l.id AND e.rep_id = $3 AND e.occurred_at > $8 \
+                 AND e.from_state IN ('claimed', 'assigned', 'contacted') \
+                 AND e.to_state IN ('available', 'received'))) \
+               ORDER BY l.priority DESC, l.pooled_at, l.id LIMIT $2 FOR UPDATE SKIP LOCKED) \
+             UPDATE leads l SET state = 'claimed', owner_rep_id = $3, claimed_at = $4::timestamptz, \
+               contact_due_at = $4::timestamptz + make_interval(secs => p.contact_sla_seconds), \
+               updated_at = $4::timestamptz \
+             FROM picked, pools p WHERE l.id = picked.id AND p.id = l.pool_id \
+             RETURNING l.*, 'available'::text AS old_state",
+            "$5, $6, pool_id, owner_rep_id, $4";
+            order by "priority DESC, pooled_at, id",
+            pool.as_str(),
+            count,
+            self.rep.as_str(),
+            now,
+            actor,
+            reason,
+            filter.pooled_before,
+            filter.gave_up_after
+        )
+        .fetch_all(&mut *self.tx)
+        .await
+        .map_err(|err| claim_error(err, &self.rep))?;
+        rows::leads(rows)
+    }
+
+    pub async fn commit(self) -> Result<(), Error> {
+        self.tx.commit().await.map_err(db_error)
+    }
+}
+
+fn claim_error(err: sqlx::Error, rep: &RepId) -> Error {
+    if is_foreign_key_violation(&err) {
+        Error::precondition(
+            Reason::RepNotRegistered,
+            rep.name(),
+            format!(
+                "{} is not a registered rep; ask an admin to add her",
+                rep.name()
+            ),
+        )
+    } else {
+        db_error(err)
+    }
+}

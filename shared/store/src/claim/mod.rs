@@ -1,0 +1,12 @@
+//! The claim service's SQL: claiming under the rep's lock, what an owner does with her lead,
+//! browsing a pool, and the history reads behind limits, acceptance and status.
+
+mod browse;
+mod claiming;
+mod history;
+mod work;
+
+pub use browse::{AvailableCursor, LeadOrder};
+pub use claiming::{NextFilter, RepClaim};
+pub use history::AssignmentDecisions;
+pub use leadpool_domain::OwnedChange;

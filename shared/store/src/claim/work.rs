@@ -1,0 +1,114 @@
+//! What the rep holding a lead does with it: release, contact, close, accept or reject an
+//! assignment. Like every lead change, each is one statement that writes the history row with
+//! the change, and only if the lead is still hers and in a state the change allows.
+
+use chrono::{DateTime, Utc};
+use leadpool_domain::{Error, Lead, LeadId, OwnedChange, RepId};
+
+use crate::Store;
+use crate::error::db_error;
+use crate::rows;
+
+impl Store {
+    /// Applies `change` to the lead `rep` owns; `None` when the lead is not hers or not in a
+    /// state the change allows ([`OwnedChange::from_states`]).
+    pub async fn change_owned(
+        &self,
+        id: LeadId,
+        rep: &RepId,
+        change: &OwnedChange,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Lead>, Error> {
+        let reason = change.history_reason();
+        let from: Vec<&str> = change.from_states().iter().map(|s| s.as_str()).collect();
+        let row = match change {
+            OwnedChange::Release { .. } | OwnedChange::Reject { .. } => {
+                // Back to its pool as available, or back to routing if it has none. The
+                // history names the rep who gave it up.
+                transition!(
+                    "WITH target AS (SELECT l.id, l.state AS old_state, l.owner_rep_id AS gave_up_by \
+                       FROM leads l WHERE l.id = $1 AND l.owner_rep_id = $2 AND l.state = ANY($6) \
+                       FOR UPDATE) \
+                     UPDATE leads l SET \
+                       state = CASE WHEN l.pool_id IS NULL THEN 'received' ELSE 'available' END, \
+                       pooled_at = CASE WHEN l.pool_id IS NULL THEN NULL \
+                         ELSE COALESCE(l.pooled_at, $3::timestamptz) END, \
+                       owner_rep_id = NULL, claimed_at = NULL, contact_due_at = NULL, contacted_at = NULL, \
+                       updated_at = $3::timestamptz \
+                     FROM target WHERE l.id = target.id RETURNING l.*, target.old_state, target.gave_up_by",
+                    "$4, $5, pool_id, gave_up_by, $3",
+                    id.0,
+                    rep.as_str(),
+                    now,
+                    actor,
+                    reason,
+                    &from as &[&str]
+                )
+                .fetch_optional(&self.pool)
+                .await
+            }
+            OwnedChange::Contact { .. } => {
+                transition!(
+                    "UPDATE leads SET state = 'contacted', contacted_at = $3, updated_at = $3 \
+                     WHERE id = $1 AND owner_rep_id = $2 AND state = 'claimed' \
+                     RETURNING *, 'claimed'::text AS old_state",
+                    "$4, $5, pool_id, owner_rep_id, $3",
+                    id.0,
+                    rep.as_str(),
+                    now,
+                    actor,
+                    reason
+                )
+                .fetch_optional(&self.pool)
+                .await
+            }
+            OwnedChange::Close {
+                outcome,
+                deal_size_minor,
+                ..
+            } => {
+                transition!(
+                    "WITH target AS (SELECT id, state AS old_state FROM leads WHERE id = $1 \
+                       AND owner_rep_id = $2 \
+                       AND (state IN ('claimed', 'contacted') OR (state = 'closed' AND outcome = 'opportunity')) \
+                       FOR UPDATE) \
+                     UPDATE leads l SET state = 'closed', outcome = $5, deal_size_minor = $6, \
+                       contacted_at = COALESCE(l.contacted_at, $3::timestamptz), \
+                       updated_at = $3::timestamptz \
+                     FROM target WHERE l.id = target.id RETURNING l.*, target.old_state",
+                    "$4, $7, pool_id, owner_rep_id, $3",
+                    id.0,
+                    rep.as_str(),
+                    now,
+                    actor,
+                    outcome.as_str(),
+                    deal_size_minor,
+                    reason
+                )
+                .fetch_optional(&self.pool)
+                .await
+            }
+            OwnedChange::Accept => {
+                // The contact SLA starts now.
+                transition!(
+                    "UPDATE leads l SET state = 'claimed', claimed_at = $3::timestamptz, \
+                       updated_at = $3::timestamptz, \
+                       contact_due_at = $3::timestamptz + make_interval(secs => COALESCE( \
+                         (SELECT contact_sla_seconds FROM pools WHERE id = l.pool_id), 7200)) \
+                     WHERE l.id = $1 AND l.owner_rep_id = $2 AND l.state = 'assigned' \
+                     RETURNING l.*, 'assigned'::text AS old_state",
+                    "$4, $5, pool_id, owner_rep_id, $3",
+                    id.0,
+                    rep.as_str(),
+                    now,
+                    actor,
+                    reason
+                )
+                .fetch_optional(&self.pool)
+                .await
+            }
+        };
+        rows::lead(row.map_err(db_error)?)
+    }
+}

@@ -1,0 +1,444 @@
+//! Storing a batch of submissions — one submission or a chunk of a bulk import, the same way —
+//! in one transaction: lock every key involved, read what the plan needs, carry the plan out.
+//! What to do with each submission is decided by `leadpool_policy::duplicates::plan`; this
+//! module only reads and writes.
+
+use std::collections::{BTreeSet, HashMap};
+
+use chrono::{DateTime, Utc};
+use leadpool_domain::{Error, Lead, LeadId};
+use leadpool_policy::duplicates::{Earlier, LiveLead, Plan, Submission};
+use sha2::{Digest, Sha256};
+use sqlx::types::Json;
+use sqlx::{Postgres, Transaction};
+use uuid::Uuid;
+
+use crate::Store;
+use crate::error::db_error;
+use crate::rows::{self, Attributes};
+
+/// What happened to one submission.
+#[derive(Debug, Clone)]
+pub enum Stored {
+    /// A new lead: `received` (qualified, waiting for routing) or `rejected`.
+    Created(Lead),
+    /// The key was submitted before with the same lead: that answer again. `merged` when that
+    /// first submission was folded into `lead` as a duplicate.
+    Repeated { lead: Lead, merged: bool },
+    /// The key was submitted before with a different lead.
+    KeyReused { existing: LeadId },
+    /// Folded into the existing lead it duplicates (merge policy).
+    Merged(Lead),
+    /// Kept as a rejected lead naming the lead it duplicates (reject policy).
+    DuplicateRejected { lead: Lead, original: LeadId },
+}
+
+/// Namespace of the advisory locks guarding intake (the second key is a hash bucket).
+const INTAKE_LOCKS: i32 = 0x1ead;
+const LOCK_BUCKETS: u64 = 4096;
+
+fn lock_bucket(key: &str) -> i32 {
+    let digest = Sha256::digest(key.as_bytes());
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    i32::try_from(u64::from_be_bytes(first) % LOCK_BUCKETS).unwrap_or(0)
+}
+
+/// An open intake transaction holding the locks of its batch. Dropped without
+/// [`IngestTx::carry_out`], it rolls back.
+pub struct IngestTx {
+    tx: Transaction<'static, Postgres>,
+}
+
+impl Store {
+    /// Opens an intake transaction and locks `keys` (see `duplicates::lock_keys`), so
+    /// concurrent submissions of the same lead serialise.
+    pub async fn begin_ingest(&self, keys: &BTreeSet<String>) -> Result<IngestTx, Error> {
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let buckets: BTreeSet<i32> = keys.iter().map(|key| lock_bucket(key)).collect();
+        let buckets: Vec<i32> = buckets.into_iter().collect();
+        // Locks in ascending order, so two batches can never wait on each other in a cycle.
+        sqlx::query!(
+            "SELECT count(pg_advisory_xact_lock($1, b)) \
+             FROM (SELECT b FROM unnest($2::int[]) AS b ORDER BY b) AS sorted",
+            INTAKE_LOCKS,
+            &buckets
+        )
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db_error)?;
+        Ok(IngestTx { tx })
+    }
+
+    /// Keeps malformed import rows with their reasons. Re-importing records nothing twice.
+    pub async fn record_rejected_rows(
+        &self,
+        import_id: &str,
+        rows: &[RejectedRow],
+        now: DateTime<Utc>,
+    ) -> Result<(), Error> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let numbers: Vec<i64> = rows.iter().map(|r| r.row_number).collect();
+        let reasons: Vec<&str> = rows.iter().map(|r| r.reason.as_str()).collect();
+        let data: Vec<serde_json::Value> = rows.iter().map(|r| r.data.clone()).collect();
+        sqlx::query!(
+            "INSERT INTO rejected_rows (import_id, row_number, reason, row_data, received_at) \
+             SELECT $1, n, r, d, $5 FROM unnest($2::bigint[], $3::text[], $4::jsonb[]) AS t(n, r, d) \
+             ON CONFLICT (import_id, row_number) DO NOTHING",
+            import_id,
+            &numbers,
+            &reasons as &[&str],
+            &data,
+            now
+        )
+        .execute(&self.pool)
+        .await
+        .map_err(db_error)?;
+        Ok(())
+    }
+
+    /// Qualified leads still waiting for routing, oldest first.
+    pub async fn leads_waiting_for_routing(
+        &self,
+        received_before: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<LeadId>, Error> {
+        let ids = sqlx::query_scalar!(
+            "SELECT id FROM leads WHERE state = 'received' AND received_at <= $1 \
+             ORDER BY received_at LIMIT $2",
+            received_before,
+            limit
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_error)?;
+        Ok(ids.into_iter().map(LeadId).collect())
+    }
+}
+
+impl IngestTx {
+    /// What earlier submissions of these idempotency keys did: the lead each created, or
+    /// was merged into.
+    pub async fn earlier_submissions(
+        &mut self,
+        keys: &[&str],
+    ) -> Result<HashMap<String, Earlier>, Error> {
+        let rows = sqlx::query!(
+            r#"SELECT idempotency_key AS "key!", id AS "id!", request_hash AS "hash!", false AS "merged!"
+                 FROM leads WHERE idempotency_key = ANY($1)
+               UNION ALL SELECT idempotency_key, lead_id, request_hash, true
+                 FROM lead_merges WHERE idempotency_key = ANY($1)"#,
+            keys as &[&str]
+        )
+        .fetch_all(&mut *self.tx)
+        .await
+        .map_err(db_error)?;
+        Ok(rows
+            .into_iter()
+            .map(|row| {
+                (
+                    row.key,
+                    Earlier {
+                        id: LeadId(row.id),
+                        fingerprint: row.hash,
+                        merged: row.merged,
+                    },
+                )
+            })
+            .collect())
+    }
+
+    /// Live leads (not rejected or archived) with one of `emails` or `companies` (domain,
+    /// lower-cased name), oldest first.
+    pub async fn live_leads(
+        &mut self,
+        emails: &[String],
+        companies: &[(String, String)],
+    ) -> Result<Vec<LiveLead>, Error> {
+        let (domains, names): (Vec<String>, Vec<String>) = companies.iter().cloned().unzip();
+        // Two index-friendly lookups (each matching its partial index) rather than one OR.
+        let rows = sqlx::query!(
+            r#"SELECT id AS "id!", email AS "email!", company_domain AS "domain!",
+                 lower(company) AS "company!", received_at AS "received_at!" FROM leads
+               WHERE email = ANY($1) AND email <> '' AND state NOT IN ('rejected', 'archived')
+               UNION
+               SELECT l.id, l.email, l.company_domain, lower(l.company), l.received_at
+               FROM leads l JOIN unnest($2::text[], $3::text[]) AS t(d, c)
+                 ON l.company_domain = t.d AND lower(l.company) = t.c
+               WHERE l.company_domain <> '' AND l.company <> ''
+                 AND l.state NOT IN ('rejected', 'archived')
+               ORDER BY 5, 1"#,
+            emails,
+            &domains,
+            &names
+        )
+        .fetch_all(&mut *self.tx)
+        .await
+        .map_err(db_error)?;
+        Ok(rows
+            .into_iter()
+            .map(|row| LiveLead {
+                id: LeadId(row.id),
+                email: row.email,
+                company_domain: row.domain,
+                company: row.company,
+            })
+            .collect())
+    }
+
+    /// Writes the plan for `batch` (inserts the new leads, records merges, each with its
+    /// history), commits, and says what happened to each submission.
+    pub async fn carry_out(
+        mut self,
+        batch: &[Submission],
+        plans: &[Plan],
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Stored>, Error> {
+        let created = self.insert_leads(batch, plans, actor, now).await?;
+        self.merge_leads(batch, plans, actor, now).await?;
+        let referenced: Vec<Uuid> = plans
+            .iter()
+            .filter_map(|plan| match plan {
+                Plan::Repeat { id, .. } | Plan::Merge(id) => Some(id.0),
+                _ => None,
+            })
+            .collect();
+        let read = lead_rows!(
+            ["out AS (SELECT * FROM leads WHERE id = ANY($1))"],
+            &referenced
+        )
+        .fetch_all(&mut *self.tx)
+        .await
+        .map_err(db_error)?;
+        self.tx.commit().await.map_err(db_error)?;
+        let records: HashMap<LeadId, Lead> = rows::leads(read)?
+            .into_iter()
+            .chain(created)
+            .map(|lead| (lead.id, lead))
+            .collect();
+        let record = |id: LeadId| {
+            records
+                .get(&id)
+                .cloned()
+                .ok_or_else(|| Error::internal(format!("stored lead {id} was not read back")))
+        };
+        plans
+            .iter()
+            .map(|plan| {
+                Ok(match plan {
+                    Plan::Create {
+                        id,
+                        duplicate_of: Some(original),
+                        ..
+                    } => Stored::DuplicateRejected {
+                        lead: record(*id)?,
+                        original: *original,
+                    },
+                    Plan::Create { id, .. } => Stored::Created(record(*id)?),
+                    Plan::Repeat { id, merged } => Stored::Repeated {
+                        lead: record(*id)?,
+                        merged: *merged,
+                    },
+                    Plan::KeyReused(existing) => Stored::KeyReused {
+                        existing: *existing,
+                    },
+                    Plan::Merge(id) => Stored::Merged(record(*id)?),
+                })
+            })
+            .collect()
+    }
+
+    async fn insert_leads(
+        &mut self,
+        batch: &[Submission],
+        plans: &[Plan],
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Lead>, Error> {
+        let mut rows = Columns::default();
+        for (sub, plan) in batch.iter().zip(plans) {
+            if let Plan::Create {
+                id,
+                state,
+                reason,
+                duplicate_of,
+            } = plan
+            {
+                rows.push(*id, sub);
+                rows.states.push(state.as_str());
+                rows.reasons.push(reason.clone());
+                rows.duplicate_of.push(duplicate_of.map(|d| d.0));
+            }
+        }
+        if rows.ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let inserted = transition!(
+            "WITH input AS (SELECT * FROM unnest($1::uuid[], $2::text[], $3::bytea[], $4::text[], \
+               $5::text[], $6::uuid[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], \
+               $12::text[], $13::int[], $14::text[], $15::text[], $16::text[], $17::text[], $18::jsonb[]) \
+               AS t(id, key, hash, state, reason, duplicate_of, email, contact_name, company, \
+                 company_domain, country, phone, score, source, region, product, industry, attributes)) \
+             INSERT INTO leads (id, idempotency_key, request_hash, state, rejection_reason, duplicate_of, \
+               email, contact_name, company, company_domain, country, phone, score, priority, source, \
+               region, product, industry, attributes, received_at, updated_at) \
+             SELECT id, key, hash, state, reason, duplicate_of, email, contact_name, company, \
+               company_domain, country, phone, score, score, source, region, product, industry, \
+               attributes, $19, $19 FROM input \
+             RETURNING *, NULL::text AS old_state",
+            "$20, COALESCE(rejection_reason, ''), NULL, NULL, $19",
+            &rows.ids,
+            &rows.keys,
+            &rows.hashes,
+            &rows.states as &[&str],
+            &rows.reasons as &[Option<String>],
+            &rows.duplicate_of as &[Option<Uuid>],
+            &rows.emails,
+            &rows.names,
+            &rows.companies,
+            &rows.domains,
+            &rows.countries,
+            &rows.phones,
+            &rows.scores,
+            &rows.sources,
+            &rows.regions,
+            &rows.products,
+            &rows.industries,
+            &rows.attributes as &[Attributes],
+            now,
+            actor
+        )
+        .fetch_all(&mut *self.tx)
+        .await
+        .map_err(db_error)?;
+        rows::leads(inserted)
+    }
+
+    /// Records merged submissions and folds what they add into the leads they duplicate:
+    /// empty contact fields are filled, attributes the lead lacks are added. The lead's state,
+    /// score and owner do not change.
+    async fn merge_leads(
+        &mut self,
+        batch: &[Submission],
+        plans: &[Plan],
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), Error> {
+        let mut rows = Columns::default();
+        for (sub, plan) in batch.iter().zip(plans) {
+            if let Plan::Merge(into) = plan {
+                rows.push(*into, sub);
+            }
+        }
+        if rows.ids.is_empty() {
+            return Ok(());
+        }
+        sqlx::query!(
+            "INSERT INTO lead_merges (idempotency_key, request_hash, lead_id, merged_at) \
+             SELECT k, h, l, $4 FROM unnest($1::text[], $2::bytea[], $3::uuid[]) AS t(k, h, l)",
+            &rows.keys,
+            &rows.hashes,
+            &rows.ids,
+            now
+        )
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db_error)?;
+        transition!(
+            "WITH input AS (SELECT * FROM unnest($1::uuid[], $2::text[], $3::bytea[], $4::text[], \
+               $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], \
+               $12::text[], $13::jsonb[]) \
+               AS t(lead_id, key, hash, contact_name, company, company_domain, country, phone, source, \
+                 region, product, industry, attributes)), \
+             keys AS (SELECT lead_id, string_agg(key, ', ' ORDER BY key) AS keys FROM input GROUP BY lead_id) \
+             UPDATE leads l SET \
+               contact_name = CASE WHEN l.contact_name = '' THEN i.contact_name ELSE l.contact_name END, \
+               company = CASE WHEN l.company = '' THEN i.company ELSE l.company END, \
+               company_domain = CASE WHEN l.company_domain = '' THEN i.company_domain ELSE l.company_domain END, \
+               country = CASE WHEN l.country = '' THEN i.country ELSE l.country END, \
+               phone = CASE WHEN l.phone = '' THEN i.phone ELSE l.phone END, \
+               region = CASE WHEN l.region = '' THEN i.region ELSE l.region END, \
+               product = CASE WHEN l.product = '' THEN i.product ELSE l.product END, \
+               industry = CASE WHEN l.industry = '' THEN i.industry ELSE l.industry END, \
+               attributes = i.attributes || l.attributes, updated_at = $14 \
+             FROM input i JOIN keys k USING (lead_id) WHERE l.id = i.lead_id \
+             RETURNING l.*, l.state AS old_state, 'merged duplicate submission ' || k.keys AS merge_reason",
+            "$15, merge_reason, pool_id, NULL, $14",
+            &rows.ids,
+            &rows.keys,
+            &rows.hashes,
+            &rows.names,
+            &rows.companies,
+            &rows.domains,
+            &rows.countries,
+            &rows.phones,
+            &rows.sources,
+            &rows.regions,
+            &rows.products,
+            &rows.industries,
+            &rows.attributes as &[Attributes],
+            now,
+            actor
+        )
+        .fetch_all(&mut *self.tx)
+        .await
+        .map_err(db_error)?;
+        Ok(())
+    }
+}
+
+/// A batch of leads as column arrays, for `unnest`.
+#[derive(Default)]
+struct Columns {
+    ids: Vec<Uuid>,
+    keys: Vec<String>,
+    hashes: Vec<Vec<u8>>,
+    states: Vec<&'static str>,
+    reasons: Vec<Option<String>>,
+    duplicate_of: Vec<Option<Uuid>>,
+    emails: Vec<String>,
+    names: Vec<String>,
+    companies: Vec<String>,
+    domains: Vec<String>,
+    countries: Vec<String>,
+    phones: Vec<String>,
+    scores: Vec<i32>,
+    sources: Vec<String>,
+    regions: Vec<String>,
+    products: Vec<String>,
+    industries: Vec<String>,
+    attributes: Vec<Attributes>,
+}
+
+impl Columns {
+    fn push(&mut self, id: LeadId, sub: &Submission) {
+        let lead = &sub.lead;
+        self.ids.push(id.0);
+        self.keys.push(lead.idempotency_key.clone());
+        self.hashes.push(sub.fingerprint.to_vec());
+        self.emails.push(lead.email.clone());
+        self.names.push(lead.contact_name.clone());
+        self.companies.push(lead.company.clone());
+        self.domains.push(lead.company_domain.clone());
+        self.countries.push(lead.country.clone());
+        self.phones.push(lead.phone.clone());
+        self.scores.push(lead.score);
+        self.sources.push(lead.source.clone());
+        self.regions.push(lead.region.clone());
+        self.products.push(lead.product.clone());
+        self.industries.push(lead.industry.clone());
+        self.attributes.push(Json(lead.attributes.clone()));
+    }
+}
+
+/// An import row too malformed to become a lead.
+#[derive(Debug, Clone)]
+pub struct RejectedRow {
+    pub row_number: i64,
+    pub reason: String,
+    /// The row as received.
+    pub data: serde_json::Value,
+}

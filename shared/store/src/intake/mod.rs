@@ -1,0 +1,6 @@
+//! The intake service's SQL: storing submissions as planned (new leads with their history,
+//! merges), keeping malformed import rows, and finding leads still waiting for routing.
+
+mod ingest;
+
+pub use ingest::{IngestTx, RejectedRow, Stored};

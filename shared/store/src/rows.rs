@@ -1,0 +1,242 @@
+//! Rows as Postgres returns them, turned into domain values in one place, and the two macros
+//! every statement returning leads goes through:
+//!
+//! * [`lead_rows!`] runs `WITH <ctes> SELECT <lead columns> FROM out`: the statement's last
+//!   CTE, `out`, yields the leads (read, inserted or changed).
+//! * [`transition!`] changes leads and appends one `lead_events` row per changed lead **in the
+//!   same statement**: the change is the `out` CTE, returning the lead's columns plus
+//!   `old_state`; the macro adds the history insert. Every state change of a lead goes
+//!   through it, so the history cannot disagree with the lead.
+//!
+//! Both expand to `sqlx::query_as!`, so the SQL is checked against the schema at compile time
+//! (offline, from `.sqlx/`; see `scripts/sqlx.sh`).
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use leadpool_domain::{
+    Error, Lead, LeadEvent, LeadId, LeadState, Outcome, PoolId, PoolSummary, RepId,
+};
+use sqlx::types::Json;
+use uuid::Uuid;
+
+/// `WITH <ctes> SELECT <every lead column> FROM out [ORDER BY <order>]`, as a checked query
+/// returning [`LeadRow`]s. The ctes are string literals, concatenated; the last one must be
+/// `out`.
+macro_rules! lead_rows {
+    ([$($cte:literal)+] $(order by $order:literal)? $(, $arg:expr)* $(,)?) => {
+        sqlx::query_as!(
+            $crate::rows::LeadRow,
+            "WITH " $(+ $cte)+ + " SELECT id AS \"id!\", state AS \"state!\", email AS \"email!\", \
+             contact_name AS \"contact_name!\", company AS \"company!\", \
+             company_domain AS \"company_domain!\", country AS \"country!\", phone AS \"phone!\", \
+             score AS \"score!\", priority AS \"priority!\", source AS \"source!\", \
+             region AS \"region!\", product AS \"product!\", industry AS \"industry!\", \
+             attributes AS \"attributes!: crate::rows::Attributes\", \
+             pool_id AS \"pool_id?\", owner_rep_id AS \"owner_rep_id?\", \
+             rejection_reason AS \"rejection_reason?\", received_at AS \"received_at!\", \
+             pooled_at AS \"pooled_at?\", claimed_at AS \"claimed_at?\", \
+             contact_due_at AS \"contact_due_at?\", contacted_at AS \"contacted_at?\", \
+             outcome AS \"outcome?\", deal_size_minor AS \"deal_size_minor!\", \
+             duplicate_of AS \"duplicate_of?\" FROM out" $(+ " ORDER BY " + $order)?
+            $(, $arg)*
+        )
+    };
+}
+
+/// `WITH <ctes> SELECT id FROM out`: the ids of the leads `out` yields, checked.
+macro_rules! lead_ids {
+    ([$($cte:literal)+] $(, $arg:expr)* $(,)?) => {
+        sqlx::query_scalar!("WITH " $(+ $cte)+ + " SELECT id AS \"id!\" FROM out" $(, $arg)*)
+    };
+}
+
+/// A lead transition with its history row, as a checked query returning the changed leads
+/// (or, with `ids:` first, only their ids: for the scheduler's bulk moves).
+///
+/// `$change` is the data-modifying statement (the `out` CTE): it returns `l.*` (or `*`) plus
+/// `old_state` (the state before). `$event` is the rest of the history row after `lead_id,
+/// from_state, to_state`: `actor, reason, pool_id, rep_id, occurred_at`, as SQL over `out`.
+macro_rules! transition {
+    (ids: $change:literal, $event:literal $(, $arg:expr)* $(,)?) => {
+        transition!(@with_history lead_ids [$change, $event] [] $(, $arg)*)
+    };
+    ($change:literal, $event:literal $(; order by $order:literal)? $(, $arg:expr)* $(,)?) => {
+        transition!(@with_history lead_rows [$change, $event] [$(order by $order)?] $(, $arg)*)
+    };
+    (@with_history $select:ident [$change:literal, $event:literal] [$($tail:tt)*] $(, $arg:expr)*) => {
+        $select!(
+            [
+                "out AS (" $change "), event AS (INSERT INTO lead_events \
+                 (lead_id, from_state, to_state, actor, reason, pool_id, rep_id, occurred_at) \
+                 SELECT id, old_state, state, " $event " FROM out)"
+            ]
+            $($tail)*
+            $(, $arg)*
+        )
+    };
+}
+
+/// A lead's free-form attributes, as stored (jsonb).
+pub type Attributes = Json<BTreeMap<String, String>>;
+
+/// A `leads` row.
+#[derive(Debug, Clone)]
+pub struct LeadRow {
+    pub id: Uuid,
+    pub state: String,
+    pub email: String,
+    pub contact_name: String,
+    pub company: String,
+    pub company_domain: String,
+    pub country: String,
+    pub phone: String,
+    pub score: i32,
+    pub priority: i32,
+    pub source: String,
+    pub region: String,
+    pub product: String,
+    pub industry: String,
+    pub attributes: Attributes,
+    pub pool_id: Option<String>,
+    pub owner_rep_id: Option<String>,
+    pub rejection_reason: Option<String>,
+    pub received_at: DateTime<Utc>,
+    pub pooled_at: Option<DateTime<Utc>>,
+    pub claimed_at: Option<DateTime<Utc>>,
+    pub contact_due_at: Option<DateTime<Utc>>,
+    pub contacted_at: Option<DateTime<Utc>>,
+    pub outcome: Option<String>,
+    pub deal_size_minor: i64,
+    pub duplicate_of: Option<Uuid>,
+}
+
+impl TryFrom<LeadRow> for Lead {
+    type Error = Error;
+
+    fn try_from(row: LeadRow) -> Result<Self, Error> {
+        Ok(Lead {
+            id: LeadId(row.id),
+            state: stored_state(&row.state)?,
+            email: row.email,
+            contact_name: row.contact_name,
+            company: row.company,
+            company_domain: row.company_domain,
+            country: row.country,
+            phone: row.phone,
+            score: row.score,
+            priority: row.priority,
+            source: row.source,
+            region: row.region,
+            product: row.product,
+            industry: row.industry,
+            attributes: row.attributes.0,
+            pool: row.pool_id.as_deref().map(stored_pool).transpose()?,
+            owner: row.owner_rep_id.as_deref().map(stored_rep).transpose()?,
+            rejection_reason: row.rejection_reason,
+            received_at: row.received_at,
+            pooled_at: row.pooled_at,
+            claimed_at: row.claimed_at,
+            contact_due_at: row.contact_due_at,
+            contacted_at: row.contacted_at,
+            outcome: row
+                .outcome
+                .as_deref()
+                .map(|o| {
+                    o.parse::<Outcome>()
+                        .map_err(|_| Error::internal(format!("stored outcome `{o}` is unknown")))
+                })
+                .transpose()?,
+            deal_size_minor: row.deal_size_minor,
+            duplicate_of: row.duplicate_of.map(LeadId),
+        })
+    }
+}
+
+/// Leads from their rows.
+pub fn leads(rows: Vec<LeadRow>) -> Result<Vec<Lead>, Error> {
+    rows.into_iter().map(Lead::try_from).collect()
+}
+
+/// A lead from an optional row.
+pub fn lead(row: Option<LeadRow>) -> Result<Option<Lead>, Error> {
+    row.map(Lead::try_from).transpose()
+}
+
+/// A `lead_events` row.
+#[derive(Debug, Clone)]
+pub struct EventRow {
+    pub id: i64,
+    pub lead_id: Uuid,
+    pub from_state: Option<String>,
+    pub to_state: String,
+    pub actor: String,
+    pub reason: String,
+    pub pool_id: Option<String>,
+    pub rep_id: Option<String>,
+    pub occurred_at: DateTime<Utc>,
+}
+
+impl TryFrom<EventRow> for LeadEvent {
+    type Error = Error;
+
+    fn try_from(row: EventRow) -> Result<Self, Error> {
+        Ok(LeadEvent {
+            id: row.id,
+            lead: LeadId(row.lead_id),
+            from: row.from_state.as_deref().map(stored_state).transpose()?,
+            to: stored_state(&row.to_state)?,
+            actor: row.actor,
+            reason: row.reason,
+            pool: row.pool_id.as_deref().map(stored_pool).transpose()?,
+            rep: row.rep_id.as_deref().map(stored_rep).transpose()?,
+            at: row.occurred_at,
+        })
+    }
+}
+
+/// A `pools` row with its depth.
+#[derive(Debug, Clone)]
+pub struct PoolRow {
+    pub id: String,
+    pub display_name: String,
+    pub kind: String,
+    pub contact_sla_seconds: i32,
+    pub min_score: Option<i32>,
+    pub retired: bool,
+    pub created_at: DateTime<Utc>,
+    pub available_leads: i64,
+}
+
+impl TryFrom<PoolRow> for PoolSummary {
+    type Error = Error;
+
+    fn try_from(row: PoolRow) -> Result<Self, Error> {
+        Ok(PoolSummary {
+            id: stored_pool(&row.id)?,
+            display_name: row.display_name,
+            kind: row.kind,
+            contact_sla_seconds: row.contact_sla_seconds,
+            min_score: row.min_score,
+            retired: row.retired,
+            created_at: row.created_at,
+            available_leads: row.available_leads,
+        })
+    }
+}
+
+// What the services wrote is valid; a stored value that no longer parses is a bug to
+// investigate, never the caller's fault.
+pub(crate) fn stored_state(state: &str) -> Result<LeadState, Error> {
+    state
+        .parse()
+        .map_err(|_| Error::internal(format!("stored lead state `{state}` is unknown")))
+}
+
+pub(crate) fn stored_pool(id: &str) -> Result<PoolId, Error> {
+    PoolId::parse(id, "pool_id").map_err(|e| Error::internal(format!("stored pool id: {e}")))
+}
+
+pub(crate) fn stored_rep(id: &str) -> Result<RepId, Error> {
+    RepId::parse(id, "rep_id").map_err(|e| Error::internal(format!("stored rep id: {e}")))
+}

@@ -1,0 +1,10 @@
+//! The scheduler's SQL: job runs (exactly once per slot), the lead moves each job makes inside
+//! its run's transaction, and the raw figures behind pool health.
+
+mod health;
+mod moves;
+mod runs;
+
+pub use health::{ClaimTiming, Flow, Outcomes, PoolCounts, QuotaShortfall};
+pub use moves::{AgeFrom, AgeOut, AgeStep, Boost, DuplicateKey, ForcedAssignment, Release};
+pub use runs::{JobRunRecord, JobTx};

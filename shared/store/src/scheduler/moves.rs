@@ -1,0 +1,599 @@
+//! The scheduler's lead moves (S1–S6), as methods of the job run's transaction, so each
+//! commits with the run that claimed its slot. Each is set-based SQL applied in batches, and
+//! each moved lead gets its history row in the same statement (`transition!`).
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use leadpool_domain::{Error, Lead, LeadId, PoolId, RepId};
+use uuid::Uuid;
+
+use super::JobTx;
+use crate::error::db_error;
+use crate::rows;
+
+/// Runs a move returning the ids it changed (its last parameter the batch size) until a batch
+/// comes back short; evaluates to every id moved.
+macro_rules! in_batches {
+    ($tx:expr, $batch:expr, $query:expr) => {{
+        let mut moved: Vec<LeadId> = Vec::new();
+        loop {
+            let ids: Vec<Uuid> = $query.fetch_all(&mut *$tx).await.map_err(db_error)?;
+            let done = (ids.len() as i64) < $batch;
+            moved.extend(ids.into_iter().map(LeadId));
+            if done {
+                break moved;
+            }
+        }
+    }};
+}
+
+/// A timed pool's release as of now: leads received at or before `released_at` (its latest
+/// release) enter the pool as of that instant; leads scoring `flash_min_score` or more at once.
+#[derive(Debug, Clone)]
+pub struct Release {
+    pub pool: PoolId,
+    pub released_at: Option<DateTime<Utc>>,
+    pub flash_min_score: Option<i32>,
+}
+
+/// One pool's part in an age-based move: leads older than `after` go, with `reason` in their
+/// history, to `to_pool` (or stay in their pool).
+#[derive(Debug, Clone)]
+pub struct AgeStep {
+    pub pool: PoolId,
+    pub after: chrono::Duration,
+    pub reason: String,
+    pub to_pool: Option<PoolId>,
+}
+
+/// Which unclaimed leads an [`AgeOut`] moves, and by which age. Each variant matches a partial
+/// index, so every batch is an ordered index scan that stops after the batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AgeFrom {
+    /// Available leads, by time in their pool (`leads_available_by_age`).
+    AvailableByPoolAge,
+    /// Available or escalated leads, by time since received (`leads_unclaimed_by_received`).
+    UnclaimedByReceived,
+}
+
+/// One age-based move over every pool: leads older than their pool's step go to `to_state`.
+#[derive(Debug, Clone, Copy)]
+pub struct AgeOut<'a> {
+    pub steps: &'a [AgeStep],
+    pub age: AgeFrom,
+    pub to_state: &'a str,
+}
+
+/// S3 priority: a pool's available leads older than `top_half_after` are raised to the median
+/// priority of the pool's younger leads, older than `top_tenth_after` to their 90th percentile.
+/// Ties sort older first, so a raised lead ranks in the top half (tenth) of the pool.
+#[derive(Debug, Clone)]
+pub struct Boost {
+    pub pool: PoolId,
+    pub top_half_after: Option<chrono::Duration>,
+    pub top_tenth_after: Option<chrono::Duration>,
+}
+
+/// One forced assignment.
+#[derive(Debug, Clone)]
+pub struct ForcedAssignment {
+    pub lead: LeadId,
+    pub rep: RepId,
+    pub reason: String,
+}
+
+/// What duplicate cleanup compares: the same email, or the same company domain and name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DuplicateKey {
+    Email,
+    Company,
+}
+
+impl JobTx {
+    /// S1: releases the waiting leads of timed pools. One pool per statement, so each batch is
+    /// an ordered scan of that pool's waiting leads (`leads_scheduled_by_received`).
+    pub async fn release_scheduled(
+        &mut self,
+        releases: &[Release],
+        now: DateTime<Utc>,
+        actor: &str,
+        batch: i64,
+    ) -> Result<Vec<LeadId>, Error> {
+        let mut released = Vec::new();
+        for r in releases {
+            released.extend(in_batches!(
+                self.tx,
+                batch,
+                transition!(ids:
+                    "WITH due AS (SELECT id, COALESCE(received_at <= $2, false) AS timed FROM leads \
+                       WHERE pool_id = $1 AND state = 'scheduled' AND (received_at <= $2 OR score >= $3) \
+                       ORDER BY received_at, id LIMIT $6 FOR UPDATE SKIP LOCKED) \
+                     UPDATE leads l SET state = 'available', \
+                       pooled_at = CASE WHEN due.timed THEN $2 ELSE $4 END, updated_at = $4 \
+                     FROM due WHERE l.id = due.id \
+                     RETURNING l.*, 'scheduled'::text AS old_state, due.timed",
+                    "$5, CASE WHEN timed THEN 'timed release' ELSE 'flash release' END, pool_id, NULL, $4",
+                    r.pool.as_str(),
+                    r.released_at,
+                    r.flash_min_score,
+                    now,
+                    actor,
+                    batch
+                )
+            ));
+        }
+        Ok(released)
+    }
+
+    /// S2: takes back the leads whose owner missed the deadline at or before `now`: claimed
+    /// leads not contacted in time and assigned leads not accepted in time. They return to
+    /// their pool (or to routing, without one).
+    pub async fn expire_contact_slas(
+        &mut self,
+        now: DateTime<Utc>,
+        actor: &str,
+        batch: i64,
+    ) -> Result<Vec<LeadId>, Error> {
+        Ok(in_batches!(
+            self.tx,
+            batch,
+            transition!(ids:
+                "WITH due AS (SELECT id, state AS old_state, owner_rep_id FROM leads \
+                   WHERE state IN ('claimed', 'assigned') AND contact_due_at <= $1 \
+                   ORDER BY contact_due_at LIMIT $3 FOR UPDATE SKIP LOCKED) \
+                 UPDATE leads l SET \
+                   state = CASE WHEN l.pool_id IS NULL THEN 'received' ELSE 'available' END, \
+                   pooled_at = CASE WHEN l.pool_id IS NULL THEN NULL ELSE COALESCE(l.pooled_at, $1) END, \
+                   owner_rep_id = NULL, claimed_at = NULL, contact_due_at = NULL, updated_at = $1 \
+                 FROM due WHERE l.id = due.id \
+                 RETURNING l.*, due.old_state, due.owner_rep_id AS lost_by",
+                "$2, CASE old_state WHEN 'claimed' THEN 'contact SLA expired' \
+                   ELSE 'assignment not accepted in time' END, pool_id, lost_by, $1",
+                now,
+                actor,
+                batch
+            )
+        ))
+    }
+
+    /// S3 escalation, S5 refresh: moves unclaimed leads older than their pool's step into
+    /// `to_state` (and into the step's pool, if it names one, as of `now`).
+    pub async fn age_out(
+        &mut self,
+        step: &AgeOut<'_>,
+        now: DateTime<Utc>,
+        actor: &str,
+        batch: i64,
+    ) -> Result<Vec<LeadId>, Error> {
+        let mut moved = Vec::new();
+        for s in step.steps {
+            let (cutoff, to_pool) = (now - s.after, s.to_pool.as_ref().map(PoolId::as_str));
+            // One statement per age kind: the state lists are literals so the planner uses
+            // the matching partial index.
+            moved.extend(match step.age {
+                AgeFrom::AvailableByPoolAge => in_batches!(
+                    self.tx,
+                    batch,
+                    transition!(ids:
+                        "WITH due AS (SELECT id, state AS old_state FROM leads \
+                           WHERE pool_id = $1 AND state = 'available' AND pooled_at <= $2 \
+                           ORDER BY pooled_at, id LIMIT $8 FOR UPDATE SKIP LOCKED) \
+                         UPDATE leads l SET state = $3, pool_id = COALESCE($4, l.pool_id), \
+                           pooled_at = CASE WHEN $4::text IS NULL THEN l.pooled_at ELSE $5 END, \
+                           updated_at = $5 \
+                         FROM due WHERE l.id = due.id RETURNING l.*, due.old_state",
+                        "$6, $7, pool_id, NULL, $5",
+                        s.pool.as_str(),
+                        cutoff,
+                        step.to_state,
+                        to_pool,
+                        now,
+                        actor,
+                        s.reason.as_str(),
+                        batch
+                    )
+                ),
+                AgeFrom::UnclaimedByReceived => in_batches!(
+                    self.tx,
+                    batch,
+                    transition!(ids:
+                        "WITH due AS (SELECT id, state AS old_state FROM leads \
+                           WHERE pool_id = $1 AND state IN ('available', 'escalated') \
+                             AND received_at <= $2 \
+                           ORDER BY received_at, id LIMIT $8 FOR UPDATE SKIP LOCKED) \
+                         UPDATE leads l SET state = $3, pool_id = COALESCE($4, l.pool_id), \
+                           pooled_at = CASE WHEN $4::text IS NULL THEN l.pooled_at ELSE $5 END, \
+                           updated_at = $5 \
+                         FROM due WHERE l.id = due.id RETURNING l.*, due.old_state",
+                        "$6, $7, pool_id, NULL, $5",
+                        s.pool.as_str(),
+                        cutoff,
+                        step.to_state,
+                        to_pool,
+                        now,
+                        actor,
+                        s.reason.as_str(),
+                        batch
+                    )
+                ),
+            });
+        }
+        Ok(moved)
+    }
+
+    /// S3 priority boosts (see [`Boost`]): one statement per pool. The UPDATE re-checks the
+    /// state, so a lead claimed meanwhile is left alone.
+    pub async fn boost_aged(
+        &mut self,
+        boosts: &[Boost],
+        now: DateTime<Utc>,
+        actor: &str,
+    ) -> Result<Vec<LeadId>, Error> {
+        let mut raised = Vec::new();
+        for b in boosts {
+            let (Some(first), tenth) = (b.top_half_after.or(b.top_tenth_after), b.top_tenth_after)
+            else {
+                continue;
+            };
+            // The bar: percentiles of the leads younger than the first boost age, read once per
+            // run. Leads already raised never raise the bar for each other, so a second run
+            // changes nothing.
+            let bar = sqlx::query!(
+                "SELECT percentile_disc(0.5) WITHIN GROUP (ORDER BY priority) AS p50, \
+                   percentile_disc(0.9) WITHIN GROUP (ORDER BY priority) AS p90 \
+                 FROM leads WHERE pool_id = $1 AND state = 'available' AND pooled_at > $2",
+                b.pool.as_str(),
+                now - first
+            )
+            .fetch_one(&mut *self.tx)
+            .await
+            .map_err(db_error)?;
+            let (Some(p50), Some(p90)) = (bar.p50, bar.p90) else {
+                continue; // no younger leads: nothing to rank against
+            };
+            // Without a top-half step every old lead goes straight to the top tenth.
+            let p50 = if b.top_half_after.is_some() { p50 } else { p90 };
+            // No top-tenth step: a cutoff no lead reaches.
+            let tenth_cutoff = tenth.map_or(DateTime::<Utc>::MIN_UTC, |t| now - t);
+            raised.extend(
+                transition!(ids:
+                    "WITH old AS (SELECT id, priority, \
+                       CASE WHEN pooled_at <= $3 THEN $5::int ELSE $4::int END AS target, \
+                       CASE WHEN pooled_at <= $3 THEN 'top 10%' ELSE 'top 50%' END AS share \
+                       FROM leads WHERE pool_id = $1 AND state = 'available' AND pooled_at <= $2) \
+                     UPDATE leads l SET priority = old.target, updated_at = $6 FROM old \
+                     WHERE l.id = old.id AND old.target > old.priority AND l.state = 'available' \
+                     RETURNING l.*, 'available'::text AS old_state, old.priority AS old_priority, old.share",
+                    "$7, format('aged: priority %s → %s (%s of the pool)', old_priority, priority, share), \
+                     pool_id, NULL, $6",
+                    b.pool.as_str(),
+                    now - first,
+                    tenth_cutoff,
+                    p50,
+                    p90,
+                    now,
+                    actor
+                )
+                .fetch_all(&mut *self.tx)
+                .await
+                .map_err(db_error)?
+                .into_iter()
+                .map(LeadId),
+            );
+        }
+        Ok(raised)
+    }
+
+    /// Serialises turn counting under `rule_key` with routing's assignments and other runs.
+    pub async fn lock_assignment_rule(&mut self, rule_key: &str) -> Result<(), Error> {
+        crate::routing::lock_assignment_rule(&mut self.tx, rule_key).await
+    }
+
+    /// Turn counts under `rule_key`.
+    pub async fn assignment_counts(
+        &mut self,
+        rule_key: &str,
+    ) -> Result<HashMap<RepId, i64>, Error> {
+        crate::routing::assignment_counts(&mut *self.tx, rule_key, None).await
+    }
+
+    /// S4: up to `limit` leads of `pool` (available or escalated) that entered it at or before
+    /// `entered_before`, oldest first, after `after` (keyset), locked for this run.
+    pub async fn due_for_assignment(
+        &mut self,
+        pool: &PoolId,
+        entered_before: DateTime<Utc>,
+        after: Option<(DateTime<Utc>, LeadId)>,
+        limit: i64,
+    ) -> Result<Vec<Lead>, Error> {
+        let rows = lead_rows!(
+            [
+                "out AS (SELECT * FROM leads \
+                 WHERE pool_id = $1 AND state IN ('available', 'escalated') AND pooled_at <= $2 \
+                   AND ($3::timestamptz IS NULL OR (pooled_at, id) > ($3, $4)) \
+                 ORDER BY pooled_at, id LIMIT $5 FOR UPDATE SKIP LOCKED)"
+            ]
+            order by "pooled_at, id",
+            pool.as_str(),
+            entered_before,
+            after.map(|(at, _)| at),
+            after.map(|(_, id)| id.0),
+            limit
+        )
+        .fetch_all(&mut *self.tx)
+        .await
+        .map_err(db_error)?;
+        rows::leads(rows)
+    }
+
+    /// S4: assigns each lead to its rep (state `assigned`, the pool's contact SLA running from
+    /// `now`) and counts the turns under `rule_key`.
+    pub async fn assign_forced(
+        &mut self,
+        rule_key: &str,
+        assignments: &[ForcedAssignment],
+        now: DateTime<Utc>,
+        actor: &str,
+    ) -> Result<Vec<LeadId>, Error> {
+        if assignments.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<Uuid> = assignments.iter().map(|a| a.lead.0).collect();
+        let reps: Vec<&str> = assignments.iter().map(|a| a.rep.as_str()).collect();
+        let reasons: Vec<&str> = assignments.iter().map(|a| a.reason.as_str()).collect();
+        let assigned = transition!(ids:
+            "WITH input AS (SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[]) AS t(id, rep, reason)), \
+               old AS (SELECT id, state AS old_state FROM leads WHERE id = ANY($1)) \
+             UPDATE leads l SET state = 'assigned', owner_rep_id = i.rep, claimed_at = $4::timestamptz, \
+               contact_due_at = $4::timestamptz + make_interval(secs => p.contact_sla_seconds), \
+               updated_at = $4::timestamptz \
+             FROM input i, old, pools p \
+             WHERE l.id = i.id AND old.id = i.id AND p.id = l.pool_id \
+               AND l.state IN ('available', 'escalated') \
+             RETURNING l.*, old.old_state, i.reason AS assign_reason",
+            "$5, assign_reason, pool_id, owner_rep_id, $4",
+            &ids,
+            &reps as &[&str],
+            &reasons as &[&str],
+            now,
+            actor
+        )
+        .fetch_all(&mut *self.tx)
+        .await
+        .map_err(db_error)?;
+        let assigned: Vec<LeadId> = assigned.into_iter().map(LeadId).collect();
+        let turns: Vec<RepId> = assignments
+            .iter()
+            .filter(|a| assigned.contains(&a.lead))
+            .map(|a| a.rep.clone())
+            .collect();
+        crate::routing::count_turns(&mut self.tx, rule_key, &turns).await?;
+        Ok(assigned)
+    }
+
+    /// S5 weekly: among leads that are still live, every unowned lead (available, scheduled or
+    /// escalated) that duplicates an earlier one is rejected, naming the lead it duplicates.
+    pub async fn reject_duplicates(
+        &mut self,
+        key: DuplicateKey,
+        now: DateTime<Utc>,
+        actor: &str,
+        batch: i64,
+    ) -> Result<Vec<LeadId>, Error> {
+        Ok(match key {
+            DuplicateKey::Email => in_batches!(
+                self.tx,
+                batch,
+                transition!(ids:
+                    "WITH live AS (SELECT id, state, first_value(id) OVER \
+                         (PARTITION BY lower(email) ORDER BY received_at, id) AS original \
+                       FROM leads WHERE email <> '' AND state NOT IN ('received', 'rejected', 'archived')), \
+                     due AS (SELECT l.id, l.state AS old_state, live.original FROM live \
+                       JOIN leads l ON l.id = live.id \
+                       WHERE live.id <> live.original AND live.state IN ('available', 'scheduled', 'escalated') \
+                       ORDER BY l.id LIMIT $3 FOR UPDATE OF l SKIP LOCKED) \
+                     UPDATE leads l SET state = 'rejected', duplicate_of = due.original, \
+                       rejection_reason = 'duplicate of leads/' || due.original, updated_at = $1 \
+                     FROM due WHERE l.id = due.id RETURNING l.*, due.old_state",
+                    "$2, 'weekly cleanup: ' || rejection_reason, pool_id, NULL, $1",
+                    now,
+                    actor,
+                    batch
+                )
+            ),
+            DuplicateKey::Company => in_batches!(
+                self.tx,
+                batch,
+                transition!(ids:
+                    "WITH live AS (SELECT id, state, first_value(id) OVER \
+                         (PARTITION BY company_domain || '/' || lower(company) ORDER BY received_at, id) AS original \
+                       FROM leads WHERE company_domain <> '' AND company <> '' \
+                         AND state NOT IN ('received', 'rejected', 'archived')), \
+                     due AS (SELECT l.id, l.state AS old_state, live.original FROM live \
+                       JOIN leads l ON l.id = live.id \
+                       WHERE live.id <> live.original AND live.state IN ('available', 'scheduled', 'escalated') \
+                       ORDER BY l.id LIMIT $3 FOR UPDATE OF l SKIP LOCKED) \
+                     UPDATE leads l SET state = 'rejected', duplicate_of = due.original, \
+                       rejection_reason = 'duplicate of leads/' || due.original, updated_at = $1 \
+                     FROM due WHERE l.id = due.id RETURNING l.*, due.old_state",
+                    "$2, 'weekly cleanup: ' || rejection_reason, pool_id, NULL, $1",
+                    now,
+                    actor,
+                    batch
+                )
+            ),
+        })
+    }
+
+    /// Available leads in `pool` right now.
+    pub async fn pool_depth(&mut self, pool: &PoolId) -> Result<i64, Error> {
+        sqlx::query_scalar!(
+            r#"SELECT count(*) AS "depth!" FROM leads WHERE pool_id = $1 AND state = 'available'"#,
+            pool.as_str()
+        )
+        .fetch_one(&mut *self.tx)
+        .await
+        .map_err(db_error)
+    }
+
+    /// The pause in force on `pool`, if any: since when, and which sources.
+    pub async fn open_pause(
+        &mut self,
+        pool: &PoolId,
+    ) -> Result<Option<(DateTime<Utc>, Vec<String>)>, Error> {
+        let pause = sqlx::query!(
+            "SELECT paused_at, sources FROM pool_pauses WHERE pool_id = $1 AND resumed_at IS NULL",
+            pool.as_str()
+        )
+        .fetch_optional(&mut *self.tx)
+        .await
+        .map_err(db_error)?;
+        Ok(pause.map(|p| (p.paused_at, p.sources)))
+    }
+
+    /// S6: starts holding back `sources` on `pool`.
+    pub async fn pause_sources(
+        &mut self,
+        pool: &PoolId,
+        sources: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<(), Error> {
+        sqlx::query!(
+            "INSERT INTO pool_pauses (pool_id, sources, paused_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (pool_id) WHERE resumed_at IS NULL DO NOTHING",
+            pool.as_str(),
+            sources,
+            now
+        )
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db_error)?;
+        Ok(())
+    }
+
+    /// Ends the pause on `pool` and returns its held leads to the pool as of `now`.
+    pub async fn resume_sources(
+        &mut self,
+        pool: &PoolId,
+        now: DateTime<Utc>,
+        actor: &str,
+        batch: i64,
+    ) -> Result<Vec<LeadId>, Error> {
+        sqlx::query!(
+            "UPDATE pool_pauses SET resumed_at = $2 WHERE pool_id = $1 AND resumed_at IS NULL",
+            pool.as_str(),
+            now
+        )
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db_error)?;
+        Ok(in_batches!(
+            self.tx,
+            batch,
+            transition!(ids:
+                "WITH due AS (SELECT id FROM leads WHERE pool_id = $1 AND state = 'scheduled' \
+                   ORDER BY received_at, id LIMIT $4 FOR UPDATE SKIP LOCKED) \
+                 UPDATE leads l SET state = 'available', pooled_at = $2, updated_at = $2 FROM due \
+                 WHERE l.id = due.id RETURNING l.*, 'scheduled'::text AS old_state",
+                "$3, 'backpressure lifted: source resumed', pool_id, NULL, $2",
+                pool.as_str(),
+                now,
+                actor,
+                batch
+            )
+        ))
+    }
+
+    /// Holds back the leads from paused `sources` that entered `pool` since `since`.
+    pub async fn hold_sources(
+        &mut self,
+        pool: &PoolId,
+        sources: &[String],
+        since: DateTime<Utc>,
+        now: DateTime<Utc>,
+        actor: &str,
+        batch: i64,
+    ) -> Result<Vec<LeadId>, Error> {
+        Ok(in_batches!(
+            self.tx,
+            batch,
+            transition!(ids:
+                "WITH due AS (SELECT id FROM leads WHERE pool_id = $1 AND state = 'available' \
+                   AND lower(source) = ANY($2) AND pooled_at >= $3 ORDER BY pooled_at, id LIMIT $6 \
+                   FOR UPDATE SKIP LOCKED) \
+                 UPDATE leads l SET state = 'scheduled', updated_at = $4 FROM due \
+                 WHERE l.id = due.id RETURNING l.*, 'available'::text AS old_state",
+                "$5, format('backpressure: pool critical, source %s paused', source), pool_id, NULL, $4",
+                pool.as_str(),
+                sources,
+                since,
+                now,
+                actor,
+                batch
+            )
+        ))
+    }
+
+    /// S6 quota: records every rep (of `reps`, with their team's time zone) who claimed fewer
+    /// than `minimum` leads on the local day before the one containing `now`. Returns how many.
+    pub async fn record_quota_shortfalls(
+        &mut self,
+        reps: &[(RepId, String)],
+        minimum: u32,
+        now: DateTime<Utc>,
+    ) -> Result<i64, Error> {
+        let ids: Vec<&str> = reps.iter().map(|(r, _)| r.as_str()).collect();
+        let zones: Vec<&str> = reps.iter().map(|(_, tz)| tz.as_str()).collect();
+        let result = sqlx::query!(
+            "WITH input AS (SELECT * FROM unnest($1::text[], $2::text[]) AS t(rep, tz)), \
+             days AS (SELECT rep, tz, (date_trunc('day', $3 AT TIME ZONE tz) - interval '1 day')::date AS day FROM input), \
+             counted AS (SELECT d.rep, d.day, (SELECT count(*) FROM lead_events e WHERE e.rep_id = d.rep \
+                 AND e.to_state = 'claimed' AND e.from_state = 'available' \
+                 AND e.occurred_at >= (d.day::timestamp AT TIME ZONE d.tz) \
+                 AND e.occurred_at < ((d.day + 1)::timestamp AT TIME ZONE d.tz)) AS claims FROM days d) \
+             INSERT INTO quota_shortfalls (rep_id, day, claims, minimum, recorded_at) \
+             SELECT rep, day, claims, $4::int, $3 FROM counted WHERE claims < $4::int \
+             ON CONFLICT (rep_id, day) DO NOTHING",
+            &ids as &[&str],
+            &zones as &[&str],
+            now,
+            i32::try_from(minimum).unwrap_or(i32::MAX)
+        )
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db_error)?;
+        Ok(i64::try_from(result.rows_affected()).unwrap_or(i64::MAX))
+    }
+
+    /// M1/M6 history: one depth row per pool in force, taken as of `at`. Returns how many.
+    pub async fn snapshot_pools(&mut self, at: DateTime<Utc>) -> Result<i64, Error> {
+        let result = sqlx::query!(
+            "INSERT INTO pool_snapshots (pool_id, taken_at, available, scheduled, escalated) \
+             SELECT p.id, $1, count(l.id) FILTER (WHERE l.state = 'available'), \
+               count(l.id) FILTER (WHERE l.state = 'scheduled'), count(l.id) FILTER (WHERE l.state = 'escalated') \
+             FROM pools p LEFT JOIN leads l ON l.pool_id = p.id AND l.state IN ('available', 'scheduled', 'escalated') \
+             WHERE NOT p.retired GROUP BY p.id",
+            at
+        )
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db_error)?;
+        Ok(i64::try_from(result.rows_affected()).unwrap_or(i64::MAX))
+    }
+
+    /// Forgets job runs whose slot started before `before`, except each job's latest scheduled
+    /// slot (where catching up continues from). Returns how many.
+    pub async fn prune_job_runs(&mut self, before: DateTime<Utc>) -> Result<i64, Error> {
+        let result = sqlx::query!(
+            "DELETE FROM job_runs r WHERE r.slot_start < $1 \
+             AND NOT (r.trigger = 'schedule' AND r.slot_start = \
+               (SELECT max(x.slot_start) FROM job_runs x WHERE x.job = r.job AND x.trigger = 'schedule'))",
+            before
+        )
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db_error)?;
+        Ok(i64::try_from(result.rows_affected()).unwrap_or(i64::MAX))
+    }
+}
