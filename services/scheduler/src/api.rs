@@ -13,42 +13,42 @@ use leadpool_server::{CancellationToken, caller, convert, paging, require_role, 
 use tokio_stream::Stream;
 use tonic::{Request, Response, Status};
 
+use crate::core::{JobInfo, Scheduler};
 use crate::health::{self, Alert, AlertKind, Health, Level, Severity};
 use crate::jobs::Job;
 use crate::monitor;
-use crate::runner::{Runner, next_slot};
 
 pub struct SchedulerApi {
-    runner: Runner,
+    scheduler: Scheduler,
     shutdown: CancellationToken,
 }
 
 impl SchedulerApi {
-    pub fn new(runner: Runner, shutdown: CancellationToken) -> Self {
-        Self { runner, shutdown }
-    }
-
-    async fn describe(&self, job: Job) -> Result<v1::Job, Error> {
-        let interval = job.interval(&self.runner.config);
-        let last = self.runner.store.last_job_run(job.id()).await?;
-        Ok(v1::Job {
-            name: format!("jobs/{}", job.id()),
-            description: job.description().to_owned(),
-            interval: Some(prost_duration(interval)),
-            last_run_time: last.as_ref().map(|run| convert::timestamp(run.started_at)),
-            last_run_affected: last.map_or(0, |run| run.affected),
-            next_run_time: self
-                .runner
-                .config
-                .enabled
-                .then(|| convert::timestamp(next_slot(self.runner.clock.now(), interval))),
-        })
+    pub fn new(scheduler: Scheduler, shutdown: CancellationToken) -> Self {
+        Self {
+            scheduler,
+            shutdown,
+        }
     }
 
     fn as_of(&self, ts: Option<&prost_types::Timestamp>) -> Result<DateTime<Utc>, FieldViolation> {
         ts.map(|ts| convert::from_timestamp(ts, "as_of"))
             .transpose()
-            .map(|at| at.unwrap_or_else(|| self.runner.clock.now()))
+            .map(|at| at.unwrap_or_else(|| self.scheduler.now()))
+    }
+}
+
+fn job_message(info: JobInfo) -> v1::Job {
+    v1::Job {
+        name: format!("jobs/{}", info.job.id()),
+        description: info.job.description().to_owned(),
+        interval: Some(prost_duration(info.interval)),
+        last_run_time: info
+            .last
+            .as_ref()
+            .map(|run| convert::timestamp(run.started_at)),
+        last_run_affected: info.last.map_or(0, |run| run.affected),
+        next_run_time: info.next.map(convert::timestamp),
     }
 }
 
@@ -224,9 +224,9 @@ impl SchedulerService for SchedulerApi {
             let (Some(job), Some(as_of)) = (job, as_of) else {
                 return Err(Error::InvalidArgument(v.into_vec()));
             };
-            let outcome = self.runner.run_manually(job, as_of).await?;
+            let outcome = self.scheduler.run_job(job, as_of).await?;
             Ok(v1::RunJobResponse {
-                job: Some(self.describe(job).await?),
+                job: Some(job_message(self.scheduler.job(job).await?)),
                 affected: outcome.affected(),
                 leads: outcome.leads.iter().map(|id| id.name()).collect(),
             })
@@ -251,7 +251,7 @@ impl SchedulerService for SchedulerApi {
             }
             let mut jobs = Vec::new();
             for job in Job::ALL {
-                jobs.push(self.describe(job).await?);
+                jobs.push(job_message(self.scheduler.job(job).await?));
             }
             Ok(v1::ListJobsResponse {
                 jobs,
@@ -277,15 +277,8 @@ impl SchedulerService for SchedulerApi {
             let (Some(id), Some(tz), Some(as_of)) = (id, tz, as_of) else {
                 return Err(Error::InvalidArgument(v.into_vec()));
             };
-            let policy = self.runner.policy.current().await?;
-            let pool = policy
-                .policy
-                .pool(&id)
-                .ok_or_else(|| Error::not_found("pool", id.name()))?;
-            let store = &self.runner.store;
-            let shares = monitor::segment_shares(store, &policy.policy, as_of).await?;
-            let h = monitor::pool_health(store, &policy.policy, pool, &shares, as_of, tz).await?;
-            Ok(pool_health(pool, &h))
+            let (pool, h) = self.scheduler.pool_health(&id, tz, as_of).await?;
+            Ok(pool_health(&pool, &h))
         }
         .await;
         result.map(Response::new).map_err(to_status)
@@ -305,30 +298,20 @@ impl SchedulerService for SchedulerApi {
             let (Some(size), Some(after), Some(as_of)) = (size, after, as_of) else {
                 return Err(Error::InvalidArgument(v.into_vec()));
             };
-            let policy = self.runner.policy.current().await?;
-            let mut pools: Vec<&leadpool_policy::Pool> = policy
-                .policy
-                .pools
-                .iter()
-                .filter(|p| after.as_ref().is_none_or(|a| p.id.as_str() > a.as_str()))
-                .collect();
-            pools.sort_by(|a, b| a.id.as_str().cmp(b.id.as_str()));
-            let more = pools.len() as i64 > size;
-            pools.truncate(usize::try_from(size).unwrap_or(usize::MAX));
-            let store = &self.runner.store;
-            let shares = monitor::segment_shares(store, &policy.policy, as_of).await?;
-            let mut out = Vec::new();
-            for pool in &pools {
-                let h = monitor::pool_health(store, &policy.policy, pool, &shares, as_of, Tz::UTC)
-                    .await?;
-                out.push(pool_health(pool, &h));
-            }
+            let (page, more) = self
+                .scheduler
+                .pool_health_page(
+                    after.as_deref(),
+                    usize::try_from(size).unwrap_or(usize::MAX),
+                    as_of,
+                )
+                .await?;
             Ok(v1::ListPoolHealthResponse {
-                next_page_token: match (more, pools.last()) {
-                    (true, Some(last)) => paging::encode("pool-health", last.id.as_str()),
+                next_page_token: match (more, page.last()) {
+                    (true, Some((last, _))) => paging::encode("pool-health", last.id.as_str()),
                     _ => String::new(),
                 },
-                pools: out,
+                pools: page.iter().map(|(pool, h)| pool_health(pool, h)).collect(),
             })
         }
         .await;
@@ -353,17 +336,14 @@ impl SchedulerService for SchedulerApi {
             if !pool.is_empty() {
                 let id = PoolId::from_name(&pool, "pool")
                     .map_err(|v| Error::InvalidArgument(vec![v]))?;
-                let policy = self.runner.policy.current().await?;
-                if policy.policy.pool(&id).is_none() {
-                    return Err(Error::not_found("pool", id.name()));
-                }
+                self.scheduler.require_pool(&id).await?;
             }
             Ok::<_, Error>(pool)
         }
         .await;
         let pool = setup.map_err(to_status)?;
         let (tx, rx) = tokio::sync::mpsc::channel(64);
-        let runner = self.runner.clone();
+        let scheduler = self.scheduler.clone();
         let shutdown = self.shutdown.clone();
         tokio::spawn(async move {
             let prefix = if pool.is_empty() {
@@ -373,20 +353,16 @@ impl SchedulerService for SchedulerApi {
             };
             // Firing alerts with the time this watch first saw them.
             let mut firing = BTreeMap::new();
-            let mut ticker = tokio::time::interval(runner.config.alert_interval);
+            let mut ticker = tokio::time::interval(scheduler.alert_interval());
             loop {
                 tokio::select! {
                     () = shutdown.cancelled() => return,
                     () = tx.closed() => return,
                     _ = ticker.tick() => {}
                 }
-                let now = runner.clock.now();
-                let current = match runner.policy.current().await {
-                    Ok(policy) => monitor::all_alerts(&runner.store, &policy.policy, now).await,
-                    Err(err) => Err(err),
-                };
+                let now = scheduler.now();
                 // A database blip skips one evaluation; the watch goes on.
-                let current = match current {
+                let current = match scheduler.alerts(now).await {
                     Ok(current) => current,
                     Err(err) => {
                         tracing::warn!(error = %err, "alerts not evaluated; trying again");

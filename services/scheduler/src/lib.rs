@@ -5,6 +5,7 @@
 mod api;
 mod backpressure;
 mod config;
+mod core;
 mod forced;
 mod health;
 mod history;
@@ -68,7 +69,7 @@ impl Application {
             async move { store.is_reachable().await }
         });
         let routes = Routes::new(SchedulerServiceServer::new(api::SchedulerApi::new(
-            self.runner,
+            core::Scheduler::new(self.runner),
             shutdown.clone(),
         )));
         let served = self

@@ -20,10 +20,10 @@ use crate::jobs::{Job, JobContext, Outcome};
 
 #[derive(Clone)]
 pub struct Runner {
-    pub store: Store,
-    pub clock: Arc<dyn Clock>,
-    pub config: SchedulerConfig,
-    pub policy: PolicyCache,
+    pub(crate) store: Store,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) config: SchedulerConfig,
+    pub(crate) policy: PolicyCache,
 }
 
 /// How a run went, for the metrics.

@@ -14,7 +14,6 @@ mod edits;
 mod model;
 mod qualify;
 mod route;
-mod schedules;
 
 use serde::Deserialize;
 
@@ -27,7 +26,6 @@ pub use edits::PoolExists;
 pub use model::*;
 pub use qualify::Verdict;
 pub use route::{Decision, LeadFacts, RouteExplanation, RuleCheck, split_bucket};
-pub use schedules::*;
 
 /// Reads a YAML policy document. Syntax and type errors name the path where reading stopped.
 pub fn parse(yaml: &str) -> Result<PolicyDocument, Vec<PolicyError>> {

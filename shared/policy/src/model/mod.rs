@@ -10,6 +10,10 @@ use leadpool_domain::{PoolId, RepId};
 
 use crate::document::PolicyDocument;
 
+pub mod schedule;
+
+pub use schedule::*;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Role {
     Sdr,
@@ -195,7 +199,7 @@ pub struct Pool {
     pub rotation: Option<RotationWindow>,
     pub blind: bool,
     /// Releases, aging, refresh and health thresholds (the scheduler's rules for this pool).
-    pub schedule: crate::schedules::PoolSchedule,
+    pub schedule: schedule::PoolSchedule,
 }
 
 /// "A claim here needs `claims` claims from `from` since the last claim here."
@@ -413,7 +417,7 @@ pub struct Policy {
     pub limits: Limits,
     pub acceptance: Option<Acceptance>,
     /// Policy-wide health rules and claim quotas.
-    pub health: crate::schedules::HealthRules,
+    pub health: schedule::HealthRules,
     /// The document it was compiled from.
     pub document: PolicyDocument,
 }

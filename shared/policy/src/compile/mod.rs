@@ -8,6 +8,8 @@ use chrono::{DateTime, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use leadpool_domain::{PoolId, RepId};
 
+mod schedule;
+
 use crate::document::{
     API_VERSION, AbsenceDoc, AccessRuleDoc, AssignDoc, KIND, LimitsDoc, MatchDoc, PolicyDocument,
     RuleDoc, TargetDoc,
@@ -212,7 +214,7 @@ pub fn compile(document: &PolicyDocument) -> Result<Policy, Vec<PolicyError>> {
     let routing = compile_routing(&mut c, document, &refs);
     let limits = compile_limits(&mut c, "limits", document.limits.as_ref());
     let acceptance = compile_acceptance(&mut c, document);
-    let health = crate::schedules::compile_health(&mut c, document, &refs);
+    let health = schedule::compile_health(&mut c, document, &refs);
 
     if !c.errors.is_empty() {
         return Err(c.errors);
@@ -382,7 +384,7 @@ fn compile_teams(
             }),
         };
         let business_hours = team.business_hours.as_ref().and_then(|hours| {
-            let days = crate::schedules::weekdays(
+            let days = schedule::weekdays(
                 c,
                 &format!("{path}.businessHours.days"),
                 &hours.days,
@@ -741,9 +743,7 @@ fn compile_pools(c: &mut Checker, doc: &PolicyDocument, refs: &References<'_>) -
                 gates,
                 rotation,
                 blind: pool.blind.unwrap_or(false),
-                schedule: crate::schedules::compile_pool_schedule(
-                    c, &path, doc, pool, kind, tier, refs,
-                ),
+                schedule: schedule::compile_pool_schedule(c, &path, doc, pool, kind, tier, refs),
             });
         }
     }

@@ -1,0 +1,123 @@
+//! The scheduler service's core, and its API's only door: jobs on demand and as scheduled,
+//! and the health of pools (figures and alerts) as of any time.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use leadpool_domain::{Error, PoolId};
+use leadpool_policy::Pool;
+use leadpool_store::JobRunRecord;
+
+use crate::health::{Alert, Health};
+use crate::jobs::{Job, Outcome};
+use crate::monitor;
+use crate::runner::{Runner, next_slot};
+
+#[derive(Clone)]
+pub struct Scheduler {
+    runner: Runner,
+}
+
+/// A job, its latest run and, when the schedule runs here, its next slot.
+pub struct JobInfo {
+    pub job: Job,
+    pub interval: std::time::Duration,
+    pub last: Option<JobRunRecord>,
+    pub next: Option<DateTime<Utc>>,
+}
+
+impl Scheduler {
+    pub fn new(runner: Runner) -> Self {
+        Self { runner }
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.runner.clock.now()
+    }
+
+    /// How often a watcher's alerts are evaluated.
+    pub fn alert_interval(&self) -> std::time::Duration {
+        self.runner.config.alert_interval
+    }
+
+    pub async fn job(&self, job: Job) -> Result<JobInfo, Error> {
+        let interval = job.interval(&self.runner.config);
+        Ok(JobInfo {
+            job,
+            interval,
+            last: self.runner.store.last_job_run(job.id()).await?,
+            next: self
+                .runner
+                .config
+                .enabled
+                .then(|| next_slot(self.now(), interval)),
+        })
+    }
+
+    /// RunJob: applies `job` as of `as_of` now, recorded as a manual run.
+    pub async fn run_job(&self, job: Job, as_of: DateTime<Utc>) -> Result<Outcome, Error> {
+        self.runner.run_manually(job, as_of).await
+    }
+
+    /// The health of one pool of the policy in force, as of `as_of`, hours of day in `tz`.
+    pub async fn pool_health(
+        &self,
+        id: &PoolId,
+        tz: Tz,
+        as_of: DateTime<Utc>,
+    ) -> Result<(Pool, Health), Error> {
+        let current = self.runner.policy.current().await?;
+        let pool = current
+            .policy
+            .pool(id)
+            .ok_or_else(|| Error::not_found("pool", id.name()))?;
+        let store = &self.runner.store;
+        let shares = monitor::segment_shares(store, &current.policy, as_of).await?;
+        let health = monitor::pool_health(store, &current.policy, pool, &shares, as_of, tz).await?;
+        Ok((pool.clone(), health))
+    }
+
+    /// The health of up to `size` pools in id order after `after`; and whether more follow.
+    pub async fn pool_health_page(
+        &self,
+        after: Option<&str>,
+        size: usize,
+        as_of: DateTime<Utc>,
+    ) -> Result<(Vec<(Pool, Health)>, bool), Error> {
+        let current = self.runner.policy.current().await?;
+        let mut pools: Vec<&Pool> = current
+            .policy
+            .pools
+            .iter()
+            .filter(|p| after.is_none_or(|a| p.id.as_str() > a))
+            .collect();
+        pools.sort_by(|a, b| a.id.as_str().cmp(b.id.as_str()));
+        let more = pools.len() > size;
+        pools.truncate(size);
+        let store = &self.runner.store;
+        let shares = monitor::segment_shares(store, &current.policy, as_of).await?;
+        let mut page = Vec::new();
+        for pool in pools {
+            let health =
+                monitor::pool_health(store, &current.policy, pool, &shares, as_of, Tz::UTC).await?;
+            page.push((pool.clone(), health));
+        }
+        Ok((page, more))
+    }
+
+    /// NOT_FOUND unless `id` is a pool of the policy in force.
+    pub async fn require_pool(&self, id: &PoolId) -> Result<(), Error> {
+        let current = self.runner.policy.current().await?;
+        match current.policy.pool(id) {
+            Some(_) => Ok(()),
+            None => Err(Error::not_found("pool", id.name())),
+        }
+    }
+
+    /// Every alert firing at `now`, by name.
+    pub async fn alerts(&self, now: DateTime<Utc>) -> Result<BTreeMap<String, Alert>, Error> {
+        let current = self.runner.policy.current().await?;
+        monitor::all_alerts(&self.runner.store, &current.policy, now).await
+    }
+}
