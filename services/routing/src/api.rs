@@ -268,8 +268,11 @@ impl RoutingService for RoutingApi {
             async {
                 let identity = caller(&request)?;
                 may_configure(&identity)?;
-                let pool = parse_pool(request.get_ref())?;
-                let record = self.routing.create_pool(pool, &identity.actor()).await?;
+                let (id, pool) = parse_pool(request.get_ref())?;
+                let record = self
+                    .routing
+                    .create_pool(id, pool, &identity.actor())
+                    .await?;
                 Ok(v1::CreatePoolResponse {
                     pool: Some(convert::pool(&record)),
                 })
@@ -324,8 +327,8 @@ impl RoutingService for RoutingApi {
             async {
                 let identity = caller(&request)?;
                 may_configure(&identity)?;
-                let rep = parse_rep(request.get_ref().rep.as_ref())?;
-                let saved = self.routing.save_rep(rep, &identity.actor()).await?;
+                let (id, rep) = parse_rep(request.get_ref().rep.as_ref())?;
+                let saved = self.routing.save_rep(&id, rep, &identity.actor()).await?;
                 Ok(v1::UpsertRepResponse {
                     rep: Some(rep_message(&saved)),
                 })
@@ -451,9 +454,9 @@ fn rep_message(view: &RepView) -> v1::Rep {
     }
 }
 
-fn parse_pool(req: &v1::CreatePoolRequest) -> Result<PoolDoc, Vec<FieldViolation>> {
+fn parse_pool(req: &v1::CreatePoolRequest) -> Result<(PoolId, PoolDoc), Vec<FieldViolation>> {
     let mut v = Violations::new();
-    v.check(PoolId::parse(&req.pool_id, "pool_id"));
+    let id = v.check(PoolId::parse(&req.pool_id, "pool_id"));
     let display_name = req.display_name.trim();
     if display_name.len() > MAX_NAME_LEN {
         v.add(
@@ -486,7 +489,7 @@ fn parse_pool(req: &v1::CreatePoolRequest) -> Result<PoolDoc, Vec<FieldViolation
     if !(0..=100).contains(&req.min_score) {
         v.add("min_score", format!("{} is outside 0..=100", req.min_score));
     }
-    v.into_result(|| PoolDoc {
+    let doc = PoolDoc {
         id: req.pool_id.clone(),
         name: (!display_name.is_empty()).then(|| display_name.to_owned()),
         kind: kind.to_owned(),
@@ -505,10 +508,14 @@ fn parse_pool(req: &v1::CreatePoolRequest) -> Result<PoolDoc, Vec<FieldViolation
         aging: None,
         refresh: None,
         health: None,
-    })
+    };
+    match (id, v.into_vec()) {
+        (Some(id), violations) if violations.is_empty() => Ok((id, doc)),
+        (_, violations) => Err(violations),
+    }
 }
 
-fn parse_rep(rep: Option<&v1::Rep>) -> Result<RepDoc, Vec<FieldViolation>> {
+fn parse_rep(rep: Option<&v1::Rep>) -> Result<(RepId, RepDoc), Vec<FieldViolation>> {
     let Some(rep) = rep else {
         return Err(vec![FieldViolation::new("rep", "is required")]);
     };
@@ -549,27 +556,31 @@ fn parse_rep(rep: Option<&v1::Rep>) -> Result<RepDoc, Vec<FieldViolation>> {
         );
     }
     match (id, v.into_vec()) {
-        (Some(id), violations) if violations.is_empty() => Ok(RepDoc {
-            id: id.to_string(),
-            name: (!rep.display_name.trim().is_empty()).then(|| rep.display_name.trim().to_owned()),
-            team: (!team.is_empty()).then(|| team.to_owned()),
-            role: role.to_owned(),
-            seniority: None,
-            performance: None,
-            regions: Vec::new(),
-            products: Vec::new(),
-            industries: Vec::new(),
-            active: Some(rep.active),
-            weight: None,
-            unavailable: Vec::new(),
-            limits: u32::try_from(rep.daily_claim_limit)
-                .ok()
-                .filter(|limit| *limit > 0)
-                .map(|per_day| LimitsDoc {
-                    per_day: Some(per_day),
-                    ..LimitsDoc::default()
-                }),
-        }),
+        (Some(id), violations) if violations.is_empty() => Ok((
+            id.clone(),
+            RepDoc {
+                id: id.to_string(),
+                name: (!rep.display_name.trim().is_empty())
+                    .then(|| rep.display_name.trim().to_owned()),
+                team: (!team.is_empty()).then(|| team.to_owned()),
+                role: role.to_owned(),
+                seniority: None,
+                performance: None,
+                regions: Vec::new(),
+                products: Vec::new(),
+                industries: Vec::new(),
+                active: Some(rep.active),
+                weight: None,
+                unavailable: Vec::new(),
+                limits: u32::try_from(rep.daily_claim_limit)
+                    .ok()
+                    .filter(|limit| *limit > 0)
+                    .map(|per_day| LimitsDoc {
+                        per_day: Some(per_day),
+                        ..LimitsDoc::default()
+                    }),
+            },
+        )),
         (_, violations) => Err(violations),
     }
 }

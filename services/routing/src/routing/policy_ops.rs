@@ -71,8 +71,12 @@ impl Routing {
     }
 
     /// CreatePool: adds `pool` to the policy as its next version.
-    pub async fn create_pool(&self, pool: PoolDoc, actor: &str) -> Result<PoolSummary, Error> {
-        let id = PoolId::parse(&pool.id, "pool_id")?;
+    pub async fn create_pool(
+        &self,
+        id: PoolId,
+        pool: PoolDoc,
+        actor: &str,
+    ) -> Result<PoolSummary, Error> {
         self.edit(actor, |document| {
             document
                 .add_pool(pool.clone())
@@ -86,8 +90,7 @@ impl Routing {
     }
 
     /// UpsertRep: adds or updates `rep` in the policy as its next version.
-    pub async fn save_rep(&self, rep: RepDoc, actor: &str) -> Result<RepView, Error> {
-        let id = RepId::parse(&rep.id, "rep.name")?;
+    pub async fn save_rep(&self, id: &RepId, rep: RepDoc, actor: &str) -> Result<RepView, Error> {
         self.edit(actor, |document| {
             document.upsert_rep(rep.clone());
             Ok(())
@@ -96,7 +99,7 @@ impl Routing {
         let current = self.policy.current().await?;
         let saved = current
             .policy
-            .rep(&id)
+            .rep(id)
             .ok_or_else(|| Error::internal("the saved rep is not in the policy"))?;
         Ok(RepView::of(&current.policy, saved))
     }
