@@ -40,9 +40,9 @@ impl AvailableCursor {
 }
 
 impl Store {
-    /// One page of the available leads of `pool`, in `order`, after `cursor`. Keyset
-    /// pagination: each page continues strictly after the previous page's last lead, along
-    /// the order's index. One statement per order and page kind, so each is checked and
+    /// One page of the available leads of `pool`, in `order`, after `cursor` (the first page
+    /// without one). Keyset pagination: each page continues strictly after the previous page's
+    /// last lead, along the order's index; one statement per order, so each is checked and
     /// planned on its own.
     pub async fn list_available(
         &self,
@@ -52,85 +52,65 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<Lead>, Error> {
         let pool = pool.as_str();
-        let rows =
-            match (order, cursor) {
-                (LeadOrder::Priority, None) => lead_rows!(
+        let (key, pooled_at, id) = (
+            cursor.map(|c| c.key),
+            cursor.map(|c| c.pooled_at),
+            cursor.map(|c| c.id),
+        );
+        let rows = match order {
+            LeadOrder::Priority => {
+                lead_rows!(
                     [
                         "out AS (SELECT * FROM leads WHERE pool_id = $1 AND state = 'available' \
-                         ORDER BY priority DESC, pooled_at, id LIMIT $2)"
-                    ]
-                    order by "priority DESC, pooled_at, id",
-                    pool,
-                    limit
-                )
-                .fetch_all(&self.pool)
-                .await,
-                (LeadOrder::Priority, Some(c)) => lead_rows!(
-                    [
-                        "out AS (SELECT * FROM leads WHERE pool_id = $1 AND state = 'available' \
-                         AND (priority < $3 OR (priority = $3 AND (pooled_at, id) > ($4, $5))) \
+                         AND ($3::int IS NULL OR priority < $3 \
+                           OR (priority = $3 AND (pooled_at, id) > ($4, $5))) \
                          ORDER BY priority DESC, pooled_at, id LIMIT $2)"
                     ]
                     order by "priority DESC, pooled_at, id",
                     pool,
                     limit,
-                    c.key,
-                    c.pooled_at,
-                    c.id
+                    key,
+                    pooled_at,
+                    id
                 )
                 .fetch_all(&self.pool)
-                .await,
-                (LeadOrder::Score, None) => lead_rows!(
+                .await
+            }
+            LeadOrder::Score => {
+                lead_rows!(
                     [
                         "out AS (SELECT * FROM leads WHERE pool_id = $1 AND state = 'available' \
-                         ORDER BY score DESC, pooled_at, id LIMIT $2)"
-                    ]
-                    order by "score DESC, pooled_at, id",
-                    pool,
-                    limit
-                )
-                .fetch_all(&self.pool)
-                .await,
-                (LeadOrder::Score, Some(c)) => lead_rows!(
-                    [
-                        "out AS (SELECT * FROM leads WHERE pool_id = $1 AND state = 'available' \
-                         AND (score < $3 OR (score = $3 AND (pooled_at, id) > ($4, $5))) \
+                         AND ($3::int IS NULL OR score < $3 \
+                           OR (score = $3 AND (pooled_at, id) > ($4, $5))) \
                          ORDER BY score DESC, pooled_at, id LIMIT $2)"
                     ]
                     order by "score DESC, pooled_at, id",
                     pool,
                     limit,
-                    c.key,
-                    c.pooled_at,
-                    c.id
+                    key,
+                    pooled_at,
+                    id
                 )
                 .fetch_all(&self.pool)
-                .await,
-                (LeadOrder::Age, None) => lead_rows!(
+                .await
+            }
+            LeadOrder::Age => {
+                lead_rows!(
                     [
                         "out AS (SELECT * FROM leads WHERE pool_id = $1 AND state = 'available' \
+                         AND ($3::timestamptz IS NULL OR (pooled_at, id) > ($3, $4)) \
                          ORDER BY pooled_at, id LIMIT $2)"
                     ]
                     order by "pooled_at, id",
                     pool,
-                    limit
-                )
-                .fetch_all(&self.pool)
-                .await,
-                (LeadOrder::Age, Some(c)) => lead_rows!(
-                    [
-                        "out AS (SELECT * FROM leads WHERE pool_id = $1 AND state = 'available' \
-                         AND (pooled_at, id) > ($3, $4) ORDER BY pooled_at, id LIMIT $2)"
-                    ]
-                    order by "pooled_at, id",
-                    pool,
                     limit,
-                    c.pooled_at,
-                    c.id
+                    pooled_at,
+                    id
                 )
                 .fetch_all(&self.pool)
-                .await,
-            };
+                .await
+            }
+        };
         rows::leads(rows.map_err(db_error)?)
     }
 }
