@@ -57,9 +57,9 @@ impl Store {
             cursor.map(|c| c.pooled_at),
             cursor.map(|c| c.id),
         );
-        let rows = match order {
-            LeadOrder::Priority => {
-                lead_rows!(
+        let rows =
+            match order {
+                LeadOrder::Priority => lead_rows!(
                     [
                         "out AS (SELECT * FROM leads WHERE pool_id = $1 AND state = 'available' \
                          AND ($3::int IS NULL OR priority < $3 \
@@ -74,10 +74,8 @@ impl Store {
                     id
                 )
                 .fetch_all(&self.pool)
-                .await
-            }
-            LeadOrder::Score => {
-                lead_rows!(
+                .await,
+                LeadOrder::Score => lead_rows!(
                     [
                         "out AS (SELECT * FROM leads WHERE pool_id = $1 AND state = 'available' \
                          AND ($3::int IS NULL OR score < $3 \
@@ -92,10 +90,8 @@ impl Store {
                     id
                 )
                 .fetch_all(&self.pool)
-                .await
-            }
-            LeadOrder::Age => {
-                lead_rows!(
+                .await,
+                LeadOrder::Age => lead_rows!(
                     [
                         "out AS (SELECT * FROM leads WHERE pool_id = $1 AND state = 'available' \
                          AND ($3::timestamptz IS NULL OR (pooled_at, id) > ($3, $4)) \
@@ -108,9 +104,8 @@ impl Store {
                     id
                 )
                 .fetch_all(&self.pool)
-                .await
-            }
-        };
+                .await,
+            };
         rows::leads(rows.map_err(db_error)?)
     }
 }
