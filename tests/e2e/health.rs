@@ -37,8 +37,8 @@ async fn seed(db: &PgPool, state: &str, pooled_at: DateTime<Utc>) -> Uuid {
            CASE WHEN $1 = 'claimed' THEN $2 END, CASE WHEN $1 = 'claimed' THEN $2 + interval '2 hours' END, \
            CASE WHEN $1 = 'closed' THEN 'lost' END, $2) \
          RETURNING id), \
-         arrival AS (INSERT INTO lead_events (lead_id, from_state, to_state, actor, pool_id, occurred_at) \
-           SELECT id, 'received', 'available', 'services/routing', 'inbound', $2 FROM lead) \
+         arrival AS (INSERT INTO lead_events (lead_id, from_state, to_state, kind, actor, pool_id, occurred_at) \
+           SELECT id, 'received', 'available', 'lead.routed', 'services/routing', 'inbound', $2 FROM lead) \
          SELECT id FROM lead",
     )
     .bind(state)
@@ -51,8 +51,8 @@ async fn seed(db: &PgPool, state: &str, pooled_at: DateTime<Utc>) -> Uuid {
 
 async fn event(db: &PgPool, lead: Uuid, from: &str, to: &str, at: DateTime<Utc>) {
     sqlx::query(
-        "INSERT INTO lead_events (lead_id, from_state, to_state, actor, pool_id, rep_id, occurred_at) \
-         VALUES ($1, $2, $3, 'reps/alice', 'inbound', 'alice', $4)",
+        "INSERT INTO lead_events (lead_id, from_state, to_state, kind, actor, pool_id, rep_id, occurred_at) \
+         VALUES ($1, $2, $3, 'lead.' || $3, 'reps/alice', 'inbound', 'alice', $4)",
     )
     .bind(lead)
     .bind(from)

@@ -262,6 +262,7 @@ pub async fn add_rep(routing: &mut RoutingServiceClient<Channel>, id: &str, dail
                     role: v1::RepRole::Sdr.into(),
                     active: true,
                     daily_claim_limit: daily_limit,
+                    ..Default::default()
                 }),
             },
         ))

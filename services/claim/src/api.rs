@@ -6,13 +6,16 @@ use std::sync::Arc;
 
 use leadpool_auth::{Identity, Role};
 use leadpool_domain::validation::Violations;
-use leadpool_domain::{Clock, Error, FieldViolation, LeadId, Outcome, OwnedChange, PoolId, RepId};
+use leadpool_domain::{
+    Clock, Error, FieldViolation, LeadId, LeadState, Outcome, OwnedChange, PoolId, RepId,
+};
 use leadpool_proto::v1::{self, claim_service_server::ClaimService};
-use leadpool_server::{caller, convert, paging, to_status};
-use leadpool_store::{AvailableCursor, LeadOrder};
+use leadpool_server::{caller, convert, paging, require_role, to_status};
+use leadpool_store::{AvailableCursor, LeadFilter, LeadOrder, ListCursor};
+use prost::Message;
 use tonic::{Request, Response, Status};
 
-use crate::claims::{Claims, Target, Viewer};
+use crate::claims::{Assignment, Claims, Destination, LeadQuery, Reassignment, Target, Viewer};
 use crate::messages;
 
 const MAX_REASON_LEN: usize = 1000;
@@ -113,7 +116,8 @@ fn lead_order(value: i32) -> Result<LeadOrder, FieldViolation> {
     }
 }
 
-/// Free text of at most [`MAX_REASON_LEN`] bytes, trimmed; `required` refuses it empty.
+/// Free text of at most [`MAX_REASON_LEN`] bytes, trimmed, without control characters (line
+/// breaks and tabs aside); `required` refuses it empty.
 fn text(field: &str, value: &str, required: bool) -> Result<String, FieldViolation> {
     let value = value.trim();
     if required && value.is_empty() {
@@ -123,6 +127,11 @@ fn text(field: &str, value: &str, required: bool) -> Result<String, FieldViolati
             field,
             format!("is longer than {MAX_REASON_LEN} bytes"),
         ))
+    } else if value
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
+        Err(FieldViolation::new(field, "contains control characters"))
     } else {
         Ok(value.to_owned())
     }
@@ -418,5 +427,302 @@ impl ClaimService for ClaimApi {
             }
             .await,
         )
+    }
+
+    async fn get_lead(&self, request: Request<v1::GetLeadRequest>) -> Reply<v1::GetLeadResponse> {
+        reply(
+            async {
+                let identity = caller(&request)?;
+                let id = LeadId::from_name(&request.get_ref().name, "name")?;
+                let (lead, last) = self
+                    .claims
+                    .get_lead(&identity.authority(), id, self.clock.now())
+                    .await?;
+                Ok(v1::GetLeadResponse {
+                    lead: Some(convert::lead(&lead)),
+                    last_change: last.as_ref().map(convert::event),
+                })
+            }
+            .await,
+        )
+    }
+
+    async fn list_leads(
+        &self,
+        request: Request<v1::ListLeadsRequest>,
+    ) -> Reply<v1::ListLeadsResponse> {
+        reply(
+            async {
+                let identity = caller(&request)?;
+                let req = request.get_ref();
+                let (query, order, limit) = lead_query(req)?;
+                let mut filters = req.clone();
+                filters.page_token.clear();
+                filters.page_size = 0;
+                let scope = paging::filtered_scope("leads", &filters.encode_to_vec());
+                let cursor: Option<ListCursor> = paging::decode(&req.page_token, &scope)?;
+                let mut leads = self
+                    .claims
+                    .list_leads(
+                        &identity.authority(),
+                        query,
+                        order,
+                        cursor.as_ref(),
+                        limit + 1,
+                    )
+                    .await?;
+                let next = if leads.len() > usize::try_from(limit).unwrap_or(usize::MAX) {
+                    leads.pop();
+                    leads.last().map(|last| ListCursor::after(last, order))
+                } else {
+                    None
+                };
+                Ok(v1::ListLeadsResponse {
+                    leads: leads.iter().map(convert::lead).collect(),
+                    next_page_token: next.map(|c| paging::encode(&scope, c)).unwrap_or_default(),
+                })
+            }
+            .await,
+        )
+    }
+
+    #[tracing::instrument(skip_all, fields(lead = %request.get_ref().name, rep = %request.get_ref().rep))]
+    async fn assign_lead(
+        &self,
+        request: Request<v1::AssignLeadRequest>,
+    ) -> Reply<v1::AssignLeadResponse> {
+        reply(
+            async {
+                let identity = caller(&request)?;
+                require_role(&identity, &[Role::Manager, Role::Admin], "assign leads")?;
+                let assignment = assignment(request.get_ref())?;
+                if assignment.override_caps && !identity.has_role(Role::Admin) {
+                    return Err(Error::PermissionDenied(format!(
+                        "{} may not override open-lead caps: that needs the admin role",
+                        identity.actor()
+                    )));
+                }
+                let lead = self
+                    .claims
+                    .assign_lead(
+                        &identity.authority(),
+                        &assignment,
+                        &identity.actor(),
+                        self.clock.now(),
+                    )
+                    .await?;
+                Ok(v1::AssignLeadResponse {
+                    lead: Some(convert::lead(&lead)),
+                })
+            }
+            .await,
+        )
+    }
+
+    #[tracing::instrument(skip_all, fields(from = %request.get_ref().from_rep))]
+    async fn reassign_leads(
+        &self,
+        request: Request<v1::ReassignLeadsRequest>,
+    ) -> Reply<v1::ReassignLeadsResponse> {
+        reply(
+            async {
+                let identity = caller(&request)?;
+                require_role(&identity, &[Role::Manager, Role::Admin], "reassign leads")?;
+                let reassignment = reassignment(request.get_ref())?;
+                let report = self
+                    .claims
+                    .reassign_leads(
+                        &identity.authority(),
+                        &reassignment,
+                        &identity.actor(),
+                        self.clock.now(),
+                    )
+                    .await?;
+                Ok(v1::ReassignLeadsResponse {
+                    moved: report
+                        .moved
+                        .iter()
+                        .map(|(lead, to, after)| v1::LeadMove {
+                            lead: lead.name(),
+                            to: to.clone(),
+                            result: after.as_ref().map(convert::lead),
+                        })
+                        .collect(),
+                    refused: report
+                        .refused
+                        .iter()
+                        .map(|r| v1::LeadRefusal {
+                            lead: r.lead.name(),
+                            reason: r.reason.as_str().to_owned(),
+                            message: r.message.clone(),
+                        })
+                        .collect(),
+                })
+            }
+            .await,
+        )
+    }
+
+    #[tracing::instrument(skip_all, fields(lead = %request.get_ref().name))]
+    async fn return_lead(
+        &self,
+        request: Request<v1::ReturnLeadRequest>,
+    ) -> Reply<v1::ReturnLeadResponse> {
+        reply(
+            async {
+                let identity = caller(&request)?;
+                require_role(&identity, &[Role::Manager, Role::Admin], "return leads")?;
+                let req = request.get_ref();
+                let mut v = Violations::new();
+                let id = v.check(LeadId::from_name(&req.name, "name"));
+                let reason = v.check(text("reason", &req.reason, true));
+                let (Some(id), Some(reason), true) = (id, reason, v.is_empty()) else {
+                    return Err(Error::InvalidArgument(v.into_vec()));
+                };
+                let lead = self
+                    .claims
+                    .return_lead(
+                        &identity.authority(),
+                        id,
+                        &reason,
+                        &identity.actor(),
+                        self.clock.now(),
+                    )
+                    .await?;
+                Ok(v1::ReturnLeadResponse {
+                    lead: Some(convert::lead(&lead)),
+                })
+            }
+            .await,
+        )
+    }
+}
+
+const MAX_SEARCH_LEN: usize = 100;
+const MAX_REASSIGN: usize = 500;
+
+/// ListLeads' filters, order and page size, every problem reported.
+fn lead_query(req: &v1::ListLeadsRequest) -> Result<(LeadQuery, LeadOrder, i64), Error> {
+    let mut v = Violations::new();
+    let mut filter = LeadFilter::default();
+    for (i, state) in req.states.iter().enumerate() {
+        match v1::LeadState::try_from(*state).ok().and_then(domain_state) {
+            Some(state) => filter.states.push(state),
+            None => v.add(
+                format!("states[{i}]"),
+                format!("{state} is not a lead state"),
+            ),
+        }
+    }
+    if !req.pool.is_empty() {
+        filter.pool = v.check(PoolId::from_name(&req.pool, "pool"));
+    }
+    if !req.owner.is_empty() {
+        filter.owner = v.check(RepId::from_name(&req.owner, "owner"));
+    }
+    let team = (!req.team.is_empty())
+        .then(|| {
+            v.check(PoolId::parse(&req.team, "team").map_err(|_| {
+                FieldViolation::new(
+                    "team",
+                    "is not a team id: lowercase letters, digits and '-', starting with a letter",
+                )
+            }))
+            .map(|_| req.team.clone())
+        })
+        .flatten();
+    filter.received_after = req
+        .received_after
+        .as_ref()
+        .and_then(|at| v.check(convert::from_timestamp(at, "received_after")));
+    filter.received_before = req
+        .received_before
+        .as_ref()
+        .and_then(|at| v.check(convert::from_timestamp(at, "received_before")));
+    let search = req.search.trim();
+    if !search.is_empty() {
+        let length = search.chars().count();
+        if !(2..=MAX_SEARCH_LEN).contains(&length) {
+            v.add(
+                "search",
+                format!("needs 2 to {MAX_SEARCH_LEN} characters, has {length}"),
+            );
+        } else if search.chars().any(char::is_control) {
+            v.add("search", "contains control characters");
+        } else {
+            filter.search = Some(search.to_lowercase());
+        }
+    } else if !req.search.is_empty() {
+        v.add("search", "is only white space");
+    }
+    let order = v.check(lead_order(req.order_by));
+    let limit = v.check(paging::page_size(req.page_size, 50, 500));
+    match (order, limit) {
+        (Some(order), Some(limit)) if v.is_empty() => {
+            Ok((LeadQuery { filter, team }, order, limit))
+        }
+        _ => Err(Error::InvalidArgument(v.into_vec())),
+    }
+}
+
+fn domain_state(state: v1::LeadState) -> Option<LeadState> {
+    LeadState::ALL
+        .into_iter()
+        .find(|s| convert::lead_state(*s) == state)
+}
+
+fn assignment(req: &v1::AssignLeadRequest) -> Result<Assignment, Error> {
+    let mut v = Violations::new();
+    let lead = v.check(LeadId::from_name(&req.name, "name"));
+    let rep = v.check(RepId::from_name(&req.rep, "rep"));
+    let reason = v.check(text("reason", &req.reason, req.override_open_lead_cap));
+    match (lead, rep, reason) {
+        (Some(lead), Some(rep), Some(reason)) if v.is_empty() => Ok(Assignment {
+            lead,
+            rep,
+            reason,
+            override_caps: req.override_open_lead_cap,
+        }),
+        _ => Err(Error::InvalidArgument(v.into_vec())),
+    }
+}
+
+fn reassignment(req: &v1::ReassignLeadsRequest) -> Result<Reassignment, Error> {
+    use v1::reassign_leads_request::Destination as To;
+    let mut v = Violations::new();
+    let from = v.check(RepId::from_name(&req.from_rep, "from_rep"));
+    if req.leads.len() > MAX_REASSIGN {
+        v.add(
+            "leads",
+            format!("lists {}; at most {MAX_REASSIGN} at once", req.leads.len()),
+        );
+    }
+    let leads: Vec<LeadId> = req
+        .leads
+        .iter()
+        .take(MAX_REASSIGN)
+        .enumerate()
+        .filter_map(|(i, name)| v.check(LeadId::from_name(name, &format!("leads[{i}]"))))
+        .collect();
+    let to = match &req.destination {
+        Some(To::ToRep(rep)) => v
+            .check(RepId::from_name(rep, "to_rep"))
+            .map(Destination::Rep),
+        Some(To::ToPools(true)) => Some(Destination::Pools),
+        Some(To::ToPools(false)) | None => {
+            v.add("destination", "is required: to_rep, or to_pools = true");
+            None
+        }
+    };
+    let reason = v.check(text("reason", &req.reason, true));
+    match (from, to, reason) {
+        (Some(from), Some(to), Some(reason)) if v.is_empty() => Ok(Reassignment {
+            from,
+            leads,
+            to,
+            reason,
+            validate_only: req.validate_only,
+        }),
+        _ => Err(Error::InvalidArgument(v.into_vec())),
     }
 }

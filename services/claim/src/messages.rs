@@ -2,7 +2,7 @@
 
 use leadpool_domain::PoolId;
 use leadpool_proto::{Duration as ProtoDuration, v1};
-use leadpool_server::convert::{lead_state, timestamp};
+use leadpool_server::convert::{self, lead_state, timestamp};
 
 use crate::claims::{LimitUse, OpenLead, PoolStanding, RepStatus};
 
@@ -34,6 +34,10 @@ pub fn rep_status(status: RepStatus) -> v1::GetRepStatusResponse {
         open_leads: status.open_leads.iter().map(open_lead).collect(),
         policy_version: status.policy_version,
         limits_from_history: status.limits_from_history,
+        availability: Some(convert::availability(
+            status.away.as_ref(),
+            status.availability.as_ref(),
+        )),
     }
 }
 

@@ -2,9 +2,11 @@
 
 use std::sync::Arc;
 
+use leadpool_auth::Role;
 use leadpool_domain::Clock;
+use leadpool_domain::LeadId;
 use leadpool_proto::v1::{self, intake_service_server::IntakeService};
-use leadpool_server::{caller, to_status};
+use leadpool_server::{caller, require_role, to_status};
 use tonic::{Request, Response, Status, Streaming};
 
 use crate::intake::{Intake, lead_input};
@@ -42,6 +44,28 @@ impl IntakeService for IntakeApi {
             created: accepted.created,
             duplicate_of: accepted.duplicate_of.map(|d| d.name()).unwrap_or_default(),
         }))
+    }
+
+    #[tracing::instrument(skip_all, fields(lead = %request.get_ref().name))]
+    async fn erase_lead(
+        &self,
+        request: Request<v1::EraseLeadRequest>,
+    ) -> Result<Response<v1::EraseLeadResponse>, Status> {
+        let result = async {
+            let identity = caller(&request)?;
+            require_role(&identity, &[Role::Admin], "erase leads")?;
+            let id = LeadId::from_name(&request.get_ref().name, "name")?;
+            let (lead, erased) = self
+                .intake
+                .erase(id, &identity.actor(), self.clock.as_ref())
+                .await?;
+            Ok(v1::EraseLeadResponse {
+                lead: Some(lead),
+                erased,
+            })
+        }
+        .await;
+        result.map(Response::new).map_err(to_status)
     }
 
     #[tracing::instrument(skip_all)]

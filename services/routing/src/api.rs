@@ -4,10 +4,11 @@
 
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use leadpool_auth::Identity;
 use leadpool_auth::Role;
 use leadpool_domain::validation::Violations;
-use leadpool_domain::{Error, FieldViolation, LeadId, PoolId, RepId};
+use leadpool_domain::{AwayStatus, Error, FieldViolation, LeadId, PoolId, RepId};
 use leadpool_policy::document::{LimitsDoc, PoolDoc, RepDoc};
 use leadpool_policy::{ChangeKind, Decision, LeadFacts};
 use leadpool_proto::v1::{self, routing_service_server::RoutingService};
@@ -15,7 +16,7 @@ use leadpool_server::{caller, convert, paging, require_role, to_status};
 use leadpool_store::{Applied, PolicyRecord};
 use tonic::{Request, Response, Status};
 
-use crate::routing::{Explained, RepView, RouteQuestion, Routing};
+use crate::routing::{AvailabilityChange, Explained, RepView, RouteQuestion, Routing};
 
 const MAX_CONTACT_SLA: Duration = Duration::from_secs(30 * 24 * 3600);
 const MAX_NAME_LEN: usize = 200;
@@ -365,6 +366,41 @@ impl RoutingService for RoutingApi {
             .await,
         )
     }
+
+    async fn get_rep(&self, request: Request<v1::GetRepRequest>) -> Reply<v1::GetRepResponse> {
+        reply(
+            async {
+                caller(&request)?;
+                let id = RepId::from_name(&request.get_ref().name, "name")?;
+                let view = self.routing.rep(&id).await?;
+                Ok(v1::GetRepResponse {
+                    rep: Some(rep_message(&view)),
+                })
+            }
+            .await,
+        )
+    }
+
+    #[tracing::instrument(skip_all, fields(rep = %request.get_ref().rep))]
+    async fn set_rep_availability(
+        &self,
+        request: Request<v1::SetRepAvailabilityRequest>,
+    ) -> Reply<v1::SetRepAvailabilityResponse> {
+        reply(
+            async {
+                let identity = caller(&request)?;
+                let (rep, change) = parse_availability(request.get_ref(), self.routing.now())?;
+                let view = self
+                    .routing
+                    .set_availability(&identity.authority(), &rep, change, &identity.actor())
+                    .await?;
+                Ok(v1::SetRepAvailabilityResponse {
+                    rep: Some(rep_message(&view)),
+                })
+            }
+            .await,
+        )
+    }
 }
 
 fn explanation(explained: Explained) -> v1::ExplainRouteResponse {
@@ -451,6 +487,10 @@ fn rep_message(view: &RepView) -> v1::Rep {
             .daily_limit
             .and_then(|limit| i32::try_from(limit).ok())
             .unwrap_or(0),
+        availability: Some(convert::availability(
+            view.away.as_ref(),
+            view.setting.as_ref(),
+        )),
     }
 }
 
@@ -582,5 +622,95 @@ fn parse_rep(rep: Option<&v1::Rep>) -> Result<(RepId, RepDoc), Vec<FieldViolatio
             },
         )),
         (_, violations) => Err(violations),
+    }
+}
+
+/// The rep and what to set, with every problem of the request reported.
+fn parse_availability(
+    req: &v1::SetRepAvailabilityRequest,
+    now: DateTime<Utc>,
+) -> Result<(RepId, AvailabilityChange), Vec<FieldViolation>> {
+    use v1::set_rep_availability_request::Availability;
+    let mut v = Violations::new();
+    let rep = v.check(RepId::from_name(&req.rep, "rep"));
+    let mut time = |ts: Option<&leadpool_proto::Timestamp>, field: &str| {
+        ts.and_then(|ts| v.check(convert::from_timestamp(ts, field)))
+    };
+    let change = match &req.availability {
+        None => {
+            v.add(
+                "availability",
+                "is required: out_of_office, busy or available",
+            );
+            None
+        }
+        Some(Availability::Available(_)) => Some(AvailabilityChange::Available),
+        Some(Availability::OutOfOffice(ooo)) => {
+            let from = time(ooo.from_time.as_ref(), "out_of_office.from_time");
+            let until = time(ooo.until_time.as_ref(), "out_of_office.until_time");
+            let note = v.check(note("out_of_office.note", &ooo.note));
+            match until {
+                None if ooo.until_time.is_none() => {
+                    v.add("out_of_office.until_time", "is required");
+                    None
+                }
+                Some(until) if until <= from.unwrap_or(now) => {
+                    v.add(
+                        "out_of_office.until_time",
+                        "must be later than from_time (or now, without one)",
+                    );
+                    None
+                }
+                until => until
+                    .zip(note)
+                    .map(|(until, note)| AvailabilityChange::Away {
+                        status: AwayStatus::OutOfOffice,
+                        from,
+                        until,
+                        note,
+                    }),
+            }
+        }
+        Some(Availability::Busy(busy)) => {
+            let until = time(busy.until_time.as_ref(), "busy.until_time");
+            let note = v.check(note("busy.note", &busy.note));
+            match until {
+                None if busy.until_time.is_none() => {
+                    v.add("busy.until_time", "is required");
+                    None
+                }
+                Some(until) if until <= now => {
+                    v.add("busy.until_time", "must be in the future");
+                    None
+                }
+                until => until
+                    .zip(note)
+                    .map(|(until, note)| AvailabilityChange::Away {
+                        status: AwayStatus::Busy,
+                        from: None,
+                        until,
+                        note,
+                    }),
+            }
+        }
+    };
+    match (rep, change) {
+        (Some(rep), Some(change)) if v.is_empty() => Ok((rep, change)),
+        _ => Err(v.into_vec()),
+    }
+}
+
+/// A short note: at most [`MAX_NAME_LEN`] bytes, no control characters.
+fn note(field: &str, value: &str) -> Result<String, FieldViolation> {
+    let value = value.trim();
+    if value.len() > MAX_NAME_LEN {
+        Err(FieldViolation::new(
+            field,
+            format!("is longer than {MAX_NAME_LEN} bytes"),
+        ))
+    } else if value.chars().any(char::is_control) {
+        Err(FieldViolation::new(field, "contains control characters"))
+    } else {
+        Ok(value.to_owned())
     }
 }

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use leadpool_domain::{Error, LeadId, RepId};
-use leadpool_policy::{Candidate, LeadFacts, Policy, Pool, Role, Strategy, next_assignee};
+use leadpool_policy::{Away, Candidate, LeadFacts, Policy, Pool, Role, Strategy, next_assignee};
 use leadpool_store::{ForcedAssignment, JobTx};
 
 use crate::history::{ACTOR, span};
@@ -17,12 +17,13 @@ pub fn candidates(
     policy: &Policy,
     pool: &Pool,
     lead: &LeadFacts,
+    away: &Away,
     now: DateTime<Utc>,
 ) -> (Strategy, Vec<Candidate>) {
     match &pool.schedule.aging.assign {
         Some(assign) => (
             assign.strategy,
-            policy.assignment_candidates(assign, lead, now).eligible,
+            policy.assignment_candidates(assign, lead, away).eligible,
         ),
         None => (
             Strategy::RoundRobin,
@@ -31,7 +32,7 @@ pub fn candidates(
                 .values()
                 .filter(|rep| {
                     rep.role != Role::Manager
-                        && rep.absence_at(now).is_none()
+                        && !away.is_away(&rep.id)
                         && policy.explain_access(&rep.id, &pool.id, now).allowed
                 })
                 .map(|rep| Candidate {
@@ -52,6 +53,7 @@ pub async fn assign_overdue(
     batch: i64,
 ) -> Result<Vec<LeadId>, Error> {
     let mut assigned = Vec::new();
+    let away = policy.away_at(now, &run.availability_settings().await?);
     for pool in &policy.pools {
         let Some(after) = pool.schedule.aging.assign_after else {
             continue;
@@ -68,7 +70,8 @@ pub async fn assign_overdue(
             cursor = last.pooled_at.map(|at| (at, last.id));
             let mut picks = Vec::new();
             for lead in &due {
-                let (strategy, eligible) = candidates(policy, pool, &LeadFacts::from(lead), now);
+                let (strategy, eligible) =
+                    candidates(policy, pool, &LeadFacts::from(lead), &away, now);
                 let Some(chosen) = next_assignee(strategy, &eligible, &counts) else {
                     continue;
                 };

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use leadpool_domain::{Error, LeadId};
+use leadpool_domain::{Error, EventKind, LeadId};
 use leadpool_policy::Policy;
 use leadpool_store::{self as sql, JobTx};
 
@@ -182,6 +182,7 @@ impl Job {
                             steps: &escalations,
                             age: sql::AgeFrom::AvailableByPoolAge,
                             to_state: "escalated",
+                            kind: EventKind::Escalated,
                         },
                         now,
                         ACTOR,
@@ -310,10 +311,10 @@ async fn daily_refresh(
         ))
     });
     let mut moved = Vec::new();
-    for (steps, to_state) in [
-        (&archive, "archived"),
-        (&nurture, "nurture"),
-        (&promote, "available"),
+    for (steps, to_state, kind) in [
+        (&archive, "archived", EventKind::Archived),
+        (&nurture, "nurture", EventKind::Nurtured),
+        (&promote, "available", EventKind::Moved),
     ] {
         moved.extend(
             run.age_out(
@@ -321,6 +322,7 @@ async fn daily_refresh(
                     steps,
                     age: sql::AgeFrom::UnclaimedByReceived,
                     to_state,
+                    kind,
                 },
                 now,
                 ACTOR,

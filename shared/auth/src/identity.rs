@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 use std::fmt;
 
-use leadpool_domain::RepId;
+use leadpool_domain::{Authority, RepId};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -67,6 +67,19 @@ impl Identity {
         match &self.subject {
             Subject::Rep(rep) => Some(rep),
             Subject::Other(_) => None,
+        }
+    }
+
+    /// What the caller may oversee by her roles: admins and services everything, a manager
+    /// (her subject a rep of the policy) her teams, a rep her own leads.
+    pub fn authority(&self) -> Authority {
+        if self.has_any_role(&[Role::Admin, Role::Service]) {
+            return Authority::Everything;
+        }
+        match (self.rep(), self.has_role(Role::Manager)) {
+            (Some(rep), true) => Authority::Manager(rep.clone()),
+            (Some(rep), false) => Authority::Rep(rep.clone()),
+            (None, _) => Authority::Nothing,
         }
     }
 

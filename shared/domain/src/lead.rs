@@ -6,6 +6,7 @@ use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
 
+use crate::event_kind::EventKind;
 use crate::ids::{LeadId, PoolId, RepId};
 
 /// Where a lead is in its life. Stored as text; see `docs/architecture.md` for the transitions.
@@ -141,6 +142,17 @@ impl OwnedChange {
         }
     }
 
+    /// What the change is, in the lead's history.
+    pub fn event_kind(&self) -> EventKind {
+        match self {
+            Self::Release { .. } => EventKind::Released,
+            Self::Contact { .. } => EventKind::Contacted,
+            Self::Close { .. } => EventKind::Closed,
+            Self::Accept => EventKind::AssignmentAccepted,
+            Self::Reject { .. } => EventKind::AssignmentRejected,
+        }
+    }
+
     /// What the lead's history says of it.
     pub fn history_reason(&self) -> String {
         match self {
@@ -195,6 +207,43 @@ pub struct Lead {
     pub deal_size_minor: i64,
     /// For a duplicate kept as rejected: the lead it duplicates.
     pub duplicate_of: Option<LeadId>,
+    /// How its current (or last) assignment came about.
+    pub assigned_by: Option<AssignedBy>,
+    /// Whether the rep it is assigned to may turn it down.
+    pub rejectable: bool,
+    /// When its personal data was erased; it keeps its skeleton.
+    pub erased_at: Option<DateTime<Utc>>,
+}
+
+/// How a lead came to be assigned to a rep.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AssignedBy {
+    /// An auto-assignment rule pushed it (H1, H4): the rep may reject it.
+    Auto,
+    /// Unclaimed too long (S4): no choice.
+    Forced,
+    /// A manager assigned it: the policy says whether the rep may reject it.
+    Manual,
+}
+
+impl AssignedBy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Auto => "auto",
+            Self::Forced => "forced",
+            Self::Manual => "manual",
+        }
+    }
+}
+
+impl FromStr for AssignedBy {
+    type Err = UnknownLeadState;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        [Self::Auto, Self::Forced, Self::Manual]
+            .into_iter()
+            .find(|a| a.as_str() == s)
+            .ok_or_else(|| UnknownLeadState(s.to_owned()))
+    }
 }
 
 /// One change in a lead's history.
@@ -203,6 +252,8 @@ pub struct LeadEvent {
     /// Increases with every event written.
     pub id: i64,
     pub lead: LeadId,
+    /// What happened.
+    pub kind: EventKind,
     /// `None` for the lead's creation.
     pub from: Option<LeadState>,
     pub to: LeadState,

@@ -70,6 +70,15 @@ reasons! {
     // Dependencies (UNAVAILABLE).
     /// Postgres or Redis cannot be reached; `ErrorInfo.metadata.dependency` says which.
     DependencyUnavailable = "DEPENDENCY_UNAVAILABLE",
+    // Managers and assignments (FAILED_PRECONDITION).
+    /// The assignment leaves the rep no choice: forced, or a manager's under the policy.
+    AssignmentNotRejectable = "ASSIGNMENT_NOT_REJECTABLE",
+    /// The rep is away: out of office or busy.
+    RepUnavailable = "REP_UNAVAILABLE",
+    /// The rep may not work the lead's pool, or is inactive.
+    RepNotEligible = "REP_NOT_ELIGIBLE",
+    /// The action needs a lead a rep holds (claimed, assigned or contacted).
+    LeadNotHeld = "LEAD_NOT_HELD",
 }
 
 impl fmt::Display for Reason {

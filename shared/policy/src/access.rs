@@ -91,6 +91,29 @@ impl Policy {
         }
     }
 
+    /// Whether `rep` may work `pool` at all — she is active and the pool's access rules grant
+    /// her — whatever the hour and her quota standing: what a manager's assignment needs.
+    /// `Err` says why not.
+    pub fn may_work(&self, rep_id: &RepId, pool_id: &PoolId) -> Result<(), String> {
+        let rep = self
+            .rep(rep_id)
+            .ok_or_else(|| format!("{} is not a rep in the current policy", rep_id.name()))?;
+        let pool = self
+            .pool(pool_id)
+            .ok_or_else(|| format!("{} is not a pool in the current policy", pool_id.name()))?;
+        if !rep.active {
+            return Err(format!("{} is inactive", rep_id.name()));
+        }
+        if pool.access.is_empty() || pool.access.iter().any(|r| rule_misses(r, rep).is_empty()) {
+            return Ok(());
+        }
+        Err(format!(
+            "no access rule of {} grants {}",
+            pool_id.name(),
+            rep_id.name()
+        ))
+    }
+
     /// `Ok(window)` when the rep may claim at `now` by her team's calendar (A4), otherwise
     /// `Err((window, reason))`.
     pub fn claim_window(&self, rep: &Rep, now: DateTime<Utc>) -> Result<String, (String, String)> {

@@ -4,9 +4,9 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Utc};
 use leadpool_domain::RepId;
 
+use crate::availability::Away;
 use crate::model::{Assign, Policy, Strategy};
 use crate::route::LeadFacts;
 
@@ -25,13 +25,13 @@ pub struct Candidates {
 }
 
 impl Policy {
-    /// The reps who may receive `lead` under `assign` at `now`: active, not away, and for the
+    /// The reps who may receive `lead` under `assign`: active, not `away`, and for the
     /// territory strategy covering the lead's region.
     pub fn assignment_candidates(
         &self,
         assign: &Assign,
         lead: &LeadFacts,
-        now: DateTime<Utc>,
+        away: &Away,
     ) -> Candidates {
         let pool: Vec<&crate::model::Rep> = if assign.reps.is_empty() && assign.teams.is_empty() {
             self.reps.values().collect()
@@ -53,12 +53,11 @@ impl Policy {
                 candidates
                     .skipped
                     .push(format!("{} is inactive", rep.id.name()));
-            } else if let Some(absence) = rep.absence_at(now) {
+            } else if let Some(away) = away.of(&rep.id) {
                 candidates.skipped.push(format!(
-                    "{} is unavailable ({}) until {}",
+                    "{} is unavailable {}",
                     rep.id.name(),
-                    absence.reason,
-                    absence.to.format("%Y-%m-%d %H:%M UTC")
+                    away.describe()
                 ));
             } else if assign.strategy == Strategy::Territory && !rep.regions.contains(&lead.region)
             {

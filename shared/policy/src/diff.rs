@@ -20,6 +20,9 @@ pub struct Change {
     pub path: String,
 }
 
+/// The sections compared item by item (by id) above, not whole.
+const BY_ID: [&str; 5] = ["teams", "reps", "rotations", "pools", "routing"];
+
 /// The changes from `old` (None: nothing applied yet) to `new`.
 pub fn diff(old: Option<&PolicyDocument>, new: &PolicyDocument) -> Vec<Change> {
     let mut changes = Vec::new();
@@ -60,28 +63,31 @@ pub fn diff(old: Option<&PolicyDocument>, new: &PolicyDocument) -> Vec<Change> {
             path: "routing.rules (order)".to_owned(),
         });
     }
-    for (path, changed) in [
-        (
-            "routing.default",
-            json(&old.routing.default) != json(&new.routing.default),
-        ),
-        (
-            "qualification",
-            json(&old.qualification) != json(&new.qualification),
-        ),
-        ("duplicates", json(&old.duplicates) != json(&new.duplicates)),
-        ("metadata", json(&old.metadata) != json(&new.metadata)),
-        ("aging", json(&old.aging) != json(&new.aging)),
-        ("health", json(&old.health) != json(&new.health)),
-        ("limits", json(&old.limits) != json(&new.limits)),
-        ("acceptance", json(&old.acceptance) != json(&new.acceptance)),
-    ] {
-        if changed {
+    if json(&old.routing.default) != json(&new.routing.default) {
+        changes.push(Change {
+            kind: ChangeKind::Changed,
+            path: "routing.default".to_owned(),
+        });
+    }
+    // Every other section compares whole, so a section added to the document later is never
+    // missed (an apply that changes only it is still a change). In document order.
+    let sections = |document: &PolicyDocument| match serde_yaml_ng::to_value(document) {
+        Ok(serde_yaml_ng::Value::Mapping(sections)) => sections,
+        _ => serde_yaml_ng::Mapping::new(),
+    };
+    let (old, new) = (sections(old), sections(new));
+    let mut seen = Vec::new();
+    for key in new.keys().chain(old.keys()) {
+        let Some(name) = key.as_str().filter(|name| !BY_ID.contains(name)) else {
+            continue;
+        };
+        if !seen.contains(&name) && old.get(key) != new.get(key) {
             changes.push(Change {
                 kind: ChangeKind::Changed,
-                path: path.to_owned(),
+                path: name.to_owned(),
             });
         }
+        seen.push(name);
     }
     changes
 }

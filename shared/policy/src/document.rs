@@ -41,6 +41,9 @@ pub struct PolicyDocument {
     pub limits: Option<LimitsDoc>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub acceptance: Option<AcceptanceDoc>,
+    /// How managers' assignments (AssignLead, ReassignLeads) behave.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manual_assignment: Option<ManualAssignmentDoc>,
     /// Age-based priority, escalation and forced assignment for every pool, unless a pool has
     /// its own `aging`. Unset values take the defaults (12h, 24h, 48h, 72h).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -113,6 +116,10 @@ pub struct TeamDoc {
     pub weekends: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limits: Option<LimitsDoc>,
+    /// Managers (reps with role `manager`) who oversee this team besides its own managers: they
+    /// see, assign, reassign and return its leads and set its reps' availability.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub managers: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -261,6 +268,16 @@ pub struct RotationWindowDoc {
     pub window: String,
     /// The reps taking turns, in order.
     pub reps: Vec<String>,
+}
+
+/// Managers' assignments.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ManualAssignmentDoc {
+    /// Whether the rep may reject a lead a manager assigned to her. Default false: no choice,
+    /// and it does not count against her acceptance.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rejectable: Option<bool>,
 }
 
 /// Minimum acceptance of auto-assigned leads.

@@ -33,6 +33,7 @@ impl PolicyDocument {
                 after_hours: None,
                 weekends: None,
                 limits: None,
+                managers: Vec::new(),
             });
         }
         match self.reps.iter_mut().find(|r| r.id == rep.id) {

@@ -6,12 +6,14 @@
 
 mod access;
 mod assign;
+mod availability;
 mod compile;
 mod diff;
 pub mod document;
 pub mod duplicates;
 mod edits;
 mod model;
+mod oversight;
 mod qualify;
 mod route;
 
@@ -19,11 +21,13 @@ use serde::Deserialize;
 
 pub use access::AccessExplanation;
 pub use assign::{Candidate, Candidates, next_assignee};
+pub use availability::Away;
 pub use compile::{DEFAULT_CONTACT_SLA, PolicyError, compile};
 pub use diff::{Change, ChangeKind, diff};
 pub use document::PolicyDocument;
 pub use edits::PoolExists;
 pub use model::*;
+pub use oversight::Oversight;
 pub use qualify::Verdict;
 pub use route::{Decision, LeadFacts, RouteExplanation, RuleCheck, split_bucket};
 
@@ -75,6 +79,7 @@ impl PolicyDocument {
             routing: document::RoutingDoc::default(),
             limits: None,
             acceptance: None,
+            manual_assignment: None,
             aging: None,
             health: None,
         }
@@ -100,6 +105,7 @@ impl Policy {
             routing: Routing::default(),
             limits: Limits::default(),
             acceptance: None,
+            manual_assignment_rejectable: false,
             health: HealthRules::default(),
             document: PolicyDocument::empty(),
         }

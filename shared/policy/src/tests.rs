@@ -315,7 +315,7 @@ fn assignment_skips_the_unavailable_and_inactive() {
     let candidates = policy.assignment_candidates(
         &assign,
         &lead("emea", 60, "demo-request"),
-        berlin(2026, 3, 3, 10, 0),
+        &policy.away_at(berlin(2026, 3, 3, 10, 0), &[]),
     );
     let eligible: Vec<String> = candidates
         .eligible
@@ -351,7 +351,7 @@ fn territory_assignment_only_considers_reps_covering_the_region() {
     let candidates = policy.assignment_candidates(
         &assign,
         &lead("west", 60, "demo-request"),
-        berlin(2026, 3, 3, 10, 0),
+        &policy.away_at(berlin(2026, 3, 3, 10, 0), &[]),
     );
     let eligible: Vec<String> = candidates
         .eligible

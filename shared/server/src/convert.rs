@@ -1,7 +1,10 @@
 //! Domain values to API messages, and API values to domain values.
 
 use chrono::{DateTime, Utc};
-use leadpool_domain::{FieldViolation, Lead, LeadEvent, LeadState, Outcome, PoolSummary};
+use leadpool_domain::{
+    AssignedBy, AvailabilitySetting, AwayNow, AwayStatus, FieldViolation, Lead, LeadEvent,
+    LeadState, Outcome, PoolSummary,
+};
 use leadpool_proto::v1;
 use prost_types::Timestamp;
 
@@ -83,6 +86,16 @@ pub fn lead(record: &Lead) -> v1::Lead {
         contact_time: optional_timestamp(record.contacted_at),
         outcome: outcome(record.outcome).into(),
         deal_size_minor: record.deal_size_minor,
+        duplicate_of: name_or_empty(record.duplicate_of.map(|d| d.name())),
+        assignment: match record.assigned_by {
+            None => v1::AssignmentKind::Unspecified,
+            Some(AssignedBy::Auto) => v1::AssignmentKind::Auto,
+            Some(AssignedBy::Forced) => v1::AssignmentKind::Forced,
+            Some(AssignedBy::Manual) => v1::AssignmentKind::Manual,
+        }
+        .into(),
+        rejectable: record.state == LeadState::Assigned && record.rejectable,
+        erase_time: optional_timestamp(record.erased_at),
     }
 }
 
@@ -111,6 +124,42 @@ pub fn pool(record: &PoolSummary) -> v1::Pool {
     }
 }
 
+fn availability_status(status: AwayStatus) -> v1::AvailabilityStatus {
+    match status {
+        AwayStatus::OutOfOffice => v1::AvailabilityStatus::OutOfOffice,
+        AwayStatus::Busy => v1::AvailabilityStatus::Busy,
+    }
+}
+
+/// A rep's availability now (`away`: why she is away, if she is) and what the API set.
+pub fn availability(
+    away: Option<&AwayNow>,
+    setting: Option<&AvailabilitySetting>,
+) -> v1::RepAvailability {
+    let setting = setting.map(|s| v1::AvailabilitySetting {
+        status: availability_status(s.status).into(),
+        from_time: Some(timestamp(s.from)),
+        until_time: s.until.map(timestamp),
+        note: s.note.clone(),
+        set_by: s.set_by.clone(),
+        set_time: Some(timestamp(s.set_at)),
+    });
+    match away {
+        Some(away) => v1::RepAvailability {
+            status: availability_status(away.status).into(),
+            until_time: away.until.map(timestamp),
+            note: away.note.clone(),
+            source: if away.from_policy { "policy" } else { "api" }.to_owned(),
+            setting,
+        },
+        None => v1::RepAvailability {
+            status: v1::AvailabilityStatus::Available.into(),
+            setting,
+            ..Default::default()
+        },
+    }
+}
+
 pub fn event(record: &LeadEvent) -> v1::LeadEvent {
     v1::LeadEvent {
         lead: record.lead.name(),
@@ -124,6 +173,7 @@ pub fn event(record: &LeadEvent) -> v1::LeadEvent {
         pool: name_or_empty(record.pool.as_ref().map(|p| p.name())),
         owner: name_or_empty(record.rep.as_ref().map(|r| r.name())),
         occur_time: Some(timestamp(record.at)),
+        kind: record.kind.as_str().to_owned(),
     }
 }
 

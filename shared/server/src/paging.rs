@@ -26,6 +26,14 @@ struct Envelope<T> {
     position: T,
 }
 
+/// A scope for a listing whose filters are `filters` (e.g. the request with its page fields
+/// cleared, encoded): a token is good only for the same filters.
+pub fn filtered_scope(listing: &str, filters: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(filters);
+    format!("{listing}:{}", hex::encode(&digest[..12]))
+}
+
 pub fn encode<T: Serialize>(scope: &str, position: T) -> String {
     let json = serde_json::to_vec(&Envelope {
         scope: scope.to_owned(),
@@ -68,6 +76,18 @@ mod tests {
         assert!(decode::<i64>(&token, "pools/east:priority").is_err());
         assert!(decode::<i64>("garbage!", "pools/west:priority").is_err());
         assert_eq!(decode::<i64>("", "anything").unwrap(), None);
+    }
+
+    #[test]
+    fn filtered_scopes_differ_with_their_filters() {
+        assert_eq!(
+            filtered_scope("leads", b"state=escalated"),
+            filtered_scope("leads", b"state=escalated")
+        );
+        assert_ne!(
+            filtered_scope("leads", b"state=escalated"),
+            filtered_scope("leads", b"state=available")
+        );
     }
 
     #[test]

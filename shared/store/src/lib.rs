@@ -9,6 +9,7 @@
 #[macro_use]
 mod rows;
 
+mod availability;
 mod claim;
 mod error;
 mod intake;
@@ -27,10 +28,11 @@ use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 pub use claim::{
-    AssignmentDecisions, AvailableCursor, LeadOrder, NextFilter, OwnedChange, RepClaim,
+    AssignmentDecisions, AvailableCursor, LeadFilter, LeadOrder, ListCursor, NextFilter,
+    OwnedChange, RepClaim,
 };
 pub use error::db_error;
-pub use intake::{IngestTx, RejectedRow, Stored};
+pub use intake::{ERASED, IngestTx, RejectedRow, Stored};
 pub use policies::{Applied, ChangeRecord, PolicyRecord};
 pub use policy_cache::{CurrentPolicy, PolicyCache};
 pub use routing::{AssignmentRequest, Placement};

@@ -15,7 +15,8 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use leadpool_domain::{
-    Error, Lead, LeadEvent, LeadId, LeadState, Outcome, PoolId, PoolSummary, RepId,
+    AssignedBy, Error, EventKind, Lead, LeadEvent, LeadId, LeadState, Outcome, PoolId, PoolSummary,
+    RepId,
 };
 use sqlx::types::Json;
 use uuid::Uuid;
@@ -38,7 +39,8 @@ macro_rules! lead_rows {
              pooled_at AS \"pooled_at?\", claimed_at AS \"claimed_at?\", \
              contact_due_at AS \"contact_due_at?\", contacted_at AS \"contacted_at?\", \
              outcome AS \"outcome?\", deal_size_minor AS \"deal_size_minor!\", \
-             duplicate_of AS \"duplicate_of?\" FROM out" $(+ " ORDER BY " + $order)?
+             duplicate_of AS \"duplicate_of?\", assigned_by AS \"assigned_by?\", \
+             rejectable AS \"rejectable!\", erased_at AS \"erased_at?\" FROM out" $(+ " ORDER BY " + $order)?
             $(, $arg)*
         )
     };
@@ -56,7 +58,9 @@ macro_rules! lead_ids {
 ///
 /// `$change` is the data-modifying statement (the `out` CTE): it returns `l.*` (or `*`) plus
 /// `old_state` (the state before). `$event` is the rest of the history row after `lead_id,
-/// from_state, to_state`: `actor, reason, pool_id, rep_id, occurred_at`, as SQL over `out`.
+/// from_state, to_state`, as SQL over `out`: `kind` (an `EventKind`, e.g. `'lead.claimed'`),
+/// `actor, reason, pool_id, rep_id, occurred_at`, and `excused` (an assignment decision that
+/// does not count against the rep's acceptance).
 macro_rules! transition {
     (ids: $change:literal, $event:literal $(, $arg:expr)* $(,)?) => {
         transition!(@with_history lead_ids [$change, $event] [] $(, $arg)*)
@@ -68,7 +72,8 @@ macro_rules! transition {
         $select!(
             [
                 "out AS (" $change "), event AS (INSERT INTO lead_events \
-                 (lead_id, from_state, to_state, actor, reason, pool_id, rep_id, occurred_at) \
+                 (lead_id, from_state, to_state, kind, actor, reason, pool_id, rep_id, \
+                  occurred_at, excused) \
                  SELECT id, old_state, state, " $event " FROM out)"
             ]
             $($tail)*
@@ -109,6 +114,9 @@ pub struct LeadRow {
     pub outcome: Option<String>,
     pub deal_size_minor: i64,
     pub duplicate_of: Option<Uuid>,
+    pub assigned_by: Option<String>,
+    pub rejectable: bool,
+    pub erased_at: Option<DateTime<Utc>>,
 }
 
 impl TryFrom<LeadRow> for Lead {
@@ -149,6 +157,17 @@ impl TryFrom<LeadRow> for Lead {
                 .transpose()?,
             deal_size_minor: row.deal_size_minor,
             duplicate_of: row.duplicate_of.map(LeadId),
+            assigned_by: row
+                .assigned_by
+                .as_deref()
+                .map(|by| {
+                    by.parse::<AssignedBy>().map_err(|_| {
+                        Error::internal(format!("stored assignment kind `{by}` is unknown"))
+                    })
+                })
+                .transpose()?,
+            rejectable: row.rejectable,
+            erased_at: row.erased_at,
         })
     }
 }
@@ -168,6 +187,7 @@ pub fn lead(row: Option<LeadRow>) -> Result<Option<Lead>, Error> {
 pub struct EventRow {
     pub id: i64,
     pub lead_id: Uuid,
+    pub kind: String,
     pub from_state: Option<String>,
     pub to_state: String,
     pub actor: String,
@@ -184,6 +204,9 @@ impl TryFrom<EventRow> for LeadEvent {
         Ok(LeadEvent {
             id: row.id,
             lead: LeadId(row.lead_id),
+            kind: row.kind.parse::<EventKind>().map_err(|_| {
+                Error::internal(format!("stored event kind `{}` is unknown", row.kind))
+            })?,
             from: row.from_state.as_deref().map(stored_state).transpose()?,
             to: stored_state(&row.to_state)?,
             actor: row.actor,

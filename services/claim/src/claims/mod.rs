@@ -20,8 +20,10 @@ use leadpool_store::{AvailableCursor, LeadOrder, NextFilter, PolicyCache, RepCla
 use crate::config::ClaimsConfig;
 use crate::rules::{ClaimRules, active_lead_limit, claiming_rep, pool_names};
 
+mod manage;
 mod status;
 
+pub use manage::{Assignment, Destination, LeadQuery, Reassignment};
 pub use status::{LimitUse, OpenLead, PoolStanding, RepStatus};
 
 pub struct Claims {
@@ -102,12 +104,16 @@ impl Claims {
         };
         require_access(policy, rep, &pool, now)?;
         self.require_acceptance(policy, rep, now).await?;
-        let rules = ClaimRules::new(
+        let mut rules = ClaimRules::new(
             policy,
             record,
             policy.pool(&pool),
             self.settings.daily_limit,
         );
+        if let Some(rotation) = &rules.rotation {
+            // An away rep's exclusive windows pass to the others.
+            rules.rotation = Some(rotation.without(&self.away(policy, now).await?));
+        }
         self.require_gates_open(&pool, &rules).await?;
         if let (Some(lead), Some(turn)) = (&lead, rules.excluding_turn(rep, now))
             && lead.pooled_at.is_some_and(|at| at >= turn.start)
@@ -225,7 +231,7 @@ impl Claims {
     ) -> Result<Lead, Error> {
         match self.store.change_owned(id, rep, change, actor, now).await? {
             Some(lead) => Ok(lead),
-            None => Err(self.explain_not_owned(id, rep, change.from_states()).await),
+            None => Err(self.explain_not_owned(id, rep, change).await),
         }
     }
 
@@ -443,14 +449,30 @@ impl Claims {
         }
     }
 
-    /// Why a lead could not be changed by `rep`, who needed it in one of `expected`.
-    async fn explain_not_owned(&self, id: LeadId, rep: &RepId, expected: &[LeadState]) -> Error {
+    /// Why `rep` could not make `change` to a lead.
+    async fn explain_not_owned(&self, id: LeadId, rep: &RepId, change: &OwnedChange) -> Error {
         match self.store.get_lead(id).await {
             Ok(lead) if lead.owner.as_ref().is_some_and(|owner| owner != rep) => {
                 Error::PermissionDenied(format!("{} is owned by another rep", id.name()))
             }
+            Ok(lead)
+                if matches!(change, OwnedChange::Reject { .. })
+                    && lead.state == LeadState::Assigned
+                    && !lead.rejectable =>
+            {
+                Error::precondition(
+                    Reason::AssignmentNotRejectable,
+                    id.name(),
+                    format!(
+                        "{} was assigned to you with no choice ({} assignment); accept it, or \
+                         ask your manager to return it",
+                        id.name(),
+                        lead.assigned_by.map_or("a", |by| by.as_str())
+                    ),
+                )
+            }
             Ok(lead) => {
-                let expected: Vec<&str> = expected.iter().map(|s| s.as_str()).collect();
+                let expected: Vec<&str> = change.from_states().iter().map(|s| s.as_str()).collect();
                 Error::precondition(
                     Reason::LeadNotOwned,
                     id.name(),

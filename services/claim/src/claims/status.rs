@@ -3,7 +3,9 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use leadpool_domain::{Error, Lead, LeadId, LeadState, PoolId, Reason, RepId};
+use leadpool_domain::{
+    AvailabilitySetting, AwayNow, Error, Lead, LeadId, LeadState, PoolId, Reason, RepId,
+};
 use leadpool_limits::{LimitSet, LimitStatus, Scope, Subject, WindowUse};
 use leadpool_policy::{Consequence, Policy, Pool, Rep};
 
@@ -26,6 +28,10 @@ pub struct RepStatus {
     pub policy_version: i64,
     /// Redis is unreachable: the limits were worked out from the lead history.
     pub limits_from_history: bool,
+    /// Why she is away now, if she is.
+    pub away: Option<AwayNow>,
+    /// What SetRepAvailability set for her.
+    pub availability: Option<AvailabilitySetting>,
 }
 
 /// One limit's use.
@@ -109,6 +115,8 @@ impl Claims {
             .rep(rep)
             .ok_or_else(|| Error::not_found("rep", rep.name()))?;
         let open = self.store.open_leads_of(rep).await?;
+        let settings = self.store.availability_settings().await?;
+        let away = policy.away_at(now, &settings);
         let own = ClaimRules::new(policy, record, None, self.settings.daily_limit);
         let (usage, mut from_history) = self.limit_status(rep, None, &own.limits, now).await?;
         let mut limits = window_uses(None, &usage);
@@ -145,7 +153,9 @@ impl Claims {
 
         let mut pools = Vec::new();
         for pool in &policy.pools {
-            let rules = ClaimRules::new(policy, record, Some(pool), self.settings.daily_limit);
+            let mut rules = ClaimRules::new(policy, record, Some(pool), self.settings.daily_limit);
+            // An away rep's exclusive windows pass to the others.
+            rules.rotation = rules.rotation.map(|rotation| rotation.without(&away));
             let pool_windows = LimitSet {
                 windows: rules
                     .limits
@@ -189,6 +199,8 @@ impl Claims {
                 .collect(),
             policy_version: current.version,
             limits_from_history: from_history,
+            away: away.of(rep).cloned(),
+            availability: settings.into_iter().find(|s| &s.rep == rep),
         })
     }
 

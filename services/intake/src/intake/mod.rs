@@ -157,6 +157,21 @@ impl Intake {
         })
     }
 
+    /// EraseLead: the lead's personal data erased everywhere, its skeleton kept; `false` when
+    /// it had been erased before.
+    pub async fn erase(
+        &self,
+        id: LeadId,
+        actor: &str,
+        clock: &dyn Clock,
+    ) -> Result<(v1::Lead, bool), Error> {
+        let (lead, erased) = self.store.erase_lead(id, actor, clock.now()).await?;
+        if erased {
+            tracing::info!(lead = %lead.id, by = actor, "lead erased");
+        }
+        Ok((convert::lead(&lead), erased))
+    }
+
     /// A lead still waiting for routing (new, or a retry of one that waits) is offered to
     /// routing now; the answer shows where it went.
     async fn route_if_waiting(&self, lead: &Lead) -> v1::Lead {

@@ -7,9 +7,13 @@ mod policy_ops;
 
 use std::sync::Arc;
 
-use leadpool_domain::{Clock, Error, Lead, LeadId, LeadState, PoolId, PoolSummary, Reason, RepId};
+use chrono::{DateTime, Utc};
+use leadpool_domain::{
+    Authority, AvailabilitySetting, AwayNow, AwayStatus, Clock, Error, Lead, LeadId, LeadState,
+    PoolId, PoolSummary, Reason, RepId,
+};
 use leadpool_policy::{
-    DEFAULT_CONTACT_SLA, Decision, LeadFacts, Policy, RouteExplanation, next_assignee,
+    Away, DEFAULT_CONTACT_SLA, Decision, LeadFacts, Policy, RouteExplanation, next_assignee,
 };
 use leadpool_store::{AssignmentRequest, Placement, PolicyCache, Store};
 
@@ -72,6 +76,10 @@ impl Routing {
             policy,
             clock,
         }
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
     }
 
     /// Routes one lead: the lead as it is afterwards, and whether this call routed it. A lead
@@ -159,9 +167,19 @@ impl Routing {
                 }),
             }
         }
-        for assignment in assignments {
-            self.assign(policy, assignment, actor, &mut placements, &mut report)
+        if !assignments.is_empty() {
+            let away = self.away(policy, now).await?;
+            for assignment in assignments {
+                self.assign(
+                    policy,
+                    &away,
+                    assignment,
+                    actor,
+                    &mut placements,
+                    &mut report,
+                )
                 .await?;
+            }
         }
         let placed = self.store.place_leads(&placements, actor, now).await?;
         for placement in &placements {
@@ -182,9 +200,15 @@ impl Routing {
         Ok(report)
     }
 
+    /// Who is away at `now`: the policy's absences and what SetRepAvailability set.
+    async fn away(&self, policy: &Policy, now: DateTime<Utc>) -> Result<Away, Error> {
+        Ok(policy.away_at(now, &self.store.availability_settings().await?))
+    }
+
     async fn assign(
         &self,
         policy: &Policy,
+        away: &Away,
         pending: PendingAssignment,
         actor: &str,
         placements: &mut Vec<Placement>,
@@ -192,7 +216,7 @@ impl Routing {
     ) -> Result<(), Error> {
         let now = self.clock.now();
         let candidates =
-            policy.assignment_candidates(&pending.assign, &LeadFacts::from(&pending.lead), now);
+            policy.assignment_candidates(&pending.assign, &LeadFacts::from(&pending.lead), away);
         let fallback = pending.assign.fallback_pool.clone();
         if candidates.eligible.is_empty() {
             let skipped = if candidates.skipped.is_empty() {
@@ -263,7 +287,8 @@ impl Routing {
             fallback: None,
         };
         if let Decision::Assign { assign, key } = &explained.route.decision {
-            let candidates = policy.assignment_candidates(assign, &lead, self.clock.now());
+            let away = self.away(policy, self.clock.now()).await?;
+            let candidates = policy.assignment_candidates(assign, &lead, &away);
             let reps: Vec<RepId> = candidates.eligible.iter().map(|c| c.rep.clone()).collect();
             let counts = self.store.assignment_counts(key, &reps).await?;
             explained.next_assignee = next_assignee(assign.strategy, &candidates.eligible, &counts)
@@ -288,28 +313,116 @@ impl Routing {
     /// The policy's reps in id order, after `after`.
     pub async fn reps(&self, after: Option<&str>, limit: usize) -> Result<Vec<RepView>, Error> {
         let current = self.policy.current().await?;
+        let settings = self.store.availability_settings().await?;
+        let now = self.clock.now();
         Ok(current
             .policy
             .reps
             .values()
             .filter(|rep| after.is_none_or(|after| rep.id.as_str() > after))
             .take(limit)
-            .map(|rep| RepView::of(&current.policy, rep))
+            .map(|rep| RepView::of(&current.policy, rep, &settings, now))
             .collect())
+    }
+
+    /// One rep of the policy.
+    pub async fn rep(&self, id: &RepId) -> Result<RepView, Error> {
+        let current = self.policy.current().await?;
+        let rep = current
+            .policy
+            .rep(id)
+            .ok_or_else(|| Error::not_found("rep", id.name()))?;
+        let settings = self.store.availability_settings().await?;
+        Ok(RepView::of(
+            &current.policy,
+            rep,
+            &settings,
+            self.clock.now(),
+        ))
+    }
+
+    /// SetRepAvailability: `rep` away as `change` says, or available again. Managers set it for
+    /// reps of their teams; admins and services for anyone.
+    pub async fn set_availability(
+        &self,
+        authority: &Authority,
+        rep: &RepId,
+        change: AvailabilityChange,
+        actor: &str,
+    ) -> Result<RepView, Error> {
+        let current = self.policy.current().await?;
+        if current.policy.rep(rep).is_none() {
+            return Err(Error::not_found("rep", rep.name()));
+        }
+        if !current.policy.oversight(authority).covers_rep(rep) {
+            return Err(Error::PermissionDenied(format!(
+                "{actor} may not set the availability of {}: managers set it for the reps of \
+                 their teams, admins for anyone",
+                rep.name()
+            )));
+        }
+        let now = self.clock.now();
+        match change {
+            AvailabilityChange::Away {
+                status,
+                from,
+                until,
+                note,
+            } => {
+                self.store
+                    .set_availability(&AvailabilitySetting {
+                        rep: rep.clone(),
+                        status,
+                        from: from.unwrap_or(now),
+                        until: Some(until),
+                        note,
+                        set_by: actor.to_owned(),
+                        set_at: now,
+                    })
+                    .await?;
+            }
+            AvailabilityChange::Available => self.store.clear_availability(rep).await?,
+        }
+        tracing::info!(rep = %rep, by = actor, "availability set");
+        self.rep(rep).await
     }
 }
 
-/// A rep of the policy, with the daily limit that applies to her.
+/// What SetRepAvailability asks for.
+pub enum AvailabilityChange {
+    /// Away (out of office or busy) from `from` (default: now) until `until`.
+    Away {
+        status: AwayStatus,
+        from: Option<DateTime<Utc>>,
+        until: DateTime<Utc>,
+        note: String,
+    },
+    Available,
+}
+
+/// A rep of the policy, with the daily limit that applies to her and her availability now.
 pub struct RepView {
     pub rep: leadpool_policy::Rep,
     pub daily_limit: Option<u32>,
+    /// Why she is away now, if she is.
+    pub away: Option<AwayNow>,
+    /// What SetRepAvailability set for her, if anything.
+    pub setting: Option<AvailabilitySetting>,
 }
 
 impl RepView {
-    fn of(policy: &leadpool_policy::Policy, rep: &leadpool_policy::Rep) -> Self {
+    fn of(
+        policy: &leadpool_policy::Policy,
+        rep: &leadpool_policy::Rep,
+        settings: &[AvailabilitySetting],
+        now: DateTime<Utc>,
+    ) -> Self {
+        let setting = settings.iter().find(|s| s.rep == rep.id).cloned();
         Self {
             rep: rep.clone(),
             daily_limit: policy.limits_for(rep).per_day,
+            away: policy.away_at(now, setting.as_slice()).of(&rep.id).cloned(),
+            setting,
         }
     }
 }

@@ -97,11 +97,10 @@ impl Routing {
         })
         .await?;
         let current = self.policy.current().await?;
-        let saved = current
-            .policy
-            .rep(id)
-            .ok_or_else(|| Error::internal("the saved rep is not in the policy"))?;
-        Ok(RepView::of(&current.policy, saved))
+        if current.policy.rep(id).is_none() {
+            return Err(Error::internal("the saved rep is not in the policy"));
+        }
+        self.rep(id).await
     }
 
     /// A version of the policy (0: the one in force; `None` before any was applied).

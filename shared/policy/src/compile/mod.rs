@@ -205,8 +205,9 @@ pub fn compile(document: &PolicyDocument) -> Result<Policy, Vec<PolicyError>> {
             .collect(),
     };
 
-    let teams = compile_teams(&mut c, document, &rotation_ids);
+    let mut teams = compile_teams(&mut c, document, &rotation_ids);
     let reps = compile_reps(&mut c, document, &refs, &teams);
+    compile_team_managers(&mut c, document, &reps, &mut teams);
     let rotations = compile_rotations(&mut c, document, &refs);
     let pools = compile_pools(&mut c, document, &refs);
     let qualification = compile_qualification(&mut c, document);
@@ -230,6 +231,11 @@ pub fn compile(document: &PolicyDocument) -> Result<Policy, Vec<PolicyError>> {
         routing,
         limits,
         acceptance,
+        manual_assignment_rejectable: document
+            .manual_assignment
+            .as_ref()
+            .and_then(|m| m.rejectable)
+            .unwrap_or(false),
         health,
         document: document.clone(),
     })
@@ -429,10 +435,40 @@ fn compile_teams(
                 business_hours,
                 after_hours,
                 weekends,
+                managers: BTreeSet::new(),
             },
         );
     }
     teams
+}
+
+/// The managers each team names: reps of the policy with role `manager`.
+fn compile_team_managers(
+    c: &mut Checker,
+    doc: &PolicyDocument,
+    reps: &BTreeMap<RepId, Rep>,
+    teams: &mut BTreeMap<String, Team>,
+) {
+    for (i, team) in doc.teams.iter().enumerate() {
+        for (m, id) in team.managers.iter().enumerate() {
+            let path = format!("teams[{i}].managers[{m}]");
+            let rep = RepId::parse(id, &path)
+                .ok()
+                .and_then(|id| reps.get(&id).map(|rep| (id, rep.role)));
+            match rep {
+                Some((id, Role::Manager)) => {
+                    if let Some(team) = teams.get_mut(&team.id) {
+                        team.managers.insert(id);
+                    }
+                }
+                Some(_) => c.error(path, format!("`{id}` is not a manager (role `manager`)")),
+                None => c.error(
+                    path,
+                    format!("names rep `{id}`, which the policy does not define"),
+                ),
+            }
+        }
+    }
 }
 
 pub(crate) fn clock_time(c: &mut Checker, path: &str, text: &str) -> Option<NaiveTime> {

@@ -118,6 +118,8 @@ pub struct Team {
     pub after_hours: Option<usize>,
     pub weekends: Option<usize>,
     pub limits: Limits,
+    /// Managers who oversee the team besides its own.
+    pub managers: BTreeSet<RepId>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -416,6 +418,8 @@ pub struct Policy {
     /// Limits for every rep unless her team or she has her own.
     pub limits: Limits,
     pub acceptance: Option<Acceptance>,
+    /// Whether a rep may reject a manager's assignment.
+    pub manual_assignment_rejectable: bool,
     /// Policy-wide health rules and claim quotas.
     pub health: schedule::HealthRules,
     /// The document it was compiled from.

@@ -46,6 +46,15 @@ impl Store {
 }
 
 impl RepClaim {
+    /// The rep whose lock this transaction holds.
+    pub fn rep(&self) -> &RepId {
+        &self.rep
+    }
+
+    pub(super) fn conn(&mut self) -> &mut sqlx::PgConnection {
+        &mut self.tx
+    }
+
     /// Leads the rep holds open (claimed, assigned, contacted), in `pool` if given.
     pub async fn open_leads(&mut self, pool: Option<&PoolId>) -> Result<i64, Error> {
         sqlx::query_scalar!(
@@ -101,7 +110,7 @@ impl RepClaim {
              updated_at = $3::timestamptz \
              FROM pools p WHERE l.id = $1 AND l.state = 'available' AND p.id = l.pool_id \
              RETURNING l.*, 'available'::text AS old_state",
-            "$4, 'claim', pool_id, owner_rep_id, $3",
+            "'lead.claimed', $4, 'claim', pool_id, owner_rep_id, $3, false",
             id.0,
             self.rep.as_str(),
             now,
@@ -142,7 +151,7 @@ impl RepClaim {
                updated_at = $4::timestamptz \
              FROM picked, pools p WHERE l.id = picked.id AND p.id = l.pool_id \
              RETURNING l.*, 'available'::text AS old_state",
-            "$5, $6, pool_id, owner_rep_id, $4";
+            "'lead.claimed', $5, $6, pool_id, owner_rep_id, $4, false";
             order by "priority DESC, pooled_at, id",
             pool.as_str(),
             count,

@@ -26,7 +26,7 @@ impl Store {
     ) -> Result<Vec<LeadEvent>, Error> {
         sqlx::query_as!(
             EventRow,
-            "SELECT id, lead_id, from_state, to_state, actor, reason, pool_id, rep_id, occurred_at \
+            "SELECT id, lead_id, kind, from_state, to_state, actor, reason, pool_id, rep_id, occurred_at \
              FROM lead_events WHERE lead_id = $1 AND id > $2 ORDER BY id LIMIT $3",
             lead.0,
             after_id,

@@ -4,9 +4,12 @@
 mod browse;
 mod claiming;
 mod history;
+mod listing;
+mod manage;
 mod work;
 
 pub use browse::{AvailableCursor, LeadOrder};
 pub use claiming::{NextFilter, RepClaim};
 pub use history::AssignmentDecisions;
 pub use leadpool_domain::OwnedChange;
+pub use listing::{LeadFilter, ListCursor};

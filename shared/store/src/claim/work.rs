@@ -3,7 +3,7 @@
 //! the change, and only if the lead is still hers and in a state the change allows.
 
 use chrono::{DateTime, Utc};
-use leadpool_domain::{Error, Lead, LeadId, OwnedChange, RepId};
+use leadpool_domain::{Error, EventKind, Lead, LeadId, LeadState, OwnedChange, RepId};
 
 use crate::Store;
 use crate::error::db_error;
@@ -21,39 +21,30 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<Option<Lead>, Error> {
         let reason = change.history_reason();
-        let from: Vec<&str> = change.from_states().iter().map(|s| s.as_str()).collect();
         let row = match change {
             OwnedChange::Release { .. } | OwnedChange::Reject { .. } => {
-                // Back to its pool as available, or back to routing if it has none. The
-                // history names the rep who gave it up.
-                transition!(
-                    "WITH target AS (SELECT l.id, l.state AS old_state, l.owner_rep_id AS gave_up_by \
-                       FROM leads l WHERE l.id = $1 AND l.owner_rep_id = $2 AND l.state = ANY($6) \
-                       FOR UPDATE) \
-                     UPDATE leads l SET \
-                       state = CASE WHEN l.pool_id IS NULL THEN 'received' ELSE 'available' END, \
-                       pooled_at = CASE WHEN l.pool_id IS NULL THEN NULL \
-                         ELSE COALESCE(l.pooled_at, $3::timestamptz) END, \
-                       owner_rep_id = NULL, claimed_at = NULL, contact_due_at = NULL, contacted_at = NULL, \
-                       updated_at = $3::timestamptz \
-                     FROM target WHERE l.id = target.id RETURNING l.*, target.old_state, target.gave_up_by",
-                    "$4, $5, pool_id, gave_up_by, $3",
-                    id.0,
-                    rep.as_str(),
-                    now,
+                return give_back(
+                    &self.pool,
+                    &GiveBack {
+                        id,
+                        owner: rep,
+                        from: change.from_states(),
+                        kind: change.event_kind(),
+                        reason: &reason,
+                        // A rep may turn down only an assignment that leaves her the choice.
+                        only_rejectable: true,
+                    },
                     actor,
-                    reason,
-                    &from as &[&str]
+                    now,
                 )
-                .fetch_optional(&self.pool)
-                .await
+                .await;
             }
             OwnedChange::Contact { .. } => {
                 transition!(
                     "UPDATE leads SET state = 'contacted', contacted_at = $3, updated_at = $3 \
                      WHERE id = $1 AND owner_rep_id = $2 AND state = 'claimed' \
                      RETURNING *, 'claimed'::text AS old_state",
-                    "$4, $5, pool_id, owner_rep_id, $3",
+                    "'lead.contacted', $4, $5, pool_id, owner_rep_id, $3, false",
                     id.0,
                     rep.as_str(),
                     now,
@@ -77,7 +68,7 @@ impl Store {
                        contacted_at = COALESCE(l.contacted_at, $3::timestamptz), \
                        updated_at = $3::timestamptz \
                      FROM target WHERE l.id = target.id RETURNING l.*, target.old_state",
-                    "$4, $7, pool_id, owner_rep_id, $3",
+                    "'lead.closed', $4, $7, pool_id, owner_rep_id, $3, false",
                     id.0,
                     rep.as_str(),
                     now,
@@ -98,7 +89,7 @@ impl Store {
                          (SELECT contact_sla_seconds FROM pools WHERE id = l.pool_id), 7200)) \
                      WHERE l.id = $1 AND l.owner_rep_id = $2 AND l.state = 'assigned' \
                      RETURNING l.*, 'assigned'::text AS old_state",
-                    "$4, $5, pool_id, owner_rep_id, $3",
+                    "'lead.assignment_accepted', $4, $5, pool_id, owner_rep_id, $3, NOT rejectable",
                     id.0,
                     rep.as_str(),
                     now,
@@ -111,4 +102,56 @@ impl Store {
         };
         rows::lead(row.map_err(db_error)?)
     }
+}
+
+/// A lead leaving its owner for its pool (or routing, without one).
+pub(super) struct GiveBack<'a> {
+    pub id: LeadId,
+    pub owner: &'a RepId,
+    /// The states the lead must be in.
+    pub from: &'a [LeadState],
+    pub kind: EventKind,
+    pub reason: &'a str,
+    /// Refuse an assignment that leaves its rep no choice.
+    pub only_rejectable: bool,
+}
+
+/// Takes a lead from its owner back to its pool as available, or back to routing if it has
+/// none; the history names the rep who gave it up. A decision on an assignment that is not the
+/// rep's own choice (a manager's return) is excused from her acceptance.
+pub(super) async fn give_back<'e>(
+    executor: impl sqlx::PgExecutor<'e>,
+    back: &GiveBack<'_>,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<Lead>, Error> {
+    let from: Vec<&str> = back.from.iter().map(|s| s.as_str()).collect();
+    let excused = back.kind != EventKind::AssignmentRejected;
+    let row = transition!(
+        "WITH target AS (SELECT l.id, l.state AS old_state, l.owner_rep_id AS gave_up_by \
+           FROM leads l WHERE l.id = $1 AND l.owner_rep_id = $2 AND l.state = ANY($6) \
+             AND (l.state <> 'assigned' OR l.rejectable OR NOT $8) \
+           FOR UPDATE) \
+         UPDATE leads l SET \
+           state = CASE WHEN l.pool_id IS NULL THEN 'received' ELSE 'available' END, \
+           pooled_at = CASE WHEN l.pool_id IS NULL THEN NULL \
+             ELSE COALESCE(l.pooled_at, $3::timestamptz) END, \
+           owner_rep_id = NULL, claimed_at = NULL, contact_due_at = NULL, contacted_at = NULL, \
+           updated_at = $3::timestamptz \
+         FROM target WHERE l.id = target.id RETURNING l.*, target.old_state, target.gave_up_by",
+        "$7, $4, $5, pool_id, gave_up_by, $3, old_state = 'assigned' AND $9",
+        back.id.0,
+        back.owner.as_str(),
+        now,
+        actor,
+        back.reason,
+        &from as &[&str],
+        back.kind.as_str(),
+        back.only_rejectable,
+        excused
+    )
+    .fetch_optional(executor)
+    .await
+    .map_err(db_error)?;
+    rows::lead(row)
 }

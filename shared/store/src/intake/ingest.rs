@@ -289,7 +289,8 @@ impl IngestTx {
                company_domain, country, phone, score, score, source, region, product, industry, \
                attributes, $19, $19 FROM input \
              RETURNING *, NULL::text AS old_state",
-            "$20, COALESCE(rejection_reason, ''), NULL, NULL, $19",
+            "CASE state WHEN 'received' THEN 'lead.received' ELSE 'lead.rejected' END, $20, \
+             COALESCE(rejection_reason, ''), NULL, NULL, $19, false",
             &rows.ids,
             &rows.keys,
             &rows.hashes,
@@ -366,7 +367,7 @@ impl IngestTx {
                attributes = i.attributes || l.attributes, updated_at = $14 \
              FROM input i JOIN keys k USING (lead_id) WHERE l.id = i.lead_id \
              RETURNING l.*, l.state AS old_state, 'merged duplicate submission ' || k.keys AS merge_reason",
-            "$15, merge_reason, pool_id, NULL, $14",
+            "'lead.merged', $15, merge_reason, pool_id, NULL, $14, false",
             &rows.ids,
             &rows.keys,
             &rows.hashes,

@@ -60,7 +60,7 @@ impl Store {
              FROM input i JOIN pools p ON p.id = i.pool \
              WHERE l.id = i.id AND l.state = 'received' \
              RETURNING l.*, 'received'::text AS old_state, i.reason AS event_reason",
-            "$5, event_reason, pool_id, NULL, $4",
+            "'lead.routed', $5, event_reason, pool_id, NULL, $4, false",
             &ids,
             &pools as &[&str],
             &reasons as &[&str],
@@ -97,10 +97,11 @@ impl Store {
         );
         let lead = transition!(
             "UPDATE leads SET state = 'assigned', owner_rep_id = $2, pool_id = COALESCE($3, pool_id), \
+               assigned_by = 'auto', rejectable = true, \
                claimed_at = $4::timestamptz, updated_at = $4::timestamptz, \
                contact_due_at = $4::timestamptz + make_interval(secs => $5::float8) \
              WHERE id = $1 AND state = 'received' RETURNING *, 'received'::text AS old_state",
-            "$6, $7, pool_id, owner_rep_id, $4",
+            "'lead.auto_assigned', $6, $7, pool_id, owner_rep_id, $4, false",
             request.lead.0,
             chosen.rep.as_str(),
             request.pool.map(PoolId::as_str),

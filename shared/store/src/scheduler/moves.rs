@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use leadpool_domain::{Error, Lead, LeadId, PoolId, RepId};
+use leadpool_domain::{AvailabilitySetting, Error, EventKind, Lead, LeadId, PoolId, RepId};
 use uuid::Uuid;
 
 use super::JobTx;
@@ -63,6 +63,8 @@ pub struct AgeOut<'a> {
     pub steps: &'a [AgeStep],
     pub age: AgeFrom,
     pub to_state: &'a str,
+    /// What the move is, in the history.
+    pub kind: EventKind,
 }
 
 /// S3 priority: a pool's available leads older than `top_half_after` are raised to the median
@@ -113,7 +115,8 @@ impl JobTx {
                        pooled_at = CASE WHEN due.timed THEN $2 ELSE $4 END, updated_at = $4 \
                      FROM due WHERE l.id = due.id \
                      RETURNING l.*, 'scheduled'::text AS old_state, due.timed",
-                    "$5, CASE WHEN timed THEN 'timed release' ELSE 'flash release' END, pool_id, NULL, $4",
+                    "'lead.pool_released', $5, \
+                     CASE WHEN timed THEN 'timed release' ELSE 'flash release' END, pool_id, NULL, $4, false",
                     r.pool.as_str(),
                     r.released_at,
                     r.flash_min_score,
@@ -148,8 +151,10 @@ impl JobTx {
                    owner_rep_id = NULL, claimed_at = NULL, contact_due_at = NULL, updated_at = $1 \
                  FROM due WHERE l.id = due.id \
                  RETURNING l.*, due.old_state, due.owner_rep_id AS lost_by",
-                "$2, CASE old_state WHEN 'claimed' THEN 'contact SLA expired' \
-                   ELSE 'assignment not accepted in time' END, pool_id, lost_by, $1",
+                "CASE old_state WHEN 'claimed' THEN 'lead.sla_expired' ELSE 'lead.assignment_expired' END, \
+                 $2, CASE old_state WHEN 'claimed' THEN 'contact SLA expired' \
+                   ELSE 'assignment not accepted in time' END, pool_id, lost_by, $1, \
+                 old_state = 'assigned' AND NOT rejectable",
                 now,
                 actor,
                 batch
@@ -183,7 +188,7 @@ impl JobTx {
                            pooled_at = CASE WHEN $4::text IS NULL THEN l.pooled_at ELSE $5 END, \
                            updated_at = $5 \
                          FROM due WHERE l.id = due.id RETURNING l.*, due.old_state",
-                        "$6, $7, pool_id, NULL, $5",
+                        "$9, $6, $7, pool_id, NULL, $5, false",
                         s.pool.as_str(),
                         cutoff,
                         step.to_state,
@@ -191,7 +196,8 @@ impl JobTx {
                         now,
                         actor,
                         s.reason.as_str(),
-                        batch
+                        batch,
+                        step.kind.as_str()
                     )
                 ),
                 AgeFrom::UnclaimedByReceived => in_batches!(
@@ -206,7 +212,7 @@ impl JobTx {
                            pooled_at = CASE WHEN $4::text IS NULL THEN l.pooled_at ELSE $5 END, \
                            updated_at = $5 \
                          FROM due WHERE l.id = due.id RETURNING l.*, due.old_state",
-                        "$6, $7, pool_id, NULL, $5",
+                        "$9, $6, $7, pool_id, NULL, $5, false",
                         s.pool.as_str(),
                         cutoff,
                         step.to_state,
@@ -214,7 +220,8 @@ impl JobTx {
                         now,
                         actor,
                         s.reason.as_str(),
-                        batch
+                        batch,
+                        step.kind.as_str()
                     )
                 ),
             });
@@ -265,8 +272,9 @@ impl JobTx {
                      UPDATE leads l SET priority = old.target, updated_at = $6 FROM old \
                      WHERE l.id = old.id AND old.target > old.priority AND l.state = 'available' \
                      RETURNING l.*, 'available'::text AS old_state, old.priority AS old_priority, old.share",
-                    "$7, format('aged: priority %s → %s (%s of the pool)', old_priority, priority, share), \
-                     pool_id, NULL, $6",
+                    "'lead.prioritized', $7, \
+                     format('aged: priority %s → %s (%s of the pool)', old_priority, priority, share), \
+                     pool_id, NULL, $6, false",
                     b.pool.as_str(),
                     now - first,
                     tenth_cutoff,
@@ -283,6 +291,11 @@ impl JobTx {
             );
         }
         Ok(raised)
+    }
+
+    /// What SetRepAvailability set, as this run sees it.
+    pub async fn availability_settings(&mut self) -> Result<Vec<AvailabilitySetting>, Error> {
+        crate::availability::settings(&mut *self.tx).await
     }
 
     /// Serialises turn counting under `rule_key` with routing's assignments and other runs.
@@ -346,13 +359,14 @@ impl JobTx {
             "WITH input AS (SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[]) AS t(id, rep, reason)), \
                old AS (SELECT id, state AS old_state FROM leads WHERE id = ANY($1)) \
              UPDATE leads l SET state = 'assigned', owner_rep_id = i.rep, claimed_at = $4::timestamptz, \
+               assigned_by = 'forced', rejectable = false, \
                contact_due_at = $4::timestamptz + make_interval(secs => p.contact_sla_seconds), \
                updated_at = $4::timestamptz \
              FROM input i, old, pools p \
              WHERE l.id = i.id AND old.id = i.id AND p.id = l.pool_id \
                AND l.state IN ('available', 'escalated') \
              RETURNING l.*, old.old_state, i.reason AS assign_reason",
-            "$5, assign_reason, pool_id, owner_rep_id, $4",
+            "'lead.force_assigned', $5, assign_reason, pool_id, owner_rep_id, $4, false",
             &ids,
             &reps as &[&str],
             &reasons as &[&str],
@@ -396,7 +410,7 @@ impl JobTx {
                      UPDATE leads l SET state = 'rejected', duplicate_of = due.original, \
                        rejection_reason = 'duplicate of leads/' || due.original, updated_at = $1 \
                      FROM due WHERE l.id = due.id RETURNING l.*, due.old_state",
-                    "$2, 'weekly cleanup: ' || rejection_reason, pool_id, NULL, $1",
+                    "'lead.rejected', $2, 'weekly cleanup: ' || rejection_reason, pool_id, NULL, $1, false",
                     now,
                     actor,
                     batch
@@ -417,7 +431,7 @@ impl JobTx {
                      UPDATE leads l SET state = 'rejected', duplicate_of = due.original, \
                        rejection_reason = 'duplicate of leads/' || due.original, updated_at = $1 \
                      FROM due WHERE l.id = due.id RETURNING l.*, due.old_state",
-                    "$2, 'weekly cleanup: ' || rejection_reason, pool_id, NULL, $1",
+                    "'lead.rejected', $2, 'weekly cleanup: ' || rejection_reason, pool_id, NULL, $1, false",
                     now,
                     actor,
                     batch
@@ -496,7 +510,7 @@ impl JobTx {
                    ORDER BY received_at, id LIMIT $4 FOR UPDATE SKIP LOCKED) \
                  UPDATE leads l SET state = 'available', pooled_at = $2, updated_at = $2 FROM due \
                  WHERE l.id = due.id RETURNING l.*, 'scheduled'::text AS old_state",
-                "$3, 'backpressure lifted: source resumed', pool_id, NULL, $2",
+                "'lead.resumed', $3, 'backpressure lifted: source resumed', pool_id, NULL, $2, false",
                 pool.as_str(),
                 now,
                 actor,
@@ -524,7 +538,8 @@ impl JobTx {
                    FOR UPDATE SKIP LOCKED) \
                  UPDATE leads l SET state = 'scheduled', updated_at = $4 FROM due \
                  WHERE l.id = due.id RETURNING l.*, 'available'::text AS old_state",
-                "$5, format('backpressure: pool critical, source %s paused', source), pool_id, NULL, $4",
+                "'lead.held', $5, format('backpressure: pool critical, source %s paused', source), \
+                 pool_id, NULL, $4, false",
                 pool.as_str(),
                 sources,
                 since,
