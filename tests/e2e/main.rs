@@ -15,6 +15,7 @@ mod import;
 mod intake;
 mod jobs;
 mod limits;
+mod operations;
 mod policy;
 mod race;
 mod redis_outage;

@@ -129,7 +129,7 @@ impl Claims {
         let oversight = match authority {
             Authority::Rep(rep) => {
                 // A rep lists her own leads.
-                if filter.owner.as_ref().is_some_and(|owner| owner != rep) {
+                if query.team.is_some() || filter.owner.as_ref().is_some_and(|owner| owner != rep) {
                     return Err(Error::PermissionDenied(format!(
                         "{} may list her own leads only",
                         rep.name()

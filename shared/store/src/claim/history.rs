@@ -87,17 +87,20 @@ impl Store {
         rows::leads(rows)
     }
 
-    /// How `rep` decided the assignments she got: an accepted one became claimed; rejected
-    /// and expired ones went back.
+    /// How `rep` decided the assignments she had a choice about: an accepted one became
+    /// claimed; rejected and expired ones went back. Decisions excused from her acceptance (no
+    /// choice, or off duty) do not count.
     pub async fn assignment_decisions(
         &self,
         rep: &RepId,
         since: DateTime<Utc>,
     ) -> Result<AssignmentDecisions, Error> {
         let counts = sqlx::query!(
-            r#"SELECT count(*) FILTER (WHERE to_state = 'claimed') AS "accepted!",
+            r#"SELECT count(*) FILTER (WHERE kind = 'lead.assignment_accepted') AS "accepted!",
                  count(*) AS "decided!" FROM lead_events
-               WHERE rep_id = $1 AND from_state = 'assigned' AND occurred_at > $2"#,
+               WHERE rep_id = $1 AND from_state = 'assigned' AND occurred_at > $2 AND NOT excused
+                 AND kind IN ('lead.assignment_accepted', 'lead.assignment_rejected',
+                   'lead.assignment_expired')"#,
             rep.as_str(),
             since
         )
