@@ -58,6 +58,10 @@ pub struct ConnectionArgs {
     /// Who to act as when minting a token: reps/alice acts as a rep; anything else as an admin.
     #[arg(long = "as", default_value = "users/leadpoolctl", global = true)]
     acting_as: String,
+    /// The roles of a minted token, instead of the default for --as: e.g. `manager` with
+    /// `--as reps/max` acts as max the manager.
+    #[arg(long = "role", value_delimiter = ',', global = true)]
+    roles: Vec<String>,
 }
 
 pub struct Connection {
@@ -80,14 +84,16 @@ impl Connection {
         .context("cannot mint tokens")
     }
 
-    /// A token for whoever --as names (or the given --token).
+    /// A token for whoever --as names, with --role (or the given --token).
     pub fn token(&self) -> anyhow::Result<String> {
-        let roles: &[Role] = if self.args.acting_as.starts_with("reps/") {
-            &[Role::Rep]
+        let roles = if !self.args.roles.is_empty() {
+            crate::parse_roles(&self.args.roles)?
+        } else if self.args.acting_as.starts_with("reps/") {
+            vec![Role::Rep]
         } else {
-            &[Role::Admin]
+            vec![Role::Admin]
         };
-        self.token_for(&self.args.acting_as, roles)
+        self.token_for(&self.args.acting_as, &roles)
     }
 
     /// A token for `subject`: the given --token, or one minted for the subject.

@@ -175,7 +175,7 @@ pub async fn claim(conn: &Connection, target: &str, pool: Option<&str>) -> anyho
 }
 
 /// `alice` and `reps/alice` both mean `reps/alice`.
-fn with_collection(collection: &str, id: &str) -> String {
+pub fn with_collection(collection: &str, id: &str) -> String {
     if id.contains('/') {
         id.to_owned()
     } else {

@@ -88,7 +88,7 @@ pub async fn run(conn: &Connection, policy: &Path) -> anyhow::Result<()> {
     }
 
     println!();
-    output::pools(&conn.list_pool_health().await?)?;
+    output::pools(&scheduler_sees_policy(conn).await?)?;
 
     let mut claim = conn.claim().await?;
     println!("\nwendy (AE, West) browses the demo-request pool:");
@@ -188,7 +188,99 @@ pub async fn run(conn: &Connection, policy: &Path) -> anyhow::Result<()> {
         .await?
         .into_inner();
     output::rep_status(&status);
+
+    escalation_queue(conn, &ops).await
+}
+
+/// S3: leads unclaimed for 48 hours escalate to a manager, who assigns them by hand. Jobs run
+/// as of any time, so the demo asks the scheduler to age the pools as of two days from now.
+async fn escalation_queue(conn: &Connection, ops: &str) -> anyhow::Result<()> {
+    let as_of = chrono::Utc::now() + chrono::Duration::hours(49);
+    println!(
+        "\ntwo days on: the scheduler ages the pools as of {} (RunJob jobs/aging):",
+        as_of.format("%Y-%m-%d %H:%M UTC")
+    );
+    let aged = conn
+        .scheduler()
+        .await?
+        .run_job(conn.request(
+            ops,
+            v1::RunJobRequest {
+                name: "jobs/aging".into(),
+                as_of: Some(prost_types::Timestamp {
+                    seconds: as_of.timestamp(),
+                    nanos: 0,
+                }),
+            },
+        )?)
+        .await?
+        .into_inner();
+    println!("  {} leads changed", aged.affected);
+    let max = conn.token_for("reps/max", &[Role::Manager])?;
+    let mut claim = conn.claim().await?;
+    println!(
+        "\nmax (manager, national accounts) opens his escalation queue (leadpoolctl leads --state escalated):"
+    );
+    let queue = claim
+        .list_leads(conn.request(
+            &max,
+            v1::ListLeadsRequest {
+                states: vec![v1::LeadState::Escalated.into()],
+                page_size: 10,
+                ..Default::default()
+            },
+        )?)
+        .await?
+        .into_inner()
+        .leads;
+    output::leads(&queue);
+    let Some(first) = queue.first() else {
+        println!("  nothing escalated (the demo ran before)");
+        return Ok(());
+    };
+    println!("\nmax assigns {} to nora (leadpoolctl assign):", first.name);
+    let assigned = claim
+        .assign_lead(conn.request(
+            &max,
+            v1::AssignLeadRequest {
+                name: first.name.clone(),
+                rep: "reps/nora".into(),
+                reason: "national account, nora knows them".into(),
+                override_open_lead_cap: false,
+            },
+        )?)
+        .await;
+    match assigned {
+        Ok(_) => {
+            let nora = conn.token_for("reps/nora", &[Role::Rep])?;
+            let found = claim
+                .get_lead(conn.request(
+                    &nora,
+                    v1::GetLeadRequest {
+                        name: first.name.clone(),
+                    },
+                )?)
+                .await?
+                .into_inner();
+            println!("nora looks it up (leadpoolctl lead get):");
+            output::lead(&found);
+        }
+        Err(status) => println!("  refused: {}", status.message()),
+    }
     Ok(())
+}
+
+/// The pool health table, once the scheduler follows the policy just applied: it checks for a
+/// new version every `scheduler.policy_refresh` (5 s by default).
+async fn scheduler_sees_policy(conn: &Connection) -> anyhow::Result<Vec<v1::PoolHealth>> {
+    for _ in 0..50 {
+        let pools = conn.list_pool_health().await?;
+        if !pools.is_empty() {
+            return Ok(pools);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    conn.list_pool_health().await
 }
 
 fn state_name(state: v1::LeadState) -> String {

@@ -4,6 +4,7 @@
 mod client;
 mod commands;
 mod demo;
+mod manage;
 mod output;
 
 use std::path::PathBuf;
@@ -79,6 +80,59 @@ enum Command {
         /// reps/{id} or {id}; managers and admins may ask about anyone.
         rep: Option<String>,
     },
+    /// List and search leads: by state (escalated …), pool, owner, team, receive time, and a
+    /// prefix of email, name, company or domain. Managers see their teams' leads.
+    Leads(manage::LeadsArgs),
+    /// One lead: where it is, who holds it, and why (its latest change).
+    Lead {
+        #[command(subcommand)]
+        what: LeadWhat,
+    },
+    /// Assign an escalated or available lead to a rep (managers: their teams).
+    Assign {
+        lead: String,
+        #[arg(long)]
+        rep: String,
+        #[arg(long, default_value = "")]
+        reason: String,
+        /// Admins: assign although the rep is at her open-lead cap (needs --reason).
+        #[arg(long)]
+        override_cap: bool,
+    },
+    /// Move a rep's open leads to another rep (--to) or back to their pools (--to-pools).
+    Reassign {
+        #[arg(long)]
+        from: String,
+        #[arg(
+            long,
+            conflicts_with = "to_pools",
+            required_unless_present = "to_pools"
+        )]
+        to: Option<String>,
+        #[arg(long)]
+        to_pools: bool,
+        /// Only these leads (repeatable); default: all her open leads.
+        #[arg(long = "lead")]
+        leads: Vec<String>,
+        #[arg(long)]
+        reason: String,
+        /// Show what would move and what would be refused; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Return a lead from its rep to its pool.
+    Return {
+        lead: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// A rep's availability: out of office, busy, available.
+    Availability {
+        #[command(subcommand)]
+        command: manage::AvailabilityCommand,
+    },
+    /// Erase a lead's personal data (admins; GDPR Art. 17). The skeleton stays.
+    Erase { lead: String },
     /// Mint a development token (needs the deployment's HS256 secret).
     Token {
         /// Who the token is for: reps/alice, users/ops, services/crm.
@@ -101,6 +155,12 @@ enum Command {
         #[arg(long, default_value = "examples/p2-segmented-pools.yaml")]
         policy: PathBuf,
     },
+}
+
+#[derive(Subcommand)]
+enum LeadWhat {
+    /// Look a lead up.
+    Get { lead: String },
 }
 
 #[derive(Subcommand)]
@@ -236,6 +296,27 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             output::line(&token);
             Ok(())
         }
+        Command::Leads(args) => manage::leads(&conn, args).await,
+        Command::Lead {
+            what: LeadWhat::Get { lead },
+        } => manage::get_lead(&conn, &lead).await,
+        Command::Assign {
+            lead,
+            rep,
+            reason,
+            override_cap,
+        } => manage::assign(&conn, &lead, &rep, reason, override_cap).await,
+        Command::Reassign {
+            from,
+            to,
+            to_pools: _,
+            leads,
+            reason,
+            dry_run,
+        } => manage::reassign(&conn, &from, to.as_deref(), &leads, reason, dry_run).await,
+        Command::Return { lead, reason } => manage::return_lead(&conn, &lead, reason).await,
+        Command::Availability { command } => manage::availability(&conn, command).await,
+        Command::Erase { lead } => manage::erase(&conn, &lead).await,
         Command::Health { timeout } => conn.wait_ready(timeout).await,
         Command::Demo { policy } => demo::run(&conn, &policy).await,
     }

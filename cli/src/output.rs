@@ -300,6 +300,155 @@ pub fn rep_status(status: &v1::GetRepStatusResponse) {
     }
 }
 
+/// `claimed`, `escalated`: a lead state as people say it.
+pub fn state_name(state: v1::LeadState) -> String {
+    state
+        .as_str_name()
+        .trim_start_matches("LEAD_STATE_")
+        .to_lowercase()
+}
+
+fn or_dash(text: &str) -> &str {
+    if text.is_empty() { "-" } else { text }
+}
+
+pub fn leads(leads: &[v1::Lead]) {
+    println!(
+        "{:<43} {:<10} {:<18} {:<14} {:>5} {:>8} {:<19} CONTACT",
+        "LEAD", "STATE", "POOL", "OWNER", "SCORE", "PRIORITY", "RECEIVED (UTC)"
+    );
+    for lead in leads {
+        let contact = lead.contact.clone().unwrap_or_default();
+        println!(
+            "{:<43} {:<10} {:<18} {:<14} {:>5} {:>8} {:<19} {}",
+            lead.name,
+            state_name(lead.state()),
+            or_dash(lead.pool.trim_start_matches("pools/")),
+            or_dash(lead.owner.trim_start_matches("reps/")),
+            lead.score,
+            lead.priority,
+            time(lead.receive_time.as_ref()),
+            or_dash(
+                [contact.email, contact.name, contact.company]
+                    .join(" ")
+                    .trim()
+            )
+        );
+    }
+    println!("{} leads", leads.len());
+}
+
+pub fn lead(found: &v1::GetLeadResponse) {
+    let lead = found.lead.clone().unwrap_or_default();
+    let contact = lead.contact.clone().unwrap_or_default();
+    println!("{}  {}", lead.name, state_name(lead.state()));
+    println!("  pool      {}", or_dash(&lead.pool));
+    println!("  owner     {}", or_dash(&lead.owner));
+    println!(
+        "  contact   {}",
+        or_dash(
+            [contact.name, contact.email, contact.company, contact.phone]
+                .join(" ")
+                .trim()
+        )
+    );
+    println!("  score     {} (priority {})", lead.score, lead.priority);
+    println!("  received  {}", time(lead.receive_time.as_ref()));
+    if lead.contact_due_time.is_some() {
+        println!("  due       {}", time(lead.contact_due_time.as_ref()));
+    }
+    if lead.outcome() != v1::Outcome::Unspecified {
+        println!(
+            "  outcome   {} (deal size {})",
+            lead.outcome()
+                .as_str_name()
+                .trim_start_matches("OUTCOME_")
+                .to_lowercase(),
+            lead.deal_size_minor
+        );
+    }
+    if lead.erase_time.is_some() {
+        println!("  erased    {}", time(lead.erase_time.as_ref()));
+    }
+    if let Some(change) = &found.last_change {
+        println!(
+            "  why here  {} by {} at {}{}",
+            change.kind,
+            change.actor,
+            time(change.occur_time.as_ref()),
+            if change.reason.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", change.reason)
+            }
+        );
+    }
+}
+
+pub fn deadline(lead: &v1::Lead) {
+    if lead.contact_due_time.is_some() {
+        println!("contact it by {}", time(lead.contact_due_time.as_ref()));
+    }
+}
+
+pub fn reassigned(report: &v1::ReassignLeadsResponse, dry_run: bool) {
+    let verb = if dry_run { "would move" } else { "moved" };
+    for moved in &report.moved {
+        println!("{verb} {} to {}", moved.lead, or_dash(&moved.to));
+    }
+    for refused in &report.refused {
+        println!(
+            "refused {} ({}): {}",
+            refused.lead, refused.reason, refused.message
+        );
+    }
+    println!(
+        "{} {verb}, {} refused{}",
+        report.moved.len(),
+        report.refused.len(),
+        if dry_run {
+            " (dry run: nothing changed)"
+        } else {
+            ""
+        }
+    );
+}
+
+pub fn availability(rep: &v1::Rep) {
+    let availability = rep.availability.clone().unwrap_or_default();
+    let status = availability
+        .status()
+        .as_str_name()
+        .trim_start_matches("AVAILABILITY_STATUS_")
+        .to_lowercase()
+        .replace('_', " ");
+    let until = if availability.until_time.is_some() {
+        format!(" until {}", time(availability.until_time.as_ref()))
+    } else {
+        String::new()
+    };
+    let note = if availability.note.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", availability.note)
+    };
+    let source = if availability.source.is_empty() {
+        String::new()
+    } else {
+        format!(" [from the {}]", availability.source)
+    };
+    println!("{}: {status}{note}{until}{source}", rep.name);
+    if let Some(setting) = &availability.setting {
+        println!(
+            "  set by {} at {}: away {} – {}",
+            setting.set_by,
+            time(setting.set_time.as_ref()),
+            time(setting.from_time.as_ref()),
+            time(setting.until_time.as_ref())
+        );
+    }
+}
+
 pub fn claimed(lead: &v1::Lead) {
     let email = lead.contact.as_ref().map_or("", |c| c.email.as_str());
     println!(

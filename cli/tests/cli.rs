@@ -267,3 +267,122 @@ async fn pools_shows_a_health_table_with_alerts_and_jobs_lists_every_job() {
     assert_eq!(every("release").as_deref(), Some("30s"), "{listed}");
     cluster.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_manager_works_the_escalation_queue_and_an_admin_erases_from_the_command_line() {
+    use chrono::Duration;
+    use leadpool_domain::Clock;
+
+    let cluster = Cluster::start().await;
+    let policy = file_with(&example("p2-segmented-pools"), ".yaml");
+    ctl(&cluster, &["apply", "-f", policy.path().to_str().unwrap()]).await;
+    let mut intake = cluster.intake().await;
+    let lead = leadpool_e2e::submit_segmented(&mut intake, "ada", 40, "west", "webinar").await;
+    cluster.env.clock.advance(Duration::hours(49));
+    let as_max = ["--as", "reps/max", "--role", "manager"];
+    let run = ctl(&cluster, &["leads", "--state", "escalated"]).await;
+    // Nothing is escalated until the aging job runs.
+    assert!(
+        stdout(&run).contains("0 leads"),
+        "{}{}",
+        stdout(&run),
+        stderr(&run)
+    );
+    let scheduler = leadpool_e2e::channel(cluster.scheduler.addr).await;
+    leadpool_proto::v1::scheduler_service_client::SchedulerServiceClient::new(scheduler)
+        .run_job(leadpool_testing::authed(
+            &leadpool_e2e::admin(),
+            leadpool_proto::v1::RunJobRequest {
+                name: "jobs/aging".into(),
+                as_of: Some(leadpool_server::convert::timestamp(cluster.env.clock.now())),
+            },
+        ))
+        .await
+        .unwrap();
+
+    let queue = ctl(
+        &cluster,
+        &[&["leads", "--state", "escalated"][..], &as_max].concat(),
+    )
+    .await;
+    assert!(
+        stdout(&queue).contains(&lead.name),
+        "{}{}",
+        stdout(&queue),
+        stderr(&queue)
+    );
+    let assigned = ctl(
+        &cluster,
+        &[
+            &[
+                "assign",
+                &lead.name,
+                "--rep",
+                "nora",
+                "--reason",
+                "national account",
+            ][..],
+            &as_max,
+        ]
+        .concat(),
+    )
+    .await;
+    assert!(
+        stdout(&assigned).contains(&format!("assigned {} to reps/nora", lead.name)),
+        "{}{}",
+        stdout(&assigned),
+        stderr(&assigned)
+    );
+    let shown = ctl(&cluster, &["lead", "get", &lead.name]).await;
+    assert!(
+        stdout(&shown).contains("why here  lead.assigned by reps/max"),
+        "{}",
+        stdout(&shown)
+    );
+    // A refusal is a sentence with its reason.
+    let again = ctl(
+        &cluster,
+        &[&["assign", &lead.name, "--rep", "nora"][..], &as_max].concat(),
+    )
+    .await;
+    assert!(!again.status.success());
+    assert!(
+        stderr(&again).contains("LEAD_NOT_AVAILABLE"),
+        "{}",
+        stderr(&again)
+    );
+
+    let away = ctl(
+        &cluster,
+        &[
+            "availability",
+            "set",
+            "wendy",
+            "--out-of-office",
+            "--until",
+            "2030-01-01T00:00:00Z",
+            "--note",
+            "sabbatical",
+        ],
+    )
+    .await;
+    assert!(
+        stdout(&away).contains("reps/wendy: out of office (sabbatical)"),
+        "{}{}",
+        stdout(&away),
+        stderr(&away)
+    );
+    let erased = ctl(&cluster, &["erase", &lead.name]).await;
+    assert!(
+        stdout(&erased).contains("erased the personal data"),
+        "{}",
+        stderr(&erased)
+    );
+    let searched = ctl(&cluster, &["leads", "--search", "ada"]).await;
+    assert!(
+        stdout(&searched).contains("0 leads"),
+        "{}",
+        stdout(&searched)
+    );
+    cluster.stop().await;
+}

@@ -197,19 +197,15 @@ impl Claims {
             require_cap_room(policy, &mut tx, &pool, self.settings.daily_limit).await?;
         }
         let why = if assignment.reason.is_empty() {
-            format!("assigned to {} by {actor}", rep.name())
+            "assigned by a manager"
         } else {
-            format!(
-                "assigned to {} by {actor}: {}",
-                rep.name(),
-                assignment.reason
-            )
+            assignment.reason.as_str()
         };
         let assigned = tx
             .assign(
                 lead.id,
                 policy.manual_assignment_rejectable,
-                &why,
+                why,
                 actor,
                 now,
             )
@@ -251,9 +247,7 @@ impl Claims {
             return Err(not_held(&lead));
         };
         let mut tx = self.store.begin_claim(&owner).await?;
-        let returned = tx
-            .return_lead(id, &format!("returned by {actor}: {reason}"), actor, now)
-            .await?;
+        let returned = tx.return_lead(id, reason, actor, now).await?;
         tx.commit().await?;
         returned.ok_or_else(|| {
             Error::precondition(
@@ -309,13 +303,12 @@ impl Claims {
                 movable.push(lead);
             }
         }
-        let why = format!("{actor}: {}", request.reason);
         match &request.to {
             Destination::Pools => {
                 let mut tx = self.store.begin_claim(&request.from).await?;
                 for lead in movable {
                     let to = lead.pool.as_ref().map(PoolId::name).unwrap_or_default();
-                    match tx.return_lead(lead.id, &why, actor, now).await? {
+                    match tx.return_lead(lead.id, &request.reason, actor, now).await? {
                         Some(after) => report.moved.push((lead.id, to, Some(after))),
                         None => report.refused.push(changed_meanwhile(lead.id)),
                     }
@@ -361,11 +354,7 @@ impl Claims {
                             lead.id,
                             &request.from,
                             policy.manual_assignment_rejectable,
-                            &format!(
-                                "reassigned from {} to {} by {why}",
-                                request.from.name(),
-                                to.name()
-                            ),
+                            &format!("from {}: {}", request.from.name(), request.reason),
                             actor,
                             now,
                         )
