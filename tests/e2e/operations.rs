@@ -811,6 +811,73 @@ async fn every_new_call_answers_each_kind_of_caller_as_documented() {
 }
 
 #[tokio::test]
+async fn lead_lists_page_in_order_and_a_token_serves_only_its_own_filters() {
+    let cluster = start().await;
+    let mut claim = cluster.claim().await;
+    let mut intake = cluster.intake().await;
+    let mut expected = Vec::new();
+    for (i, score) in [30, 90, 60, 75, 45].into_iter().enumerate() {
+        let mut request = leadpool_e2e::lead_request(&format!("page-{i}"), score);
+        request.region = "west".to_owned();
+        expected.push((
+            score,
+            submit_request(&mut intake, request)
+                .await
+                .lead
+                .unwrap()
+                .name,
+        ));
+        cluster.env.clock.advance(Duration::seconds(1));
+    }
+    expected.sort_by(|a, b| b.0.cmp(&a.0));
+    let by_score = |page_token: String| v1::ListLeadsRequest {
+        pool: "pools/west".into(),
+        order_by: v1::LeadOrder::Score.into(),
+        page_size: 2,
+        page_token,
+        ..Default::default()
+    };
+    let mut seen = Vec::new();
+    let mut token = String::new();
+    loop {
+        let page = claim
+            .list_leads(authed(&admin(), by_score(token)))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(page.leads.len() <= 2);
+        seen.extend(page.leads.into_iter().map(|l| l.name));
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        token = page.next_page_token;
+    }
+    assert_eq!(
+        seen,
+        expected.iter().map(|(_, n)| n.clone()).collect::<Vec<_>>()
+    );
+    // A token from one listing is refused by another.
+    let first = claim
+        .list_leads(authed(&admin(), by_score(String::new())))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_invalid(
+        claim
+            .list_leads(authed(
+                &admin(),
+                v1::ListLeadsRequest {
+                    pool: "pools/east".into(),
+                    ..by_score(first.next_page_token)
+                },
+            ))
+            .await,
+        &["page_token"],
+    );
+    cluster.stop().await;
+}
+
+#[tokio::test]
 async fn bad_input_to_every_new_call_names_each_problem_and_changes_nothing() {
     let cluster = start().await;
     let mut claim = cluster.claim().await;

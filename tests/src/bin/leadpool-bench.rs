@@ -84,9 +84,114 @@ async fn main() {
         percentile(0.99),
         latencies.last().unwrap()
     );
+    println!(
+        "\nListLeads prefix search over {} leads, through gRPC (admin, by priority, 50 a page):",
+        SEARCH_LEADS + ROWS
+    );
+    println!("| search | leads matching | p50 | max |");
+    println!("|---|---|---|---|");
+    for (term, matching, mut latencies) in measure_search(&env, &channels[0]).await {
+        latencies.sort();
+        println!(
+            "| `{term}` | {matching} | {:.1} ms | {:.1} ms |",
+            latencies[latencies.len() / 2].as_secs_f64() * 1000.0,
+            latencies.last().unwrap().as_secs_f64() * 1000.0
+        );
+    }
     for service in claims.into_iter().chain([intake, routing]) {
         service.stop().await.unwrap();
     }
+}
+
+/// Leads seeded for the search measurement (besides the imported ones).
+const SEARCH_LEADS: usize = 1_000_000;
+
+/// Seeds a million leads in every state (straight into the table: a benchmark, not a test),
+/// then times admins' prefix searches through ListLeads: for each search, how many leads match
+/// and the time of each of its runs.
+async fn measure_search(
+    env: &TestEnv,
+    channel: &tonic::transport::Channel,
+) -> Vec<(&'static str, i64, Vec<Duration>)> {
+    let db = env.db.store();
+    sqlx::query(
+        "WITH first AS (SELECT ARRAY['Ada','Grace','Alan','Edsger','Barbara','Donald','Frances', \
+             'Katherine','John','Mary','Linus','Margaret','Dennis','Ken','Bjarne','Guido','James', \
+             'Anita','Radia','Adele','Hedy','Tim','Vint','Bob','Ivan','Niklaus','Tony','Leslie', \
+             'Shafi','Silvio','Whitfield','Martin','Judea','Yoshua','Geoffrey','Yann','Jeff', \
+             'Sanjay','Sophie','Ruth'] AS names), \
+         last AS (SELECT ARRAY['Lovelace','Hopper','Turing','Dijkstra','Liskov','Knuth','Allen', \
+             'Johnson','McCarthy','Shaw','Torvalds','Hamilton','Ritchie','Thompson','Stroustrup', \
+             'van Rossum','Gosling','Borg','Perlman','Goldberg','Lamarr','Berners-Lee','Cerf', \
+             'Kahn','Sutherland','Wirth','Hoare','Lamport','Goldwasser','Micali','Diffie', \
+             'Hellman','Pearl','Bengio','Hinton','LeCun','Dean','Ghemawat','Wilson','Teitelbaum', \
+             'Sammet','Clarke','Emerson','Sifakis','Rivest','Adleman','Kay','Engelbart','Backus', \
+             'Naur','Milner','Scott','Rabin','Cook','Karp','Hartmanis','Stearns','Tarjan','Floyd', \
+             'Minsky'] AS names) \
+         INSERT INTO leads (id, idempotency_key, request_hash, state, email, contact_name, company, \
+           company_domain, score, priority, source, pool_id, owner_rep_id, received_at, pooled_at, \
+           claimed_at, contact_due_at, outcome, updated_at) \
+         SELECT gen_random_uuid(), 'search-' || n, '\\x00', s.state, \
+           'user' || n || '@co' || (n % 50000) || '.example', \
+           first.names[1 + n % 40] || ' ' || last.names[1 + (n / 40) % 60], \
+           'Company ' || (n % 20000), 'co' || (n % 50000) || '.example', 20 + n % 80, 20 + n % 80, \
+           'web', 'inbound', CASE WHEN s.state IN ('claimed', 'closed') THEN 'rep-0' END, \
+           now() - (n % 1000) * interval '1 minute', now(), \
+           CASE WHEN s.state = 'claimed' THEN now() END, \
+           CASE WHEN s.state = 'claimed' THEN now() + interval '2 hours' END, \
+           CASE WHEN s.state = 'closed' THEN 'lost' END, now() \
+         FROM first, last, generate_series(1, $1) AS n, \
+           LATERAL (SELECT (ARRAY['available','escalated','claimed','closed','archived'])[1 + n % 5] AS state) s",
+    )
+    .bind(SEARCH_LEADS as i32)
+    .execute(db.pool())
+    .await
+    .expect("seed the search leads");
+    sqlx::query("ANALYZE leads")
+        .execute(db.pool())
+        .await
+        .unwrap();
+    let mut client = ClaimServiceClient::new(channel.clone());
+    let admin = token("users/bench", &[Role::Admin]);
+    let terms = [
+        "user123456",
+        "user99",
+        "co4242",
+        "company 1999",
+        "grace hopper",
+        "linus",
+        "ad",
+    ];
+    let mut results = Vec::new();
+    for term in terms {
+        let (matching,): (i64,) = sqlx::query_as(
+            "SELECT count(*) FROM leads WHERE lower(email) LIKE $1 || '%' \
+             OR lower(contact_name) LIKE $1 || '%' OR lower(company) LIKE $1 || '%' \
+             OR company_domain LIKE $1 || '%'",
+        )
+        .bind(term)
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+        let mut latencies = Vec::new();
+        for _ in 0..15 {
+            let sent = Instant::now();
+            client
+                .list_leads(authed(
+                    &admin,
+                    v1::ListLeadsRequest {
+                        search: term.to_owned(),
+                        page_size: 50,
+                        ..Default::default()
+                    },
+                ))
+                .await
+                .expect("search");
+            latencies.push(sent.elapsed());
+        }
+        results.push((term, matching, latencies));
+    }
+    results
 }
 
 fn score(n: usize) -> i32 {
@@ -160,8 +265,8 @@ async fn raw_insert(pool: &PgPool) -> Duration {
                SELECT gen_random_uuid(), key, '\\x00', 'available', key || '@example.com', 'Ada', \
                'Company ' || key, score, score, 'demo-request', 'inbound', $3, $3, $3 FROM input \
                RETURNING id) \
-             INSERT INTO lead_events (lead_id, from_state, to_state, actor, pool_id, occurred_at) \
-             SELECT id, NULL, 'available', 'bench', 'inbound', $3 FROM inserted",
+             INSERT INTO lead_events (lead_id, from_state, to_state, kind, actor, pool_id, occurred_at) \
+             SELECT id, NULL, 'available', 'lead.routed', 'bench', 'inbound', $3 FROM inserted",
         )
         .bind(&keys)
         .bind(&scores)
@@ -231,8 +336,8 @@ async fn raw_claims(pool: &PgPool) -> Duration {
                      changed AS (UPDATE leads l SET state = 'claimed', owner_rep_id = $1, claimed_at = $2, \
                        contact_due_at = $2 + interval '2 hours', updated_at = $2 FROM picked \
                        WHERE l.id = picked.id RETURNING l.id, l.pool_id), \
-                     event AS (INSERT INTO lead_events (lead_id, from_state, to_state, actor, pool_id, rep_id, occurred_at) \
-                       SELECT id, 'available', 'claimed', $1, pool_id, $1, $2 FROM changed) \
+                     event AS (INSERT INTO lead_events (lead_id, from_state, to_state, kind, actor, pool_id, rep_id, occurred_at) \
+                       SELECT id, 'available', 'claimed', 'lead.claimed', $1, pool_id, $1, $2 FROM changed) \
                      SELECT id FROM changed",
                 )
                 .bind(format!("rep-{i}"))

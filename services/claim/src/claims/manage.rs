@@ -126,6 +126,13 @@ impl Claims {
         let current = self.policy.current().await?;
         let policy = &current.policy;
         let mut filter = query.filter;
+        if let Some(pool) = filter.pool.as_ref().filter(|p| policy.pool(p).is_none()) {
+            // A pool the policy retired still lists its leads; one that never existed is unknown.
+            self.store.get_pool(pool).await?;
+        }
+        if let Some(owner) = filter.owner.as_ref().filter(|r| policy.rep(r).is_none()) {
+            return Err(Error::not_found("rep", owner.name()));
+        }
         let oversight = match authority {
             Authority::Rep(rep) => {
                 // A rep lists her own leads.
