@@ -829,7 +829,7 @@ async fn lead_lists_page_in_order_and_a_token_serves_only_its_own_filters() {
         ));
         cluster.env.clock.advance(Duration::seconds(1));
     }
-    expected.sort_by(|a, b| b.0.cmp(&a.0));
+    expected.sort_by_key(|e| std::cmp::Reverse(e.0));
     let by_score = |page_token: String| v1::ListLeadsRequest {
         pool: "pools/west".into(),
         order_by: v1::LeadOrder::Score.into(),

@@ -12,10 +12,10 @@ use leadpool_auth::AuthLayer;
 use leadpool_config::ServerConfig;
 use leadpool_telemetry::GrpcTraceLayer;
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
 use tonic::service::Routes;
 use tonic::transport::Server;
+use tonic::transport::server::TcpIncoming;
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 
@@ -120,7 +120,9 @@ impl GrpcServer {
             .layer(auth)
             .add_routes(routes)
             .serve_with_incoming_shutdown(
-                TcpListenerStream::new(self.listener),
+                // Without TCP_NODELAY a response written in several segments waits for the
+                // client's delayed ACK (~40 ms) before its last segment leaves.
+                TcpIncoming::from(self.listener).with_nodelay(Some(true)),
                 stop_accepting.clone().cancelled_owned(),
             );
         tokio::pin!(server);
