@@ -333,11 +333,38 @@ async fn p4_a_timed_pool_holds_its_leads_until_release_and_flash_leads_are_claim
         hidden.leads.is_empty(),
         "scheduled leads are not visible before the release"
     );
-    // Flash: a lead scoring 80+ in the timed pool is released by the next run, not at 08:00.
+    // Flash: a lead scoring 80+ in the timed pool is available the moment it arrives (P4), not
+    // at 08:00 and not at the next release run.
     let urgent = submit(&mut intake, "urgent", 85).await;
-    let flash_run = run_job(&cluster, "release", cluster.env.clock.now()).await;
-    assert_eq!(flash_run.leads, vec![urgent.name.clone()]);
-    assert_eq!(last_event(&cluster, &urgent).await.reason, "flash release");
+    assert_eq!(
+        (urgent.state(), urgent.pool.as_str()),
+        (v1::LeadState::Available, "pools/morning-drop")
+    );
+    assert!(urgent.pool_entry_time.is_some());
+    let routed = last_event(&cluster, &urgent).await;
+    assert_eq!(routed.kind, leadpool_domain::EventKind::Routed);
+    assert!(
+        routed.reason.ends_with("flash lead: released at once"),
+        "{}",
+        routed.reason
+    );
+    let visible = claim
+        .list_pool_leads(authed(
+            &rep("alice"),
+            v1::ListPoolLeadsRequest {
+                parent: "pools/morning-drop".into(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        visible.leads.iter().map(|l| &l.name).collect::<Vec<_>>(),
+        [&urgent.name]
+    );
+    let release_run = run_job(&cluster, "release", cluster.env.clock.now()).await;
+    assert!(release_run.leads.is_empty(), "{release_run:?}");
     assert_eq!(lead(&cluster, &waiting).await.state, LeadState::Scheduled);
     cluster.stop().await;
 }

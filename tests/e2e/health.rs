@@ -52,7 +52,7 @@ async fn seed(db: &PgPool, state: &str, pooled_at: DateTime<Utc>) -> Uuid {
 async fn event(db: &PgPool, lead: Uuid, from: &str, to: &str, at: DateTime<Utc>) {
     sqlx::query(
         "INSERT INTO lead_events (lead_id, from_state, to_state, kind, actor, pool_id, rep_id, occurred_at) \
-         VALUES ($1, $2, $3, 'lead.' || $3, 'reps/alice', 'inbound', 'alice', $4)",
+         VALUES ($1, $2, $3, CASE $3 WHEN 'closed' THEN 'lead.lost' ELSE 'lead.' || $3 END, 'reps/alice', 'inbound', 'alice', $4)",
     )
     .bind(lead)
     .bind(from)

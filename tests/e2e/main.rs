@@ -20,5 +20,6 @@ mod policy;
 mod race;
 mod redis_outage;
 mod routing;
+mod rules;
 mod scheduler;
 mod tracing;

@@ -44,8 +44,11 @@ event_kinds! {
     /// Its owner gave it back to the pool.
     Released = "lead.released",
     Contacted = "lead.contacted",
-    /// An outcome was recorded (opportunity, customer, lost).
-    Closed = "lead.closed",
+    /// It became an opportunity (it may still be won or lost).
+    Opportunity = "lead.opportunity",
+    /// It became a customer.
+    Won = "lead.won",
+    Lost = "lead.lost",
     AssignmentAccepted = "lead.assignment_accepted",
     AssignmentRejected = "lead.assignment_rejected",
     /// An assignment was not accepted in time: back to the pool.
@@ -74,6 +77,8 @@ event_kinds! {
     Returned = "lead.returned",
     /// Its personal data was erased; the skeleton stays.
     Erased = "lead.erased",
+    /// Its pool was retired: it moved to the pool the policy drains it to.
+    Drained = "lead.drained",
 }
 
 impl fmt::Display for EventKind {

@@ -147,7 +147,11 @@ impl OwnedChange {
         match self {
             Self::Release { .. } => EventKind::Released,
             Self::Contact { .. } => EventKind::Contacted,
-            Self::Close { .. } => EventKind::Closed,
+            Self::Close { outcome, .. } => match outcome {
+                Outcome::Opportunity => EventKind::Opportunity,
+                Outcome::Customer => EventKind::Won,
+                Outcome::Lost => EventKind::Lost,
+            },
             Self::Accept => EventKind::AssignmentAccepted,
             Self::Reject { .. } => EventKind::AssignmentRejected,
         }
@@ -207,6 +211,8 @@ pub struct Lead {
     pub deal_size_minor: i64,
     /// For a duplicate kept as rejected: the lead it duplicates.
     pub duplicate_of: Option<LeadId>,
+    /// For a returning contact: her latest earlier lead, no longer in play.
+    pub previous_lead: Option<LeadId>,
     /// How its current (or last) assignment came about.
     pub assigned_by: Option<AssignedBy>,
     /// Whether the rep it is assigned to may turn it down.

@@ -1,7 +1,9 @@
 //! I1 idempotency and I4 duplicates, decided as a pure function: given a batch of submissions,
-//! what the database already knows about their idempotency keys, and the live leads they may
-//! duplicate, say what becomes of each submission. The store takes the locks, reads what this
-//! needs, and carries the plan out.
+//! what the database already knows about their idempotency keys, and the earlier leads with the
+//! same email or company, say what becomes of each submission. Only leads still in play are
+//! duplicates; a new inquiry from a contact whose earlier lead is closed, nurtured or archived is
+//! a new lead that points at it (a returning customer). The store takes the locks, reads what
+//! this needs, and carries the plan out.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -29,26 +31,43 @@ pub struct Earlier {
     pub merged: bool,
 }
 
-/// A live lead a new submission may duplicate, as the duplicate rules compare it.
+/// An earlier lead (not rejected) a new submission may duplicate or return to, as the
+/// duplicate rules compare it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LiveLead {
+pub struct KnownLead {
     pub id: LeadId,
     pub email: String,
     pub company_domain: String,
     /// Lower-cased.
     pub company: String,
+    /// Still being worked (received, scheduled, available, escalated, claimed, assigned,
+    /// contacted): a duplicate. Otherwise (closed, nurture, archived) a returning contact.
+    pub in_play: bool,
 }
+
+/// The states of a lead still in play.
+pub const IN_PLAY: [LeadState; 7] = [
+    LeadState::Received,
+    LeadState::Scheduled,
+    LeadState::Available,
+    LeadState::Escalated,
+    LeadState::Claimed,
+    LeadState::Assigned,
+    LeadState::Contacted,
+];
 
 /// What becomes of one submission.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Plan {
     /// A new lead: `received` (qualified) or `rejected` (with `reason`; `duplicate_of` when it
-    /// duplicates a live lead under the reject policy).
+    /// duplicates a lead in play under the reject policy). `previous`: the latest earlier lead
+    /// of the same contact that is no longer in play.
     Create {
         id: LeadId,
         state: LeadState,
         reason: Option<String>,
         duplicate_of: Option<LeadId>,
+        previous: Option<LeadId>,
     },
     /// The key was submitted before with the same lead: that answer again.
     Repeat { id: LeadId, merged: bool },
@@ -87,27 +106,43 @@ pub fn lock_keys(batch: &[Submission], rules: &Duplicates) -> BTreeSet<String> {
 }
 
 /// Decides every submission of `batch`, in order. `earlier` holds what earlier submissions of
-/// the batch's keys did; `live` the live leads sharing an email or company with the batch,
-/// oldest first (the oldest is the one a duplicate names). Within the batch, a later
-/// submission duplicates an earlier new lead, and a repeated key answers like its first
-/// occurrence. `new_id` names new leads.
+/// the batch's keys did; `known` the earlier leads sharing an email or company with the batch,
+/// oldest first (the oldest in play is the one a duplicate names; the newest out of play the
+/// one a returning contact's lead points at). Within the batch, a later submission duplicates
+/// an earlier new lead, and a repeated key answers like its first occurrence. `new_id` names
+/// new leads.
 pub fn plan(
     batch: &[Submission],
     mut earlier: HashMap<String, Earlier>,
-    live: &[LiveLead],
+    known: &[KnownLead],
     rules: &Duplicates,
     mut new_id: impl FnMut() -> LeadId,
 ) -> Vec<Plan> {
     let mut by_email: HashMap<String, LeadId> = HashMap::new();
     let mut by_company: HashMap<(String, String), LeadId> = HashMap::new();
-    for lead in live {
+    let mut returning_email: HashMap<String, LeadId> = HashMap::new();
+    let mut returning_company: HashMap<(String, String), LeadId> = HashMap::new();
+    for lead in known {
+        let (emails, companies) = if lead.in_play {
+            (&mut by_email, &mut by_company)
+        } else {
+            (&mut returning_email, &mut returning_company)
+        };
         if rules.by_email && !lead.email.is_empty() {
-            by_email.entry(lead.email.clone()).or_insert(lead.id);
+            let entry = emails.entry(lead.email.clone());
+            if lead.in_play {
+                entry.or_insert(lead.id);
+            } else {
+                *entry.or_insert(lead.id) = lead.id;
+            }
         }
         if rules.by_company && !lead.company_domain.is_empty() && !lead.company.is_empty() {
-            by_company
-                .entry((lead.company_domain.clone(), lead.company.clone()))
-                .or_insert(lead.id);
+            let entry = companies.entry((lead.company_domain.clone(), lead.company.clone()));
+            if lead.in_play {
+                entry.or_insert(lead.id);
+            } else {
+                *entry.or_insert(lead.id) = lead.id;
+            }
         }
     }
     let mut plans = Vec::with_capacity(batch.len());
@@ -141,9 +176,15 @@ pub fn plan(
                 state: LeadState::Rejected,
                 reason: Some(format!("duplicate of {} ({why})", original.name())),
                 duplicate_of: Some(original),
+                previous: None,
             },
             (None, _) => {
                 let id = new_id();
+                let previous = email
+                    .as_ref()
+                    .and_then(|e| returning_email.get(e))
+                    .or_else(|| company.as_ref().and_then(|c| returning_company.get(c)))
+                    .copied();
                 let state = if sub.rejection.is_some() {
                     LeadState::Rejected
                 } else {
@@ -161,6 +202,7 @@ pub fn plan(
                     state,
                     reason: sub.rejection.clone(),
                     duplicate_of: None,
+                    previous,
                 }
             }
         };
@@ -222,12 +264,20 @@ mod tests {
         }
     }
 
-    fn live(id: u128, email: &str) -> LiveLead {
-        LiveLead {
+    fn live(id: u128, email: &str) -> KnownLead {
+        KnownLead {
             id: LeadId(Uuid::from_u128(id)),
             email: email.into(),
             company_domain: String::new(),
             company: String::new(),
+            in_play: true,
+        }
+    }
+
+    fn closed(id: u128, email: &str) -> KnownLead {
+        KnownLead {
+            in_play: false,
+            ..live(id, email)
         }
     }
 
@@ -246,7 +296,8 @@ mod tests {
                 id: LeadId(Uuid::from_u128(1)),
                 state: LeadState::Received,
                 reason: None,
-                duplicate_of: None
+                duplicate_of: None,
+                previous: None,
             }]
         );
     }
@@ -372,6 +423,40 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn a_returning_contact_is_a_new_lead_pointing_at_her_latest_closed_one() {
+        let known = [closed(60, "a@x.com"), closed(70, "a@x.com")];
+        for action in [DuplicateAction::Merge, DuplicateAction::Reject] {
+            let plans = plan(
+                &[submission("k1", "a@x.com", "")],
+                HashMap::new(),
+                &known,
+                &rules(action),
+                ids(),
+            );
+            assert_eq!(
+                plans,
+                [Plan::Create {
+                    id: LeadId(Uuid::from_u128(1)),
+                    state: LeadState::Received,
+                    reason: None,
+                    duplicate_of: None,
+                    previous: Some(LeadId(Uuid::from_u128(70))),
+                }]
+            );
+        }
+        // A lead still in play wins over closed ones: a duplicate, as before.
+        let with_open = [closed(60, "a@x.com"), live(80, "a@x.com")];
+        let plans = plan(
+            &[submission("k1", "a@x.com", "")],
+            HashMap::new(),
+            &with_open,
+            &rules(DuplicateAction::Merge),
+            ids(),
+        );
+        assert_eq!(plans, [Plan::Merge(LeadId(Uuid::from_u128(80)))]);
     }
 
     #[test]

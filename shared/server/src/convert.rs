@@ -87,6 +87,7 @@ pub fn lead(record: &Lead) -> v1::Lead {
         outcome: outcome(record.outcome).into(),
         deal_size_minor: record.deal_size_minor,
         duplicate_of: name_or_empty(record.duplicate_of.map(|d| d.name())),
+        previous_lead: name_or_empty(record.previous_lead.map(|d| d.name())),
         assignment: match record.assigned_by {
             None => v1::AssignmentKind::Unspecified,
             Some(AssignedBy::Auto) => v1::AssignmentKind::Auto,

@@ -39,7 +39,8 @@ macro_rules! lead_rows {
              pooled_at AS \"pooled_at?\", claimed_at AS \"claimed_at?\", \
              contact_due_at AS \"contact_due_at?\", contacted_at AS \"contacted_at?\", \
              outcome AS \"outcome?\", deal_size_minor AS \"deal_size_minor!\", \
-             duplicate_of AS \"duplicate_of?\", assigned_by AS \"assigned_by?\", \
+             duplicate_of AS \"duplicate_of?\", previous_lead AS \"previous_lead?\", \
+             assigned_by AS \"assigned_by?\", \
              rejectable AS \"rejectable!\", erased_at AS \"erased_at?\" FROM out" $(+ " ORDER BY " + $order)?
             $(, $arg)*
         )
@@ -114,6 +115,7 @@ pub struct LeadRow {
     pub outcome: Option<String>,
     pub deal_size_minor: i64,
     pub duplicate_of: Option<Uuid>,
+    pub previous_lead: Option<Uuid>,
     pub assigned_by: Option<String>,
     pub rejectable: bool,
     pub erased_at: Option<DateTime<Utc>>,
@@ -157,6 +159,7 @@ impl TryFrom<LeadRow> for Lead {
                 .transpose()?,
             deal_size_minor: row.deal_size_minor,
             duplicate_of: row.duplicate_of.map(LeadId),
+            previous_lead: row.previous_lead.map(LeadId),
             assigned_by: row
                 .assigned_by
                 .as_deref()

@@ -101,8 +101,8 @@ impl Intake {
             .iter()
             .filter_map(|s| duplicates::company_key(&s.lead, rules))
             .collect();
-        let live = tx.live_leads(&emails, &companies).await?;
-        let plans = duplicates::plan(batch, earlier, &live, rules, LeadId::new);
+        let known = tx.known_leads(&emails, &companies).await?;
+        let plans = duplicates::plan(batch, earlier, &known, rules, LeadId::new);
         tx.carry_out(batch, &plans, actor, now).await
     }
 

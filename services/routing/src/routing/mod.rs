@@ -149,11 +149,7 @@ impl Routing {
             );
             let reason = format!("{by}: {}", explained.detail);
             match explained.decision {
-                Decision::Pool(pool) => placements.push(Placement {
-                    lead: lead.id,
-                    pool,
-                    reason,
-                }),
+                Decision::Pool(pool) => placements.push(placement(policy, &lead, pool, reason)),
                 Decision::Assign { assign, key } => assignments.push(PendingAssignment {
                     lead,
                     assign,
@@ -225,15 +221,14 @@ impl Routing {
                 candidates.skipped.join("; ")
             };
             match fallback {
-                Some(pool) => placements.push(Placement {
-                    lead: pending.lead.id,
-                    reason: format!(
+                Some(pool) => {
+                    let reason = format!(
                         "{}; nobody available to assign ({skipped}), so to fallback {}",
                         pending.reason,
                         pool.name()
-                    ),
-                    pool,
-                }),
+                    );
+                    placements.push(placement(policy, &pending.lead, pool, reason));
+                }
                 None => report.unrouted.push(Unrouted {
                     lead: pending.lead.id,
                     kind: Reason::NoRepAvailable,
@@ -424,5 +419,20 @@ impl RepView {
             away: policy.away_at(now, setting.as_slice()).of(&rep.id).cloned(),
             setting,
         }
+    }
+}
+
+/// `lead` into `pool`; a flash lead of a timed pool is available at once (P4).
+fn placement(policy: &Policy, lead: &Lead, pool: PoolId, reason: String) -> Placement {
+    let flash = policy.is_flash(&pool, lead.score);
+    Placement {
+        lead: lead.id,
+        reason: if flash {
+            format!("{reason}; flash lead: released at once")
+        } else {
+            reason
+        },
+        pool,
+        flash,
     }
 }

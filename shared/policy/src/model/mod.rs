@@ -427,6 +427,16 @@ pub struct Policy {
 }
 
 impl Policy {
+    /// Whether a lead scoring `score` is a flash lead of the timed pool `pool` (P4): it skips
+    /// the wait and is available as soon as it arrives.
+    pub fn is_flash(&self, pool: &PoolId, score: i32) -> bool {
+        self.pool(pool)
+            .filter(|p| p.kind == PoolKind::Timed)
+            .and_then(|p| p.schedule.release.as_ref())
+            .and_then(|release| release.flash_min_score)
+            .is_some_and(|min| score >= min)
+    }
+
     pub fn pool(&self, id: &PoolId) -> Option<&Pool> {
         self.pools.iter().find(|pool| &pool.id == id)
     }

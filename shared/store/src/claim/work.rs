@@ -68,14 +68,15 @@ impl Store {
                        contacted_at = COALESCE(l.contacted_at, $3::timestamptz), \
                        updated_at = $3::timestamptz \
                      FROM target WHERE l.id = target.id RETURNING l.*, target.old_state",
-                    "'lead.closed', $4, $7, pool_id, owner_rep_id, $3, false",
+                    "$8, $4, $7, pool_id, owner_rep_id, $3, false",
                     id.0,
                     rep.as_str(),
                     now,
                     actor,
                     outcome.as_str(),
                     deal_size_minor,
-                    reason
+                    reason,
+                    change.event_kind().as_str()
                 )
                 .fetch_optional(&self.pool)
                 .await

@@ -7,7 +7,8 @@ use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
 use leadpool_domain::{Error, Lead, LeadId};
-use leadpool_policy::duplicates::{Earlier, LiveLead, Plan, Submission};
+use leadpool_policy::duplicates::IN_PLAY;
+use leadpool_policy::duplicates::{Earlier, KnownLead, Plan, Submission};
 use sha2::{Digest, Sha256};
 use sqlx::types::Json;
 use sqlx::{Postgres, Transaction};
@@ -150,40 +151,44 @@ impl IngestTx {
             .collect())
     }
 
-    /// Live leads (not rejected or archived) with one of `emails` or `companies` (domain,
-    /// lower-cased name), oldest first.
-    pub async fn live_leads(
+    /// Earlier leads (not rejected) with one of `emails` or `companies` (domain, lower-cased
+    /// name), oldest first, saying which are still in play.
+    pub async fn known_leads(
         &mut self,
         emails: &[String],
         companies: &[(String, String)],
-    ) -> Result<Vec<LiveLead>, Error> {
+    ) -> Result<Vec<KnownLead>, Error> {
         let (domains, names): (Vec<String>, Vec<String>) = companies.iter().cloned().unzip();
+        let in_play: Vec<&str> = IN_PLAY.iter().map(|s| s.as_str()).collect();
         // Two index-friendly lookups (each matching its partial index) rather than one OR.
         let rows = sqlx::query!(
             r#"SELECT id AS "id!", email AS "email!", company_domain AS "domain!",
-                 lower(company) AS "company!", received_at AS "received_at!" FROM leads
-               WHERE email = ANY($1) AND email <> '' AND state NOT IN ('rejected', 'archived')
+                 lower(company) AS "company!", received_at AS "received_at!",
+                 state = ANY($4) AS "in_play!" FROM leads
+               WHERE email = ANY($1) AND email <> '' AND state <> 'rejected'
                UNION
-               SELECT l.id, l.email, l.company_domain, lower(l.company), l.received_at
+               SELECT l.id, l.email, l.company_domain, lower(l.company), l.received_at,
+                 l.state = ANY($4)
                FROM leads l JOIN unnest($2::text[], $3::text[]) AS t(d, c)
                  ON l.company_domain = t.d AND lower(l.company) = t.c
-               WHERE l.company_domain <> '' AND l.company <> ''
-                 AND l.state NOT IN ('rejected', 'archived')
+               WHERE l.company_domain <> '' AND l.company <> '' AND l.state <> 'rejected'
                ORDER BY 5, 1"#,
             emails,
             &domains,
-            &names
+            &names,
+            &in_play as &[&str]
         )
         .fetch_all(&mut *self.tx)
         .await
         .map_err(db_error)?;
         Ok(rows
             .into_iter()
-            .map(|row| LiveLead {
+            .map(|row| KnownLead {
                 id: LeadId(row.id),
                 email: row.email,
                 company_domain: row.domain,
                 company: row.company,
+                in_play: row.in_play,
             })
             .collect())
     }
@@ -265,12 +270,14 @@ impl IngestTx {
                 state,
                 reason,
                 duplicate_of,
+                previous,
             } = plan
             {
                 rows.push(*id, sub);
                 rows.states.push(state.as_str());
                 rows.reasons.push(reason.clone());
                 rows.duplicate_of.push(duplicate_of.map(|d| d.0));
+                rows.previous.push(previous.map(|p| p.0));
             }
         }
         if rows.ids.is_empty() {
@@ -279,18 +286,21 @@ impl IngestTx {
         let inserted = transition!(
             "WITH input AS (SELECT * FROM unnest($1::uuid[], $2::text[], $3::bytea[], $4::text[], \
                $5::text[], $6::uuid[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], \
-               $12::text[], $13::int[], $14::text[], $15::text[], $16::text[], $17::text[], $18::jsonb[]) \
+               $12::text[], $13::int[], $14::text[], $15::text[], $16::text[], $17::text[], $18::jsonb[], \
+               $21::uuid[]) \
                AS t(id, key, hash, state, reason, duplicate_of, email, contact_name, company, \
-                 company_domain, country, phone, score, source, region, product, industry, attributes)) \
+                 company_domain, country, phone, score, source, region, product, industry, attributes, \
+                 previous)) \
              INSERT INTO leads (id, idempotency_key, request_hash, state, rejection_reason, duplicate_of, \
                email, contact_name, company, company_domain, country, phone, score, priority, source, \
-               region, product, industry, attributes, received_at, updated_at) \
+               region, product, industry, attributes, previous_lead, received_at, updated_at) \
              SELECT id, key, hash, state, reason, duplicate_of, email, contact_name, company, \
                company_domain, country, phone, score, score, source, region, product, industry, \
-               attributes, $19, $19 FROM input \
+               attributes, previous, $19, $19 FROM input \
              RETURNING *, NULL::text AS old_state",
             "CASE state WHEN 'received' THEN 'lead.received' ELSE 'lead.rejected' END, $20, \
-             COALESCE(rejection_reason, ''), NULL, NULL, $19, false",
+             COALESCE(rejection_reason, 'returning contact: earlier lead leads/' || previous_lead, ''), \
+             NULL, NULL, $19, false",
             &rows.ids,
             &rows.keys,
             &rows.hashes,
@@ -310,7 +320,8 @@ impl IngestTx {
             &rows.industries,
             &rows.attributes as &[Attributes],
             now,
-            actor
+            actor,
+            &rows.previous as &[Option<Uuid>]
         )
         .fetch_all(&mut *self.tx)
         .await
@@ -319,8 +330,8 @@ impl IngestTx {
     }
 
     /// Records merged submissions and folds what they add into the leads they duplicate:
-    /// empty contact fields are filled, attributes the lead lacks are added. The lead's state,
-    /// score and owner do not change.
+    /// empty contact fields are filled, attributes the lead lacks are added, and a higher score
+    /// raises the lead's score and its priority by as much. Its state and owner do not change.
     async fn merge_leads(
         &mut self,
         batch: &[Submission],
@@ -351,10 +362,12 @@ impl IngestTx {
         transition!(
             "WITH input AS (SELECT * FROM unnest($1::uuid[], $2::text[], $3::bytea[], $4::text[], \
                $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], \
-               $12::text[], $13::jsonb[]) \
+               $12::text[], $13::jsonb[], $16::int[]) \
                AS t(lead_id, key, hash, contact_name, company, company_domain, country, phone, source, \
-                 region, product, industry, attributes)), \
-             keys AS (SELECT lead_id, string_agg(key, ', ' ORDER BY key) AS keys FROM input GROUP BY lead_id) \
+                 region, product, industry, attributes, score)), \
+             keys AS (SELECT i.lead_id, string_agg(i.key, ', ' ORDER BY i.key) AS keys, \
+               max(i.score) AS score, min(l.score) AS old_score \
+               FROM input i JOIN leads l ON l.id = i.lead_id GROUP BY i.lead_id) \
              UPDATE leads l SET \
                contact_name = CASE WHEN l.contact_name = '' THEN i.contact_name ELSE l.contact_name END, \
                company = CASE WHEN l.company = '' THEN i.company ELSE l.company END, \
@@ -364,9 +377,13 @@ impl IngestTx {
                region = CASE WHEN l.region = '' THEN i.region ELSE l.region END, \
                product = CASE WHEN l.product = '' THEN i.product ELSE l.product END, \
                industry = CASE WHEN l.industry = '' THEN i.industry ELSE l.industry END, \
-               attributes = i.attributes || l.attributes, updated_at = $14 \
+               attributes = i.attributes || l.attributes, updated_at = $14, \
+               score = GREATEST(k.old_score, k.score), \
+               priority = l.priority + GREATEST(k.score - k.old_score, 0) \
              FROM input i JOIN keys k USING (lead_id) WHERE l.id = i.lead_id \
-             RETURNING l.*, l.state AS old_state, 'merged duplicate submission ' || k.keys AS merge_reason",
+             RETURNING l.*, l.state AS old_state, 'merged duplicate submission ' || k.keys \
+               || CASE WHEN k.score > k.old_score THEN format(' (score %s → %s)', k.old_score, k.score) \
+                 ELSE '' END AS merge_reason",
             "'lead.merged', $15, merge_reason, pool_id, NULL, $14, false",
             &rows.ids,
             &rows.keys,
@@ -382,7 +399,8 @@ impl IngestTx {
             &rows.industries,
             &rows.attributes as &[Attributes],
             now,
-            actor
+            actor,
+            &rows.scores
         )
         .fetch_all(&mut *self.tx)
         .await
@@ -400,6 +418,7 @@ struct Columns {
     states: Vec<&'static str>,
     reasons: Vec<Option<String>>,
     duplicate_of: Vec<Option<Uuid>>,
+    previous: Vec<Option<Uuid>>,
     emails: Vec<String>,
     names: Vec<String>,
     companies: Vec<String>,

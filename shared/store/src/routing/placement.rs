@@ -19,6 +19,8 @@ pub struct Placement {
     pub pool: PoolId,
     /// Kept in the lead's history: which rule, which tier.
     pub reason: String,
+    /// A flash lead of a timed pool: available at once instead of waiting for the release.
+    pub flash: bool,
 }
 
 /// Who an assignment goes to and under which rule.
@@ -36,8 +38,8 @@ pub struct AssignmentRequest<'a> {
 
 impl Store {
     /// Moves received leads into their pools; leads in timed pools wait there as `scheduled`
-    /// until their release. Leads no longer `received` are left alone (routing is idempotent);
-    /// the leads changed are returned.
+    /// until their release, flash leads excepted. Leads no longer `received` are left alone
+    /// (routing is idempotent); the leads changed are returned.
     pub async fn place_leads(
         &self,
         placements: &[Placement],
@@ -50,12 +52,14 @@ impl Store {
         let ids: Vec<Uuid> = placements.iter().map(|p| p.lead.0).collect();
         let pools: Vec<&str> = placements.iter().map(|p| p.pool.as_str()).collect();
         let reasons: Vec<&str> = placements.iter().map(|p| p.reason.as_str()).collect();
+        let flash: Vec<bool> = placements.iter().map(|p| p.flash).collect();
         let rows = transition!(
-            "WITH input AS (SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[]) AS t(id, pool, reason)) \
+            "WITH input AS (SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $6::bool[]) \
+               AS t(id, pool, reason, flash)) \
              UPDATE leads l SET \
-               state = CASE WHEN p.kind = 'timed' THEN 'scheduled' ELSE 'available' END, \
+               state = CASE WHEN p.kind = 'timed' AND NOT i.flash THEN 'scheduled' ELSE 'available' END, \
                pool_id = i.pool, \
-               pooled_at = CASE WHEN p.kind = 'timed' THEN NULL ELSE $4::timestamptz END, \
+               pooled_at = CASE WHEN p.kind = 'timed' AND NOT i.flash THEN NULL ELSE $4::timestamptz END, \
                updated_at = $4::timestamptz \
              FROM input i JOIN pools p ON p.id = i.pool \
              WHERE l.id = i.id AND l.state = 'received' \
@@ -65,7 +69,8 @@ impl Store {
             &pools as &[&str],
             &reasons as &[&str],
             now,
-            actor
+            actor,
+            &flash
         )
         .fetch_all(&self.pool)
         .await

@@ -402,7 +402,8 @@ impl JobTx {
                 transition!(ids:
                     "WITH live AS (SELECT id, state, first_value(id) OVER \
                          (PARTITION BY lower(email) ORDER BY received_at, id) AS original \
-                       FROM leads WHERE email <> '' AND state NOT IN ('received', 'rejected', 'archived')), \
+                       FROM leads WHERE email <> '' \
+                         AND state IN ('scheduled', 'available', 'escalated', 'claimed', 'assigned', 'contacted')), \
                      due AS (SELECT l.id, l.state AS old_state, live.original FROM live \
                        JOIN leads l ON l.id = live.id \
                        WHERE live.id <> live.original AND live.state IN ('available', 'scheduled', 'escalated') \
@@ -423,7 +424,7 @@ impl JobTx {
                     "WITH live AS (SELECT id, state, first_value(id) OVER \
                          (PARTITION BY company_domain || '/' || lower(company) ORDER BY received_at, id) AS original \
                        FROM leads WHERE company_domain <> '' AND company <> '' \
-                         AND state NOT IN ('received', 'rejected', 'archived')), \
+                         AND state IN ('scheduled', 'available', 'escalated', 'claimed', 'assigned', 'contacted')), \
                      due AS (SELECT l.id, l.state AS old_state, live.original FROM live \
                        JOIN leads l ON l.id = live.id \
                        WHERE live.id <> live.original AND live.state IN ('available', 'scheduled', 'escalated') \

@@ -1,0 +1,171 @@
+//! The brief's rules without loopholes (issue 11): returning contacts, retired pools, duty-aware
+//! push, ratios that count work, performance from results, one lifecycle, the weekly cleanup's
+//! proposal — each through the API, as users see it.
+
+use chrono::Duration;
+use leadpool_domain::Clock;
+use leadpool_e2e::{Cluster, admin, apply_policy, rep, submit_request};
+use leadpool_proto::v1;
+use leadpool_testing::authed;
+
+const ONE_POOL: &str = r"
+apiVersion: leadpool.dev/v1
+kind: Policy
+reps:
+  - { id: alice, role: sdr }
+pools:
+  - { id: inbound, type: open }
+routing:
+  default: { pool: inbound }
+";
+
+fn inquiry(key: &str, email: &str, score: i32) -> v1::SubmitLeadRequest {
+    let mut request = leadpool_e2e::lead_request(key, score);
+    request.contact.as_mut().unwrap().email = email.to_owned();
+    request
+}
+
+async fn get(cluster: &Cluster, lead: &str) -> v1::GetLeadResponse {
+    cluster
+        .claim()
+        .await
+        .get_lead(authed(
+            &admin(),
+            v1::GetLeadRequest {
+                name: lead.to_owned(),
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+}
+
+async fn close(cluster: &Cluster, who: &str, lead: &str, outcome: v1::Outcome, deal: i64) {
+    cluster
+        .claim()
+        .await
+        .record_outcome(authed(
+            &rep(who),
+            v1::RecordOutcomeRequest {
+                name: lead.to_owned(),
+                outcome: outcome.into(),
+                deal_size_minor: deal,
+                note: String::new(),
+            },
+        ))
+        .await
+        .unwrap();
+}
+
+async fn claim_lead(cluster: &Cluster, who: &str, lead: &str) -> v1::Lead {
+    cluster
+        .claim()
+        .await
+        .claim_lead(authed(
+            &rep(who),
+            v1::ClaimLeadRequest {
+                name: lead.to_owned(),
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .lead
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_returning_customer_is_a_new_lead_pointing_at_her_closed_one() {
+    let cluster = Cluster::start().await;
+    for action in ["reject", "merge"] {
+        let policy = format!("{ONE_POOL}duplicates: {{ action: {action} }}\n");
+        apply_policy(&mut cluster.routing().await, &policy).await;
+        let email = format!("returning-{action}@customer.example");
+        let mut intake = cluster.intake().await;
+        let first = submit_request(&mut intake, inquiry(&format!("{action}-1"), &email, 60))
+            .await
+            .lead
+            .unwrap();
+        claim_lead(&cluster, "alice", &first.name).await;
+        close(
+            &cluster,
+            "alice",
+            &first.name,
+            v1::Outcome::Customer,
+            120_000,
+        )
+        .await;
+
+        // A year later she asks for a demo again: a new lead, in the pool, not a duplicate.
+        cluster.env.clock.advance(Duration::days(365));
+        let again = submit_request(&mut intake, inquiry(&format!("{action}-2"), &email, 70)).await;
+        assert!(again.created, "{action}: a new lead");
+        assert!(again.duplicate_of.is_empty(), "{action}: not a duplicate");
+        let lead = again.lead.unwrap();
+        assert_eq!(
+            (
+                lead.state(),
+                lead.pool.as_str(),
+                lead.previous_lead.as_str()
+            ),
+            (
+                v1::LeadState::Available,
+                "pools/inbound",
+                first.name.as_str()
+            ),
+            "{action}"
+        );
+        let looked_up = get(&cluster, &lead.name).await.lead.unwrap();
+        assert_eq!(looked_up.previous_lead, first.name);
+        let history = cluster
+            .claim()
+            .await
+            .list_lead_events(authed(
+                &admin(),
+                v1::ListLeadEventsRequest {
+                    parent: lead.name.clone(),
+                    page_size: 10,
+                    page_token: String::new(),
+                },
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .events;
+        assert_eq!(
+            history[0].reason,
+            format!("returning contact: earlier lead {}", first.name)
+        );
+    }
+    cluster.stop().await;
+}
+
+#[tokio::test]
+async fn a_higher_scoring_duplicate_raises_the_lead_it_merges_into() {
+    let cluster = Cluster::start().await;
+    let policy = format!("{ONE_POOL}duplicates: {{ action: merge }}\n");
+    apply_policy(&mut cluster.routing().await, &policy).await;
+    let mut intake = cluster.intake().await;
+    let lead = submit_request(&mut intake, inquiry("m-1", "ada@merge.example", 40))
+        .await
+        .lead
+        .unwrap();
+    // A lower score leaves it alone; a higher one raises score and priority by as much.
+    submit_request(&mut intake, inquiry("m-2", "ada@merge.example", 30)).await;
+    let same = get(&cluster, &lead.name).await.lead.unwrap();
+    assert_eq!((same.score, same.priority), (40, 40));
+    let raised = submit_request(&mut intake, inquiry("m-3", "ada@merge.example", 85)).await;
+    assert_eq!(raised.duplicate_of, lead.name);
+    let after = get(&cluster, &lead.name).await;
+    let merged = after.lead.unwrap();
+    assert_eq!((merged.score, merged.priority), (85, 85));
+    let change = after.last_change.unwrap();
+    assert_eq!(
+        (change.kind.as_str(), change.reason.as_str()),
+        (
+            "lead.merged",
+            "merged duplicate submission m-3 (score 40 → 85)"
+        )
+    );
+    cluster.stop().await;
+}
