@@ -3,7 +3,6 @@
 //! proposal — each through the API, as users see it.
 
 use chrono::Duration;
-use leadpool_domain::Clock;
 use leadpool_e2e::{Cluster, admin, apply_policy, rep, submit_request};
 use leadpool_proto::v1;
 use leadpool_testing::authed;
