@@ -134,6 +134,15 @@ pub fn applied(response: &v1::ApplyPolicyResponse, dry_run: bool) {
         };
         println!("  {sign} {}", change.path);
     }
+    for drain in &response.drains {
+        println!(
+            "  {} leads {} from retired {} to {}",
+            drain.leads,
+            if dry_run { "would move" } else { "moved" },
+            drain.pool,
+            drain.drain_to
+        );
+    }
     if dry_run {
         println!(
             "dry run: {} change(s) would be applied on top of version {version}",

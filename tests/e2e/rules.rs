@@ -168,3 +168,114 @@ async fn a_higher_scoring_duplicate_raises_the_lead_it_merges_into() {
     );
     cluster.stop().await;
 }
+
+#[tokio::test]
+async fn dropping_a_pool_that_holds_leads_is_refused_unless_the_policy_drains_it() {
+    let cluster = Cluster::start().await;
+    let two_pools = r"
+apiVersion: leadpool.dev/v1
+kind: Policy
+reps:
+  - { id: alice, role: sdr }
+pools:
+  - { id: old, type: open }
+  - { id: new, type: open }
+routing:
+  default: { pool: old }
+";
+    let mut routing = cluster.routing().await;
+    apply_policy(&mut routing, two_pools).await;
+    let mut intake = cluster.intake().await;
+    let mut leads = Vec::new();
+    for i in 0..3 {
+        leads.push(
+            submit_request(
+                &mut intake,
+                leadpool_e2e::lead_request(&format!("o-{i}"), 50),
+            )
+            .await
+            .lead
+            .unwrap(),
+        );
+    }
+    let held = claim_lead(&cluster, "alice", &leads[0].name).await;
+    let without_old = two_pools
+        .replace("  - { id: old, type: open }\n", "")
+        .replace("default: { pool: old }", "default: { pool: new }");
+    let apply = |document: String, validate_only: bool| v1::ApplyPolicyRequest {
+        document,
+        validate_only,
+        expected_version: 0,
+    };
+
+    // Refused, naming the pool and what it holds; nothing changes.
+    let refused = routing
+        .apply_policy(authed(&admin(), apply(without_old.clone(), false)))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::FailedPrecondition);
+    assert!(
+        refused
+            .message()
+            .contains("pools/old still holds 3 leads (2 available, 1 claimed)"),
+        "{}",
+        refused.message()
+    );
+    let current = routing
+        .get_policy(authed(&admin(), v1::GetPolicyRequest { version: 0 }))
+        .await
+        .unwrap()
+        .into_inner()
+        .policy
+        .unwrap();
+    assert_eq!(current.version, 1, "nothing applied");
+
+    // With retiredPools the dry run says what would move, and the apply moves it.
+    let draining = without_old + "retiredPools: [{ id: old, drainTo: new }]\n";
+    let preview = routing
+        .apply_policy(authed(&admin(), apply(draining.clone(), true)))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        preview.drains,
+        [v1::PoolDrain {
+            pool: "pools/old".into(),
+            drain_to: "pools/new".into(),
+            leads: 3
+        }]
+    );
+    assert!(!preview.applied);
+    assert_eq!(
+        get(&cluster, &leads[1].name).await.lead.unwrap().pool,
+        "pools/old"
+    );
+    let applied = routing
+        .apply_policy(authed(&admin(), apply(draining, false)))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(applied.applied);
+    assert_eq!(applied.drains.len(), 1);
+    for lead in &leads {
+        let moved = get(&cluster, &lead.name).await;
+        let after = moved.lead.unwrap();
+        assert_eq!(after.pool, "pools/new", "{}", lead.name);
+        let change = moved.last_change.unwrap();
+        assert_eq!(
+            (change.kind.as_str(), change.reason.as_str()),
+            ("lead.drained", "pools/old retired: drained to pools/new")
+        );
+    }
+    // The claimed one stays hers, now in the new pool; the others can be claimed from it.
+    let kept = get(&cluster, &held.name).await.lead.unwrap();
+    assert_eq!(
+        (kept.state(), kept.owner.as_str()),
+        (v1::LeadState::Claimed, "reps/alice")
+    );
+    let next = leadpool_e2e::claim_next(&mut cluster.claim().await, "alice", "new")
+        .await
+        .unwrap();
+    assert_eq!(next.pool, "pools/new");
+    cluster.stop().await;
+}

@@ -77,6 +77,15 @@ fn apply_response(applied: Applied) -> v1::ApplyPolicyResponse {
             })
             .collect(),
         applied: applied.applied,
+        drains: applied
+            .drains
+            .iter()
+            .map(|d| v1::PoolDrain {
+                pool: d.from.name(),
+                drain_to: d.to.name(),
+                leads: d.leads,
+            })
+            .collect(),
     }
 }
 

@@ -79,6 +79,8 @@ reasons! {
     RepNotEligible = "REP_NOT_ELIGIBLE",
     /// The action needs a lead a rep holds (claimed, assigned or contacted).
     LeadNotHeld = "LEAD_NOT_HELD",
+    /// A policy apply drops a pool that still holds leads in play, and says not where they go.
+    PoolHoldsLeads = "POOL_HOLDS_LEADS",
 }
 
 impl fmt::Display for Reason {

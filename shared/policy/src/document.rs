@@ -30,6 +30,11 @@ pub struct PolicyDocument {
     pub rotations: Vec<RotationDoc>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub pools: Vec<PoolDoc>,
+    /// Pools this version removes, and where their leads go. Applying a policy that drops a
+    /// pool still holding leads (in any state but closed, nurture, archived or rejected) is
+    /// refused unless it names the pool here.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub retired_pools: Vec<RetiredPoolDoc>,
     #[serde(default)]
     pub qualification: QualificationDoc,
     #[serde(default)]
@@ -268,6 +273,16 @@ pub struct RotationWindowDoc {
     pub window: String,
     /// The reps taking turns, in order.
     pub reps: Vec<String>,
+}
+
+/// A pool no longer in the policy, and the pool its leads move to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RetiredPoolDoc {
+    pub id: String,
+    /// A pool of this policy. Its leads move there with their state (waiting leads of a timed
+    /// pool become available unless the target is timed too) and a history row each.
+    pub drain_to: String,
 }
 
 /// Managers' assignments.

@@ -15,6 +15,7 @@ mod edits;
 mod model;
 mod oversight;
 mod qualify;
+mod retirement;
 mod route;
 
 use serde::Deserialize;
@@ -29,6 +30,7 @@ pub use edits::PoolExists;
 pub use model::*;
 pub use oversight::Oversight;
 pub use qualify::Verdict;
+pub use retirement::{Drain, Holding};
 pub use route::{Decision, LeadFacts, RouteExplanation, RuleCheck, split_bucket};
 
 /// Reads a YAML policy document. Syntax and type errors name the path where reading stopped.
@@ -74,6 +76,7 @@ impl PolicyDocument {
             reps: Vec::new(),
             rotations: Vec::new(),
             pools: Vec::new(),
+            retired_pools: Vec::new(),
             qualification: document::QualificationDoc::default(),
             duplicates: document::DuplicatesDoc::default(),
             routing: document::RoutingDoc::default(),
@@ -106,6 +109,7 @@ impl Policy {
             limits: Limits::default(),
             acceptance: None,
             manual_assignment_rejectable: false,
+            retired_pools: std::collections::BTreeMap::new(),
             health: HealthRules::default(),
             document: PolicyDocument::empty(),
         }

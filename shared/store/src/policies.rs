@@ -2,12 +2,14 @@
 //! projections in line with it, in one transaction, so readers never see half a policy.
 
 use chrono::{DateTime, Utc};
-use leadpool_domain::{Error, Reason};
-use leadpool_policy::{Change, ChangeKind, Policy, PolicyDocument};
+use leadpool_domain::{Error, PreconditionViolation, Reason};
+use leadpool_policy::duplicates::IN_PLAY;
+use leadpool_policy::{Change, ChangeKind, Drain, Holding, Policy, PolicyDocument};
 use sqlx::types::Json;
 
 use crate::Store;
 use crate::error::db_error;
+use crate::rows;
 
 /// Serialises policy applies across routing replicas.
 const POLICY_LOCK: i64 = 0x1ead_0001;
@@ -50,6 +52,8 @@ pub struct Applied {
     pub changes: Vec<Change>,
     /// False when nothing changed, so no version was written.
     pub applied: bool,
+    /// Retired pools' leads moved (dry run: that would move).
+    pub drains: Vec<Drain>,
 }
 
 /// `SELECT <policy columns> FROM policies <rest>`, checked.
@@ -143,11 +147,31 @@ impl Store {
             None => None,
         };
         let changes = leadpool_policy::diff(current_document.as_ref(), &policy.document);
+        let holdings = holdings_outside(&mut tx, policy).await?;
+        let drains =
+            policy
+                .plan_retirement(&holdings)
+                .map_err(|orphans| Error::FailedPrecondition {
+                    message: orphans
+                        .iter()
+                        .map(|(_, why)| why.as_str())
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                    violations: orphans
+                        .into_iter()
+                        .map(|(pool, description)| PreconditionViolation {
+                            kind: Reason::PoolHoldsLeads,
+                            subject: pool.name(),
+                            description,
+                        })
+                        .collect(),
+                })?;
         if dry_run || changes.is_empty() {
             return Ok(Applied {
                 record: current,
                 changes,
                 applied: false,
+                drains,
             });
         }
         let change_records: Vec<ChangeRecord> = changes.iter().map(ChangeRecord::from).collect();
@@ -168,12 +192,16 @@ impl Store {
         .await
         .map_err(db_error)?;
         project_pools(&mut tx, policy, now).await?;
+        for drain in &drains {
+            drain_pool(&mut tx, drain, actor, now).await?;
+        }
         project_reps(&mut tx, policy, now).await?;
         tx.commit().await.map_err(db_error)?;
         Ok(Applied {
             record: Some(record),
             changes,
             applied: true,
+            drains,
         })
     }
 }
@@ -192,6 +220,77 @@ pub(crate) fn parse_stored(record: &PolicyRecord) -> Result<PolicyDocument, Erro
                 .join("; ")
         ))
     })
+}
+
+/// The leads in play held by pools outside `policy`, by pool and state.
+async fn holdings_outside(
+    tx: &mut sqlx::PgConnection,
+    policy: &Policy,
+) -> Result<Vec<Holding>, Error> {
+    let kept: Vec<&str> = policy.pools.iter().map(|p| p.id.as_str()).collect();
+    let in_play: Vec<&str> = IN_PLAY.iter().map(|s| s.as_str()).collect();
+    let rows = sqlx::query!(
+        r#"SELECT l.pool_id AS "pool!", l.state, count(*) AS "leads!" FROM leads l
+           WHERE l.pool_id IN (SELECT id FROM pools WHERE id <> ALL($1)) AND l.state = ANY($2)
+           GROUP BY l.pool_id, l.state ORDER BY l.pool_id, l.state"#,
+        &kept as &[&str],
+        &in_play as &[&str]
+    )
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(db_error)?;
+    let mut holdings: Vec<Holding> = Vec::new();
+    for row in rows {
+        let pool = rows::stored_pool(&row.pool)?;
+        let state = rows::stored_state(&row.state)?;
+        match holdings.last_mut() {
+            Some(holding) if holding.pool == pool => holding.leads.push((state, row.leads)),
+            _ => holdings.push(Holding {
+                pool,
+                leads: vec![(state, row.leads)],
+            }),
+        }
+    }
+    Ok(holdings)
+}
+
+/// Moves a retired pool's leads in play to the pool it drains to, each with its history row:
+/// in their state (a waiting lead of a timed pool becomes available unless the target is timed
+/// too), unclaimed ones entering the new pool now.
+async fn drain_pool(
+    tx: &mut sqlx::PgConnection,
+    drain: &Drain,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Result<(), Error> {
+    let in_play: Vec<&str> = IN_PLAY.iter().map(|s| s.as_str()).collect();
+    let reason = format!(
+        "{} retired: drained to {}",
+        drain.from.name(),
+        drain.to.name()
+    );
+    transition!(ids:
+        "WITH target AS (SELECT id, state AS old_state FROM leads \
+           WHERE pool_id = $1 AND state = ANY($6) FOR UPDATE) \
+         UPDATE leads l SET pool_id = $2, updated_at = $3, \
+           state = CASE WHEN l.state = 'scheduled' AND p.kind <> 'timed' THEN 'available' \
+             ELSE l.state END, \
+           pooled_at = CASE WHEN l.state IN ('available', 'escalated') \
+               OR (l.state = 'scheduled' AND p.kind <> 'timed') THEN $3 ELSE l.pooled_at END \
+         FROM target, pools p WHERE l.id = target.id AND p.id = $2 \
+         RETURNING l.*, target.old_state",
+        "'lead.drained', $4, $5, pool_id, owner_rep_id, $3, false",
+        drain.from.as_str(),
+        drain.to.as_str(),
+        now,
+        actor,
+        reason,
+        &in_play as &[&str]
+    )
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(db_error)?;
+    Ok(())
 }
 
 async fn project_pools(

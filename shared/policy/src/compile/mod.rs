@@ -215,6 +215,7 @@ pub fn compile(document: &PolicyDocument) -> Result<Policy, Vec<PolicyError>> {
     let routing = compile_routing(&mut c, document, &refs);
     let limits = compile_limits(&mut c, "limits", document.limits.as_ref());
     let acceptance = compile_acceptance(&mut c, document);
+    let retired_pools = compile_retired_pools(&mut c, document, &refs);
     let health = schedule::compile_health(&mut c, document, &refs);
 
     if !c.errors.is_empty() {
@@ -236,9 +237,49 @@ pub fn compile(document: &PolicyDocument) -> Result<Policy, Vec<PolicyError>> {
             .as_ref()
             .and_then(|m| m.rejectable)
             .unwrap_or(false),
+        retired_pools,
         health,
         document: document.clone(),
     })
+}
+
+/// Each retired pool: no longer a pool of the document, named once, draining to one that is.
+fn compile_retired_pools(
+    c: &mut Checker,
+    doc: &PolicyDocument,
+    refs: &References<'_>,
+) -> BTreeMap<PoolId, PoolId> {
+    let mut retired = BTreeMap::new();
+    for (i, entry) in doc.retired_pools.iter().enumerate() {
+        let path = format!("retiredPools[{i}]");
+        let Ok(id) = PoolId::parse(&entry.id, "id") else {
+            c.error(
+                format!("{path}.id"),
+                format!("`{}` is not a pool id", entry.id),
+            );
+            continue;
+        };
+        if refs.pools.contains_key(entry.id.as_str()) {
+            c.error(
+                format!("{path}.id"),
+                format!(
+                    "`{}` is still a pool of this policy; remove it from `pools` to retire it",
+                    entry.id
+                ),
+            );
+            continue;
+        }
+        let Some(to) = refs.pool(c, &format!("{path}.drainTo"), &entry.drain_to) else {
+            continue;
+        };
+        if retired.insert(id, to).is_some() {
+            c.error(
+                format!("{path}.id"),
+                format!("`{}` is retired twice", entry.id),
+            );
+        }
+    }
+    retired
 }
 
 fn compile_acceptance(c: &mut Checker, doc: &PolicyDocument) -> Option<Acceptance> {

@@ -420,6 +420,8 @@ pub struct Policy {
     pub acceptance: Option<Acceptance>,
     /// Whether a rep may reject a manager's assignment.
     pub manual_assignment_rejectable: bool,
+    /// Retired pools and the pool each drains to.
+    pub retired_pools: BTreeMap<PoolId, PoolId>,
     /// Policy-wide health rules and claim quotas.
     pub health: schedule::HealthRules,
     /// The document it was compiled from.
