@@ -14,6 +14,7 @@ mod health;
 mod import;
 mod intake;
 mod jobs;
+mod lifecycle;
 mod limits;
 mod operations;
 mod policy;

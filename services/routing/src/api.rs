@@ -554,6 +554,7 @@ fn parse_pool(req: &v1::CreatePoolRequest) -> Result<(PoolId, PoolDoc), Vec<Fiel
         rotation: None,
         blind: None,
         release: None,
+        lifecycle: None,
         aging: None,
         refresh: None,
         health: None,

@@ -298,16 +298,15 @@ async fn daily_refresh(
         ))
     });
     let promote = steps(policy, |pool| {
-        let refresh = pool.schedule.refresh.as_ref()?;
-        let to = refresh.priority_pool.clone()?;
+        let step = pool.schedule.refresh.as_ref()?.move_to.as_ref()?;
         Some((
-            refresh.move_after,
+            step.after,
             format!(
                 "older than {}: moved to the priority pool {}",
-                span(refresh.move_after),
-                to.name()
+                span(step.after),
+                step.to.name()
             ),
-            Some(to),
+            Some(step.to.clone()),
         ))
     });
     let mut moved = Vec::new();
@@ -320,7 +319,7 @@ async fn daily_refresh(
             run.age_out(
                 &sql::AgeOut {
                     steps,
-                    age: sql::AgeFrom::UnclaimedByReceived,
+                    age: sql::AgeFrom::UnclaimedByPoolAge,
                     to_state,
                     kind,
                 },

@@ -49,8 +49,14 @@ pub struct PolicyDocument {
     /// How managers' assignments (AssignLead, ReassignLeads) behave.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub manual_assignment: Option<ManualAssignmentDoc>,
-    /// Age-based priority, escalation and forced assignment for every pool, unless a pool has
-    /// its own `aging`. Unset values take the defaults (12h, 24h, 48h, 72h).
+    /// X2: the life of an unclaimed lead in every pool that has no `lifecycle` of its own, as
+    /// steps in order of age (since the lead entered its pool). Replaces `aging`: a policy uses
+    /// one or the other.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lifecycle: Option<Vec<LifecycleStepDoc>>,
+    /// The older form of the first four lifecycle steps: age-based priority, escalation and
+    /// forced assignment for every pool, unless a pool has its own `aging`. Unset values take
+    /// the defaults (12h, 24h, 48h, 72h).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aging: Option<AgingDoc>,
     /// Pool-health thresholds and targets for every pool, and claim-quota tracking.
@@ -247,10 +253,15 @@ pub struct PoolDoc {
     /// For timed pools: when waiting leads are released. Default: every hour, UTC.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub release: Option<ReleaseDoc>,
+    /// X2: this pool's lifecycle, replacing the policy's as a whole (steps it does not list
+    /// are off). Replaces `aging` and `refresh`: a pool uses one form or the other.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lifecycle: Option<Vec<LifecycleStepDoc>>,
     /// This pool's aging rules, replacing the policy's `aging` key by key.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aging: Option<AgingDoc>,
-    /// The daily refresh cycle: old leads to a priority pool, to nurture, archived. Off unless set.
+    /// The daily refresh cycle: old leads to a priority pool, to nurture, archived. Off unless
+    /// set. Ages count from pool entry, as in `lifecycle`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refresh: Option<RefreshDoc>,
     /// This pool's health thresholds, replacing the policy's `health` key by key.
@@ -532,7 +543,7 @@ pub struct AgingDoc {
     pub assign: Option<AssignDoc>,
 }
 
-/// S5: the daily refresh cycle, by age since the lead was received.
+/// S5: the daily refresh cycle, by age since the lead entered its pool.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct RefreshDoc {
@@ -548,6 +559,66 @@ pub struct RefreshDoc {
     /// Unclaimed leads older than this are archived. Default `7d`; `never` for off.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub archive_after: Option<String>,
+}
+
+/// X2: one step of an unclaimed lead's life in its pool.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct LifecycleStepDoc {
+    /// The lead's age in its pool (since it entered the pool) at which the step is taken, e.g.
+    /// `12h` or `7d`. Steps are listed in order of age.
+    pub after: String,
+    /// What happens to the lead.
+    pub then: LifecycleAction,
+    /// For `move`: the pool the lead moves to, where its age starts again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+    /// For `force-assign`: who the lead goes to. Default: round-robin over the reps (not
+    /// managers) who may claim from the pool at that moment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assign: Option<AssignDoc>,
+}
+
+/// What a lifecycle step does. `top-half`, `top-tenth`, `escalate` and `force-assign` run with
+/// the aging and forced-assignment jobs; `move`, `nurture` and `archive` take the lead out of
+/// the pool and run with the daily refresh.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum LifecycleAction {
+    /// Raise the lead's priority into the top 50% of its pool.
+    TopHalf,
+    /// Raise it into the top 10%.
+    TopTenth,
+    /// Take it out of the claimable pool into the managers' escalation queue.
+    Escalate,
+    /// Assign it to the next available rep, no choice (escalated or not).
+    ForceAssign,
+    /// Move it, unclaimed, to another pool (`to`).
+    Move,
+    /// Hand it to a nurture campaign.
+    Nurture,
+    /// Archive it.
+    Archive,
+}
+
+impl LifecycleAction {
+    /// The word the document uses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::TopHalf => "top-half",
+            Self::TopTenth => "top-tenth",
+            Self::Escalate => "escalate",
+            Self::ForceAssign => "force-assign",
+            Self::Move => "move",
+            Self::Nurture => "nurture",
+            Self::Archive => "archive",
+        }
+    }
+
+    /// Whether the step takes the lead out of its pool's life for good.
+    pub fn leaves_pool(self) -> bool {
+        matches!(self, Self::Move | Self::Nurture | Self::Archive)
+    }
 }
 
 /// M1/M3/S6 for one pool.

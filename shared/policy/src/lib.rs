@@ -83,6 +83,7 @@ impl PolicyDocument {
             limits: None,
             acceptance: None,
             manual_assignment: None,
+            lifecycle: None,
             aging: None,
             health: None,
         }

@@ -8,6 +8,7 @@ use chrono::{DateTime, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use leadpool_domain::{PoolId, RepId};
 
+mod lifecycle;
 mod schedule;
 
 use crate::document::{

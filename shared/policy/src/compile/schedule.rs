@@ -6,11 +6,13 @@ use std::collections::BTreeSet;
 use chrono::{Duration, NaiveTime};
 use chrono_tz::Tz;
 
+use super::lifecycle::{Lifecycle, compile_lifecycle};
 use super::{Checker, References, clock_time, compile_assign};
-use crate::document::{AgingDoc, PolicyDocument, PoolDoc};
+use crate::document::{AgingDoc, PolicyDocument, PoolDoc, RefreshDoc};
 use crate::model::schedule::{DEFAULT_CRITICAL, DEFAULT_WARNING, every_from_midnight};
 use crate::model::{
-    Aging, HealthRules, PoolHealth, PoolKind, PoolSchedule, Refresh, ReleaseSchedule, Tier,
+    Aging, HealthRules, PoolHealth, PoolKind, PoolMove, PoolSchedule, Refresh, ReleaseSchedule,
+    Tier,
 };
 
 /// The word that switches an aging or refresh step off.
@@ -59,8 +61,14 @@ pub(crate) fn compile_health(
     doc: &PolicyDocument,
     refs: &References<'_>,
 ) -> HealthRules {
-    // The policy-wide aging keys, checked once here rather than once per pool.
+    // The policy-wide aging keys or lifecycle, checked once here rather than once per pool.
     compile_aging(c, "", doc.aging.as_ref(), None, refs);
+    if let Some(steps) = &doc.lifecycle {
+        if doc.aging.is_some() {
+            c.error("lifecycle", "use either `lifecycle` or `aging`, not both");
+        }
+        compile_lifecycle(c, "lifecycle", steps, None, refs);
+    }
     let defaults = HealthRules::default();
     let Some(h) = doc.health.as_ref() else {
         return defaults;
@@ -163,44 +171,7 @@ pub(crate) fn compile_pool_schedule(
         (None, PoolKind::Timed) => Some(ReleaseSchedule::hourly_utc()),
         (None, _) => None,
     };
-    // A pool without keys of its own takes the policy's, which `compile_health` checks.
-    let own = pool.aging.clone().unwrap_or_default();
-    let aging = compile_aging(c, path, doc.aging.as_ref(), Some(&own), refs);
-    let refresh = pool.refresh.as_ref().map(|r| {
-        let path = format!("{path}.refresh");
-        let priority_pool = r
-            .priority_pool
-            .as_ref()
-            .and_then(|p| refs.pool(c, &format!("{path}.priorityPool"), p));
-        if priority_pool
-            .as_ref()
-            .is_some_and(|p| p.as_str() == pool.id)
-        {
-            c.error(format!("{path}.priorityPool"), "must be another pool");
-        }
-        Refresh {
-            priority_pool,
-            move_after: step(
-                c,
-                &format!("{path}.moveAfter"),
-                r.move_after.as_ref(),
-                Some(Duration::hours(24)),
-            )
-            .unwrap_or(Duration::hours(24)),
-            nurture_after: step(
-                c,
-                &format!("{path}.nurtureAfter"),
-                r.nurture_after.as_ref(),
-                Some(Duration::hours(72)),
-            ),
-            archive_after: step(
-                c,
-                &format!("{path}.archiveAfter"),
-                r.archive_after.as_ref(),
-                Some(Duration::days(7)),
-            ),
-        }
-    });
+    let Lifecycle { aging, refresh } = compile_pool_lifecycle(c, path, doc, pool, refs);
     let policy_health = doc.health.as_ref();
     let pool_health = pool.health.as_ref();
     let warning = pool_health
@@ -298,6 +269,90 @@ fn compile_release(
         days: weekdays(c, &format!("{path}.days"), &release.days, [true; 7]),
         time_zone,
         flash_min_score: release.flash_min_score,
+    }
+}
+
+/// The pool's `lifecycle`, else the policy's, else the older `aging` and `refresh` keys (the
+/// policy's `lifecycle` is checked once, in `compile_health`).
+fn compile_pool_lifecycle(
+    c: &mut Checker,
+    path: &str,
+    doc: &PolicyDocument,
+    pool: &PoolDoc,
+    refs: &References<'_>,
+) -> Lifecycle {
+    let older_keys = pool.aging.is_some() || pool.refresh.is_some();
+    match (&pool.lifecycle, &doc.lifecycle) {
+        (Some(steps), _) => {
+            if older_keys {
+                c.error(
+                    format!("{path}.lifecycle"),
+                    "use either `lifecycle` or `aging`/`refresh`, not both",
+                );
+            }
+            compile_lifecycle(c, &format!("{path}.lifecycle"), steps, Some(&pool.id), refs)
+        }
+        (None, Some(steps)) => {
+            if older_keys {
+                c.error(
+                    path,
+                    "the policy sets `lifecycle`: give this pool a `lifecycle` of its own \
+                     instead of `aging`/`refresh`",
+                );
+            }
+            let mut inherited = Checker::scratch();
+            compile_lifecycle(&mut inherited, "lifecycle", steps, Some(&pool.id), refs)
+        }
+        (None, None) => {
+            // A pool without keys of its own takes the policy's, which `compile_health` checks.
+            let own = pool.aging.clone().unwrap_or_default();
+            Lifecycle {
+                aging: compile_aging(c, path, doc.aging.as_ref(), Some(&own), refs),
+                refresh: pool
+                    .refresh
+                    .as_ref()
+                    .map(|r| compile_refresh(c, &format!("{path}.refresh"), r, &pool.id, refs)),
+            }
+        }
+    }
+}
+
+/// The older `refresh` keys: a priority pool (`moveAfter` default 24h), nurture (72h) and
+/// archive (7d).
+fn compile_refresh(
+    c: &mut Checker,
+    path: &str,
+    r: &RefreshDoc,
+    own_pool: &str,
+    refs: &References<'_>,
+) -> Refresh {
+    let to = r
+        .priority_pool
+        .as_ref()
+        .and_then(|p| refs.pool(c, &format!("{path}.priorityPool"), p));
+    if to.as_ref().is_some_and(|p| p.as_str() == own_pool) {
+        c.error(format!("{path}.priorityPool"), "must be another pool");
+    }
+    let after = step(
+        c,
+        &format!("{path}.moveAfter"),
+        r.move_after.as_ref(),
+        Some(Duration::hours(24)),
+    );
+    Refresh {
+        move_to: to.zip(after).map(|(to, after)| PoolMove { to, after }),
+        nurture_after: step(
+            c,
+            &format!("{path}.nurtureAfter"),
+            r.nurture_after.as_ref(),
+            Some(Duration::hours(72)),
+        ),
+        archive_after: step(
+            c,
+            &format!("{path}.archiveAfter"),
+            r.archive_after.as_ref(),
+            Some(Duration::days(7)),
+        ),
     }
 }
 

@@ -125,6 +125,7 @@ pub(crate) fn every_from_midnight(every: Duration) -> Vec<NaiveTime> {
 }
 
 /// S3/S4. Ages count from when the lead entered its pool; `None` switches a step off.
+/// [`Aging::OFF`] is the starting point of a `lifecycle`, where unlisted steps are off.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Aging {
     pub top_half_after: Option<Duration>,
@@ -133,6 +134,16 @@ pub struct Aging {
     pub assign_after: Option<Duration>,
     /// Who forced assignments go to; `None`: reps (not managers) with access to the pool.
     pub assign: Option<Assign>,
+}
+
+impl Aging {
+    pub const OFF: Self = Self {
+        top_half_after: None,
+        top_tenth_after: None,
+        escalate_after: None,
+        assign_after: None,
+        assign: None,
+    };
 }
 
 impl Default for Aging {
@@ -147,13 +158,20 @@ impl Default for Aging {
     }
 }
 
-/// S5, by age since the lead was received.
-#[derive(Debug, Clone, PartialEq)]
+/// S5: the steps that take an unclaimed lead out of its pool, by age since it entered the
+/// pool; `None` switches a step off.
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Refresh {
-    pub priority_pool: Option<PoolId>,
-    pub move_after: Duration,
+    /// To the priority pool, where its age starts again.
+    pub move_to: Option<PoolMove>,
     pub nurture_after: Option<Duration>,
     pub archive_after: Option<Duration>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PoolMove {
+    pub to: PoolId,
+    pub after: Duration,
 }
 
 /// M1, M3 and S6 for one pool.

@@ -53,8 +53,8 @@ pub struct AgeStep {
 pub enum AgeFrom {
     /// Available leads, by time in their pool (`leads_available_by_age`).
     AvailableByPoolAge,
-    /// Available or escalated leads, by time since received (`leads_unclaimed_by_received`).
-    UnclaimedByReceived,
+    /// Available or escalated leads, by time in their pool (`leads_unclaimed_by_age`).
+    UnclaimedByPoolAge,
 }
 
 /// One age-based move over every pool: leads older than their pool's step go to `to_state`.
@@ -200,14 +200,14 @@ impl JobTx {
                         step.kind.as_str()
                     )
                 ),
-                AgeFrom::UnclaimedByReceived => in_batches!(
+                AgeFrom::UnclaimedByPoolAge => in_batches!(
                     self.tx,
                     batch,
                     transition!(ids:
                         "WITH due AS (SELECT id, state AS old_state FROM leads \
                            WHERE pool_id = $1 AND state IN ('available', 'escalated') \
-                             AND received_at <= $2 \
-                           ORDER BY received_at, id LIMIT $8 FOR UPDATE SKIP LOCKED) \
+                             AND pooled_at <= $2 \
+                           ORDER BY pooled_at, id LIMIT $8 FOR UPDATE SKIP LOCKED) \
                          UPDATE leads l SET state = $3, pool_id = COALESCE($4, l.pool_id), \
                            pooled_at = CASE WHEN $4::text IS NULL THEN l.pooled_at ELSE $5 END, \
                            updated_at = $5 \
