@@ -18,6 +18,7 @@ mod lifecycle;
 mod limits;
 mod operations;
 mod policy;
+mod push;
 mod race;
 mod redis_outage;
 mod routing;

@@ -163,10 +163,13 @@ impl Job {
                     .await
                     .map(Outcome::moved)
             }
-            Self::SlaExpiry => run
-                .expire_contact_slas(now, ACTOR, batch)
-                .await
-                .map(Outcome::moved),
+            Self::SlaExpiry => {
+                let away = policy.away_at(now, &run.availability_settings().await?);
+                let off_duty = policy.off_duty(now, &away);
+                run.expire_contact_slas(now, &off_duty, ACTOR, batch)
+                    .await
+                    .map(Outcome::moved)
+            }
             Self::Aging => {
                 let escalations = steps(policy, |pool| {
                     let after = pool.schedule.aging.escalate_after?;

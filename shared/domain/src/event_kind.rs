@@ -79,6 +79,9 @@ event_kinds! {
     Erased = "lead.erased",
     /// Its pool was retired: it moved to the pool the policy drains it to.
     Drained = "lead.drained",
+    /// A push (auto- or forced assignment) found nobody who may take it now; it waits where it
+    /// is, and the reason says who was passed over and why. Its state does not change.
+    Waiting = "lead.waiting",
 }
 
 impl fmt::Display for EventKind {

@@ -114,6 +114,16 @@ impl Policy {
         ))
     }
 
+    /// The reps off duty at `now`: outside their team's calendar (A4) or away. An assignment
+    /// that expires in their hands is excused: it does not count against their acceptance.
+    pub fn off_duty(&self, now: DateTime<Utc>, away: &crate::Away) -> Vec<RepId> {
+        self.reps
+            .values()
+            .filter(|rep| away.is_away(&rep.id) || self.claim_window(rep, now).is_err())
+            .map(|rep| rep.id.clone())
+            .collect()
+    }
+
     /// `Ok(window)` when the rep may claim at `now` by her team's calendar (A4), otherwise
     /// `Err((window, reason))`.
     pub fn claim_window(&self, rep: &Rep, now: DateTime<Utc>) -> Result<String, (String, String)> {

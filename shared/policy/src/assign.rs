@@ -4,16 +4,41 @@
 
 use std::collections::HashMap;
 
-use leadpool_domain::RepId;
+use chrono::{DateTime, Utc};
+use leadpool_domain::{PoolId, RepId};
 
 use crate::availability::Away;
-use crate::model::{Assign, Policy, Strategy};
+use crate::model::{Assign, Policy, Rep, Strategy};
 use crate::route::LeadFacts;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Candidate {
     pub rep: RepId,
     pub weight: u32,
+    /// Her open-lead caps, which whoever pushes a lead to her checks under her claim lock.
+    pub caps: OpenCaps,
+}
+
+/// How many open leads (claimed, assigned, contacted) a rep may hold: in total, and from the
+/// pool a lead is pushed into. `None`: no cap.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OpenCaps {
+    pub total: Option<u32>,
+    pub in_pool: Option<u32>,
+}
+
+impl OpenCaps {
+    /// Why a rep holding `total` open leads, `in_pool` of them from the pool, can take no
+    /// more; `None` when she has room.
+    pub fn full(&self, total: i64, in_pool: i64) -> Option<String> {
+        let at = |cap: Option<u32>, held: i64| cap.filter(|&cap| held >= i64::from(cap));
+        if let Some(cap) = at(self.total, total) {
+            Some(format!("holds {total} open leads, her cap is {cap}"))
+        } else {
+            at(self.in_pool, in_pool)
+                .map(|cap| format!("holds {in_pool} open leads from the pool, its cap is {cap}"))
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -24,16 +49,34 @@ pub struct Candidates {
     pub skipped: Vec<String>,
 }
 
+impl Candidates {
+    /// Why nobody was eligible, for a history row or an error: the first few reps passed over.
+    pub fn why_none(&self) -> String {
+        const SHOWN: usize = 5;
+        if self.skipped.is_empty() {
+            return "no rep is a candidate".to_owned();
+        }
+        let mut why = self.skipped[..self.skipped.len().min(SHOWN)].join("; ");
+        if self.skipped.len() > SHOWN {
+            why.push_str(&format!("; and {} more", self.skipped.len() - SHOWN));
+        }
+        why
+    }
+}
+
 impl Policy {
-    /// The reps who may receive `lead` under `assign`: active, not `away`, and for the
-    /// territory strategy covering the lead's region.
+    /// The reps who may receive `lead` under `assign` at `now`: active, not `away`, on duty by
+    /// their team's calendar (A4: business hours, on-call and weekend rotations), and for the
+    /// territory strategy covering the lead's region — each with her caps for `pool`.
     pub fn assignment_candidates(
         &self,
         assign: &Assign,
         lead: &LeadFacts,
         away: &Away,
+        now: DateTime<Utc>,
+        pool: Option<&PoolId>,
     ) -> Candidates {
-        let pool: Vec<&crate::model::Rep> = if assign.reps.is_empty() && assign.teams.is_empty() {
+        let reps: Vec<&Rep> = if assign.reps.is_empty() && assign.teams.is_empty() {
             self.reps.values().collect()
         } else {
             self.reps
@@ -48,7 +91,7 @@ impl Policy {
                 .collect()
         };
         let mut candidates = Candidates::default();
-        for rep in pool {
+        for rep in reps {
             if !rep.active {
                 candidates
                     .skipped
@@ -59,6 +102,10 @@ impl Policy {
                     rep.id.name(),
                     away.describe()
                 ));
+            } else if let Err((_, off_duty)) = self.claim_window(rep, now) {
+                candidates
+                    .skipped
+                    .push(format!("{} is off duty: {off_duty}", rep.id.name()));
             } else if assign.strategy == Strategy::Territory && !rep.regions.contains(&lead.region)
             {
                 candidates.skipped.push(format!(
@@ -71,13 +118,24 @@ impl Policy {
                     }
                 ));
             } else {
-                candidates.eligible.push(Candidate {
-                    rep: rep.id.clone(),
-                    weight: rep.weight,
-                });
+                candidates.eligible.push(self.candidate(rep, pool));
             }
         }
         candidates
+    }
+
+    /// `rep` as a candidate for a lead pushed into `pool`.
+    pub fn candidate(&self, rep: &Rep, pool: Option<&PoolId>) -> Candidate {
+        Candidate {
+            rep: rep.id.clone(),
+            weight: rep.weight,
+            caps: OpenCaps {
+                total: self.limits_for(rep).active_leads,
+                in_pool: pool
+                    .and_then(|id| self.pool(id))
+                    .and_then(|pool| pool.limits.active_leads),
+            },
+        }
     }
 }
 
@@ -118,6 +176,7 @@ mod tests {
         Candidate {
             rep: RepId::parse(id, "rep").unwrap(),
             weight,
+            caps: OpenCaps::default(),
         }
     }
 

@@ -21,7 +21,7 @@ mod route;
 use serde::Deserialize;
 
 pub use access::AccessExplanation;
-pub use assign::{Candidate, Candidates, next_assignee};
+pub use assign::{Candidate, Candidates, OpenCaps, next_assignee};
 pub use availability::Away;
 pub use compile::{DEFAULT_CONTACT_SLA, PolicyError, compile};
 pub use diff::{Change, ChangeKind, diff};

@@ -316,6 +316,8 @@ fn assignment_skips_the_unavailable_and_inactive() {
         &assign,
         &lead("emea", 60, "demo-request"),
         &policy.away_at(berlin(2026, 3, 3, 10, 0), &[]),
+        berlin(2026, 3, 3, 10, 0),
+        None,
     );
     let eligible: Vec<String> = candidates
         .eligible
@@ -327,6 +329,60 @@ fn assignment_skips_the_unavailable_and_inactive() {
         candidates.skipped[0].starts_with("reps/erin is unavailable (vacation)"),
         "{candidates:?}"
     );
+}
+
+#[test]
+fn after_hours_only_the_reps_on_call_receive_pushed_leads() {
+    let policy = load(&POLICY.replace("reps:\n", "limits: { activeLeads: 4 }\nreps:\n")).unwrap();
+    let Decision::Assign { assign, .. } = policy.route(&lead_in_share_two(&policy)).decision else {
+        panic!("expected an assignment");
+    };
+    let evening = berlin(2026, 3, 3, 20, 0);
+    let candidates = policy.assignment_candidates(
+        &assign,
+        &lead("emea", 60, "demo-request"),
+        &policy.away_at(evening, &[]),
+        evening,
+        Some(&pool("demo-requests")),
+    );
+    let eligible: Vec<String> = candidates
+        .eligible
+        .iter()
+        .map(|c| c.rep.to_string())
+        .collect();
+    assert_eq!(eligible, ["alice"], "{candidates:#?}");
+    assert_eq!(
+        candidates.eligible[0].caps,
+        crate::OpenCaps {
+            total: Some(4),
+            in_pool: None
+        }
+    );
+    assert!(
+        candidates
+            .skipped
+            .iter()
+            .any(|s| s.starts_with("reps/bob is off duty: only the after-hours (on-call) rotation")),
+        "{candidates:#?}"
+    );
+}
+
+#[test]
+fn open_caps_say_which_cap_is_full() {
+    let caps = crate::OpenCaps {
+        total: Some(5),
+        in_pool: Some(2),
+    };
+    assert_eq!(caps.full(4, 1), None);
+    assert_eq!(
+        caps.full(5, 1).as_deref(),
+        Some("holds 5 open leads, her cap is 5")
+    );
+    assert_eq!(
+        caps.full(3, 2).as_deref(),
+        Some("holds 2 open leads from the pool, its cap is 2")
+    );
+    assert_eq!(crate::OpenCaps::default().full(1000, 1000), None);
 }
 
 fn lead_in_share_two(policy: &Policy) -> LeadFacts {
@@ -352,6 +408,8 @@ fn territory_assignment_only_considers_reps_covering_the_region() {
         &assign,
         &lead("west", 60, "demo-request"),
         &policy.away_at(berlin(2026, 3, 3, 10, 0), &[]),
+        berlin(2026, 3, 3, 10, 0),
+        None,
     );
     let eligible: Vec<String> = candidates
         .eligible

@@ -1,5 +1,6 @@
 //! Reading leads: what every service asks of the `leads` table.
 
+use chrono::{DateTime, Utc};
 use leadpool_domain::{Error, Lead, LeadId, PoolId};
 use uuid::Uuid;
 
@@ -26,6 +27,17 @@ impl Store {
         rows::leads(rows)
     }
 
+    /// Records in each lead's history why a push could not place it now (`lead.waiting`).
+    pub async fn record_waiting(
+        &self,
+        waits: &[(LeadId, String)],
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), Error> {
+        let mut conn = self.pool.acquire().await.map_err(db_error)?;
+        record_waiting(&mut conn, waits, actor, now).await
+    }
+
     /// Leads available in `pool` right now.
     pub async fn count_available(&self, pool: &PoolId) -> Result<i64, Error> {
         sqlx::query_scalar!(
@@ -36,4 +48,33 @@ impl Store {
         .await
         .map_err(db_error)
     }
+}
+
+/// A `lead.waiting` row for each lead whose latest history row is not already the same wait,
+/// so a lead retried every few seconds for the same reason gets one row, not thousands.
+pub(crate) async fn record_waiting(
+    conn: &mut sqlx::PgConnection,
+    waits: &[(LeadId, String)],
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Result<(), Error> {
+    let (ids, reasons): (Vec<Uuid>, Vec<&str>) =
+        waits.iter().map(|(id, why)| (id.0, why.as_str())).unzip();
+    sqlx::query!(
+        "INSERT INTO lead_events \
+           (lead_id, from_state, to_state, kind, actor, reason, pool_id, rep_id, occurred_at) \
+         SELECT l.id, l.state, l.state, 'lead.waiting', $3, w.reason, l.pool_id, NULL, $4 \
+         FROM unnest($1::uuid[], $2::text[]) AS w (id, reason) JOIN leads l ON l.id = w.id \
+         WHERE NOT EXISTS (SELECT 1 FROM (SELECT kind, reason FROM lead_events e \
+                             WHERE e.lead_id = l.id ORDER BY e.id DESC LIMIT 1) latest \
+                           WHERE latest.kind = 'lead.waiting' AND latest.reason = w.reason)",
+        &ids,
+        &reasons as &[&str],
+        actor,
+        now
+    )
+    .execute(conn)
+    .await
+    .map_err(db_error)?;
+    Ok(())
 }

@@ -35,7 +35,7 @@ pub use error::db_error;
 pub use intake::{ERASED, IngestTx, RejectedRow, Stored};
 pub use policies::{Applied, ChangeRecord, PolicyRecord};
 pub use policy_cache::{CurrentPolicy, PolicyCache};
-pub use routing::{AssignmentRequest, Placement};
+pub use routing::{Assignment, AssignmentRequest, Placement};
 pub use scheduler::{
     AgeFrom, AgeOut, AgeStep, Boost, ClaimTiming, DuplicateKey, Flow, ForcedAssignment,
     JobRunRecord, JobTx, Outcomes, PoolCounts, QuotaShortfall, Release,

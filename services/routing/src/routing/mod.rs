@@ -15,7 +15,7 @@ use leadpool_domain::{
 use leadpool_policy::{
     Away, DEFAULT_CONTACT_SLA, Decision, LeadFacts, Policy, RouteExplanation, next_assignee,
 };
-use leadpool_store::{AssignmentRequest, Placement, PolicyCache, Store};
+use leadpool_store::{Assignment, AssignmentRequest, Placement, PolicyCache, Store};
 
 pub struct Routing {
     store: Store,
@@ -211,53 +211,63 @@ impl Routing {
         report: &mut RouteReport,
     ) -> Result<(), Error> {
         let now = self.clock.now();
-        let candidates =
-            policy.assignment_candidates(&pending.assign, &LeadFacts::from(&pending.lead), away);
         let fallback = pending.assign.fallback_pool.clone();
-        if candidates.eligible.is_empty() {
-            let skipped = if candidates.skipped.is_empty() {
-                "the rule names no reps".to_owned()
-            } else {
-                candidates.skipped.join("; ")
+        let mut candidates = policy.assignment_candidates(
+            &pending.assign,
+            &LeadFacts::from(&pending.lead),
+            away,
+            now,
+            fallback.as_ref(),
+        );
+        if !candidates.eligible.is_empty() {
+            let contact_sla = fallback
+                .as_ref()
+                .and_then(|pool| policy.pool(pool))
+                .map_or(DEFAULT_CONTACT_SLA, |pool| pool.contact_sla);
+            let request = AssignmentRequest {
+                lead: pending.lead.id,
+                rule_key: &pending.key,
+                strategy: pending.assign.strategy,
+                candidates: &candidates.eligible,
+                pool: fallback.as_ref(),
+                contact_sla,
+                reason: &pending.reason,
             };
-            match fallback {
-                Some(pool) => {
-                    let reason = format!(
-                        "{}; nobody available to assign ({skipped}), so to fallback {}",
-                        pending.reason,
-                        pool.name()
-                    );
-                    placements.push(placement(policy, &pending.lead, pool, reason));
+            match self.store.assign_lead(&request, actor, now).await? {
+                Assignment::Assigned(lead, rep) => {
+                    tracing::info!(lead = %lead.id, rep = %rep, rule = pending.key, "lead auto-assigned");
+                    report.assigned.push(*lead);
+                    return Ok(());
                 }
-                None => report.unrouted.push(Unrouted {
+                Assignment::AlreadyRouted => {
+                    let lead = self.store.get_leads(&[pending.lead.id]).await?;
+                    report.already_routed.extend(lead);
+                    return Ok(());
+                }
+                Assignment::NobodyHasRoom(full) => candidates.skipped.extend(full),
+            }
+        }
+        // Nobody on duty, available and under her caps: the rule's fallback pool, or wait.
+        let why = candidates.why_none();
+        match fallback {
+            Some(pool) => {
+                let reason = format!(
+                    "{}; nobody available to assign ({why}), so to fallback {}",
+                    pending.reason,
+                    pool.name()
+                );
+                placements.push(placement(policy, &pending.lead, pool, reason));
+            }
+            None => {
+                let reason = format!("{}, but nobody is available: {why}", pending.reason);
+                let wait = [(pending.lead.id, format!("auto-assignment waits: {reason}"))];
+                self.store.record_waiting(&wait, actor, now).await?;
+                report.unrouted.push(Unrouted {
                     lead: pending.lead.id,
                     kind: Reason::NoRepAvailable,
-                    reason: format!("{}, but nobody is available: {skipped}", pending.reason),
-                }),
+                    reason,
+                });
             }
-            return Ok(());
-        }
-        let contact_sla = fallback
-            .as_ref()
-            .and_then(|pool| policy.pool(pool))
-            .map_or(DEFAULT_CONTACT_SLA, |pool| pool.contact_sla);
-        let request = AssignmentRequest {
-            lead: pending.lead.id,
-            rule_key: &pending.key,
-            strategy: pending.assign.strategy,
-            candidates: &candidates.eligible,
-            pool: fallback.as_ref(),
-            contact_sla,
-            reason: &pending.reason,
-        };
-        match self.store.assign_lead(&request, actor, now).await? {
-            Some((lead, rep)) => {
-                tracing::info!(lead = %lead.id, rep = %rep, rule = pending.key, "lead auto-assigned");
-                report.assigned.push(lead);
-            }
-            None => report
-                .already_routed
-                .extend(self.store.get_leads(&[pending.lead.id]).await?),
         }
         Ok(())
     }
@@ -282,8 +292,15 @@ impl Routing {
             fallback: None,
         };
         if let Decision::Assign { assign, key } = &explained.route.decision {
-            let away = self.away(policy, self.clock.now()).await?;
-            let candidates = policy.assignment_candidates(assign, &lead, &away);
+            let now = self.clock.now();
+            let away = self.away(policy, now).await?;
+            let candidates = policy.assignment_candidates(
+                assign,
+                &lead,
+                &away,
+                now,
+                assign.fallback_pool.as_ref(),
+            );
             let reps: Vec<RepId> = candidates.eligible.iter().map(|c| c.rep.clone()).collect();
             let counts = self.store.assignment_counts(key, &reps).await?;
             explained.next_assignee = next_assignee(assign.strategy, &candidates.eligible, &counts)

@@ -31,18 +31,60 @@ impl Store {
     /// Starts a claim for `rep`, waiting for her other claims in flight to finish.
     pub async fn begin_claim(&self, rep: &RepId) -> Result<RepClaim, Error> {
         let mut tx = self.pool.begin().await.map_err(db_error)?;
-        sqlx::query!(
-            "SELECT pg_advisory_xact_lock(hashtextextended('claim:' || $1, 0))",
-            rep.as_str()
-        )
-        .execute(&mut *tx)
-        .await
-        .map_err(db_error)?;
+        lock_rep(&mut tx, rep).await?;
         Ok(RepClaim {
             tx,
             rep: rep.clone(),
         })
     }
+}
+
+/// Takes `rep`'s claim lock for the rest of the transaction, waiting for whoever holds it: every
+/// writer that gives her an open lead (her claims, a manager's assignment, a push) holds it, so
+/// her open-lead count cannot change under it.
+pub(crate) async fn lock_rep(conn: &mut sqlx::PgConnection, rep: &RepId) -> Result<(), Error> {
+    sqlx::query!(
+        "SELECT pg_advisory_xact_lock(hashtextextended('claim:' || $1, 0))",
+        rep.as_str()
+    )
+    .execute(conn)
+    .await
+    .map_err(db_error)?;
+    Ok(())
+}
+
+/// Like [`lock_rep`], but only if nobody holds it now: for a job that already holds lead row
+/// locks, which must never wait on a rep who may be waiting on those rows.
+pub(crate) async fn try_lock_rep(
+    conn: &mut sqlx::PgConnection,
+    rep: &RepId,
+) -> Result<bool, Error> {
+    sqlx::query_scalar!(
+        r#"SELECT pg_try_advisory_xact_lock(hashtextextended('claim:' || $1, 0)) AS "locked!""#,
+        rep.as_str()
+    )
+    .fetch_one(conn)
+    .await
+    .map_err(db_error)
+}
+
+/// The open leads (claimed, assigned, contacted) `rep` holds: in total, and from `pool`.
+pub(crate) async fn open_lead_counts(
+    conn: &mut sqlx::PgConnection,
+    rep: &RepId,
+    pool: Option<&PoolId>,
+) -> Result<(i64, i64), Error> {
+    let row = sqlx::query!(
+        r#"SELECT count(*) AS "total!",
+             count(*) FILTER (WHERE pool_id = $2) AS "in_pool!"
+           FROM leads WHERE owner_rep_id = $1 AND state IN ('claimed', 'assigned', 'contacted')"#,
+        rep.as_str(),
+        pool.map(PoolId::as_str)
+    )
+    .fetch_one(conn)
+    .await
+    .map_err(db_error)?;
+    Ok((row.total, row.in_pool))
 }
 
 impl RepClaim {

@@ -10,6 +10,7 @@ mod work;
 
 pub use browse::{AvailableCursor, LeadOrder};
 pub use claiming::{NextFilter, RepClaim};
+pub(crate) use claiming::{lock_rep, open_lead_counts, try_lock_rep};
 pub use history::AssignmentDecisions;
 pub use leadpool_domain::OwnedChange;
 pub use listing::{LeadFilter, ListCursor};

@@ -4,5 +4,5 @@
 
 mod placement;
 
-pub use placement::{AssignmentRequest, Placement};
+pub use placement::{Assignment, AssignmentRequest, Placement};
 pub(crate) use placement::{assignment_counts, count_turns, lock_assignment_rule};

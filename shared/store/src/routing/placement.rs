@@ -9,6 +9,7 @@ use leadpool_policy::{Candidate, Strategy, next_assignee};
 use uuid::Uuid;
 
 use crate::Store;
+use crate::claim::{lock_rep, open_lead_counts};
 use crate::error::db_error;
 use crate::rows;
 
@@ -34,6 +35,16 @@ pub struct AssignmentRequest<'a> {
     pub pool: Option<&'a PoolId>,
     pub contact_sla: Duration,
     pub reason: &'a str,
+}
+
+/// What [`Store::assign_lead`] did.
+#[derive(Debug)]
+pub enum Assignment {
+    Assigned(Box<Lead>, RepId),
+    /// The lead was no longer waiting for routing.
+    AlreadyRouted,
+    /// Every candidate holds as many open leads as her caps allow: who, and which cap.
+    NobodyHasRoom(Vec<String>),
 }
 
 impl Store {
@@ -80,19 +91,34 @@ impl Store {
 
     /// Assigns a received lead to the candidate whose turn it is, and counts the turn — both in
     /// one transaction, serialised per rule, so every routing replica shares one fair order.
-    /// `None` when the lead is no longer waiting for routing, or nobody is a candidate.
+    /// Candidates at their open-lead caps are passed over.
     pub async fn assign_lead(
         &self,
         request: &AssignmentRequest<'_>,
         actor: &str,
         now: DateTime<Utc>,
-    ) -> Result<Option<(Lead, RepId)>, Error> {
+    ) -> Result<Assignment, Error> {
         let mut tx = self.pool.begin().await.map_err(db_error)?;
         lock_assignment_rule(&mut tx, request.rule_key).await?;
         let reps: Vec<RepId> = request.candidates.iter().map(|c| c.rep.clone()).collect();
         let counts = assignment_counts(&mut *tx, request.rule_key, Some(&reps)).await?;
-        let Some(chosen) = next_assignee(request.strategy, request.candidates, &counts) else {
-            return Ok(None);
+        // Whose turn it is among those with room under their caps, checked under each rep's
+        // claim lock (held until commit), so her own claims cannot slip in between.
+        let mut remaining = request.candidates.to_vec();
+        let mut full = Vec::new();
+        let chosen = loop {
+            let Some(next) = next_assignee(request.strategy, &remaining, &counts).cloned() else {
+                return Ok(Assignment::NobodyHasRoom(full));
+            };
+            lock_rep(&mut tx, &next.rep).await?;
+            let (total, in_pool) = open_lead_counts(&mut tx, &next.rep, request.pool).await?;
+            match next.caps.full(total, in_pool) {
+                None => break next,
+                Some(why) => {
+                    full.push(format!("{} {why}", next.rep.name()));
+                    remaining.retain(|c| c.rep != next.rep);
+                }
+            }
         };
         let reason = format!(
             "{} (turn {} for {})",
@@ -119,11 +145,11 @@ impl Store {
         .await
         .map_err(db_error)?;
         let Some(lead) = rows::lead(lead)? else {
-            return Ok(None);
+            return Ok(Assignment::AlreadyRouted);
         };
         count_turns(&mut tx, request.rule_key, std::slice::from_ref(&chosen.rep)).await?;
         tx.commit().await.map_err(db_error)?;
-        Ok(Some((lead, chosen.rep.clone())))
+        Ok(Assignment::Assigned(Box::new(lead), chosen.rep))
     }
 
     /// How many leads each of `reps` received from the assignment rule `rule_key`.

@@ -132,12 +132,16 @@ impl JobTx {
     /// S2: takes back the leads whose owner missed the deadline at or before `now`: claimed
     /// leads not contacted in time and assigned leads not accepted in time. They return to
     /// their pool (or to routing, without one).
+    /// An assignment that expires while its rep is off duty (one of `off_duty`) is excused:
+    /// it does not count against her acceptance.
     pub async fn expire_contact_slas(
         &mut self,
         now: DateTime<Utc>,
+        off_duty: &[RepId],
         actor: &str,
         batch: i64,
     ) -> Result<Vec<LeadId>, Error> {
+        let off_duty: Vec<&str> = off_duty.iter().map(RepId::as_str).collect();
         Ok(in_batches!(
             self.tx,
             batch,
@@ -154,10 +158,11 @@ impl JobTx {
                 "CASE old_state WHEN 'claimed' THEN 'lead.sla_expired' ELSE 'lead.assignment_expired' END, \
                  $2, CASE old_state WHEN 'claimed' THEN 'contact SLA expired' \
                    ELSE 'assignment not accepted in time' END, pool_id, lost_by, $1, \
-                 old_state = 'assigned' AND NOT rejectable",
+                 old_state = 'assigned' AND (NOT rejectable OR lost_by = ANY($4))",
                 now,
                 actor,
-                batch
+                batch,
+                &off_duty as &[&str]
             )
         ))
     }
@@ -301,6 +306,31 @@ impl JobTx {
     /// Serialises turn counting under `rule_key` with routing's assignments and other runs.
     pub async fn lock_assignment_rule(&mut self, rule_key: &str) -> Result<(), Error> {
         crate::routing::lock_assignment_rule(&mut self.tx, rule_key).await
+    }
+
+    /// Takes `rep`'s claim lock until the run commits, unless someone holds it now (`false`):
+    /// the run holds lead row locks, so it never waits for a rep (see `claim::try_lock_rep`).
+    pub async fn try_lock_rep(&mut self, rep: &RepId) -> Result<bool, Error> {
+        crate::claim::try_lock_rep(&mut self.tx, rep).await
+    }
+
+    /// The open leads `rep` holds, in total and from `pool`.
+    pub async fn open_lead_counts(
+        &mut self,
+        rep: &RepId,
+        pool: &PoolId,
+    ) -> Result<(i64, i64), Error> {
+        crate::claim::open_lead_counts(&mut self.tx, rep, Some(pool)).await
+    }
+
+    /// Records why these leads wait (see [`crate::Store::record_waiting`]).
+    pub async fn record_waiting(
+        &mut self,
+        waits: &[(LeadId, String)],
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), Error> {
+        crate::leads::record_waiting(&mut self.tx, waits, actor, now).await
     }
 
     /// Turn counts under `rule_key`.
