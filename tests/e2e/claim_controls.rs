@@ -91,16 +91,34 @@ fn pool_status<'a>(status: &'a v1::GetRepStatusResponse, pool: &str) -> &'a v1::
         .expect("pool in status")
 }
 
+async fn contact(claim: &mut ClaimServiceClient<Channel>, who: &str, lead: &v1::Lead) {
+    claim
+        .record_contact(authed(
+            &rep(who),
+            v1::RecordContactRequest {
+                name: lead.name.clone(),
+                note: String::new(),
+            },
+        ))
+        .await
+        .unwrap();
+}
+
+fn hot_ratio(status: &v1::GetRepStatusResponse) -> (i32, i32, i32, bool) {
+    let ratio = pool_status(status, "hot").ratio.clone().unwrap();
+    (ratio.required, ratio.made, ratio.pending, ratio.satisfied)
+}
+
 #[tokio::test]
-async fn a_claim_ratio_needs_two_cold_claims_before_each_hot_one() {
+async fn a_claim_ratio_counts_only_worked_claims_two_cold_before_each_hot_one() {
     let cluster = start(format!(
         "{HEAD}reps: [{{ id: alice, role: sdr }}]\n\
-         pools:\n- {{ id: hot, type: open, requires: {{ claims: 2, from: [cold] }} }}\n- {{ id: cold, type: open }}\n{}",
+         pools:\n- {{ id: hot, type: open, requires: {{ claims: 2, from: [cold], minHold: 30m }} }}\n- {{ id: cold, type: open }}\n{}",
         routing("alice")
     ))
     .await;
     fill(&cluster, "hot", 3).await;
-    fill(&cluster, "cold", 5).await;
+    fill(&cluster, "cold", 8).await;
     let mut claim = cluster.claim().await;
 
     let refused = claim_next(&mut claim, "alice", "hot").await.unwrap_err();
@@ -108,11 +126,56 @@ async fn a_claim_ratio_needs_two_cold_claims_before_each_hot_one() {
         precondition(&refused),
         ("CLAIM_RATIO".into(), "pools/hot".into())
     );
+    // Two cold claims released at once are clicks, not work: the hot pool stays shut.
+    for _ in 0..2 {
+        let lead = claim_next(&mut claim, "alice", "cold").await.unwrap();
+        release(&mut claim, "alice", &lead.name).await;
+    }
+    let refused = claim_next(&mut claim, "alice", "hot").await.unwrap_err();
+    assert!(
+        refused.message().contains("you have 0 worked")
+            && refused.message().contains("contacted or kept 30m"),
+        "{refused:?}"
+    );
+
+    // Two held: pending until one is contacted and the other kept 30 minutes.
+    let first = claim_next(&mut claim, "alice", "cold").await.unwrap();
     claim_next(&mut claim, "alice", "cold").await.unwrap();
-    claim_next(&mut claim, "alice", "cold").await.unwrap();
-    let ratio = status(&mut claim, "alice").await;
-    let hot = pool_status(&ratio, "hot").ratio.clone().unwrap();
-    assert_eq!((hot.required, hot.made, hot.satisfied), (2, 2, true));
+    let standing = status(&mut claim, "alice").await;
+    assert_eq!(hot_ratio(&standing), (2, 0, 2, false));
+    let hot = pool_status(&standing, "hot");
+    assert_eq!(
+        hot.ratio.as_ref().unwrap().min_hold,
+        Some(prost_types::Duration {
+            seconds: 1800,
+            nanos: 0
+        })
+    );
+    assert!(
+        hot.reasons
+            .iter()
+            .any(|r| r.contains("needs 2 more worked claims from pools/cold")),
+        "{:?}",
+        hot.reasons
+    );
+    contact(&mut claim, "alice", &first).await;
+    assert_eq!(
+        hot_ratio(&status(&mut claim, "alice").await),
+        (2, 1, 1, false)
+    );
+    cluster
+        .env
+        .clock
+        .advance(Span::minutes(30) - Span::seconds(1));
+    assert_eq!(
+        hot_ratio(&status(&mut claim, "alice").await),
+        (2, 1, 1, false)
+    );
+    cluster.env.clock.advance(Span::seconds(1));
+    assert_eq!(
+        hot_ratio(&status(&mut claim, "alice").await),
+        (2, 2, 0, true)
+    );
 
     // A batch from a ratio pool takes one lead: each needs its own two.
     let batch = claim
@@ -128,11 +191,16 @@ async fn a_claim_ratio_needs_two_cold_claims_before_each_hot_one() {
         .into_inner()
         .leads;
     assert_eq!(batch.len(), 1);
-    claim_next(&mut claim, "alice", "cold").await.unwrap();
+    let worked = claim_next(&mut claim, "alice", "cold").await.unwrap();
+    contact(&mut claim, "alice", &worked).await;
     let refused = claim_next(&mut claim, "alice", "hot").await.unwrap_err();
     assert_eq!(precondition(&refused).0, "CLAIM_RATIO");
-    assert!(refused.message().contains("you have made 1"), "{refused:?}");
-    claim_next(&mut claim, "alice", "cold").await.unwrap();
+    assert!(
+        refused.message().contains("you have 1 worked"),
+        "{refused:?}"
+    );
+    let worked = claim_next(&mut claim, "alice", "cold").await.unwrap();
+    contact(&mut claim, "alice", &worked).await;
     claim_next(&mut claim, "alice", "hot").await.unwrap();
     cluster.stop().await;
 }

@@ -62,8 +62,14 @@ fn pool_status(pool: PoolStanding) -> v1::RepPoolStatus {
         ratio: pool.ratio.map(|ratio| v1::RatioStatus {
             required: to_i32(ratio.required),
             from_pools: ratio.from_pools.iter().map(PoolId::name).collect(),
-            made: i32::try_from(ratio.made).unwrap_or(i32::MAX),
+            made: i32::try_from(ratio.progress.worked).unwrap_or(i32::MAX),
             satisfied: ratio.satisfied(),
+            pending: i32::try_from(ratio.progress.pending).unwrap_or(i32::MAX),
+            min_hold: ratio
+                .min_hold
+                .to_std()
+                .ok()
+                .and_then(|d| ProtoDuration::try_from(d).ok()),
         }),
         rotation: pool.rotation.map(|rotation| v1::RotationStatus {
             holder: rotation.holder.name(),

@@ -272,9 +272,13 @@ pub struct PoolDoc {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct RatioDoc {
-    /// Claims needed from `from` pools since the last claim from this pool.
+    /// Worked claims needed from `from` pools since the last claim from this pool.
     pub claims: u32,
     pub from: Vec<String>,
+    /// C6: a claim counts only once it was worked — the lead contacted (or its outcome
+    /// recorded) while she held it, or kept at least this long. Default `30m`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_hold: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -17,6 +17,7 @@ mod oversight;
 mod qualify;
 mod retirement;
 mod route;
+mod span;
 
 use serde::Deserialize;
 
@@ -32,6 +33,7 @@ pub use oversight::Oversight;
 pub use qualify::Verdict;
 pub use retirement::{Drain, Holding};
 pub use route::{Decision, LeadFacts, RouteExplanation, RuleCheck, split_bucket};
+pub use span::span;
 
 /// Reads a YAML policy document. Syntax and type errors name the path where reading stopped.
 pub fn parse(yaml: &str) -> Result<PolicyDocument, Vec<PolicyError>> {

@@ -29,7 +29,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 pub use claim::{
     AssignmentDecisions, AvailableCursor, LeadFilter, LeadOrder, ListCursor, NextFilter,
-    OwnedChange, RepClaim,
+    OwnedChange, RatioProgress, RepClaim,
 };
 pub use error::db_error;
 pub use intake::{ERASED, IngestTx, RejectedRow, Stored};

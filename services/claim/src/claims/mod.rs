@@ -14,8 +14,10 @@ use leadpool_limits::{
     ClaimLimiter, LimitSet, RETENTION, Refusal, Reservation, ReserveOutcome, Scope, Subject,
     Unseeded,
 };
-use leadpool_policy::{AccessExplanation, Consequence, Policy};
-use leadpool_store::{AvailableCursor, LeadOrder, NextFilter, PolicyCache, RepClaim, Store};
+use leadpool_policy::{AccessExplanation, Consequence, Policy, Ratio};
+use leadpool_store::{
+    AvailableCursor, LeadOrder, NextFilter, PolicyCache, RatioProgress, RepClaim, Store,
+};
 
 use crate::config::ClaimsConfig;
 use crate::rules::{ClaimRules, active_lead_limit, claiming_rep, pool_names};
@@ -198,9 +200,11 @@ impl Claims {
             grant = grant.min(active_room(rep, max, open, Some(pool))?);
         }
         if let Some(ratio) = &rules.ratio {
-            let made = tx.claims_since_last(pool, &ratio.from).await?;
-            if made < i64::from(ratio.claims) {
-                return Err(ratio_unmet(pool, ratio.claims, &ratio.from, made));
+            let progress = tx
+                .ratio_progress(pool, &ratio.from, ratio.min_hold, now)
+                .await?;
+            if progress.worked < i64::from(ratio.claims) {
+                return Err(ratio_unmet(pool, ratio, progress));
             }
             // Each claim here needs its own run of claims from the other pools.
             grant = grant.min(1);
@@ -587,17 +591,39 @@ fn active_room(rep: &RepId, max: u32, open: i64, pool: Option<&PoolId>) -> Resul
     })
 }
 
-fn ratio_unmet(pool: &PoolId, required: u32, from: &[PoolId], made: i64) -> Error {
+fn ratio_unmet(pool: &PoolId, ratio: &Ratio, progress: RatioProgress) -> Error {
     Error::precondition(
         Reason::ClaimRatio,
         pool.name(),
         format!(
-            "a claim from {} needs {required} claims from {} since your last one there; you \
-             have made {made}",
+            "a claim from {} needs {} worked claims from {} since your last one there \
+             ({}); you have {}",
             pool.name(),
-            pool_names(from)
+            ratio.claims,
+            pool_names(&ratio.from),
+            worked_means(ratio),
+            progress_text(progress)
         ),
     )
+}
+
+/// What makes a claim count towards a ratio, in words.
+pub(crate) fn worked_means(ratio: &Ratio) -> String {
+    format!(
+        "a claim counts once the lead is contacted or kept {}",
+        leadpool_policy::span(ratio.min_hold)
+    )
+}
+
+/// "1 worked and 2 not yet (held, neither contacted nor kept long enough)".
+pub(crate) fn progress_text(progress: RatioProgress) -> String {
+    match progress.pending {
+        0 => format!("{} worked", progress.worked),
+        pending => format!(
+            "{} worked and {pending} not yet (held, neither contacted nor kept long enough)",
+            progress.worked
+        ),
+    }
 }
 
 fn exhausted(rep: &RepId, limit: &Refusal, used: u32, retry_after: Duration) -> Error {

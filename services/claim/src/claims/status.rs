@@ -8,6 +8,7 @@ use leadpool_domain::{
 };
 use leadpool_limits::{LimitSet, LimitStatus, Scope, Subject, WindowUse};
 use leadpool_policy::{Consequence, Policy, Pool, Rep};
+use leadpool_store::RatioProgress;
 
 use super::{Claims, retention_start};
 use crate::rules::{ClaimRules, active_lead_limit, pool_names};
@@ -70,12 +71,14 @@ pub struct PoolStanding {
 pub struct RatioStanding {
     pub required: u32,
     pub from_pools: Vec<PoolId>,
-    pub made: i64,
+    pub progress: RatioProgress,
+    /// How long a claim must be kept to count, if not contacted.
+    pub min_hold: chrono::Duration,
 }
 
 impl RatioStanding {
     pub fn satisfied(&self) -> bool {
-        self.made >= i64::from(self.required)
+        self.progress.worked >= i64::from(self.required)
     }
 }
 
@@ -233,16 +236,19 @@ impl Claims {
                 let standing = RatioStanding {
                     required: ratio.claims,
                     from_pools: ratio.from.clone(),
-                    made: self
+                    progress: self
                         .store
-                        .claims_since_last(&rep.id, &pool.id, &ratio.from)
+                        .ratio_progress(&rep.id, &pool.id, &ratio.from, ratio.min_hold, now)
                         .await?,
+                    min_hold: ratio.min_hold,
                 };
                 if !standing.satisfied() {
                     reasons.push(format!(
-                        "needs {} more claims from {} first",
-                        i64::from(ratio.claims) - standing.made,
-                        pool_names(&ratio.from)
+                        "needs {} more worked claims from {} first ({}; you have {})",
+                        i64::from(ratio.claims) - standing.progress.worked,
+                        pool_names(&ratio.from),
+                        super::worked_means(ratio),
+                        super::progress_text(standing.progress)
                     ));
                 }
                 Some(standing)

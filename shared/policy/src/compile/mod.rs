@@ -777,9 +777,15 @@ fn compile_pools(c: &mut Checker, doc: &PolicyDocument, refs: &References<'_>) -
                 .enumerate()
                 .filter_map(|(f, p)| refs.pool(c, &format!("{path}.requires.from[{f}]"), p))
                 .collect();
+            let min_hold = ratio
+                .min_hold
+                .as_ref()
+                .and_then(|hold| c.duration(&format!("{path}.requires.minHold"), hold))
+                .unwrap_or(Ratio::DEFAULT_MIN_HOLD);
             Ratio {
                 claims: ratio.claims,
                 from,
+                min_hold,
             }
         });
         let gates = pool

@@ -209,6 +209,12 @@ pub struct Pool {
 pub struct Ratio {
     pub claims: u32,
     pub from: Vec<PoolId>,
+    /// A claim counts once the lead was contacted while held, or kept this long (C6).
+    pub min_hold: Duration,
+}
+
+impl Ratio {
+    pub const DEFAULT_MIN_HOLD: Duration = Duration::minutes(30);
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -111,13 +111,15 @@ impl RepClaim {
         .map_err(db_error)
     }
 
-    /// Claims the rep made from `from` since her last claim from `pool` (ever, if none).
-    pub async fn claims_since_last(
+    /// The rep's worked and pending claims towards `pool`'s ratio (see `RatioProgress`).
+    pub async fn ratio_progress(
         &mut self,
         pool: &PoolId,
         from: &[PoolId],
-    ) -> Result<i64, Error> {
-        super::history::claims_since_last(&mut *self.tx, &self.rep, pool, from).await
+        min_hold: chrono::Duration,
+        now: DateTime<Utc>,
+    ) -> Result<super::RatioProgress, Error> {
+        super::history::ratio_progress(&mut self.tx, &self.rep, pool, from, min_hold, now).await
     }
 
     /// When the rep last gave up `lead` (released it or lost it to an SLA), if after `since`.

@@ -9,6 +9,15 @@ use crate::Store;
 use crate::error::db_error;
 use crate::rows::{self, EventRow};
 
+/// C6: the rep's claims from a ratio's `from` pools since her last claim from the ratio's pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RatioProgress {
+    /// Worked: contacted (or closed) while she held the lead, or kept at least the minimum hold.
+    pub worked: i64,
+    /// Still held, neither contacted nor kept long enough yet: they count once they are.
+    pub pending: i64,
+}
+
 /// Assignments a rep decided (accepted, rejected, or let expire) in a period.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct AssignmentDecisions {
@@ -61,14 +70,18 @@ impl Store {
         .map_err(db_error)
     }
 
-    /// Claims `rep` made from `from` since her last claim from `pool` (ever, if none).
-    pub async fn claims_since_last(
+    /// `rep`'s claims from `from` since her last claim from `pool` (ever, if none), as of
+    /// `now`; see [`RatioProgress`].
+    pub async fn ratio_progress(
         &self,
         rep: &RepId,
         pool: &PoolId,
         from: &[PoolId],
-    ) -> Result<i64, Error> {
-        claims_since_last(&self.pool, rep, pool, from).await
+        min_hold: chrono::Duration,
+        now: DateTime<Utc>,
+    ) -> Result<RatioProgress, Error> {
+        let mut conn = self.pool.acquire().await.map_err(db_error)?;
+        ratio_progress(&mut conn, rep, pool, from, min_hold, now).await
     }
 
     /// The leads `rep` is working on (claimed, assigned or contacted), earliest deadline first.
@@ -115,24 +128,52 @@ impl Store {
 }
 
 // Ordered by event id, not time: the rep's claims are serialised by her lock, so ids follow
-// her claims even when the clock does not move between them.
-pub(super) async fn claims_since_last<'e>(
-    executor: impl sqlx::PgExecutor<'e>,
+// her claims even when the clock does not move between them. A claim's hold ends with the
+// first change that took the lead from her (released, expired, returned, reassigned, drained);
+// it was worked if she contacted the lead or recorded an outcome before that, or if the hold
+// lasted (or has lasted, until `now`) at least `min_hold`.
+pub(super) async fn ratio_progress(
+    conn: &mut sqlx::PgConnection,
     rep: &RepId,
     pool: &PoolId,
     from: &[PoolId],
-) -> Result<i64, Error> {
+    min_hold: chrono::Duration,
+    now: DateTime<Utc>,
+) -> Result<RatioProgress, Error> {
     let from: Vec<&str> = from.iter().map(PoolId::as_str).collect();
-    sqlx::query_scalar!(
-        r#"SELECT count(*) AS "count!" FROM lead_events WHERE rep_id = $1
-           AND from_state = 'available' AND to_state = 'claimed' AND pool_id = ANY($3)
-           AND id > COALESCE((SELECT max(id) FROM lead_events WHERE rep_id = $1
-             AND from_state = 'available' AND to_state = 'claimed' AND pool_id = $2), 0)"#,
+    let row = sqlx::query!(
+        r#"WITH claims AS (
+             SELECT c.id, c.occurred_at, gone.id AS gone_id, gone.occurred_at AS gone_at,
+               EXISTS (SELECT 1 FROM lead_events w WHERE w.lead_id = c.lead_id AND w.id > c.id
+                   AND w.id < COALESCE(gone.id, 9223372036854775807) AND w.rep_id = $1
+                   AND w.kind IN ('lead.contacted', 'lead.opportunity', 'lead.won', 'lead.lost'))
+                 AS contacted
+             FROM lead_events c
+             LEFT JOIN LATERAL (SELECT e.id, e.occurred_at FROM lead_events e
+               WHERE e.lead_id = c.lead_id AND e.id > c.id
+                 AND e.kind IN ('lead.released', 'lead.sla_expired', 'lead.returned',
+                   'lead.reassigned', 'lead.drained')
+               ORDER BY e.id LIMIT 1) gone ON true
+             WHERE c.rep_id = $1 AND c.kind = 'lead.claimed' AND c.pool_id = ANY($3)
+               AND c.id > COALESCE((SELECT max(id) FROM lead_events WHERE rep_id = $1
+                 AND kind = 'lead.claimed' AND pool_id = $2), 0))
+           SELECT
+             count(*) FILTER (WHERE contacted
+               OR COALESCE(gone_at, $4) - occurred_at >= make_interval(secs => $5)) AS "worked!",
+             count(*) FILTER (WHERE NOT contacted AND gone_id IS NULL
+               AND $4 - occurred_at < make_interval(secs => $5)) AS "pending!"
+           FROM claims"#,
         rep.as_str(),
         pool.as_str(),
-        &from as &[&str]
+        &from as &[&str],
+        now,
+        min_hold.num_seconds() as f64
     )
-    .fetch_one(executor)
+    .fetch_one(conn)
     .await
-    .map_err(db_error)
+    .map_err(db_error)?;
+    Ok(RatioProgress {
+        worked: row.worked,
+        pending: row.pending,
+    })
 }

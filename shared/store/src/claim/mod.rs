@@ -11,6 +11,6 @@ mod work;
 pub use browse::{AvailableCursor, LeadOrder};
 pub use claiming::{NextFilter, RepClaim};
 pub(crate) use claiming::{lock_rep, open_lead_counts, try_lock_rep};
-pub use history::AssignmentDecisions;
+pub use history::{AssignmentDecisions, RatioProgress};
 pub use leadpool_domain::OwnedChange;
 pub use listing::{LeadFilter, ListCursor};
