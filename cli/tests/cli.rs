@@ -250,6 +250,7 @@ async fn pools_shows_a_health_table_with_alerts_and_jobs_lists_every_job() {
         "backpressure",
         "claim-quota",
         "pool-snapshot",
+        "performance-rating",
     ] {
         assert!(
             listed.lines().any(|l| l.starts_with(job)),

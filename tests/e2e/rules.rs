@@ -279,3 +279,124 @@ routing:
     assert_eq!(next.pool, "pools/new");
     cluster.stop().await;
 }
+
+const RATED: &str = r"
+apiVersion: leadpool.dev/v1
+kind: Policy
+reps:
+  - { id: ann, role: sdr }
+  - { id: ben, role: sdr }
+  - { id: cid, role: sdr }
+  - { id: dee, role: sdr }
+  - { id: eve, role: sdr, performance: on-quota }
+pools:
+  - { id: hot, type: open, access: [{ name: top-performers, performance: [top] }] }
+  - { id: cold, type: open }
+performance: { measure: opportunity-rate, window: 30d, topPercent: 25, minClaims: 2 }
+routing:
+  default: { pool: cold }
+";
+
+async fn explain_hot(cluster: &Cluster, who: &str) -> v1::ExplainAccessResponse {
+    cluster
+        .claim()
+        .await
+        .explain_access(authed(
+            &rep(who),
+            v1::ExplainAccessRequest {
+                rep: String::new(),
+                pool: "pools/hot".into(),
+                at: None,
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+}
+
+#[tokio::test]
+async fn the_top_quarter_by_opportunity_rate_reaches_the_hot_pool_once_the_scheduler_rates_them() {
+    let cluster = Cluster::start().await;
+    apply_policy(&mut cluster.routing().await, RATED).await;
+    let mut intake = cluster.intake().await;
+    for i in 0..9 {
+        leadpool_e2e::submit(&mut intake, &format!("cold-{i}"), 40).await;
+    }
+    let mut claim = cluster.claim().await;
+    // ann turns both her claims into opportunities, eve (labelled on-quota by hand) too, ben one of
+    // two; cid and dee none — and dee made a single claim, too few to be rated.
+    for (who, claims, converted) in [
+        ("ann", 2, 2),
+        ("ben", 2, 1),
+        ("cid", 2, 0),
+        ("dee", 1, 0),
+        ("eve", 2, 2),
+    ] {
+        for n in 0..claims {
+            let lead = leadpool_e2e::claim_next(&mut claim, who, "cold")
+                .await
+                .unwrap();
+            if n < converted {
+                close(&cluster, who, &lead.name, v1::Outcome::Opportunity, 0).await;
+            }
+        }
+    }
+    let before = explain_hot(&cluster, "ann").await;
+    assert!(!before.allowed);
+    let performance = before.performance.unwrap();
+    assert_eq!(
+        (performance.tier.as_str(), performance.source.as_str()),
+        ("on-quota", "default")
+    );
+    assert!(performance.rating.is_none());
+
+    let now = leadpool_domain::Clock::now(&cluster.env.clock);
+    let run = crate::jobs::run_job(&cluster, "performance-rating", now).await;
+    assert_eq!(
+        run.affected, 4,
+        "ann, ben, cid, eve; dee made too few claims"
+    );
+
+    let ann = explain_hot(&cluster, "ann").await;
+    assert!(ann.allowed, "{:?}", ann.reasons);
+    let performance = ann.performance.unwrap();
+    assert_eq!(
+        (performance.tier.as_str(), performance.source.as_str()),
+        ("top", "computed")
+    );
+    let rating = performance.rating.unwrap();
+    assert_eq!((rating.figure, rating.claims), (1.0, 2));
+    assert_eq!(
+        rating.basis,
+        "opportunity rate 100% (2 of 2 claims in 30d): top 25% of 4 rated reps (from 100%)"
+    );
+    let ben = explain_hot(&cluster, "ben").await;
+    assert!(!ben.allowed);
+    let performance = ben.performance.unwrap();
+    assert_eq!(performance.tier, "on-quota");
+    assert_eq!(performance.rating.unwrap().figure, 0.5);
+    // A label set in the policy wins; the rating still shows the figure.
+    let eve = explain_hot(&cluster, "eve").await.performance.unwrap();
+    assert_eq!(
+        (eve.tier.as_str(), eve.source.as_str()),
+        ("on-quota", "policy")
+    );
+    assert_eq!(eve.rating.unwrap().tier, "top");
+    let dee = explain_hot(&cluster, "dee").await.performance.unwrap();
+    assert_eq!((dee.source.as_str(), dee.rating), ("default", None));
+    // GetRep shows the same.
+    let rep_view = cluster
+        .routing()
+        .await
+        .get_rep(authed(
+            &admin(),
+            v1::GetRepRequest {
+                name: "reps/ann".into(),
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(rep_view.rep.unwrap().performance.unwrap().tier, "top");
+    cluster.stop().await;
+}

@@ -396,13 +396,15 @@ impl ClaimService for ClaimApi {
                     Some(at) => convert::from_timestamp(at, "at")?,
                     None => self.clock.now(),
                 };
-                let (access, version) = self.claims.explain_access(&rep, &pool, at).await?;
+                let (access, performance, version) =
+                    self.claims.explain_access(&rep, &pool, at).await?;
                 Ok(v1::ExplainAccessResponse {
                     allowed: access.allowed,
                     rule: access.rule.unwrap_or_default(),
                     window: access.window,
                     reasons: access.reasons,
                     policy_version: version,
+                    performance: performance.as_ref().map(convert::performance),
                 })
             }
             .await,

@@ -500,6 +500,7 @@ fn rep_message(view: &RepView) -> v1::Rep {
             view.away.as_ref(),
             view.setting.as_ref(),
         )),
+        performance: Some(convert::performance(&rep.performance_view())),
     }
 }
 

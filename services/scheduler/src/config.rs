@@ -75,6 +75,8 @@ pub struct SchedulerConfig {
     pub quota_interval: Duration,
     #[serde(with = "humantime_serde")]
     pub snapshot_interval: Duration,
+    #[serde(with = "humantime_serde")]
+    pub performance_interval: Duration,
 }
 
 impl Default for SchedulerConfig {
@@ -96,13 +98,14 @@ impl Default for SchedulerConfig {
             backpressure_interval: Duration::from_secs(60),
             quota_interval: Duration::from_secs(86_400),
             snapshot_interval: Duration::from_secs(3_600),
+            performance_interval: Duration::from_secs(86_400),
         }
     }
 }
 
 impl SchedulerConfig {
     /// Every interval with its key, for validation.
-    fn intervals(&self) -> [(&'static str, Duration); 12] {
+    fn intervals(&self) -> [(&'static str, Duration); 13] {
         [
             ("scheduler.job_history", self.job_history),
             ("scheduler.policy_refresh", self.policy_refresh),
@@ -122,6 +125,7 @@ impl SchedulerConfig {
             ),
             ("scheduler.quota_interval", self.quota_interval),
             ("scheduler.snapshot_interval", self.snapshot_interval),
+            ("scheduler.performance_interval", self.performance_interval),
         ]
     }
 }

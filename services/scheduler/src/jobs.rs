@@ -33,6 +33,8 @@ pub enum Job {
     ClaimQuota,
     /// M1/M6: a depth snapshot of every pool.
     PoolSnapshot,
+    /// A3: rates every rep's performance from her results, if the policy says how.
+    PerformanceRating,
 }
 
 /// What a run changed: leads moved, and other rows written (snapshots, quota shortfalls).
@@ -66,7 +68,7 @@ pub struct JobContext<'a> {
 }
 
 impl Job {
-    pub const ALL: [Job; 9] = [
+    pub const ALL: [Job; 10] = [
         Job::Release,
         Job::SlaExpiry,
         Job::Aging,
@@ -76,6 +78,7 @@ impl Job {
         Job::Backpressure,
         Job::ClaimQuota,
         Job::PoolSnapshot,
+        Job::PerformanceRating,
     ];
 
     pub fn id(self) -> &'static str {
@@ -89,6 +92,7 @@ impl Job {
             Self::Backpressure => "backpressure",
             Self::ClaimQuota => "claim-quota",
             Self::PoolSnapshot => "pool-snapshot",
+            Self::PerformanceRating => "performance-rating",
         }
     }
 
@@ -119,6 +123,9 @@ impl Job {
             }
             Self::ClaimQuota => "records reps who claimed fewer leads than the daily minimum",
             Self::PoolSnapshot => "records every pool's depth for the health history",
+            Self::PerformanceRating => {
+                "rates every rep's performance tier from her results over the policy's window"
+            }
         }
     }
 
@@ -133,6 +140,7 @@ impl Job {
             Self::Backpressure => config.backpressure_interval,
             Self::ClaimQuota => config.quota_interval,
             Self::PoolSnapshot => config.snapshot_interval,
+            Self::PerformanceRating => config.performance_interval,
         }
     }
 
@@ -250,6 +258,16 @@ impl Job {
                     .map(Outcome::records)
             }
             Self::PoolSnapshot => run.snapshot_pools(now).await.map(Outcome::records),
+            Self::PerformanceRating => {
+                let Some(rules) = &policy.performance else {
+                    return Ok(Outcome::default());
+                };
+                let figures = run.rep_figures(now - rules.window, now).await?;
+                let ratings = policy.rate_performance(&figures, now);
+                run.record_ratings(&ratings, now)
+                    .await
+                    .map(Outcome::records)
+            }
         }
     }
 }

@@ -9,6 +9,7 @@ pub mod event_kind;
 pub mod ids;
 pub mod lead;
 pub mod new_lead;
+pub mod performance;
 pub mod reason;
 pub mod validation;
 
@@ -20,5 +21,6 @@ pub use event_kind::EventKind;
 pub use ids::{LeadId, PoolId, RepId};
 pub use lead::{AssignedBy, Lead, LeadEvent, LeadState, Outcome, OwnedChange, PoolSummary};
 pub use new_lead::NewLead;
+pub use performance::{PerformanceSource, PerformanceView, RatingView};
 pub use reason::Reason;
 pub use validation::FieldViolation;

@@ -62,6 +62,10 @@ pub struct PolicyDocument {
     /// Pool-health thresholds and targets for every pool, and claim-quota tracking.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub health: Option<HealthDoc>,
+    /// A3: compute each rep's performance tier from her results, daily, instead of (or as well
+    /// as) setting it by hand. A `performance` set on a rep always wins.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub performance: Option<PerformanceDoc>,
 }
 
 /// Claim limits. Each is a rolling window over the claims a rep made (releasing a lead does not
@@ -563,6 +567,35 @@ pub struct RefreshDoc {
     /// Unclaimed leads older than this are archived. Default `7d`; `never` for off.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub archive_after: Option<String>,
+}
+
+/// A3: how the scheduler rates reps every day, over a trailing window of their history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PerformanceDoc {
+    /// `opportunity-rate`: the share of her claims in the window whose lead she turned into an
+    /// opportunity (or a customer). `worked-vs-quota`: the claims she worked (contacted or
+    /// closed) per day, against `quotaPerDay`.
+    pub measure: String,
+    /// The trailing window. Default `30d`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<String>,
+    /// The best this many percent of rated reps are `top` (ties at the line included).
+    /// Default 25.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub top_percent: Option<u32>,
+    /// Reps whose figure is below this are `below-quota` (no pool access; they receive
+    /// auto-assigned leads). Default: 1.0 for `worked-vs-quota` (under quota), none for
+    /// `opportunity-rate`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub below_quota_under: Option<f64>,
+    /// Reps with fewer claims in the window are not rated and keep the default. Default 5.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_claims: Option<u32>,
+    /// For `worked-vs-quota`: worked claims a day that make the quota. Default
+    /// `health.minClaimsPerDay`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quota_per_day: Option<u32>,
 }
 
 /// X2: one step of an unclaimed lead's life in its pool.

@@ -14,6 +14,7 @@ pub mod duplicates;
 mod edits;
 mod model;
 mod oversight;
+mod performance;
 mod qualify;
 mod retirement;
 mod route;
@@ -30,6 +31,7 @@ pub use document::PolicyDocument;
 pub use edits::PoolExists;
 pub use model::*;
 pub use oversight::Oversight;
+pub use performance::{Rating, RepFigures};
 pub use qualify::Verdict;
 pub use retirement::{Drain, Holding};
 pub use route::{Decision, LeadFacts, RouteExplanation, RuleCheck, split_bucket};
@@ -88,6 +90,7 @@ impl PolicyDocument {
             lifecycle: None,
             aging: None,
             health: None,
+            performance: None,
         }
     }
 
@@ -114,6 +117,7 @@ impl Policy {
             manual_assignment_rejectable: false,
             retired_pools: std::collections::BTreeMap::new(),
             health: HealthRules::default(),
+            performance: None,
             document: PolicyDocument::empty(),
         }
     }

@@ -178,6 +178,21 @@ pub fn event(record: &LeadEvent) -> v1::LeadEvent {
     }
 }
 
+/// A rep's performance tier and the rating behind it (A3).
+pub fn performance(view: &leadpool_domain::PerformanceView) -> v1::RepPerformance {
+    v1::RepPerformance {
+        tier: view.tier.clone(),
+        source: view.source.as_str().to_owned(),
+        rating: view.rating.as_ref().map(|r| v1::RepRating {
+            tier: r.tier.clone(),
+            figure: r.figure,
+            claims: r.claims,
+            basis: r.basis.clone(),
+            compute_time: Some(timestamp(r.computed_at)),
+        }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -78,11 +78,17 @@ impl Store {
     }
 
     /// The number of the newest applied version; 0 when none was ever applied.
-    pub async fn policy_version(&self) -> Result<i64, Error> {
-        sqlx::query_scalar!(r#"SELECT COALESCE(max(version), 0) AS "version!" FROM policies"#)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(db_error)
+    /// The latest policy version and the latest performance rating run (0 before any): what
+    /// the policy in force is made of.
+    pub async fn policy_generation(&self) -> Result<(i64, i64), Error> {
+        let row = sqlx::query!(
+            r#"SELECT (SELECT COALESCE(max(version), 0) FROM policies) AS "version!",
+                 (SELECT COALESCE(max(id), 0) FROM performance_runs) AS "ratings!""#
+        )
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db_error)?;
+        Ok((row.version, row.ratings))
     }
 
     pub async fn policy(&self, version: i64) -> Result<PolicyRecord, Error> {

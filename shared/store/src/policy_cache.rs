@@ -1,5 +1,7 @@
-//! The policy in force, cached in each service. A cached copy is trusted for `refresh`; after
-//! that one cheap query checks whether a newer version was applied (by any replica).
+//! The policy in force, cached in each service: the latest applied version with the latest
+//! performance ratings laid over it (A3). A cached copy is trusted for `refresh`; after that
+//! one cheap query checks whether a newer version was applied or a newer rating run recorded
+//! (by any replica).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -27,6 +29,9 @@ pub struct PolicyCache {
 
 struct Cached {
     current: Arc<CurrentPolicy>,
+    /// The compiled version, before ratings are laid over it.
+    compiled: Arc<Policy>,
+    ratings_run: i64,
     checked_at: Option<Instant>,
 }
 
@@ -40,6 +45,8 @@ impl PolicyCache {
                     version: 0,
                     policy: Policy::empty(),
                 }),
+                compiled: Arc::new(Policy::empty()),
+                ratings_run: 0,
                 checked_at: None,
             })),
         }
@@ -54,8 +61,9 @@ impl PolicyCache {
         {
             return Ok(state.current.clone());
         }
-        let version = self.store.policy_version().await?;
-        if version != state.current.version {
+        let (version, ratings_run) = self.store.policy_generation().await?;
+        let new_version = version != state.current.version;
+        if new_version {
             let record = self.store.policy(version).await?;
             let policy = leadpool_policy::compile(&parse_stored(&record)?).map_err(|errors| {
                 Error::internal(format!(
@@ -68,7 +76,17 @@ impl PolicyCache {
                 ))
             })?;
             tracing::info!(version, "policy loaded");
+            state.compiled = Arc::new(policy);
+        }
+        if new_version || ratings_run != state.ratings_run {
+            let (run, ratings) = if ratings_run == 0 {
+                (0, Vec::new())
+            } else {
+                self.store.latest_ratings().await?
+            };
+            let policy = state.compiled.with_ratings(&ratings);
             state.current = Arc::new(CurrentPolicy { version, policy });
+            state.ratings_run = run;
         }
         state.checked_at = Some(Instant::now());
         Ok(state.current.clone())

@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use leadpool_domain::{
-    Error, Lead, LeadEvent, LeadId, LeadState, OwnedChange, PoolId, QuotaViolation, Reason, RepId,
+    Error, Lead, LeadEvent, LeadId, LeadState, OwnedChange, PerformanceView, PoolId,
+    QuotaViolation, Reason, RepId,
 };
 use leadpool_limits::{
     ClaimLimiter, LimitSet, RETENTION, Refusal, Reservation, ReserveOutcome, Scope, Subject,
@@ -422,7 +423,7 @@ impl Claims {
         rep: &RepId,
         pool: &PoolId,
         now: DateTime<Utc>,
-    ) -> Result<(AccessExplanation, i64), Error> {
+    ) -> Result<(AccessExplanation, Option<PerformanceView>, i64), Error> {
         let current = self.policy.current().await?;
         if current.policy.pool(pool).is_none() {
             // A pool the policy retired, or one that never existed.
@@ -430,6 +431,10 @@ impl Claims {
         }
         Ok((
             current.policy.explain_access(rep, pool, now),
+            current
+                .policy
+                .rep(rep)
+                .map(leadpool_policy::Rep::performance_view),
             current.version,
         ))
     }

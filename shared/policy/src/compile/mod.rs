@@ -17,9 +17,10 @@ use crate::document::{
 };
 use crate::model::{
     Absence, Acceptance, AccessRule, Assign, BusinessHours, Consequence, Cooldown, Criteria,
-    DuplicateAction, Duplicates, LeadField, Limits, Performance, Policy, Pool, PoolKind,
-    Qualification, Ratio, Rep, Role, Rotation, RotationWindow, Routing, Rule, RuleTarget,
-    Seniority, Strategy, Target, Team, Tier,
+    DuplicateAction, Duplicates, HealthRules, LeadField, Limits, Measure, Performance,
+    PerformanceRules, Policy, Pool, PoolKind, Qualification, Ratio, Rep, Role, Rotation,
+    RotationWindow, Routing, Rule, RuleTarget, Seniority, Strategy, Target, Team, Tier,
+    default_weight,
 };
 
 /// One problem in a policy document.
@@ -218,6 +219,7 @@ pub fn compile(document: &PolicyDocument) -> Result<Policy, Vec<PolicyError>> {
     let acceptance = compile_acceptance(&mut c, document);
     let retired_pools = compile_retired_pools(&mut c, document, &refs);
     let health = schedule::compile_health(&mut c, document, &refs);
+    let performance = compile_performance(&mut c, document, &health);
 
     if !c.errors.is_empty() {
         return Err(c.errors);
@@ -240,6 +242,7 @@ pub fn compile(document: &PolicyDocument) -> Result<Policy, Vec<PolicyError>> {
             .unwrap_or(false),
         retired_pools,
         health,
+        performance,
         document: document.clone(),
     })
 }
@@ -303,6 +306,58 @@ fn compile_acceptance(c: &mut Checker, doc: &PolicyDocument) -> Option<Acceptanc
         window: window?,
         min_decisions: a.min_decisions.unwrap_or(5),
         consequence: consequence?,
+    })
+}
+
+fn compile_performance(
+    c: &mut Checker,
+    doc: &PolicyDocument,
+    health: &HealthRules,
+) -> Option<PerformanceRules> {
+    let p = doc.performance.as_ref()?;
+    let measure = c.choice(
+        "performance.measure",
+        &p.measure,
+        Measure::from_name,
+        Measure::NAMES,
+    );
+    let window = match &p.window {
+        Some(window) => c.duration("performance.window", window),
+        None => Some(Duration::days(30)),
+    };
+    let top_percent = p.top_percent.unwrap_or(25);
+    if !(1..=100).contains(&top_percent) {
+        c.error(
+            "performance.topPercent",
+            format!("{top_percent} is outside 1..=100 (percent)"),
+        );
+    }
+    if let Some(under) = p.below_quota_under
+        && !(under.is_finite() && under >= 0.0)
+    {
+        c.error(
+            "performance.belowQuotaUnder",
+            "must be a figure of 0 or more",
+        );
+    }
+    let quota_per_day = p.quota_per_day.or(health.min_claims_per_day);
+    if measure == Some(Measure::WorkedVsQuota) && quota_per_day.is_none_or(|q| q == 0) {
+        c.error(
+            "performance.quotaPerDay",
+            "`worked-vs-quota` needs a daily quota of at least 1 (here or `health.minClaimsPerDay`)",
+        );
+    }
+    let measure = measure?;
+    Some(PerformanceRules {
+        measure,
+        window: window?,
+        top_percent,
+        below_quota_under: p.below_quota_under.or(match measure {
+            Measure::WorkedVsQuota => Some(1.0),
+            Measure::OpportunityRate => None,
+        }),
+        min_claims: p.min_claims.unwrap_or(5),
+        quota_per_day: quota_per_day.unwrap_or(0),
     })
 }
 
@@ -582,11 +637,6 @@ fn compile_reps(
         ) else {
             continue;
         };
-        let default_weight = match performance {
-            Performance::Top => 3,
-            Performance::OnQuota => 2,
-            Performance::BelowQuota => 1,
-        };
         reps.insert(
             id.clone(),
             Rep {
@@ -600,9 +650,12 @@ fn compile_reps(
                 products: Checker::tags(&rep.products),
                 industries: Checker::tags(&rep.industries),
                 active: rep.active.unwrap_or(true),
-                weight: rep.weight.unwrap_or(default_weight).max(1),
+                weight: rep.weight.unwrap_or(default_weight(performance)).max(1),
                 absences,
                 limits,
+                performance_set: rep.performance.is_some(),
+                weight_set: rep.weight.is_some(),
+                rating: None,
             },
         );
     }

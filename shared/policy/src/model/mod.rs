@@ -145,6 +145,21 @@ pub struct Rep {
     pub weight: u32,
     pub absences: Vec<Absence>,
     pub limits: Limits,
+    /// Whether the document sets her `performance` (which then wins over a computed one) and
+    /// her `weight` (else it follows her performance).
+    pub performance_set: bool,
+    pub weight_set: bool,
+    /// The scheduler's latest rating of her, if the policy computes performance (A3).
+    pub rating: Option<crate::Rating>,
+}
+
+/// The default weight in weighted assignment for a performance tier.
+pub fn default_weight(performance: Performance) -> u32 {
+    match performance {
+        Performance::Top => 3,
+        Performance::OnQuota => 2,
+        Performance::BelowQuota => 1,
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -261,6 +276,26 @@ pub enum Consequence {
     LosePoolAccess,
     Warn,
 }
+
+/// A3: the performance rating the scheduler computes daily.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PerformanceRules {
+    pub measure: Measure,
+    pub window: Duration,
+    pub top_percent: u32,
+    pub below_quota_under: Option<f64>,
+    pub min_claims: u32,
+    /// For [`Measure::WorkedVsQuota`].
+    pub quota_per_day: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Measure {
+    OpportunityRate,
+    WorkedVsQuota,
+}
+
+names!(Measure { OpportunityRate => "opportunity-rate", WorkedVsQuota => "worked-vs-quota" });
 
 names!(Consequence { LosePoolAccess => "lose-pool-access", Warn => "warn" });
 
@@ -430,6 +465,8 @@ pub struct Policy {
     pub retired_pools: BTreeMap<PoolId, PoolId>,
     /// Policy-wide health rules and claim quotas.
     pub health: schedule::HealthRules,
+    /// How reps are rated from their results, if the policy computes performance (A3).
+    pub performance: Option<PerformanceRules>,
     /// The document it was compiled from.
     pub document: PolicyDocument,
 }

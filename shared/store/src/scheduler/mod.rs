@@ -3,6 +3,7 @@
 
 mod health;
 mod moves;
+mod performance;
 mod runs;
 
 pub use health::{ClaimTiming, Flow, Outcomes, PoolCounts, QuotaShortfall};
