@@ -71,6 +71,17 @@ pub fn pools(pools: &[v1::PoolHealth]) -> anyhow::Result<()> {
             pool.alerts.len()
         );
     }
+    // X6, with its inputs (the rates are in the summary).
+    for pool in pools {
+        if let Some(forecast) = &pool.forecast {
+            println!(
+                "forecast {} (depth {}): {}",
+                pool.pool.trim_start_matches("pools/"),
+                forecast.depth,
+                forecast.summary
+            );
+        }
+    }
     for alert in pools.iter().flat_map(|p| &p.alerts) {
         let severity = alert
             .severity()

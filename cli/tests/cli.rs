@@ -237,6 +237,10 @@ async fn pools_shows_a_health_table_with_alerts_and_jobs_lists_every_job() {
         table.contains("warning  pools/inbound/alerts/capacity: 1 leads waiting, warning at 1"),
         "{table}"
     );
+    assert!(
+        table.contains("forecast inbound (depth 1): never empty: grows 0.0/h; critical (2) in 7d"),
+        "{table}"
+    );
 
     let jobs = ctl(&cluster, &["jobs"]).await;
     let listed = stdout(&jobs);

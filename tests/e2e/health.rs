@@ -1,17 +1,17 @@
-//! Pool health (M1–M7) from a seeded history, checked against figures worked out by hand;
-//! WatchAlerts as alerts start and stop; the RPC metrics that count claims and limit hits.
+//! Pool health (M1–M7, X6) from a history made through the API on the injected clock, checked
+//! against figures worked out by hand; WatchAlerts as alerts start and stop; the RPC metrics
+//! that count claims and limit hits.
 
 use std::time::Duration as StdDuration;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration};
 use leadpool_e2e::{Cluster, add_rep, admin, apply_policy, channel, create_pool, rep, submit};
 use leadpool_proto::v1;
+use leadpool_proto::v1::claim_service_client::ClaimServiceClient;
 use leadpool_proto::v1::scheduler_service_client::SchedulerServiceClient;
 use leadpool_server::convert::timestamp;
 use leadpool_testing::authed;
-use sqlx::PgPool;
 use tokio_stream::StreamExt;
-use uuid::Uuid;
 
 const POLICY: &str = r"
 apiVersion: leadpool.dev/v1
@@ -26,56 +26,6 @@ routing:
   default: { pool: inbound }
 ";
 
-/// A lead that entered `inbound` at `pooled_at` (with its arrival in the history). A closed
-/// lead must have an outcome: it starts as lost, and the test sets the one it needs.
-async fn seed(db: &PgPool, state: &str, pooled_at: DateTime<Utc>) -> Uuid {
-    let (id,): (Uuid,) = sqlx::query_as(
-        "WITH lead AS (INSERT INTO leads (id, idempotency_key, request_hash, state, score, priority, pool_id, \
-           owner_rep_id, received_at, pooled_at, claimed_at, contact_due_at, outcome, updated_at) \
-         VALUES (gen_random_uuid(), gen_random_uuid()::text, '\\x00', $1, 50, 50, 'inbound', \
-           CASE WHEN $1 IN ('claimed', 'contacted') THEN 'alice' END, $2, $2, \
-           CASE WHEN $1 = 'claimed' THEN $2 END, CASE WHEN $1 = 'claimed' THEN $2 + interval '2 hours' END, \
-           CASE WHEN $1 = 'closed' THEN 'lost' END, $2) \
-         RETURNING id), \
-         arrival AS (INSERT INTO lead_events (lead_id, from_state, to_state, kind, actor, pool_id, occurred_at) \
-           SELECT id, 'received', 'available', 'lead.routed', 'services/routing', 'inbound', $2 FROM lead) \
-         SELECT id FROM lead",
-    )
-    .bind(state)
-    .bind(pooled_at)
-    .fetch_one(db)
-    .await
-    .unwrap();
-    id
-}
-
-async fn event(db: &PgPool, lead: Uuid, from: &str, to: &str, at: DateTime<Utc>) {
-    sqlx::query(
-        "INSERT INTO lead_events (lead_id, from_state, to_state, kind, actor, pool_id, rep_id, occurred_at) \
-         VALUES ($1, $2, $3, CASE $3 WHEN 'closed' THEN 'lead.lost' ELSE 'lead.' || $3 END, 'reps/alice', 'inbound', 'alice', $4)",
-    )
-    .bind(lead)
-    .bind(from)
-    .bind(to)
-    .bind(at)
-    .execute(db)
-    .await
-    .unwrap();
-}
-
-async fn outcome(db: &PgPool, lead: Uuid, outcome: &str, deal: i64, updated_at: DateTime<Utc>) {
-    sqlx::query(
-        "UPDATE leads SET outcome = $2, deal_size_minor = $3, updated_at = $4 WHERE id = $1",
-    )
-    .bind(lead)
-    .bind(outcome)
-    .bind(deal)
-    .bind(updated_at)
-    .execute(db)
-    .await
-    .unwrap();
-}
-
 fn manager() -> String {
     leadpool_testing::token("users/mia", &[leadpool_auth::Role::Manager])
 }
@@ -84,49 +34,136 @@ fn secs(d: Option<&prost_types::Duration>) -> i64 {
     d.map_or(-1, |d| d.seconds)
 }
 
+/// `inbound` escalates leads unclaimed for 5 hours, so the test can make one escalated lead.
+const HISTORY_POLICY: &str = r"
+apiVersion: leadpool.dev/v1
+kind: Policy
+reps: [{ id: alice, role: sdr }]
+pools:
+  - id: inbound
+    type: open
+    lifecycle: [{ after: 5h, then: escalate }]
+    health: { warning: 3, critical: 5, claimTarget: 1h }
+routing:
+  default: { pool: inbound }
+";
+
+/// What alice does with her leads, through the claim API.
+struct Alice {
+    claim: ClaimServiceClient<tonic::transport::Channel>,
+}
+
+impl Alice {
+    async fn claims(&mut self, lead: &v1::Lead) {
+        self.claim
+            .claim_lead(authed(
+                &rep("alice"),
+                v1::ClaimLeadRequest {
+                    name: lead.name.clone(),
+                },
+            ))
+            .await
+            .unwrap();
+    }
+
+    async fn contacts(&mut self, lead: &v1::Lead) {
+        self.claim
+            .record_contact(authed(
+                &rep("alice"),
+                v1::RecordContactRequest {
+                    name: lead.name.clone(),
+                    note: String::new(),
+                },
+            ))
+            .await
+            .unwrap();
+    }
+
+    async fn records(&mut self, lead: &v1::Lead, outcome: v1::Outcome, deal: i64) {
+        self.claim
+            .record_outcome(authed(
+                &rep("alice"),
+                v1::RecordOutcomeRequest {
+                    name: lead.name.clone(),
+                    outcome: outcome.into(),
+                    deal_size_minor: deal,
+                    note: String::new(),
+                },
+            ))
+            .await
+            .unwrap();
+    }
+}
+
 #[tokio::test]
-async fn health_figures_from_a_seeded_history_match_the_hand_computed_ones() {
+async fn health_figures_from_a_history_made_through_the_api_match_the_hand_computed_ones() {
     let cluster = Cluster::start().await;
-    apply_policy(&mut cluster.routing().await, POLICY).await;
-    let db = cluster.env.db.store().pool().clone();
-    // Tuesday 10 March 2026, noon UTC.
+    apply_policy(&mut cluster.routing().await, HISTORY_POLICY).await;
+    let mut intake = cluster.intake().await;
+    let mut alice = Alice {
+        claim: cluster.claim().await,
+    };
+    let clock = &cluster.env.clock;
+    // Tuesday 10 March 2026, noon UTC; everything below happens at the time set before it.
     let t = DateTime::parse_from_rfc3339("2026-03-10T12:00:00Z")
         .unwrap()
         .to_utc();
     let h = Duration::hours;
-    // Waiting: three fresh (2h), one 13h, one 30h; one escalated.
-    for _ in 0..3 {
-        seed(&db, "available", t - h(2)).await;
+    // C4 enters Tue 3 Mar 08:00, is claimed 4h later (Wed 4th 12:00) and won 3 days ago.
+    clock.set(t - Duration::days(6) - h(4));
+    let c4 = submit(&mut intake, "c4", 50).await;
+    clock.set(t - Duration::days(6));
+    alice.claims(&c4).await;
+    clock.set(t - Duration::days(3));
+    alice.contacts(&c4).await;
+    alice.records(&c4, v1::Outcome::Customer, 300_000).await;
+    // C3 enters 47h ago, claimed an hour later (Sunday 14:00), won 20h ago.
+    clock.set(t - h(47));
+    let c3 = submit(&mut intake, "c3", 50).await;
+    clock.set(t - h(46));
+    alice.claims(&c3).await;
+    // E1 enters 40h ago; unclaimed for 5h it is escalated.
+    clock.set(t - h(40));
+    submit(&mut intake, "e1", 50).await;
+    clock.set(t - h(35));
+    assert_eq!(
+        crate::jobs::run_job(&cluster, "aging", t - h(35))
+            .await
+            .leads
+            .len(),
+        1
+    );
+    // A5 enters 30h ago; the hourly snapshot then sees one lead waiting.
+    clock.set(t - h(30));
+    submit(&mut intake, "a5", 50).await;
+    crate::jobs::run_job(&cluster, "pool-snapshot", t - h(30)).await;
+    clock.set(t - h(20));
+    alice.contacts(&c3).await;
+    alice.records(&c3, v1::Outcome::Customer, 500_000).await;
+    clock.set(t - h(13));
+    submit(&mut intake, "a4", 50).await;
+    // C2 enters 5h30m ago, claimed after 30m (07:00), becomes an opportunity, then is lost.
+    clock.set(t - h(5) - Duration::minutes(30));
+    let c2 = submit(&mut intake, "c2", 50).await;
+    clock.set(t - h(5));
+    alice.claims(&c2).await;
+    alice.contacts(&c2).await;
+    clock.set(t - h(4));
+    alice.records(&c2, v1::Outcome::Opportunity, 0).await;
+    clock.set(t - h(3));
+    alice.records(&c2, v1::Outcome::Lost, 0).await;
+    let c1 = submit(&mut intake, "c1", 50).await;
+    // Three fresh ones 2h ago; the snapshot then sees six waiting (A1–A3, A4, A5, C1).
+    clock.set(t - h(2));
+    for key in ["a1", "a2", "a3"] {
+        submit(&mut intake, key, 50).await;
     }
-    seed(&db, "available", t - h(13)).await;
-    seed(&db, "available", t - h(30)).await;
-    let escalated = seed(&db, "escalated", t - h(40)).await;
-    event(&db, escalated, "available", "escalated", t - h(35)).await;
-    // Claimed: after 2h (at 11:00), 30m (07:00), 1h (Sunday 14:00) and 4h (Wednesday 4th, 12:00).
-    let c1 = seed(&db, "claimed", t - h(3)).await;
-    event(&db, c1, "available", "claimed", t - h(1)).await;
-    let c2 = seed(&db, "contacted", t - h(5) - Duration::minutes(30)).await;
-    event(&db, c2, "available", "claimed", t - h(5)).await;
-    let c3 = seed(&db, "closed", t - h(47)).await;
-    event(&db, c3, "available", "claimed", t - h(46)).await;
-    event(&db, c3, "contacted", "closed", t - h(20)).await;
-    let c4 = seed(&db, "closed", t - Duration::days(6) - h(4)).await;
-    event(&db, c4, "available", "claimed", t - Duration::days(6)).await;
-    outcome(&db, c1, "opportunity", 0, t - h(1)).await;
-    outcome(&db, c3, "customer", 500_000, t - h(20)).await;
-    outcome(&db, c4, "customer", 300_000, t - Duration::days(3)).await;
-    // Hourly depth snapshots (two of them here): 1 and 2 leads, a mean of 1.5 over the week.
-    for (hours_ago, available) in [(2, 1_i64), (30, 2)] {
-        sqlx::query(
-            "INSERT INTO pool_snapshots (pool_id, taken_at, available, scheduled, escalated) \
-             VALUES ('inbound', $1, $2, 0, 0)",
-        )
-        .bind(t - h(hours_ago))
-        .bind(available)
-        .execute(&db)
-        .await
-        .unwrap();
-    }
+    crate::jobs::run_job(&cluster, "pool-snapshot", t - h(2)).await;
+    // C1 is claimed after 2h (11:00) and becomes an opportunity.
+    clock.set(t - h(1));
+    alice.claims(&c1).await;
+    alice.records(&c1, v1::Outcome::Opportunity, 0).await;
+    clock.set(t);
 
     let health = cluster
         .scheduler()
@@ -185,15 +222,42 @@ async fn health_figures_from_a_seeded_history_match_the_hand_computed_ones() {
         [0, 2, 1, 0, 0, 0, 1],
         "Tue ×2, Wed, Sun"
     );
-    // M4: 10 leads entered in 30 days; 3 reached opportunity, 2 became customers (500 000 and
-    // 300 000 → 400 000), cycles 27h and 76h → 51h30m.
+    // M3 by slot: the p90 of all four is the slowest (4h); at 07:00 the one claim came in
+    // 30m (within the 1h target), at 11:00 in 2h (not); Tuesday: 30m and 2h → median 1h15m,
+    // p90 2h, over the target.
+    assert_eq!(secs(v.p90.as_ref()), 4 * 3600);
+    let slot = |s: &v1::SlotVelocity| {
+        (
+            s.slot,
+            s.claims,
+            secs(s.median.as_ref()),
+            secs(s.p90.as_ref()),
+            s.meets_target,
+        )
+    };
+    assert_eq!(v.by_hour.len(), 24);
+    assert_eq!(slot(&v.by_hour[7]), (7, 1, 1800, 1800, true));
+    assert_eq!(slot(&v.by_hour[11]), (11, 1, 7200, 7200, false));
+    assert_eq!(
+        slot(&v.by_hour[3]),
+        (3, 0, -1, -1, false),
+        "nobody claims at 03:00"
+    );
+    assert_eq!(slot(&v.by_weekday[1]), (2, 2, 4500, 7200, false));
+    // M4 from the history: 10 leads entered in 30 days; 4 ever reached opportunity (C1; C2,
+    // later lost; C3 and C4, won), 2 customers (500 000 and 300 000 → 400 000), 1 lost. The
+    // cycle runs from pool entry to the final close: 76h (C4), 27h (C3), 2h30m (C2, lost) →
+    // 35h10m.
     let c = health.conversion.as_ref().unwrap();
-    assert_eq!((c.leads, c.opportunities, c.customers), (10, 3, 2));
+    assert_eq!(
+        (c.leads, c.opportunities, c.customers, c.lost),
+        (10, 4, 2, 1)
+    );
     assert!(
-        (c.opportunity_percent - 30.0).abs() < 1e-9 && (c.customer_percent - 20.0).abs() < 1e-9
+        (c.opportunity_percent - 40.0).abs() < 1e-9 && (c.customer_percent - 20.0).abs() < 1e-9
     );
     assert_eq!(c.average_deal_size_minor, 400_000);
-    assert_eq!(secs(c.average_cycle.as_ref()), 51 * 3600 + 1800);
+    assert_eq!(secs(c.average_cycle.as_ref()), 35 * 3600 + 600);
     // M5: 3 / 1 / 1 of 5 → 60% / 20% / 20%: not healthy (20% ≥ 10%), no alert (not above 20%).
     let a = health.ages.as_ref().unwrap();
     assert_eq!((a.under_12h, a.from_12h_to_24h, a.over_24h), (3, 1, 1));
@@ -206,15 +270,24 @@ async fn health_figures_from_a_seeded_history_match_the_hand_computed_ones() {
         (60.0, 20.0, 20.0)
     );
     assert!(!a.healthy);
-    // M6: 4 claims in 7 days → 0.6 a day, healthy 1 to 2. 5 wait now, but the week's mean
-    // depth (1.5) is inside: not consistently above.
+    // M6: 4 claims in 7 days → 0.6 a day, healthy 1 to 2; the week's snapshots average 3.5
+    // (1 and 6): consistently above.
     let s = health.sizing.as_ref().unwrap();
     assert_eq!(
         (s.daily_claim_capacity, s.healthy_min, s.healthy_max),
         (0.6, 1, 2)
     );
-    assert_eq!(s.average_depth_7d, Some(1.5));
-    assert_eq!(s.recommendation, "ok");
+    assert_eq!(s.average_depth_7d, Some(3.5));
+    assert_eq!(s.recommendation, "above: add reps or qualify stricter");
+    // X6: 4 claims and 10 new leads in 168 hours: it grows, and it is critical already.
+    let f = health.forecast.as_ref().unwrap();
+    assert_eq!(
+        (f.depth, f.empty_time.is_none(), f.critical_time.is_none()),
+        (5, true, true)
+    );
+    assert!((f.claims_per_hour - 4.0 / 168.0).abs() < 1e-9);
+    assert!((f.new_leads_per_hour - 10.0 / 168.0).abs() < 1e-9);
+    assert_eq!(f.summary, "never empty (claims 0.0/h, new 0.1/h)");
     assert_eq!(health.new_last_7_days, 10);
     // M7.
     let mut kinds: Vec<(v1::AlertKind, v1::AlertSeverity)> = health

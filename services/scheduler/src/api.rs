@@ -168,8 +168,11 @@ fn pool_health(pool: &leadpool_policy::Pool, h: &Health) -> v1::PoolHealth {
             median: v.median.map(chrono_duration),
             target: Some(chrono_duration(v.target)),
             within_target_percent: v.within_target_percent,
-            claims_by_hour: v.by_hour.to_vec(),
-            claims_by_weekday: v.by_weekday.to_vec(),
+            claims_by_hour: v.by_hour.iter().map(|s| s.claims).collect(),
+            claims_by_weekday: v.by_weekday.iter().map(|s| s.claims).collect(),
+            p90: v.p90.map(chrono_duration),
+            by_hour: v.by_hour.iter().map(slot_velocity).collect(),
+            by_weekday: v.by_weekday.iter().map(slot_velocity).collect(),
         }),
         conversion: Some(v1::Conversion {
             leads: o.leads,
@@ -181,6 +184,7 @@ fn pool_health(pool: &leadpool_policy::Pool, h: &Health) -> v1::PoolHealth {
             average_cycle: o
                 .average_cycle_seconds
                 .map(|s| chrono_duration(chrono::Duration::seconds(s.round() as i64))),
+            lost: o.lost,
         }),
         ages: Some(v1::AgeDistribution {
             under_12h: h.ages.under_12h,
@@ -202,6 +206,29 @@ fn pool_health(pool: &leadpool_policy::Pool, h: &Health) -> v1::PoolHealth {
         paused_sources: h.paused_sources.clone(),
         new_last_7_days: h.new_last_7_days,
         segment_share_percent: h.segment_share.map(|s| s.percent),
+        forecast: Some(forecast(&h.forecast)),
+    }
+}
+
+fn slot_velocity(s: &health::SlotVelocity) -> v1::SlotVelocity {
+    v1::SlotVelocity {
+        slot: s.slot,
+        claims: s.claims,
+        median: s.median.map(chrono_duration),
+        p90: s.p90.map(chrono_duration),
+        meets_target: s.meets_target,
+    }
+}
+
+fn forecast(f: &health::Forecast) -> v1::Forecast {
+    v1::Forecast {
+        depth: f.depth,
+        claims_per_hour: f.claims_per_hour,
+        new_leads_per_hour: f.new_leads_per_hour,
+        window: Some(chrono_duration(f.window)),
+        empty_time: f.empty_at.map(convert::timestamp),
+        critical_time: f.critical_at.map(convert::timestamp),
+        summary: f.summary.clone(),
     }
 }
 

@@ -79,52 +79,85 @@ pub struct Velocity {
     pub claims: i64,
     pub mean: Option<Duration>,
     pub median: Option<Duration>,
+    pub p90: Option<Duration>,
     pub target: Duration,
     pub within_target_percent: f64,
-    pub by_hour: [i64; 24],
-    /// Monday first.
-    pub by_weekday: [i64; 7],
+    /// Per local hour of day, 0 first.
+    pub by_hour: Vec<SlotVelocity>,
+    /// Per weekday, Monday first.
+    pub by_weekday: Vec<SlotVelocity>,
+}
+
+/// M3 for the claims made in one hour of day or weekday.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SlotVelocity {
+    /// Hour 0–23, or ISO weekday 1–7.
+    pub slot: i32,
+    pub claims: i64,
+    pub median: Option<Duration>,
+    pub p90: Option<Duration>,
+    /// p90 within the target: nine in ten claims in the slot came in time.
+    pub meets_target: bool,
 }
 
 fn seconds(value: f64) -> Duration {
     Duration::milliseconds((value * 1000.0).round() as i64)
 }
 
+/// The median of sorted values (the mean of the middle two for an even count).
+fn median(sorted: &[f64]) -> Option<f64> {
+    let n = sorted.len();
+    match n {
+        0 => None,
+        _ if n % 2 == 1 => Some(sorted[n / 2]),
+        _ => Some(f64::midpoint(sorted[n / 2 - 1], sorted[n / 2])),
+    }
+}
+
+/// The 90th percentile of sorted values, nearest rank.
+fn p90(sorted: &[f64]) -> Option<f64> {
+    let rank = (sorted.len() * 9).div_ceil(10);
+    rank.checked_sub(1).map(|i| sorted[i])
+}
+
+fn slot(slot: i32, mut secs: Vec<f64>, target: Duration) -> SlotVelocity {
+    secs.sort_by(f64::total_cmp);
+    let p90 = p90(&secs).map(seconds);
+    SlotVelocity {
+        slot,
+        claims: secs.len() as i64,
+        median: median(&secs).map(seconds),
+        p90,
+        meets_target: p90.is_some_and(|p| p <= target),
+    }
+}
+
 pub fn velocity(timings: &[ClaimTiming], target: Duration) -> Velocity {
     let mut secs: Vec<f64> = timings.iter().map(|t| t.seconds).collect();
     secs.sort_by(f64::total_cmp);
     let n = secs.len();
-    let median = match n {
-        0 => None,
-        _ if n % 2 == 1 => Some(secs[n / 2]),
-        _ => Some(f64::midpoint(secs[n / 2 - 1], secs[n / 2])),
-    };
     let target_secs = target.num_milliseconds() as f64 / 1000.0;
     let within = secs.iter().filter(|s| **s <= target_secs).count();
-    let mut by_hour = [0; 24];
-    let mut by_weekday = [0; 7];
-    for t in timings {
-        if let Some(slot) = usize::try_from(t.hour)
-            .ok()
-            .and_then(|h| by_hour.get_mut(h))
-        {
-            *slot += 1;
-        }
-        if let Some(slot) = usize::try_from(t.weekday - 1)
-            .ok()
-            .and_then(|d| by_weekday.get_mut(d))
-        {
-            *slot += 1;
-        }
-    }
+    let in_slot = |matches: &dyn Fn(&ClaimTiming) -> bool| -> Vec<f64> {
+        timings
+            .iter()
+            .filter(|t| matches(t))
+            .map(|t| t.seconds)
+            .collect()
+    };
     Velocity {
         claims: n as i64,
         mean: (n > 0).then(|| seconds(secs.iter().sum::<f64>() / n as f64)),
-        median: median.map(seconds),
+        median: median(&secs).map(seconds),
+        p90: p90(&secs).map(seconds),
         target,
         within_target_percent: percent(within as i64, n as i64),
-        by_hour,
-        by_weekday,
+        by_hour: (0..24)
+            .map(|hour| slot(hour, in_slot(&|t| t.hour == hour), target))
+            .collect(),
+        by_weekday: (1..=7)
+            .map(|day| slot(day, in_slot(&|t| t.weekday == day), target))
+            .collect(),
     }
 }
 
@@ -198,6 +231,76 @@ pub fn sizing(claims_last_7_days: i64, depth: i64, average_depth_7d: Option<f64>
     }
 }
 
+/// X6: when the pool will be empty (or critical), at the trailing rates.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Forecast {
+    pub depth: i64,
+    pub claims_per_hour: f64,
+    pub new_leads_per_hour: f64,
+    /// The trailing window the rates come from.
+    pub window: Duration,
+    /// `None`: the pool does not drain.
+    pub empty_at: Option<DateTime<Utc>>,
+    /// Growing towards its critical depth: when it gets there.
+    pub critical_at: Option<DateTime<Utc>>,
+    pub summary: String,
+}
+
+/// A straight line from the depth now at the claim and inflow rates of `trailing`.
+pub fn forecast(depth: i64, critical: i64, trailing: &Flow, as_of: DateTime<Utc>) -> Forecast {
+    let window = trailing.end - trailing.start;
+    let hours = (window.num_seconds() as f64 / 3600.0).max(1.0);
+    let claims = trailing.claims as f64 / hours;
+    let inflow = trailing.new_leads as f64 / hours;
+    let drain = claims - inflow;
+    let after = |hours: f64| Duration::seconds((hours * 3600.0).round() as i64);
+    let rates = format!("claims {claims:.1}/h, new {inflow:.1}/h");
+    let (empty_at, critical_at, summary) = if depth == 0 {
+        (Some(as_of), None, format!("empty now ({rates})"))
+    } else if drain > 0.0 {
+        let left = after(depth as f64 / drain);
+        (
+            Some(as_of + left),
+            None,
+            format!("empty in {} ({rates})", about(left)),
+        )
+    } else if drain < 0.0 && depth < critical {
+        let left = after((critical - depth) as f64 / -drain);
+        (
+            None,
+            Some(as_of + left),
+            format!(
+                "never empty: grows {:.1}/h; critical ({critical}) in {} ({rates})",
+                -drain,
+                about(left)
+            ),
+        )
+    } else {
+        (None, None, format!("never empty ({rates})"))
+    };
+    Forecast {
+        depth,
+        claims_per_hour: claims,
+        new_leads_per_hour: inflow,
+        window,
+        empty_at,
+        critical_at,
+        summary,
+    }
+}
+
+/// A forecast's horizon, rounded the way a person would say it: `40m`, `5h`, `3d`.
+fn about(d: Duration) -> String {
+    let minutes = d.num_minutes();
+    if minutes < 60 {
+        format!("{minutes}m")
+    } else if minutes < 48 * 60 {
+        format!("{}h", (minutes + 30) / 60)
+    } else {
+        format!("{}d", (minutes + 12 * 60) / (24 * 60))
+    }
+}
+
 pub fn level(depth: i64, pool: &Pool) -> Level {
     let health = &pool.schedule.health;
     if depth >= i64::from(health.critical) {
@@ -227,6 +330,7 @@ pub struct Health {
     pub new_last_7_days: i64,
     /// Segmented pools: the share of all segmented pools' new leads, and how many there are.
     pub segment_share: Option<SegmentShare>,
+    pub forecast: Forecast,
     pub alerts: Vec<Alert>,
 }
 
@@ -281,6 +385,12 @@ pub fn evaluate(pool: &Pool, rules: &HealthRules, as_of: DateTime<Utc>, f: Figur
     let ages = ages(&f.counts);
     let velocity = velocity(&f.timings, pool.schedule.health.claim_target);
     let sizing = sizing(f.week.claims, f.counts.available, f.average_depth_7d);
+    let forecast = forecast(
+        f.counts.available,
+        i64::from(pool.schedule.health.critical),
+        &f.week,
+        as_of,
+    );
     let depletion = f.by_day.first().cloned().unwrap_or(Flow {
         start: as_of - Duration::hours(24),
         end: as_of,
@@ -299,6 +409,7 @@ pub fn evaluate(pool: &Pool, rules: &HealthRules, as_of: DateTime<Utc>, f: Figur
         paused_sources: f.paused_sources,
         new_last_7_days: f.week.new_leads,
         segment_share: f.segment_share,
+        forecast,
         alerts: Vec::new(),
         counts: f.counts,
     };
@@ -462,9 +573,44 @@ mod tests {
         assert_eq!(v.claims, 4);
         assert_eq!(v.mean, Some(Duration::seconds(3150)));
         assert_eq!(v.median, Some(Duration::seconds(2400)));
+        assert_eq!(
+            v.p90,
+            Some(Duration::seconds(7200)),
+            "nearest rank: the 4th of 4"
+        );
         assert!((v.within_target_percent - 50.0).abs() < 1e-9);
-        assert_eq!((v.by_hour[9], v.by_hour[14], v.by_hour[23]), (2, 1, 1));
-        assert_eq!(v.by_weekday, [2, 0, 1, 0, 0, 0, 1]);
+        let claims = |slots: &[SlotVelocity]| slots.iter().map(|s| s.claims).collect::<Vec<_>>();
+        assert_eq!(claims(&v.by_weekday), [2, 0, 1, 0, 0, 0, 1]);
+        let nine = &v.by_hour[9];
+        assert_eq!(
+            (
+                nine.slot,
+                nine.claims,
+                nine.median,
+                nine.p90,
+                nine.meets_target
+            ),
+            (
+                9,
+                2,
+                Some(Duration::seconds(900)),
+                Some(Duration::seconds(1200)),
+                true
+            )
+        );
+        let late = &v.by_hour[23];
+        assert_eq!(
+            (late.p90, late.meets_target),
+            (Some(Duration::seconds(7200)), false)
+        );
+        assert_eq!(
+            (
+                v.by_hour[3].claims,
+                v.by_hour[3].median,
+                v.by_hour[3].meets_target
+            ),
+            (0, None, false)
+        );
     }
 
     #[test]
@@ -527,6 +673,37 @@ mod tests {
         assert!((shares["west"].percent - 90.0).abs() < 1e-9);
         assert!((shares["emea"].percent - 4.0).abs() < 1e-9);
         assert!(segment_shares(&policy, &std::collections::HashMap::new()).is_empty());
+    }
+
+    #[test]
+    fn a_draining_pool_empties_and_a_growing_one_reaches_critical() {
+        let at = DateTime::from_timestamp(0, 0).unwrap();
+        let week = |claims, new_leads| Flow {
+            start: at - Duration::days(7),
+            end: at,
+            claims,
+            new_leads,
+        };
+        // 168 h: 3 claims and 1 new an hour → drains 2/h: 10 leads last 5 h.
+        let draining = forecast(10, 100, &week(504, 168), at);
+        assert_eq!(draining.empty_at, Some(at + Duration::hours(5)));
+        assert_eq!(draining.summary, "empty in 5h (claims 3.0/h, new 1.0/h)");
+        // Grows 2/h: from 60 to critical 100 in 20 h; never empty.
+        let growing = forecast(60, 100, &week(168, 504), at);
+        assert_eq!(
+            (growing.empty_at, growing.critical_at),
+            (None, Some(at + Duration::hours(20)))
+        );
+        assert_eq!(
+            growing.summary,
+            "never empty: grows 2.0/h; critical (100) in 20h (claims 1.0/h, new 3.0/h)"
+        );
+        // Keeping pace, or already critical: never, and no critical time.
+        let steady = forecast(60, 100, &week(168, 168), at);
+        assert_eq!((steady.empty_at, steady.critical_at), (None, None));
+        assert_eq!(steady.summary, "never empty (claims 1.0/h, new 1.0/h)");
+        assert_eq!(forecast(120, 100, &week(0, 168), at).critical_at, None);
+        assert_eq!(forecast(0, 100, &week(0, 0), at).empty_at, Some(at));
     }
 
     #[test]

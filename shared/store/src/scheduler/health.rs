@@ -37,13 +37,17 @@ pub struct ClaimTiming {
     pub weekday: i32,
 }
 
-/// Outcomes of the leads that entered a pool in a window.
+/// M4: outcomes of the leads that entered a pool in a window, read from their history.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Outcomes {
     pub leads: i64,
+    /// Ever reached opportunity (an opportunity outcome, or won directly), even if later lost.
     pub opportunities: i64,
     pub customers: i64,
+    pub lost: i64,
+    /// Of the won leads.
     pub average_deal_size_minor: Option<f64>,
+    /// Pool entry to the final close (won or lost).
     pub average_cycle_seconds: Option<f64>,
 }
 
@@ -140,8 +144,8 @@ impl Store {
         .map_err(db_error)
     }
 
-    /// Outcomes of the leads that entered `pool` in `(from, to]`. A sales cycle runs from pool
-    /// entry to the lead's closing (its first `closed` event, else its last update).
+    /// Outcomes of the leads that entered `pool` in `(from, to]`, from their history: whether
+    /// each ever became an opportunity, whether it was won or lost, and when it finally closed.
     pub async fn pool_outcomes(
         &self,
         pool: &PoolId,
@@ -151,14 +155,20 @@ impl Store {
         sqlx::query_as!(
             Outcomes,
             r#"SELECT count(*) AS "leads!",
-                 count(*) FILTER (WHERE outcome IN ('opportunity', 'customer')) AS "opportunities!",
-                 count(*) FILTER (WHERE outcome = 'customer') AS "customers!",
-                 (avg(deal_size_minor) FILTER (WHERE outcome = 'customer'))::float8
-                   AS average_deal_size_minor,
-                 (avg(EXTRACT(EPOCH FROM COALESCE((SELECT min(e.occurred_at) FROM lead_events e
-                     WHERE e.lead_id = l.id AND e.to_state = 'closed'), l.updated_at) - l.pooled_at))
-                   FILTER (WHERE outcome = 'customer'))::float8 AS average_cycle_seconds
-               FROM leads l WHERE pool_id = $1 AND pooled_at > $2 AND pooled_at <= $3"#,
+                 count(*) FILTER (WHERE h.opportunity) AS "opportunities!",
+                 count(*) FILTER (WHERE h.won) AS "customers!",
+                 count(*) FILTER (WHERE h.lost) AS "lost!",
+                 (avg(l.deal_size_minor) FILTER (WHERE h.won))::float8 AS average_deal_size_minor,
+                 (avg(EXTRACT(EPOCH FROM h.closed_at - l.pooled_at))
+                   FILTER (WHERE h.closed_at IS NOT NULL))::float8 AS average_cycle_seconds
+               FROM leads l CROSS JOIN LATERAL (
+                 SELECT COALESCE(bool_or(e.kind IN ('lead.opportunity', 'lead.won')), false) AS opportunity,
+                   COALESCE(bool_or(e.kind = 'lead.won'), false) AS won,
+                   COALESCE(bool_or(e.kind = 'lead.lost'), false) AS lost,
+                   min(e.occurred_at) FILTER (WHERE e.kind IN ('lead.won', 'lead.lost')) AS closed_at
+                 FROM lead_events e WHERE e.lead_id = l.id
+                   AND e.kind IN ('lead.opportunity', 'lead.won', 'lead.lost')) h
+               WHERE l.pool_id = $1 AND l.pooled_at > $2 AND l.pooled_at <= $3"#,
             pool.as_str(),
             from,
             to
