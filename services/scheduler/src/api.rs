@@ -347,6 +347,45 @@ impl SchedulerService for SchedulerApi {
 
     type WatchAlertsStream = AlertStream;
 
+    async fn list_alerts(
+        &self,
+        request: Request<v1::ListAlertsRequest>,
+    ) -> Result<Response<v1::ListAlertsResponse>, Status> {
+        let result = async {
+            let identity = caller(&request)?;
+            require_role(
+                &identity,
+                &[Role::Manager, Role::Admin, Role::Service],
+                "list alerts",
+            )?;
+            let req = request.get_ref();
+            let mut v = Violations::new();
+            let as_of = v.check(self.as_of(req.as_of.as_ref()));
+            let pool = if req.pool.is_empty() {
+                None
+            } else {
+                v.check(PoolId::from_name(&req.pool, "pool"))
+            };
+            let (Some(as_of), true) = (as_of, v.is_empty()) else {
+                return Err(Error::InvalidArgument(v.into_vec()));
+            };
+            if let Some(pool) = &pool {
+                self.scheduler.require_pool(pool).await?;
+            }
+            let prefix = pool.map(|p| format!("{}/", p.name())).unwrap_or_default();
+            let alerts = self.scheduler.alerts(as_of).await?;
+            Ok(v1::ListAlertsResponse {
+                alerts: alerts
+                    .values()
+                    .filter(|a| a.name.starts_with(&prefix))
+                    .map(|a| alert(a, as_of))
+                    .collect(),
+            })
+        }
+        .await;
+        result.map(Response::new).map_err(to_status)
+    }
+
     async fn watch_alerts(
         &self,
         request: Request<v1::WatchAlertsRequest>,
