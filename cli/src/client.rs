@@ -199,6 +199,16 @@ impl Connection {
 }
 
 impl Connection {
+    pub async fn cleanup_proposal(&self) -> anyhow::Result<v1::CleanupProposal> {
+        let token = self.token()?;
+        Ok(self
+            .scheduler()
+            .await?
+            .get_cleanup_proposal(self.request(&token, v1::GetCleanupProposalRequest {})?)
+            .await?
+            .into_inner())
+    }
+
     pub async fn list_jobs(&self) -> anyhow::Result<Vec<v1::Job>> {
         let token = self.token()?;
         let jobs = self

@@ -68,6 +68,14 @@ enum Command {
     Pools,
     /// List the scheduler's jobs with their last and next run.
     Jobs,
+    /// The weekly cleanup's proposed policy change (low-volume pools merged): what it merges,
+    /// what it would change, and (--out) the document to review and `apply`. Never applied by
+    /// itself.
+    Cleanup {
+        /// Write the proposed policy document (YAML) to this file.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Claim as a rep (use --as reps/{id}): `claim next <pool>` or `claim <lead>`.
     Claim {
         /// `next` followed by a pool, or a lead name (leads/{uuid}).
@@ -285,6 +293,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Import { file, import_id } => commands::import(&conn, &file, import_id).await,
         Command::Pools => output::pools(&conn.list_pool_health().await?),
         Command::Jobs => output::jobs(&conn.list_jobs().await?),
+        Command::Cleanup { out } => {
+            let proposal = conn.cleanup_proposal().await?;
+            if let Some(path) = out {
+                std::fs::write(&path, &proposal.document)
+                    .map_err(|e| anyhow::anyhow!("writing {}: {e}", path.display()))?;
+            }
+            output::cleanup(&proposal)
+        }
         Command::Claim { target, pool } => commands::claim(&conn, &target, pool.as_deref()).await,
         Command::Status { rep } => commands::rep_status(&conn, rep.as_deref()).await,
         Command::Token {

@@ -93,6 +93,41 @@ pub fn pools(pools: &[v1::PoolHealth]) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The weekly cleanup's proposal: merges, pools kept, what applying it changes.
+pub fn cleanup(proposal: &v1::CleanupProposal) -> anyhow::Result<()> {
+    println!(
+        "proposed {} from policy version {}{}",
+        time(proposal.create_time.as_ref()),
+        proposal.policy_version,
+        if proposal.stale {
+            " (stale: a newer version is in force; run jobs/weekly-cleanup again)"
+        } else {
+            ""
+        }
+    );
+    for merge in &proposal.merges {
+        println!(
+            "merge  {} into {} ({} new leads in 7 days)",
+            merge.pool, merge.into, merge.new_leads
+        );
+    }
+    for kept in &proposal.kept {
+        println!("keep   {}: {}", kept.pool, kept.reason);
+    }
+    for change in &proposal.changes {
+        let kind = change
+            .kind()
+            .as_str_name()
+            .trim_start_matches("KIND_")
+            .to_lowercase();
+        println!("{kind:<8} {}", change.path);
+    }
+    println!(
+        "review with `leadpoolctl cleanup --out proposal.yaml`, then `leadpoolctl apply -f proposal.yaml`"
+    );
+    Ok(())
+}
+
 /// `90` → `1m30s`, `5400` → `1h30m`.
 fn short_duration(seconds: i64) -> String {
     let (h, m, s) = (seconds / 3600, seconds % 3600 / 60, seconds % 60);

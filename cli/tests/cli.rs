@@ -212,7 +212,7 @@ async fn a_100k_row_csv_import_completes_with_an_exact_summary() {
 async fn pools_shows_a_health_table_with_alerts_and_jobs_lists_every_job() {
     let cluster = Cluster::start().await;
     let policy = file_with(
-        "apiVersion: leadpool.dev/v1\nkind: Policy\npools: [{ id: inbound, type: open, health: { warning: 1, critical: 2 } }]\nrouting: { default: { pool: inbound } }\n",
+        "apiVersion: leadpool.dev/v1\nkind: Policy\npools: [{ id: inbound, type: open, health: { warning: 1, critical: 2 } }, { id: spare, type: open }]\nrouting: { default: { pool: inbound } }\n",
         ".yaml",
     );
     let applied = ctl(&cluster, &["apply", "-f", policy.path().to_str().unwrap()]).await;
@@ -270,6 +270,34 @@ async fn pools_shows_a_health_table_with_alerts_and_jobs_lists_every_job() {
     };
     assert_eq!(every("daily-refresh").as_deref(), Some("24h"), "{listed}");
     assert_eq!(every("release").as_deref(), Some("30s"), "{listed}");
+
+    // The weekly cleanup proposes merging the two quiet pools; the CLI shows and saves it.
+    let scheduler = leadpool_e2e::channel(cluster.scheduler.addr).await;
+    leadpool_proto::v1::scheduler_service_client::SchedulerServiceClient::new(scheduler)
+        .run_job(leadpool_testing::authed(
+            &leadpool_e2e::admin(),
+            leadpool_proto::v1::RunJobRequest {
+                name: "jobs/weekly-cleanup".into(),
+                as_of: None,
+            },
+        ))
+        .await
+        .unwrap();
+    let saved = tempfile::NamedTempFile::new().unwrap();
+    let cleanup = ctl(
+        &cluster,
+        &["cleanup", "--out", saved.path().to_str().unwrap()],
+    )
+    .await;
+    let shown = stdout(&cleanup);
+    assert!(cleanup.status.success(), "{}", stderr(&cleanup));
+    assert!(
+        shown.contains("merge  pools/spare into pools/inbound (0 new leads in 7 days)")
+            && shown.contains("removed  pools/spare"),
+        "{shown}"
+    );
+    let document = std::fs::read_to_string(saved.path()).unwrap();
+    assert!(document.contains("drainTo: inbound"), "{document}");
     cluster.stop().await;
 }
 

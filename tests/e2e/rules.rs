@@ -400,3 +400,101 @@ async fn the_top_quarter_by_opportunity_rate_reaches_the_hot_pool_once_the_sched
     assert_eq!(rep_view.rep.unwrap().performance.unwrap().tier, "top");
     cluster.stop().await;
 }
+
+const LOW_VOLUME: &str = r"
+apiVersion: leadpool.dev/v1
+kind: Policy
+reps: [{ id: ana, role: sdr }]
+pools:
+  - { id: west, type: segmented }
+  - { id: tiny, type: segmented }
+health: { lowVolumePerWeek: 3 }
+routing:
+  rules: [{ name: north, match: { regions: [north] }, pool: tiny }]
+  default: { pool: west }
+";
+
+async fn proposal(cluster: &Cluster) -> v1::CleanupProposal {
+    cluster
+        .scheduler()
+        .await
+        .get_cleanup_proposal(authed(&admin(), v1::GetCleanupProposalRequest {}))
+        .await
+        .unwrap()
+        .into_inner()
+}
+
+#[tokio::test]
+async fn the_weekly_cleanup_proposes_merging_a_low_volume_pool_and_changes_nothing_until_applied() {
+    let cluster = Cluster::start().await;
+    let version = apply_policy(&mut cluster.routing().await, LOW_VOLUME).await;
+    let mut intake = cluster.intake().await;
+    for i in 0..4 {
+        leadpool_e2e::submit_segmented(&mut intake, &format!("w{i}"), 50, "west", "web").await;
+    }
+    let northern = leadpool_e2e::submit_segmented(&mut intake, "n0", 50, "north", "web").await;
+    assert_eq!(northern.pool, "pools/tiny");
+    let none = cluster
+        .scheduler()
+        .await
+        .get_cleanup_proposal(authed(&admin(), v1::GetCleanupProposalRequest {}))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        none.code(),
+        tonic::Code::NotFound,
+        "no proposal before the first cleanup"
+    );
+
+    let now = leadpool_domain::Clock::now(&cluster.env.clock);
+    crate::jobs::run_job(&cluster, "weekly-cleanup", now).await;
+    let proposed = proposal(&cluster).await;
+    let merges: Vec<(&str, &str, i64)> = proposed
+        .merges
+        .iter()
+        .map(|m| (m.pool.as_str(), m.into.as_str(), m.new_leads))
+        .collect();
+    assert_eq!(merges, [("pools/tiny", "pools/west", 1)]);
+    assert_eq!((proposed.policy_version, proposed.stale), (version, false));
+    let changes: Vec<(v1::policy_change::Kind, &str)> = proposed
+        .changes
+        .iter()
+        .map(|c| (c.kind(), c.path.as_str()))
+        .collect();
+    assert!(
+        changes.contains(&(v1::policy_change::Kind::Removed, "pools/tiny")),
+        "{changes:?}"
+    );
+    assert!(
+        changes.contains(&(v1::policy_change::Kind::Changed, "routing.rules/north")),
+        "{changes:?}"
+    );
+
+    // Nothing changed in force: the pool and its lead are where they were.
+    let in_force = cluster
+        .routing()
+        .await
+        .get_policy(authed(&admin(), v1::GetPolicyRequest::default()))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(in_force.policy.unwrap().version, version);
+    assert_eq!(
+        get(&cluster, &northern.name).await.lead.unwrap().pool,
+        "pools/tiny"
+    );
+
+    // An ops team applies the document: the pool's lead drains into west, and so do new ones.
+    let applied = apply_policy(&mut cluster.routing().await, &proposed.document).await;
+    assert_eq!(applied, version + 1);
+    let drained = get(&cluster, &northern.name).await;
+    assert_eq!(drained.lead.unwrap().pool, "pools/west");
+    assert_eq!(drained.last_change.unwrap().kind, "lead.drained");
+    let later = leadpool_e2e::submit_segmented(&mut intake, "n1", 50, "north", "web").await;
+    assert_eq!(later.pool, "pools/west");
+    assert!(
+        proposal(&cluster).await.stale,
+        "the proposal's version is no longer in force"
+    );
+    cluster.stop().await;
+}

@@ -10,7 +10,7 @@ use leadpool_auth::Role;
 use leadpool_domain::validation::Violations;
 use leadpool_domain::{AwayStatus, Error, FieldViolation, LeadId, PoolId, RepId};
 use leadpool_policy::document::{LimitsDoc, PoolDoc, RepDoc};
-use leadpool_policy::{ChangeKind, Decision, LeadFacts};
+use leadpool_policy::{Decision, LeadFacts};
 use leadpool_proto::v1::{self, routing_service_server::RoutingService};
 use leadpool_server::{caller, convert, paging, require_role, to_status};
 use leadpool_store::{Applied, PolicyRecord};
@@ -63,19 +63,7 @@ fn policy_version(record: &PolicyRecord, with_document: bool) -> v1::PolicyVersi
 fn apply_response(applied: Applied) -> v1::ApplyPolicyResponse {
     v1::ApplyPolicyResponse {
         policy: applied.record.as_ref().map(|r| policy_version(r, true)),
-        changes: applied
-            .changes
-            .iter()
-            .map(|c| v1::PolicyChange {
-                kind: match c.kind {
-                    ChangeKind::Added => v1::policy_change::Kind::Added,
-                    ChangeKind::Removed => v1::policy_change::Kind::Removed,
-                    ChangeKind::Changed => v1::policy_change::Kind::Changed,
-                }
-                .into(),
-                path: c.path.clone(),
-            })
-            .collect(),
+        changes: applied.changes.iter().map(convert::policy_change).collect(),
         applied: applied.applied,
         drains: applied
             .drains

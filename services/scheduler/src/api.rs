@@ -347,6 +347,52 @@ impl SchedulerService for SchedulerApi {
 
     type WatchAlertsStream = AlertStream;
 
+    async fn get_cleanup_proposal(
+        &self,
+        request: Request<v1::GetCleanupProposalRequest>,
+    ) -> Result<Response<v1::CleanupProposal>, Status> {
+        let result = async {
+            let identity = caller(&request)?;
+            require_role(
+                &identity,
+                &[Role::Manager, Role::Admin, Role::Service],
+                "read the cleanup proposal",
+            )?;
+            let proposal = self.scheduler.cleanup_proposal().await?;
+            let record = &proposal.record;
+            Ok(v1::CleanupProposal {
+                create_time: Some(convert::timestamp(record.created_at)),
+                policy_version: record.policy_version,
+                stale: proposal.stale,
+                merges: record
+                    .merges
+                    .iter()
+                    .map(|m| v1::PoolMerge {
+                        pool: format!("pools/{}", m.pool),
+                        into: format!("pools/{}", m.into),
+                        new_leads: m.new_leads,
+                    })
+                    .collect(),
+                kept: record
+                    .kept
+                    .iter()
+                    .map(|k| v1::KeptPool {
+                        pool: format!("pools/{}", k.pool),
+                        reason: k.why.clone(),
+                    })
+                    .collect(),
+                document: record.document.clone(),
+                changes: proposal
+                    .changes
+                    .iter()
+                    .map(convert::policy_change)
+                    .collect(),
+            })
+        }
+        .await;
+        result.map(Response::new).map_err(to_status)
+    }
+
     async fn list_alerts(
         &self,
         request: Request<v1::ListAlertsRequest>,

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use leadpool_domain::{Error, PoolId};
 use leadpool_policy::Pool;
-use leadpool_store::JobRunRecord;
+use leadpool_store::{JobRunRecord, ProposalRecord};
 
 use crate::health::{Alert, Health};
 use crate::jobs::{Job, Outcome};
@@ -17,6 +17,14 @@ use crate::runner::{Runner, next_slot};
 #[derive(Clone)]
 pub struct Scheduler {
     runner: Runner,
+}
+
+/// The weekly cleanup's proposal as GetCleanupProposal answers it.
+pub struct CleanupProposal {
+    pub record: ProposalRecord,
+    /// A newer policy version is in force than the one the proposal edits.
+    pub stale: bool,
+    pub changes: Vec<leadpool_policy::Change>,
 }
 
 /// A job, its latest run and, when the schedule runs here, its next slot.
@@ -52,6 +60,38 @@ impl Scheduler {
                 .config
                 .enabled
                 .then(|| next_slot(self.now(), interval)),
+        })
+    }
+
+    /// S5: the weekly cleanup's latest proposal, whether a newer policy is in force now, and
+    /// what applying it would change to the version it edits.
+    pub async fn cleanup_proposal(&self) -> Result<CleanupProposal, Error> {
+        let store = &self.runner.store;
+        let record = store
+            .latest_proposal()
+            .await?
+            .ok_or_else(|| Error::not_found("cleanup proposal", "latest"))?;
+        // The version in force right now, not as cached here.
+        let (in_force, _) = store.policy_generation().await?;
+        let unreadable = |what: &str, errors: Vec<leadpool_policy::PolicyError>| {
+            Error::internal(format!(
+                "{what} no longer parses: {}",
+                errors
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ))
+        };
+        let proposed = leadpool_policy::parse(&record.document)
+            .map_err(|e| unreadable("the stored proposal", e))?;
+        let base = store.policy(record.policy_version).await?;
+        let base = leadpool_policy::parse(&base.document)
+            .map_err(|e| unreadable("the policy version it edits", e))?;
+        Ok(CleanupProposal {
+            stale: in_force != record.policy_version,
+            changes: leadpool_policy::diff(Some(&base), &proposed),
+            record,
         })
     }
 

@@ -65,6 +65,8 @@ impl Outcome {
 pub struct JobContext<'a> {
     pub config: &'a SchedulerConfig,
     pub policy: &'a Policy,
+    /// The version `policy` was compiled from.
+    pub policy_version: i64,
 }
 
 impl Job {
@@ -116,7 +118,7 @@ impl Job {
                 "moves old leads to the priority pool, to nurture, and archives the oldest"
             }
             Self::WeeklyCleanup => {
-                "rejects live duplicates of earlier leads; forgets job runs older than the history kept"
+                "rejects live duplicates of earlier leads; proposes merging low-volume pools (never applied by itself); forgets job runs older than the history kept"
             }
             Self::Backpressure => {
                 "holds back low-priority sources while a pool is critical; resumes them below the warning level"
@@ -230,9 +232,19 @@ impl Job {
                 }
                 let history = chrono::Duration::from_std(ctx.config.job_history)
                     .unwrap_or(chrono::Duration::days(30));
+                let mut records = run.prune_job_runs(now - history).await?;
+                // S5: low-volume pools become a proposed policy change, kept for review.
+                let arrivals = run
+                    .arrivals_by_pool(now - chrono::Duration::days(7), now)
+                    .await?;
+                if let Some(proposal) = policy.propose_merges(&arrivals) {
+                    run.record_proposal(&proposal, ctx.policy_version, now)
+                        .await?;
+                    records += 1;
+                }
                 Ok(Outcome {
                     leads: rejected,
-                    records: run.prune_job_runs(now - history).await?,
+                    records,
                 })
             }
             Self::Backpressure => crate::backpressure::apply(run, policy, now, batch)

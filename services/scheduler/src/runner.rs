@@ -112,6 +112,7 @@ impl Runner {
         let ctx = JobContext {
             config: &self.config,
             policy: &policy.policy,
+            policy_version: policy.version,
         };
         let outcome = job.run(&mut run, as_of, &ctx).await?;
         run.finish(outcome.affected()).await?;

@@ -7,6 +7,7 @@
 mod access;
 mod assign;
 mod availability;
+mod cleanup;
 mod compile;
 mod diff;
 pub mod document;
@@ -25,6 +26,7 @@ use serde::Deserialize;
 pub use access::AccessExplanation;
 pub use assign::{Candidate, Candidates, OpenCaps, next_assignee};
 pub use availability::Away;
+pub use cleanup::{Merge, Proposal};
 pub use compile::{DEFAULT_CONTACT_SLA, PolicyError, compile};
 pub use diff::{Change, ChangeKind, diff};
 pub use document::PolicyDocument;

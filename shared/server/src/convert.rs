@@ -193,6 +193,20 @@ pub fn performance(view: &leadpool_domain::PerformanceView) -> v1::RepPerformanc
     }
 }
 
+/// One change a policy document makes to another.
+pub fn policy_change(change: &leadpool_policy::Change) -> v1::PolicyChange {
+    use leadpool_policy::ChangeKind;
+    v1::PolicyChange {
+        kind: match change.kind {
+            ChangeKind::Added => v1::policy_change::Kind::Added,
+            ChangeKind::Removed => v1::policy_change::Kind::Removed,
+            ChangeKind::Changed => v1::policy_change::Kind::Changed,
+        }
+        .into(),
+        path: change.path.clone(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

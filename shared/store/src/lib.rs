@@ -38,7 +38,8 @@ pub use policy_cache::{CurrentPolicy, PolicyCache};
 pub use routing::{Assignment, AssignmentRequest, Placement};
 pub use scheduler::{
     AgeFrom, AgeOut, AgeStep, Boost, ClaimTiming, DuplicateKey, Flow, ForcedAssignment,
-    JobRunRecord, JobTx, Outcomes, PoolCounts, QuotaShortfall, Release,
+    JobRunRecord, JobTx, KeptRecord, MergeRecord, Outcomes, PoolCounts, ProposalRecord,
+    QuotaShortfall, Release,
 };
 
 /// The migrations in `migrations/`, compiled into every binary that uses the store.

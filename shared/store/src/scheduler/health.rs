@@ -1,9 +1,12 @@
 //! The raw figures behind pool health (M1–M6), read from the leads and their history. The
 //! scheduler turns them into rates, shares and alerts; nothing here interprets them.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use leadpool_domain::{Error, PoolId};
 
+use super::JobTx;
 use crate::Store;
 use crate::error::db_error;
 
@@ -183,19 +186,9 @@ impl Store {
         &self,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
-    ) -> Result<std::collections::HashMap<String, i64>, Error> {
-        let rows = sqlx::query!(
-            r#"SELECT pool_id AS "pool_id!", count(*) AS "arrivals!" FROM lead_events
-               WHERE pool_id IS NOT NULL AND from_state = 'received'
-                 AND to_state IN ('available', 'scheduled')
-                 AND occurred_at > $1 AND occurred_at <= $2 GROUP BY pool_id"#,
-            from,
-            to
-        )
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db_error)?;
-        Ok(rows.into_iter().map(|r| (r.pool_id, r.arrivals)).collect())
+    ) -> Result<HashMap<String, i64>, Error> {
+        let mut conn = self.pool.acquire().await.map_err(db_error)?;
+        arrivals_by_pool(&mut conn, from, to).await
     }
 
     /// The mean depth of `pool` over the snapshots taken in `(from, to]`; `None` without any.
@@ -246,4 +239,34 @@ impl Store {
         .await
         .map_err(db_error)
     }
+}
+
+impl JobTx {
+    /// New leads per pool in `(from, to]` (see [`Store::arrivals_by_pool`]).
+    pub async fn arrivals_by_pool(
+        &mut self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<HashMap<String, i64>, Error> {
+        arrivals_by_pool(&mut self.tx, from, to).await
+    }
+}
+
+async fn arrivals_by_pool(
+    conn: &mut sqlx::PgConnection,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<HashMap<String, i64>, Error> {
+    let rows = sqlx::query!(
+        r#"SELECT pool_id AS "pool_id!", count(*) AS "arrivals!" FROM lead_events
+           WHERE pool_id IS NOT NULL AND from_state = 'received'
+             AND to_state IN ('available', 'scheduled')
+             AND occurred_at > $1 AND occurred_at <= $2 GROUP BY pool_id"#,
+        from,
+        to
+    )
+    .fetch_all(conn)
+    .await
+    .map_err(db_error)?;
+    Ok(rows.into_iter().map(|r| (r.pool_id, r.arrivals)).collect())
 }

@@ -1,11 +1,13 @@
 //! The scheduler's SQL: job runs (exactly once per slot), the lead moves each job makes inside
 //! its run's transaction, and the raw figures behind pool health.
 
+mod cleanup;
 mod health;
 mod moves;
 mod performance;
 mod runs;
 
+pub use cleanup::{KeptRecord, MergeRecord, ProposalRecord};
 pub use health::{ClaimTiming, Flow, Outcomes, PoolCounts, QuotaShortfall};
 pub use moves::{AgeFrom, AgeOut, AgeStep, Boost, DuplicateKey, ForcedAssignment, Release};
 pub use runs::{JobRunRecord, JobTx};
