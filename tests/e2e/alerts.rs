@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use leadpool_domain::Clock;
-use leadpool_e2e::{Cluster, admin, apply_policy, rep, submit};
+use leadpool_e2e::{Cluster, admin, apply_policy, submit};
 use leadpool_proto::v1;
 use leadpool_server::convert::timestamp;
 use leadpool_testing::authed;
@@ -52,17 +52,7 @@ async fn firing(cluster: &Cluster, kind: v1::AlertKind, at: DateTime<Utc>) -> Ve
 }
 
 async fn claim(cluster: &Cluster, who: &str, lead: &v1::Lead) {
-    cluster
-        .claim()
-        .await
-        .claim_lead(authed(
-            &rep(who),
-            v1::ClaimLeadRequest {
-                name: lead.name.clone(),
-            },
-        ))
-        .await
-        .unwrap();
+    crate::rules::claim_lead(cluster, who, &lead.name).await;
 }
 
 async fn submit_at(cluster: &Cluster, at: DateTime<Utc>, keys: &[&str]) -> Vec<v1::Lead> {

@@ -56,7 +56,7 @@ async fn close(cluster: &Cluster, who: &str, lead: &str, outcome: v1::Outcome, d
         .unwrap();
 }
 
-async fn claim_lead(cluster: &Cluster, who: &str, lead: &str) -> v1::Lead {
+pub async fn claim_lead(cluster: &Cluster, who: &str, lead: &str) -> v1::Lead {
     cluster
         .claim()
         .await

@@ -76,11 +76,7 @@ impl Scheduler {
         let unreadable = |what: &str, errors: Vec<leadpool_policy::PolicyError>| {
             Error::internal(format!(
                 "{what} no longer parses: {}",
-                errors
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join("; ")
+                leadpool_policy::PolicyError::join(&errors)
             ))
         };
         let proposed = leadpool_policy::parse(&record.document)

@@ -95,11 +95,7 @@ impl Policy {
                     format!(
                         "merging it into {} would not validate: {}",
                         into.name(),
-                        errors
-                            .iter()
-                            .map(ToString::to_string)
-                            .collect::<Vec<_>>()
-                            .join("; ")
+                        crate::PolicyError::join(&errors)
                     ),
                 )),
             }

@@ -34,8 +34,9 @@ impl Store {
         actor: &str,
         now: DateTime<Utc>,
     ) -> Result<(), Error> {
-        let mut conn = self.pool.acquire().await.map_err(db_error)?;
-        record_waiting(&mut conn, waits, actor, now).await
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        record_waiting(&mut tx, waits, actor, now).await?;
+        tx.commit().await.map_err(db_error)
     }
 
     /// Leads available in `pool` right now.
@@ -51,7 +52,9 @@ impl Store {
 }
 
 /// A `lead.waiting` row for each lead whose latest history row is not already the same wait,
-/// so a lead retried every few seconds for the same reason gets one row, not thousands.
+/// so a lead retried every few seconds for the same reason gets one row, not thousands. Runs
+/// in the caller's transaction: a per-lead lock, then the insert in a statement of its own, so
+/// two routings of one lead at once (intake's retry loop and a RouteLead) see each other's row.
 pub(crate) async fn record_waiting(
     conn: &mut sqlx::PgConnection,
     waits: &[(LeadId, String)],
@@ -60,6 +63,14 @@ pub(crate) async fn record_waiting(
 ) -> Result<(), Error> {
     let (ids, reasons): (Vec<Uuid>, Vec<&str>) =
         waits.iter().map(|(id, why)| (id.0, why.as_str())).unzip();
+    sqlx::query!(
+        "SELECT pg_advisory_xact_lock(hashtextextended('waiting:' || id::text, 0)) \
+         FROM (SELECT DISTINCT id FROM unnest($1::uuid[]) AS id ORDER BY id) ids",
+        &ids
+    )
+    .execute(&mut *conn)
+    .await
+    .map_err(db_error)?;
     sqlx::query!(
         "INSERT INTO lead_events \
            (lead_id, from_state, to_state, kind, actor, reason, pool_id, rep_id, occurred_at) \

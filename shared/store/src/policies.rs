@@ -219,11 +219,7 @@ pub(crate) fn parse_stored(record: &PolicyRecord) -> Result<PolicyDocument, Erro
         Error::internal(format!(
             "stored policy version {} no longer parses: {}",
             record.version,
-            errors
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join("; ")
+            leadpool_policy::PolicyError::join(&errors)
         ))
     })
 }

@@ -68,11 +68,7 @@ impl PolicyCache {
             let policy = leadpool_policy::compile(&parse_stored(&record)?).map_err(|errors| {
                 Error::internal(format!(
                     "stored policy version {version} no longer validates: {}",
-                    errors
-                        .iter()
-                        .map(ToString::to_string)
-                        .collect::<Vec<_>>()
-                        .join("; ")
+                    leadpool_policy::PolicyError::join(&errors)
                 ))
             })?;
             tracing::info!(version, "policy loaded");

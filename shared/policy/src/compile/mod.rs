@@ -31,6 +31,17 @@ pub struct PolicyError {
     pub message: String,
 }
 
+impl PolicyError {
+    /// Every problem in one line, for a log or an internal error.
+    pub fn join(errors: &[PolicyError]) -> String {
+        errors
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+}
+
 impl fmt::Display for PolicyError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.path.is_empty() {
