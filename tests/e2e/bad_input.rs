@@ -393,6 +393,20 @@ async fn every_rpc_refuses_bad_input_with_the_fields_to_fix() {
                 &admin(),
                 v1::RunJobRequest {
                     name: "jobs/make-coffee".into(),
+                    as_of: None,
+                },
+            ))
+            .await,
+        &["name"],
+    );
+    // A time outside the protobuf range is refused at the boundary, before any field's
+    // meaning is looked at.
+    assert_invalid(
+        scheduler
+            .run_job(authed(
+                &admin(),
+                v1::RunJobRequest {
+                    name: "jobs/make-coffee".into(),
                     as_of: Some(prost_types::Timestamp {
                         seconds: 0,
                         nanos: -1,
@@ -400,7 +414,7 @@ async fn every_rpc_refuses_bad_input_with_the_fields_to_fix() {
                 },
             ))
             .await,
-        &["name", "as_of"],
+        &["as_of"],
     );
     assert_invalid(
         scheduler
@@ -420,15 +434,28 @@ async fn every_rpc_refuses_bad_input_with_the_fields_to_fix() {
                 &alice,
                 v1::GetPoolHealthRequest {
                     name: "west".into(),
+                    as_of: None,
+                    time_zone: "Mars/Olympus".into(),
+                },
+            ))
+            .await,
+        &["name", "time_zone"],
+    );
+    assert_invalid(
+        scheduler
+            .get_pool_health(authed(
+                &alice,
+                v1::GetPoolHealthRequest {
+                    name: "west".into(),
                     as_of: Some(prost_types::Timestamp {
-                        seconds: 0,
-                        nanos: -1,
+                        seconds: i64::MAX,
+                        nanos: 0,
                     }),
                     time_zone: "Mars/Olympus".into(),
                 },
             ))
             .await,
-        &["name", "time_zone", "as_of"],
+        &["as_of"],
     );
     assert_invalid(
         scheduler

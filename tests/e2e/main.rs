@@ -12,6 +12,7 @@ mod claim_model;
 mod examples;
 mod flow;
 mod health;
+mod hostile;
 mod import;
 mod intake;
 mod jobs;

@@ -1088,12 +1088,29 @@ async fn bad_input_to_every_new_call_names_each_problem_and_changes_nothing() {
                     availability: Some(Availability::OutOfOffice(v1::OutOfOffice {
                         from_time: Some(timestamp(now + Duration::days(2))),
                         until_time: Some(timestamp(now + Duration::days(1))),
+                        note: "a note".into(),
+                    })),
+                },
+            ))
+            .await,
+        &["rep", "out_of_office.until_time"],
+    );
+    // A control character is refused at the boundary, before the fields' meaning is read.
+    assert_invalid(
+        routing
+            .set_rep_availability(authed(
+                &admin(),
+                v1::SetRepAvailabilityRequest {
+                    rep: "wendy".into(),
+                    availability: Some(Availability::OutOfOffice(v1::OutOfOffice {
+                        from_time: None,
+                        until_time: Some(timestamp(now + Duration::days(1))),
                         note: "a\u{7}".into(),
                     })),
                 },
             ))
             .await,
-        &["rep", "out_of_office.note", "out_of_office.until_time"],
+        &["out_of_office.note"],
     );
     assert_invalid(
         routing

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::validation::{FieldViolation, Violations};
+use crate::validation::{FieldViolation, Violations, excerpt};
 
 /// Limits on free-text input, so one request cannot fill the database.
 pub const MAX_TEXT_LEN: usize = 256;
@@ -60,6 +60,8 @@ impl NewLead {
                 "idempotency_key",
                 format!("is longer than {MAX_IDEMPOTENCY_KEY_LEN} bytes"),
             );
+        } else if key.chars().any(char::is_control) {
+            v.add("idempotency_key", "contains control characters");
         }
         let email = input.email.trim().to_ascii_lowercase();
         if email.is_empty() && input.phone.trim().is_empty() {
@@ -70,7 +72,7 @@ impl NewLead {
         } else if !email.is_empty() && !is_plausible_email(&email) {
             v.add(
                 "contact.email",
-                format!("`{email}` is not an email address"),
+                format!("`{}` is not an email address", excerpt(&email, 64)),
             );
         }
         if !(0..=100).contains(&input.score) {
@@ -85,7 +87,10 @@ impl NewLead {
         } else if !is_plausible_domain(&domain) {
             v.add(
                 "contact.company_domain",
-                format!("`{domain}` is not a domain name such as example.com"),
+                format!(
+                    "`{}` is not a domain name such as example.com",
+                    excerpt(&domain, 64)
+                ),
             );
         }
         let country = input.country.trim().to_ascii_uppercase();
@@ -93,7 +98,10 @@ impl NewLead {
         if !country.is_empty() && !is_alpha2 {
             v.add(
                 "contact.country",
-                format!("`{country}` is not an ISO 3166-1 alpha-2 code such as DE"),
+                format!(
+                    "`{}` is not an ISO 3166-1 alpha-2 code such as DE",
+                    excerpt(&country, 8)
+                ),
             );
         }
         for (field, value) in [
@@ -122,7 +130,7 @@ impl NewLead {
             if key.is_empty() {
                 v.add("attributes", "has an empty key");
             }
-            check_text(&mut v, &format!("attributes[{key}]"), value);
+            check_text(&mut v, &format!("attributes[{}]", excerpt(key, 32)), value);
             check_text(&mut v, "attributes", key);
         }
         v.into_result(|| NewLead {
@@ -286,5 +294,56 @@ mod tests {
             ..valid_input()
         };
         assert!(NewLead::parse(input).is_ok());
+    }
+
+    proptest::proptest! {
+        /// Any text in any field: a lead with no control character and nothing overlong in
+        /// it, or the problems by field — never a panic.
+        #[test]
+        fn any_input_is_a_clean_lead_or_its_problems(
+            key in "\\PC{0,8}|.{0,8}",
+            email in "\\PC{0,12}|.{0,12}|[a-z]{1,5}@[a-z]{1,5}\\.de",
+            name in "\\PC{0,300}|.{0,20}",
+            source in ".{0,10}",
+            attribute in ".{0,10}",
+            score in -5i32..110,
+        ) {
+            let input = LeadInput {
+                idempotency_key: key,
+                email,
+                contact_name: name,
+                source,
+                score,
+                attributes: BTreeMap::from([("utm".to_owned(), attribute)]),
+                ..LeadInput::default()
+            };
+            match NewLead::parse(input) {
+                Ok(lead) => {
+                    let texts = [
+                        &lead.idempotency_key, &lead.email, &lead.contact_name, &lead.source,
+                        &lead.attributes["utm"],
+                    ];
+                    for text in texts {
+                        proptest::prop_assert!(!text.chars().any(char::is_control), "{:?}", text);
+                        proptest::prop_assert!(text.len() <= MAX_TEXT_LEN);
+                    }
+                    proptest::prop_assert!((0..=100).contains(&lead.score));
+                }
+                Err(violations) => proptest::prop_assert!(!violations.is_empty()),
+            }
+        }
+
+        /// Any resource name is an id of its kind or a violation naming the field.
+        #[test]
+        fn any_name_is_an_id_or_a_violation(name in "\\PC{0,40}|pools/.{0,10}|leads/.{0,40}") {
+            match crate::PoolId::from_name(&name, "pool") {
+                Ok(id) => proptest::prop_assert_eq!(id.name(), name.clone()),
+                Err(v) => proptest::prop_assert_eq!(v.field, "pool"),
+            }
+            match crate::LeadId::from_name(&name, "lead") {
+                Ok(id) => proptest::prop_assert_eq!(id.name(), name.to_ascii_lowercase()),
+                Err(v) => proptest::prop_assert_eq!(v.field, "lead"),
+            }
+        }
     }
 }

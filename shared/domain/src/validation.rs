@@ -32,6 +32,27 @@ impl fmt::Display for FieldViolation {
     }
 }
 
+/// `text` as it may be quoted back to a caller or stored beside an error: at most `max_chars`
+/// characters (then `…`), every control character but tab and line feed shown as `�`. An
+/// answer never echoes a megabyte, and nothing that Postgres or a terminal would choke on.
+pub fn excerpt(text: &str, max_chars: usize) -> String {
+    let mut out: String = text
+        .chars()
+        .take(max_chars)
+        .map(|c| {
+            if c.is_control() && !matches!(c, '\t' | '\n') {
+                '\u{FFFD}'
+            } else {
+                c
+            }
+        })
+        .collect();
+    if text.chars().nth(max_chars).is_some() {
+        out.push('…');
+    }
+    out
+}
+
 /// Collects violations while parsing a request, so the caller hears about all of them at once.
 #[derive(Debug, Default)]
 pub struct Violations(Vec<FieldViolation>);
@@ -71,5 +92,18 @@ impl Violations {
 
     pub fn into_vec(self) -> Vec<FieldViolation> {
         self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_excerpt_is_short_and_printable() {
+        assert_eq!(excerpt("plain", 10), "plain");
+        assert_eq!(excerpt("a\0b\u{1b}c\td", 10), "a\u{FFFD}b\u{FFFD}c\td");
+        assert_eq!(excerpt(&"x".repeat(1_000_000), 5), "xxxxx…");
+        assert_eq!(excerpt("ééé", 2), "éé…", "characters, not bytes");
     }
 }

@@ -19,12 +19,17 @@ fn optional_timestamp(at: Option<DateTime<Utc>>) -> Option<Timestamp> {
     at.map(timestamp)
 }
 
-/// Reads a timestamp field; `field` names it in the error.
+/// Reads a timestamp field; `field` names it in the error. Only the protobuf range (years
+/// 1–9999) is a time.
 pub fn from_timestamp(ts: &Timestamp, field: &str) -> Result<DateTime<Utc>, FieldViolation> {
+    use crate::input::{MAX_SECONDS, MIN_SECONDS};
     u32::try_from(ts.nanos)
         .ok()
+        .filter(|nanos| *nanos < 1_000_000_000 && (MIN_SECONDS..=MAX_SECONDS).contains(&ts.seconds))
         .and_then(|nanos| DateTime::from_timestamp(ts.seconds, nanos))
-        .ok_or_else(|| FieldViolation::new(field, "is not a valid timestamp"))
+        .ok_or_else(|| {
+            FieldViolation::new(field, "is not a time between 0001-01-01 and 9999-12-31")
+        })
 }
 
 pub fn lead_state(state: LeadState) -> v1::LeadState {
@@ -220,5 +225,21 @@ mod tests {
             nanos: -5,
         };
         assert_eq!(from_timestamp(&bad, "as_of").unwrap_err().field, "as_of");
+    }
+
+    proptest::proptest! {
+        /// Any pair of numbers is a time in years 1–9999 that round-trips, or a field violation;
+        /// never a panic.
+        #[test]
+        fn any_timestamp_is_a_time_or_a_field_violation(seconds: i64, nanos: i32) {
+            let ts = Timestamp { seconds, nanos };
+            match from_timestamp(&ts, "at") {
+                Ok(at) => {
+                    proptest::prop_assert!((1..=9999).contains(&chrono::Datelike::year(&at)));
+                    proptest::prop_assert_eq!(timestamp(at), ts);
+                }
+                Err(violation) => proptest::prop_assert_eq!(violation.field, "at"),
+            }
+        }
     }
 }

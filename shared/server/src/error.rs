@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use leadpool_auth::{Identity, Role};
+use leadpool_domain::validation::excerpt;
 use leadpool_domain::{Error, Reason};
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
@@ -11,34 +12,45 @@ use tonic_types::{ErrorDetails, StatusExt};
 /// The domain of every `google.rpc.ErrorInfo` Leadpool sends.
 pub const ERROR_DOMAIN: &str = "leadpool.dev";
 
+/// How much of a message, and of each detail, a status carries: errors may quote what the
+/// caller sent, and a status too large for stock clients' 8 KiB metadata limit reaches them as
+/// RESOURCE_EXHAUSTED instead of what went wrong.
+const MESSAGE_CHARS: usize = 1024;
+const DETAIL_CHARS: usize = 256;
+const MAX_DETAILS: usize = 20;
+
+fn short(text: impl AsRef<str>) -> String {
+    excerpt(text.as_ref(), DETAIL_CHARS)
+}
+
 /// Converts a domain error into the status the caller receives.
 pub fn to_status(err: Error) -> Status {
-    let message = err.to_string();
+    let message = excerpt(&err.to_string(), MESSAGE_CHARS);
     let mut details = ErrorDetails::new();
     let code = match err {
         Error::InvalidArgument(violations) => {
-            for v in violations {
-                details.add_bad_request_violation(v.field, v.description);
+            for v in violations.into_iter().take(MAX_DETAILS) {
+                details.add_bad_request_violation(short(v.field), short(v.description));
             }
             Code::InvalidArgument
         }
         Error::NotFound { resource, name } => {
-            details.set_resource_info(resource, name, "", "not found");
+            details.set_resource_info(resource, short(name), "", "not found");
             Code::NotFound
         }
         Error::AlreadyExists { name, .. } => {
-            details.set_resource_info("", name, "", "already exists");
+            details.set_resource_info("", short(name), "", "already exists");
             Code::AlreadyExists
         }
         Error::FailedPrecondition { violations, .. } => {
             if let Some(first) = violations.first() {
                 details.set_error_info(first.kind.as_str(), ERROR_DOMAIN, HashMap::new());
             }
-            for v in violations {
+            for v in violations.into_iter().take(MAX_DETAILS) {
                 details.add_precondition_failure_violation(
                     v.kind.as_str(),
-                    v.subject,
-                    v.description,
+                    short(v.subject),
+                    short(v.description),
                 );
             }
             Code::FailedPrecondition
@@ -50,8 +62,8 @@ pub fn to_status(err: Error) -> Status {
             ..
         } => {
             details.set_error_info(reason.as_str(), ERROR_DOMAIN, HashMap::new());
-            for v in violations {
-                details.add_quota_failure_violation(v.subject, v.description);
+            for v in violations.into_iter().take(MAX_DETAILS) {
+                details.add_quota_failure_violation(short(v.subject), short(v.description));
             }
             if retry_after.is_some() {
                 details.set_retry_info(retry_after);
@@ -107,6 +119,26 @@ mod tests {
     use leadpool_domain::{FieldViolation, QuotaViolation};
 
     use super::*;
+
+    #[test]
+    fn a_huge_input_quoted_back_is_cut_short() {
+        let huge = "x".repeat(1 << 20);
+        let status = to_status(Error::not_found("lead", huge.clone()));
+        assert_eq!(status.code(), Code::NotFound);
+        assert!(status.message().chars().count() <= MESSAGE_CHARS + 1);
+        let status = to_status(Error::InvalidArgument(
+            (0..1000)
+                .map(|i| FieldViolation::new(format!("f{i}"), huge.clone()))
+                .collect(),
+        ));
+        let violations = status.get_details_bad_request().unwrap().field_violations;
+        assert_eq!(violations.len(), MAX_DETAILS);
+        assert!(violations[0].description.chars().count() <= DETAIL_CHARS + 1);
+        assert!(
+            status.details().len() < 8 * 1024,
+            "fits stock clients' metadata limit"
+        );
+    }
 
     #[test]
     fn invalid_arguments_carry_every_field_violation() {

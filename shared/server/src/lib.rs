@@ -5,6 +5,7 @@
 mod client;
 pub mod convert;
 mod error;
+pub mod input;
 mod main_runner;
 mod metrics_endpoint;
 pub mod paging;

@@ -19,6 +19,11 @@ use tonic::transport::server::TcpIncoming;
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 
+use crate::input::InputCheckLayer;
+
+/// The largest request a service reads (tonic's own decoding limit).
+const MAX_REQUEST_BYTES: usize = 4 << 20;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
     #[error("cannot listen on {addr}: {source}")]
@@ -118,6 +123,7 @@ impl GrpcServer {
         let server = Server::builder()
             .layer(GrpcTraceLayer)
             .layer(auth)
+            .layer(InputCheckLayer::new(MAX_REQUEST_BYTES))
             .add_routes(routes)
             .serve_with_incoming_shutdown(
                 // Without TCP_NODELAY a response written in several segments waits for the

@@ -533,13 +533,17 @@ async fn claim_chosen(
     Ok(tx.claim_lead(id, actor, now).await?.into_iter().collect())
 }
 
-/// PERMISSION_DENIED unless the policy lets `rep` claim from `pool` at `now`.
+/// NOT_FOUND for a pool the policy in force does not have; PERMISSION_DENIED unless the
+/// policy lets `rep` claim from `pool` at `now`.
 fn require_access(
     policy: &Policy,
     rep: &RepId,
     pool: &PoolId,
     now: DateTime<Utc>,
 ) -> Result<(), Error> {
+    if policy.pool(pool).is_none() {
+        return Err(Error::not_found("pool", pool.name()));
+    }
     let access = policy.explain_access(rep, pool, now);
     if access.allowed {
         Ok(())

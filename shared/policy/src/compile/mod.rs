@@ -53,6 +53,9 @@ impl fmt::Display for PolicyError {
 }
 
 pub const DEFAULT_CONTACT_SLA: Duration = Duration::hours(2);
+/// No policy duration is longer: every time computed from one stays far inside what the
+/// database and the API can represent.
+const MAX_DURATION: std::time::Duration = std::time::Duration::from_secs(100 * 365 * 86_400);
 const MAX_CONTACT_SLA: Duration = Duration::days(30);
 
 /// Collects errors while walking the document.
@@ -117,7 +120,22 @@ impl Checker {
 
     pub(crate) fn duration(&mut self, path: &str, text: &str) -> Option<Duration> {
         match humantime::parse_duration(text) {
-            Ok(d) if !d.is_zero() => Duration::from_std(d).ok(),
+            Ok(d) if d > MAX_DURATION => {
+                self.error(
+                    path,
+                    format!(
+                        "`{text}` is longer than the longest duration a policy may set, 100 years"
+                    ),
+                );
+                None
+            }
+            Ok(d) if !d.is_zero() => match Duration::from_std(d) {
+                Ok(d) => Some(d),
+                Err(_) => {
+                    self.error(path, format!("`{text}` cannot be represented"));
+                    None
+                }
+            },
             Ok(_) => {
                 self.error(path, "must be longer than zero");
                 None
@@ -232,6 +250,28 @@ pub fn compile(document: &PolicyDocument) -> Result<Policy, Vec<PolicyError>> {
     let health = schedule::compile_health(&mut c, document, &refs);
     let performance = compile_performance(&mut c, document, &health);
 
+    // Nothing the document lists may be left out in silence: each item compiled, or an error
+    // above says why it did not.
+    if c.errors.is_empty() {
+        for (section, listed, compiled) in [
+            ("teams", document.teams.len(), teams.len()),
+            ("reps", document.reps.len(), reps.len()),
+            ("rotations", document.rotations.len(), rotations.len()),
+            ("pools", document.pools.len(), pools.len()),
+            (
+                "routing.rules",
+                document.routing.rules.len(),
+                routing.rules.len(),
+            ),
+        ] {
+            if listed != compiled {
+                c.error(
+                    section,
+                    format!("lists {listed} but only {compiled} could be compiled, without an error saying why: please report this"),
+                );
+            }
+        }
+    }
     if !c.errors.is_empty() {
         return Err(c.errors);
     }

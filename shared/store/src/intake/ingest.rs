@@ -82,15 +82,17 @@ impl Store {
             return Ok(());
         }
         let numbers: Vec<i64> = rows.iter().map(|r| r.row_number).collect();
-        let reasons: Vec<&str> = rows.iter().map(|r| r.reason.as_str()).collect();
-        let data: Vec<serde_json::Value> = rows.iter().map(|r| r.data.clone()).collect();
+        // A rejected row may be rejected for holding what Postgres cannot store (NUL): it is
+        // kept as received, with such characters shown as U+FFFD.
+        let reasons: Vec<String> = rows.iter().map(|r| storable(&r.reason)).collect();
+        let data: Vec<serde_json::Value> = rows.iter().map(|r| storable_json(&r.data)).collect();
         sqlx::query!(
             "INSERT INTO rejected_rows (import_id, row_number, reason, row_data, received_at) \
              SELECT $1, n, r, d, $5 FROM unnest($2::bigint[], $3::text[], $4::jsonb[]) AS t(n, r, d) \
              ON CONFLICT (import_id, row_number) DO NOTHING",
             import_id,
             &numbers,
-            &reasons as &[&str],
+            &reasons,
             &data,
             now
         )
@@ -451,6 +453,26 @@ impl Columns {
         self.products.push(lead.product.clone());
         self.industries.push(lead.industry.clone());
         self.attributes.push(Json(lead.attributes.clone()));
+    }
+}
+
+/// `text` without the NUL characters Postgres refuses in text and jsonb.
+fn storable(text: &str) -> String {
+    text.replace('\0', "\u{FFFD}")
+}
+
+fn storable_json(value: &serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match value {
+        Value::String(text) => Value::String(storable(text)),
+        Value::Array(items) => Value::Array(items.iter().map(storable_json).collect()),
+        Value::Object(entries) => Value::Object(
+            entries
+                .iter()
+                .map(|(k, v)| (storable(k), storable_json(v)))
+                .collect(),
+        ),
+        other => other.clone(),
     }
 }
 
