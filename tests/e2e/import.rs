@@ -135,3 +135,52 @@ async fn original_of(cluster: &Cluster, lead: &str) -> (String, String) {
         .unwrap();
     (original.id.name(), original.email)
 }
+
+#[tokio::test]
+async fn a_row_holding_a_nul_character_is_kept_as_rejected_and_the_others_import() {
+    let cluster = Cluster::start().await;
+    apply_policy(&mut cluster.routing().await, POLICY).await;
+    let mut rows: Vec<v1::ImportRow> = (1..=3).map(row).collect();
+    rows[1]
+        .lead
+        .as_mut()
+        .unwrap()
+        .contact
+        .as_mut()
+        .unwrap()
+        .name = "Ada\0Lovelace".into();
+    rows[2].lead.as_mut().unwrap().source = "web\u{1b}[2J".into();
+    let summary = cluster
+        .intake()
+        .await
+        .import_leads(authed(
+            &token("users/ops", &[Role::Admin]),
+            tokio_stream::iter(vec![v1::ImportLeadsRequest {
+                import_id: "with-a-nul".into(),
+                rows,
+            }]),
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        (summary.rows, summary.accepted, summary.rejected),
+        (3, 1, 2)
+    );
+    let reasons: Vec<&str> = summary.issues.iter().map(|i| i.reason.as_str()).collect();
+    assert!(
+        reasons[0].starts_with("contact.name: contains control characters"),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons[1].starts_with("source: contains control characters"),
+        "{reasons:?}"
+    );
+    let (kept,): (i64,) =
+        sqlx::query_as("SELECT count(*) FROM rejected_rows WHERE import_id = 'with-a-nul'")
+            .fetch_one(cluster.env.db.store().pool())
+            .await
+            .unwrap();
+    assert_eq!(kept, 2, "both kept, the NUL shown as U+FFFD");
+    cluster.stop().await;
+}
