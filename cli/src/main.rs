@@ -91,6 +91,9 @@ enum Command {
     /// List and search leads: by state (escalated …), pool, owner, team, receive time, and a
     /// prefix of email, name, company or domain. Managers see their teams' leads.
     Leads(manage::LeadsArgs),
+    /// The audit log (admins): every administrative action, newest first, with who, when,
+    /// from where and what.
+    Audit(manage::AuditArgs),
     /// One lead: where it is, who holds it, and why (its latest change).
     Lead {
         #[command(subcommand)]
@@ -313,6 +316,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Leads(args) => manage::leads(&conn, args).await,
+        Command::Audit(args) => manage::audit(&conn, args).await,
         Command::Lead {
             what: LeadWhat::Get { lead },
         } => manage::get_lead(&conn, &lead).await,

@@ -13,6 +13,58 @@ use crate::commands::with_collection;
 use crate::output;
 
 #[derive(Args)]
+pub struct AuditArgs {
+    /// Only actions by this caller: users/ops, reps/max.
+    #[arg(long)]
+    actor: Option<String>,
+    /// Only this action: policy.apply, pool.create, rep.upsert, rep.availability, lead.assign,
+    /// leads.reassign, lead.return, lead.erase, job.run.
+    #[arg(long)]
+    action: Option<String>,
+    /// Only actions on this resource: pools/west, leads/…, policy.
+    #[arg(long)]
+    target: Option<String>,
+    /// From this RFC 3339 time.
+    #[arg(long)]
+    since: Option<String>,
+    /// Before this RFC 3339 time.
+    #[arg(long)]
+    until: Option<String>,
+    /// At most this many records.
+    #[arg(long, default_value_t = 50)]
+    limit: usize,
+}
+
+/// `leadpoolctl audit`: pages through the log until `limit` records.
+pub async fn audit(conn: &Connection, args: AuditArgs) -> anyhow::Result<()> {
+    let mut request = v1::ListAuditRecordsRequest {
+        actor: args.actor.unwrap_or_default(),
+        action: args.action.unwrap_or_default(),
+        target: args.target.unwrap_or_default(),
+        since_time: args.since.map(|t| timestamp("since", &t)).transpose()?,
+        until_time: args.until.map(|t| timestamp("until", &t)).transpose()?,
+        page_size: i32::try_from(args.limit.min(1000)).unwrap_or(1000),
+        page_token: String::new(),
+    };
+    let mut client = conn.routing().await?;
+    let token = conn.token()?;
+    let mut records = Vec::new();
+    loop {
+        let page = client
+            .list_audit_records(conn.request(&token, request.clone())?)
+            .await?
+            .into_inner();
+        records.extend(page.records);
+        if page.next_page_token.is_empty() || records.len() >= args.limit {
+            break;
+        }
+        request.page_token = page.next_page_token;
+    }
+    records.truncate(args.limit);
+    output::audit(&records)
+}
+
+#[derive(Args)]
 pub struct LeadsArgs {
     /// Only leads in this state (repeatable): received, available, claimed, assigned,
     /// contacted, closed, escalated, scheduled, nurture, archived, rejected.

@@ -93,6 +93,26 @@ pub fn pools(pools: &[v1::PoolHealth]) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Audit records, newest first.
+pub fn audit(records: &[v1::AuditRecord]) -> anyhow::Result<()> {
+    println!(
+        "{:<19} {:<16} {:<16} {:<44} {:<22} DETAIL",
+        "TIME (UTC)", "ACTOR", "ACTION", "TARGET", "ORIGIN"
+    );
+    for r in records {
+        println!(
+            "{:<19} {:<16} {:<16} {:<44} {:<22} {}",
+            time(r.time.as_ref()),
+            r.actor,
+            r.action,
+            r.target,
+            r.origin,
+            r.detail
+        );
+    }
+    Ok(())
+}
+
 /// The weekly cleanup's proposal: merges, pools kept, what applying it changes.
 pub fn cleanup(proposal: &v1::CleanupProposal) -> anyhow::Result<()> {
     println!(

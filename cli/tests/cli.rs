@@ -417,5 +417,22 @@ async fn a_manager_works_the_escalation_queue_and_an_admin_erases_from_the_comma
         "{}",
         stdout(&searched)
     );
+    // The audit log shows the erasure (and the assignment before it), newest first.
+    let audit = ctl(&cluster, &["audit", "--limit", "2"]).await;
+    let log = stdout(&audit);
+    assert!(audit.status.success(), "{}", stderr(&audit));
+    let rows: Vec<&str> = log.lines().skip(1).collect();
+    assert_eq!(rows.len(), 2, "{log}");
+    assert!(
+        rows[0].contains("lead.erase") && rows[0].contains(&lead.name),
+        "{log}"
+    );
+    let erasures = ctl(&cluster, &["audit", "--action", "lead.erase"]).await;
+    assert_eq!(
+        stdout(&erasures).lines().count(),
+        2,
+        "{}",
+        stdout(&erasures)
+    );
     cluster.stop().await;
 }

@@ -5,6 +5,7 @@
 
 mod alerts;
 mod assignment;
+mod audit;
 mod bad_input;
 mod claim;
 mod claim_controls;

@@ -7,11 +7,13 @@ use std::sync::Arc;
 use leadpool_auth::{Identity, Role};
 use leadpool_domain::validation::Violations;
 use leadpool_domain::{
-    Clock, Error, FieldViolation, LeadId, LeadState, Outcome, OwnedChange, PoolId, RepId,
+    AuditAction, Clock, Error, FieldViolation, LeadId, LeadState, Outcome, OwnedChange, PoolId,
+    RepId,
 };
 use leadpool_proto::v1::{self, claim_service_server::ClaimService};
+use leadpool_server::audit::audit_entry;
 use leadpool_server::{caller, convert, paging, require_role, to_status};
-use leadpool_store::{AvailableCursor, LeadFilter, LeadOrder, ListCursor};
+use leadpool_store::{AuditLog, AvailableCursor, LeadFilter, LeadOrder, ListCursor};
 use prost::Message;
 use tonic::{Request, Response, Status};
 
@@ -22,12 +24,17 @@ const MAX_REASON_LEN: usize = 1000;
 
 pub struct ClaimApi {
     claims: Claims,
+    audit: AuditLog,
     clock: Arc<dyn Clock>,
 }
 
 impl ClaimApi {
-    pub fn new(claims: Claims, clock: Arc<dyn Clock>) -> Self {
-        Self { claims, clock }
+    pub fn new(claims: Claims, audit: AuditLog, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            claims,
+            audit,
+            clock,
+        }
     }
 
     /// The one path of every change an owner makes to her lead: who is acting, what she asked
@@ -513,6 +520,15 @@ impl ClaimService for ClaimApi {
                         self.clock.now(),
                     )
                     .await?;
+                let detail = serde_json::json!({
+                    "rep": assignment.rep.name(),
+                    "reason": assignment.reason,
+                    "overrideCaps": assignment.override_caps,
+                });
+                let target = assignment.lead.name();
+                let entry =
+                    audit_entry(&request, &identity, AuditAction::LeadAssign, target, detail);
+                self.audit.record(&entry).await?;
                 Ok(v1::AssignLeadResponse {
                     lead: Some(convert::lead(&lead)),
                 })
@@ -540,6 +556,16 @@ impl ClaimService for ClaimApi {
                         self.clock.now(),
                     )
                     .await?;
+                if !reassignment.validate_only {
+                    let detail = serde_json::json!({
+                        "moved": report.moved.iter().map(|(lead, to, _)| (lead.name(), to.clone())).collect::<Vec<_>>(),
+                        "refused": report.refused.len(),
+                        "reason": reassignment.reason,
+                    });
+                    let target = reassignment.from.name();
+                    let entry = audit_entry(&request, &identity, AuditAction::LeadsReassign, target, detail);
+                    self.audit.record(&entry).await?;
+                }
                 Ok(v1::ReassignLeadsResponse {
                     moved: report
                         .moved
@@ -591,6 +617,15 @@ impl ClaimService for ClaimApi {
                         self.clock.now(),
                     )
                     .await?;
+                let detail = serde_json::json!({ "reason": reason });
+                let entry = audit_entry(
+                    &request,
+                    &identity,
+                    AuditAction::LeadReturn,
+                    id.name(),
+                    detail,
+                );
+                self.audit.record(&entry).await?;
                 Ok(v1::ReturnLeadResponse {
                     lead: Some(convert::lead(&lead)),
                 })

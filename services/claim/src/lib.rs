@@ -14,7 +14,7 @@ use leadpool_domain::Clock;
 use leadpool_limits::ClaimLimiter;
 use leadpool_proto::v1::claim_service_server::{ClaimServiceServer, SERVICE_NAME};
 use leadpool_server::{CancellationToken, GrpcServer, StartupError, readiness};
-use leadpool_store::{PolicyCache, Store};
+use leadpool_store::{AuditLog, PolicyCache, Store};
 use tonic::service::Routes;
 
 pub use config::{ClaimsConfig, Config};
@@ -44,7 +44,7 @@ impl Application {
         Ok(Self {
             server,
             auth,
-            api: api::ClaimApi::new(claims, clock),
+            api: api::ClaimApi::new(claims, AuditLog::new(store.clone(), clock.clone()), clock),
             store,
         })
     }

@@ -3,22 +3,28 @@
 use std::sync::Arc;
 
 use leadpool_auth::Role;
-use leadpool_domain::Clock;
-use leadpool_domain::LeadId;
+use leadpool_domain::{AuditAction, Clock, LeadId};
 use leadpool_proto::v1::{self, intake_service_server::IntakeService};
+use leadpool_server::audit::audit_entry;
 use leadpool_server::{caller, require_role, to_status};
+use leadpool_store::AuditLog;
 use tonic::{Request, Response, Status, Streaming};
 
 use crate::intake::{Intake, lead_input};
 
 pub struct IntakeApi {
     intake: Intake,
+    audit: AuditLog,
     clock: Arc<dyn Clock>,
 }
 
 impl IntakeApi {
-    pub fn new(intake: Intake, clock: Arc<dyn Clock>) -> Self {
-        Self { intake, clock }
+    pub fn new(intake: Intake, audit: AuditLog, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            intake,
+            audit,
+            clock,
+        }
     }
 }
 
@@ -59,6 +65,17 @@ impl IntakeService for IntakeApi {
                 .intake
                 .erase(id, &identity.actor(), self.clock.as_ref())
                 .await?;
+            if erased {
+                let detail = serde_json::json!({});
+                let entry = audit_entry(
+                    &request,
+                    &identity,
+                    AuditAction::LeadErase,
+                    id.name(),
+                    detail,
+                );
+                self.audit.record(&entry).await?;
+            }
             Ok(v1::EraseLeadResponse {
                 lead: Some(lead),
                 erased,

@@ -12,7 +12,7 @@ use leadpool_auth::{AuthLayer, ServiceCredentials, TokenVerifier};
 use leadpool_domain::Clock;
 use leadpool_proto::v1::intake_service_server::{IntakeServiceServer, SERVICE_NAME};
 use leadpool_server::{CancellationToken, GrpcServer, StartupError, readiness};
-use leadpool_store::{PolicyCache, Store};
+use leadpool_store::{AuditLog, PolicyCache, Store};
 use tonic::service::Routes;
 
 pub use config::{Config, RoutingClientConfig};
@@ -51,7 +51,11 @@ impl Application {
         Ok(Self {
             server,
             auth,
-            api: api::IntakeApi::new(intake, clock.clone()),
+            api: api::IntakeApi::new(
+                intake,
+                AuditLog::new(store.clone(), clock.clone()),
+                clock.clone(),
+            ),
             store,
             router,
             clock,

@@ -8,12 +8,13 @@ use chrono::{DateTime, Utc};
 use leadpool_auth::Identity;
 use leadpool_auth::Role;
 use leadpool_domain::validation::Violations;
-use leadpool_domain::{AwayStatus, Error, FieldViolation, LeadId, PoolId, RepId};
+use leadpool_domain::{AuditAction, AwayStatus, Error, FieldViolation, LeadId, PoolId, RepId};
 use leadpool_policy::document::{LimitsDoc, PoolDoc, RepDoc};
 use leadpool_policy::{Decision, LeadFacts};
 use leadpool_proto::v1::{self, routing_service_server::RoutingService};
+use leadpool_server::audit::audit_entry;
 use leadpool_server::{caller, convert, paging, require_role, to_status};
-use leadpool_store::{Applied, PolicyRecord};
+use leadpool_store::{Applied, AuditFilter, AuditLog, PolicyRecord};
 use tonic::{Request, Response, Status};
 
 use crate::routing::{AvailabilityChange, Explained, RepView, RouteQuestion, Routing};
@@ -24,11 +25,12 @@ const MAX_ROUTE_BATCH: usize = 1000;
 
 pub struct RoutingApi {
     routing: Routing,
+    audit: AuditLog,
 }
 
 impl RoutingApi {
-    pub fn new(routing: Routing) -> Self {
-        Self { routing }
+    pub fn new(routing: Routing, audit: AuditLog) -> Self {
+        Self { routing, audit }
     }
 }
 
@@ -172,6 +174,15 @@ impl RoutingService for RoutingApi {
                         &identity.actor(),
                     )
                     .await?;
+                if applied.applied && !req.validate_only {
+                    let detail = serde_json::json!({
+                        "version": applied.record.as_ref().map(|r| r.version),
+                        "changes": applied.changes.iter().map(|c| format!("{:?} {}", c.kind, c.path)).collect::<Vec<_>>(),
+                        "drains": applied.drains.len(),
+                    });
+                    let entry = audit_entry(&request, &identity, AuditAction::PolicyApply, "policy", detail);
+                    self.audit.record(&entry).await?;
+                }
                 Ok(apply_response(applied))
             }
             .await,
@@ -267,10 +278,19 @@ impl RoutingService for RoutingApi {
                 let identity = caller(&request)?;
                 may_configure(&identity)?;
                 let (id, pool) = parse_pool(request.get_ref())?;
+                let detail = serde_json::json!({ "kind": pool.kind, "minScore": pool.min_score });
                 let record = self
                     .routing
-                    .create_pool(id, pool, &identity.actor())
+                    .create_pool(id.clone(), pool, &identity.actor())
                     .await?;
+                let entry = audit_entry(
+                    &request,
+                    &identity,
+                    AuditAction::PoolCreate,
+                    id.name(),
+                    detail,
+                );
+                self.audit.record(&entry).await?;
                 Ok(v1::CreatePoolResponse {
                     pool: Some(convert::pool(&record)),
                 })
@@ -326,7 +346,19 @@ impl RoutingService for RoutingApi {
                 let identity = caller(&request)?;
                 may_configure(&identity)?;
                 let (id, rep) = parse_rep(request.get_ref().rep.as_ref())?;
+                let detail = serde_json::json!({
+                    "team": rep.team, "role": rep.role, "active": rep.active,
+                    "dailyLimit": rep.limits.as_ref().and_then(|l| l.per_day),
+                });
                 let saved = self.routing.save_rep(&id, rep, &identity.actor()).await?;
+                let entry = audit_entry(
+                    &request,
+                    &identity,
+                    AuditAction::RepUpsert,
+                    id.name(),
+                    detail,
+                );
+                self.audit.record(&entry).await?;
                 Ok(v1::UpsertRepResponse {
                     rep: Some(rep_message(&saved)),
                 })
@@ -387,16 +419,110 @@ impl RoutingService for RoutingApi {
             async {
                 let identity = caller(&request)?;
                 let (rep, change) = parse_availability(request.get_ref(), self.routing.now())?;
+                let detail = serde_json::json!({ "availability": format!("{change:?}") });
                 let view = self
                     .routing
                     .set_availability(&identity.authority(), &rep, change, &identity.actor())
                     .await?;
+                let entry = audit_entry(
+                    &request,
+                    &identity,
+                    AuditAction::RepAvailability,
+                    rep.name(),
+                    detail,
+                );
+                self.audit.record(&entry).await?;
                 Ok(v1::SetRepAvailabilityResponse {
                     rep: Some(rep_message(&view)),
                 })
             }
             .await,
         )
+    }
+
+    async fn list_audit_records(
+        &self,
+        request: Request<v1::ListAuditRecordsRequest>,
+    ) -> Reply<v1::ListAuditRecordsResponse> {
+        reply(self.audit_page(&request).await)
+    }
+}
+
+impl RoutingApi {
+    /// ListAuditRecords (admins): newest first, keyset-paged by id.
+    async fn audit_page(
+        &self,
+        request: &Request<v1::ListAuditRecordsRequest>,
+    ) -> Result<v1::ListAuditRecordsResponse, Error> {
+        let identity = caller(request)?;
+        require_role(&identity, &[Role::Admin], "read the audit log")?;
+        let req = request.get_ref();
+        let mut v = Violations::new();
+        let limit = v.check(paging::page_size(req.page_size, 100, 1000));
+        let scope = paging::filtered_scope(
+            "audit",
+            format!(
+                "{}|{}|{}|{:?}|{:?}",
+                req.actor, req.action, req.target, req.since_time, req.until_time
+            )
+            .as_bytes(),
+        );
+        let before_id = v
+            .check(paging::decode::<i64>(&req.page_token, &scope))
+            .flatten();
+        let action = if req.action.is_empty() {
+            None
+        } else {
+            let action = AuditAction::parse(&req.action);
+            if action.is_none() {
+                let known: Vec<&str> = AuditAction::ALL.iter().map(|a| a.as_str()).collect();
+                v.add("action", format!("is not one of: {}", known.join(", ")));
+            }
+            action
+        };
+        let since = req
+            .since_time
+            .as_ref()
+            .and_then(|t| v.check(convert::from_timestamp(t, "since_time")));
+        let until = req
+            .until_time
+            .as_ref()
+            .and_then(|t| v.check(convert::from_timestamp(t, "until_time")));
+        let (Some(limit), true) = (limit, v.is_empty()) else {
+            return Err(Error::InvalidArgument(v.into_vec()));
+        };
+        let filter = AuditFilter {
+            actor: (!req.actor.is_empty()).then(|| req.actor.clone()),
+            action,
+            target: (!req.target.is_empty()).then(|| req.target.clone()),
+            since,
+            until,
+            before_id,
+        };
+        let mut records = self.audit.list(&filter, limit + 1).await?;
+        let next = (records.len() as i64 > limit).then(|| {
+            records.truncate(usize::try_from(limit).unwrap_or(0));
+            records
+                .last()
+                .map(|r| paging::encode(&scope, r.id))
+                .unwrap_or_default()
+        });
+        Ok(v1::ListAuditRecordsResponse {
+            records: records
+                .iter()
+                .map(|r| v1::AuditRecord {
+                    id: r.id,
+                    time: Some(convert::timestamp(r.at)),
+                    actor: r.entry.actor.clone(),
+                    roles: r.entry.roles.clone(),
+                    origin: r.entry.origin.clone(),
+                    action: r.entry.action.as_str().to_owned(),
+                    target: r.entry.target.clone(),
+                    detail: r.entry.detail.to_string(),
+                })
+                .collect(),
+            next_page_token: next.unwrap_or_default(),
+        })
     }
 }
 

@@ -12,7 +12,7 @@ use leadpool_auth::{AuthLayer, TokenVerifier};
 use leadpool_domain::Clock;
 use leadpool_proto::v1::routing_service_server::{RoutingServiceServer, SERVICE_NAME};
 use leadpool_server::{CancellationToken, GrpcServer, StartupError, readiness};
-use leadpool_store::{PolicyCache, Store};
+use leadpool_store::{AuditLog, PolicyCache, Store};
 use tonic::service::Routes;
 
 pub use config::Config;
@@ -36,12 +36,12 @@ impl Application {
         let routing = routing::Routing::new(
             store.clone(),
             PolicyCache::new(store.clone(), config.policy.refresh_interval),
-            clock,
+            clock.clone(),
         );
         Ok(Self {
             server,
             auth,
-            api: api::RoutingApi::new(routing),
+            api: api::RoutingApi::new(routing, AuditLog::new(store.clone(), clock)),
             store,
         })
     }

@@ -7,9 +7,11 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use leadpool_auth::Role;
 use leadpool_domain::validation::Violations;
-use leadpool_domain::{Error, FieldViolation, PoolId};
+use leadpool_domain::{AuditAction, Error, FieldViolation, PoolId};
 use leadpool_proto::v1::{self, scheduler_service_server::SchedulerService};
+use leadpool_server::audit::audit_entry;
 use leadpool_server::{CancellationToken, caller, convert, paging, require_role, to_status};
+use leadpool_store::AuditLog;
 use tokio_stream::Stream;
 use tonic::{Request, Response, Status};
 
@@ -20,13 +22,15 @@ use crate::monitor;
 
 pub struct SchedulerApi {
     scheduler: Scheduler,
+    audit: AuditLog,
     shutdown: CancellationToken,
 }
 
 impl SchedulerApi {
-    pub fn new(scheduler: Scheduler, shutdown: CancellationToken) -> Self {
+    pub fn new(scheduler: Scheduler, audit: AuditLog, shutdown: CancellationToken) -> Self {
         Self {
             scheduler,
+            audit,
             shutdown,
         }
     }
@@ -252,6 +256,13 @@ impl SchedulerService for SchedulerApi {
                 return Err(Error::InvalidArgument(v.into_vec()));
             };
             let outcome = self.scheduler.run_job(job, as_of).await?;
+            let detail = serde_json::json!({
+                "asOf": as_of.to_rfc3339(),
+                "affected": outcome.affected(),
+            });
+            let target = format!("jobs/{}", job.id());
+            let entry = audit_entry(&request, &identity, AuditAction::JobRun, target, detail);
+            self.audit.record(&entry).await?;
             Ok(v1::RunJobResponse {
                 job: Some(job_message(self.scheduler.job(job).await?)),
                 affected: outcome.affected(),

@@ -20,6 +20,7 @@ use leadpool_auth::{AuthLayer, TokenVerifier};
 use leadpool_domain::Clock;
 use leadpool_proto::v1::scheduler_service_server::{SERVICE_NAME, SchedulerServiceServer};
 use leadpool_server::{CancellationToken, GrpcServer, StartupError, readiness};
+use leadpool_store::AuditLog;
 use tonic::service::Routes;
 
 pub use config::{Config, SchedulerConfig};
@@ -68,8 +69,10 @@ impl Application {
             let store = store.clone();
             async move { store.is_reachable().await }
         });
+        let audit = AuditLog::new(self.runner.store.clone(), self.runner.clock.clone());
         let routes = Routes::new(SchedulerServiceServer::new(api::SchedulerApi::new(
             core::Scheduler::new(self.runner),
+            audit,
             shutdown.clone(),
         )));
         let served = self

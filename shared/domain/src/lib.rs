@@ -1,6 +1,7 @@
 //! Leadpool's domain model: plain types and rules with no I/O, so they are tested as plain
 //! functions. Values that exist here are valid: parsing is where input is checked.
 
+pub mod audit;
 pub mod authority;
 pub mod availability;
 pub mod clock;
@@ -13,6 +14,7 @@ pub mod performance;
 pub mod reason;
 pub mod validation;
 
+pub use audit::{AuditAction, AuditEntry, AuditRecord};
 pub use authority::Authority;
 pub use availability::{AvailabilitySetting, AwayNow, AwayStatus};
 pub use clock::{Clock, ManualClock, SystemClock};

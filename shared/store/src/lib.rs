@@ -9,6 +9,7 @@
 #[macro_use]
 mod rows;
 
+mod audit;
 mod availability;
 mod claim;
 mod error;
@@ -27,6 +28,7 @@ use leadpool_domain::Error;
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
+pub use audit::{AuditFilter, AuditLog};
 pub use claim::{
     AssignmentDecisions, AvailableCursor, LeadFilter, LeadOrder, ListCursor, NextFilter,
     OwnedChange, RatioProgress, RepClaim,

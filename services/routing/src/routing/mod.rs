@@ -401,6 +401,7 @@ impl Routing {
 }
 
 /// What SetRepAvailability asks for.
+#[derive(Debug)]
 pub enum AvailabilityChange {
     /// Away (out of office or busy) from `from` (default: now) until `until`.
     Away {
