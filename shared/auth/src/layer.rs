@@ -19,7 +19,9 @@ pub struct AuthLayer {
 }
 
 impl AuthLayer {
+    /// Inside the runtime: starts reading the identity provider's keys on their schedule.
     pub fn new(verifier: TokenVerifier) -> Self {
+        verifier.start_key_refresh();
         Self {
             verifier: Arc::new(verifier),
         }
@@ -44,8 +46,10 @@ pub struct AuthService<S> {
 
 impl<S, ReqBody, ResBody> Service<http::Request<ReqBody>> for AuthService<S>
 where
-    S: Service<http::Request<ReqBody>, Response = http::Response<ResBody>>,
+    S: Service<http::Request<ReqBody>, Response = http::Response<ResBody>> + Clone + Send + 'static,
     S::Future: Send + 'static,
+    S::Error: Send + 'static,
+    ReqBody: Send + 'static,
     ResBody: Default + Send + 'static,
 {
     type Response = S::Response;
@@ -64,26 +68,31 @@ where
         {
             return self.inner.call(request).boxed();
         }
-        match authenticate(&self.verifier, request.headers()) {
-            Ok(identity) => {
-                tracing::Span::current().record("enduser.id", identity.actor());
-                request.extensions_mut().insert(identity);
-                self.inner.call(request).boxed()
-            }
-            Err(status) => {
-                tracing::info!(
-                    path,
-                    reason = status.message(),
-                    "unauthenticated call refused"
-                );
-                let response = status.into_http::<ResBody>();
-                async move { Ok(response) }.boxed()
+        let verifier = self.verifier.clone();
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        async move {
+            match authenticate(&verifier, request.headers()).await {
+                Ok(identity) => {
+                    tracing::Span::current().record("enduser.id", identity.actor());
+                    request.extensions_mut().insert(identity);
+                    inner.call(request).await
+                }
+                Err(status) => {
+                    tracing::info!(
+                        path = request.uri().path(),
+                        reason = status.message(),
+                        "unauthenticated call refused"
+                    );
+                    Ok(status.into_http::<ResBody>())
+                }
             }
         }
+        .boxed()
     }
 }
 
-fn authenticate(
+async fn authenticate(
     verifier: &TokenVerifier,
     headers: &http::HeaderMap,
 ) -> Result<crate::Identity, Status> {
@@ -103,7 +112,14 @@ fn authenticate(
         .ok_or_else(|| {
             Status::unauthenticated("the authorization metadata must be `Bearer <token>`")
         })?;
-    verifier.verify(token).map_err(|err| match err {
+    let mut verified = verifier.verify(token);
+    // A key the identity provider's set lacks may have just been rotated in: read the set
+    // again (rate-limited) and try once more.
+    if let (Err(TokenError::UnknownKey(_)), Some(jwks)) = (&verified, verifier.jwks()) {
+        jwks.refresh_if_due().await;
+        verified = verifier.verify(token);
+    }
+    verified.map_err(|err| match err {
         TokenError::Key(_) => Status::internal("token verification is misconfigured"),
         other => Status::unauthenticated(format!("invalid bearer token: {other}")),
     })

@@ -3,9 +3,11 @@
 //! Handlers never parse tokens.
 
 mod identity;
+mod jwks;
 mod layer;
 mod token;
 
 pub use identity::{Identity, Role, Subject};
+pub use jwks::{Jwks, JwksSource};
 pub use layer::{AuthLayer, AuthService};
 pub use token::{Claims, ServiceCredentials, TokenError, TokenIssuer, TokenVerifier};

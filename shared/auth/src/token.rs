@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::str::FromStr;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, errors::ErrorKind};
@@ -11,6 +11,7 @@ use leadpool_config::AuthConfig;
 use serde::{Deserialize, Serialize};
 
 use crate::identity::{Identity, Role, Subject};
+use crate::jwks::{Jwks, JwksSource};
 
 /// The claims Leadpool reads from a token.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -46,6 +47,8 @@ pub enum TokenError {
     NoRoles,
     #[error("the token is malformed")]
     Malformed,
+    #[error("the token is signed with key `{0}`, which the identity provider does not list")]
+    UnknownKey(String),
     #[error("key configuration: {0}")]
     Key(String),
 }
@@ -68,15 +71,22 @@ impl From<jsonwebtoken::errors::Error> for TokenError {
 /// Verifies tokens against the configured keys and rules.
 #[derive(Clone)]
 pub struct TokenVerifier {
-    validation: Validation,
+    /// One per accepted algorithm: a validation may only name algorithms of its key's family.
+    validations: Vec<(Algorithm, Validation)>,
     hmac_key: Option<DecodingKey>,
     public_key: Option<DecodingKey>,
+    /// The identity provider's keys, by `kid`.
+    jwks: Option<Arc<Jwks>>,
+    jwks_refresh: Duration,
 }
 
 impl std::fmt::Debug for TokenVerifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TokenVerifier")
-            .field("algorithms", &self.validation.algorithms)
+            .field(
+                "algorithms",
+                &self.validations.iter().map(|(a, _)| *a).collect::<Vec<_>>(),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -92,42 +102,85 @@ impl TokenVerifier {
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let first = *algorithms
-            .first()
-            .ok_or_else(|| TokenError::Key("auth.algorithms is empty".into()))?;
-        let mut validation = Validation::new(first);
-        validation.algorithms = algorithms;
-        validation.set_issuer(&[&config.issuer]);
-        validation.set_audience(&[&config.audience]);
-        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-        validation.leeway = config.leeway.as_secs();
+        if algorithms.is_empty() {
+            return Err(TokenError::Key("auth.algorithms is empty".into()));
+        }
+        let validations = algorithms
+            .iter()
+            .map(|alg| {
+                let mut validation = Validation::new(*alg);
+                validation.set_issuer(&[&config.issuer]);
+                validation.set_audience(&[&config.audience]);
+                validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+                validation.leeway = config.leeway.as_secs();
+                // A token not valid yet is refused like an expired one.
+                validation.validate_nbf = true;
+                (*alg, validation)
+            })
+            .collect();
         let hmac_key = config
             .hs256_secret
             .as_ref()
             .map(|secret| DecodingKey::from_secret(secret.expose().as_bytes()));
         let public_key = match &config.public_key_file {
-            Some(path) => Some(load_public_key(path, &validation.algorithms)?),
+            Some(path) => Some(load_public_key(path, &algorithms)?),
             None => None,
         };
+        let source = match (&config.jwks_url, &config.jwks_file) {
+            (Some(url), _) => Some(JwksSource::Url(url.clone())),
+            (None, Some(path)) => Some(JwksSource::File(path.clone())),
+            (None, None) => None,
+        };
+        let jwks = source
+            .map(|source| Jwks::new(source, algorithms.clone(), config.jwks_refetch_after))
+            .transpose()?
+            .map(Arc::new);
         Ok(Self {
-            validation,
+            validations,
             hmac_key,
             public_key,
+            jwks,
+            jwks_refresh: config.jwks_refresh,
         })
     }
 
+    /// The identity provider's key set, if tokens are verified against one.
+    pub fn jwks(&self) -> Option<&Arc<Jwks>> {
+        self.jwks.as_ref()
+    }
+
+    /// Starts reading the key set on its schedule (call once, inside the runtime).
+    pub fn start_key_refresh(&self) {
+        if let Some(jwks) = &self.jwks {
+            jwks.refresh_every(self.jwks_refresh);
+        }
+    }
+
+    /// Verifies `token` with the keys known now; [`TokenError::UnknownKey`] when it names a key
+    /// the identity provider's set does not have (yet).
     pub fn verify(&self, token: &str) -> Result<Identity, TokenError> {
         let header = jsonwebtoken::decode_header(token)?;
-        if !self.validation.algorithms.contains(&header.alg) {
+        let Some((_, validation)) = self.validations.iter().find(|(a, _)| *a == header.alg) else {
             return Err(TokenError::Algorithm);
-        }
-        let key = if is_hmac(header.alg) {
-            self.hmac_key.as_ref()
-        } else {
-            self.public_key.as_ref()
+        };
+        let from_jwks;
+        let key = match (&header.kid, &self.jwks) {
+            _ if is_hmac(header.alg) => self.hmac_key.as_ref(),
+            (Some(kid), Some(jwks)) => {
+                let (key, alg) = jwks
+                    .key(kid)
+                    .ok_or_else(|| TokenError::UnknownKey(kid.clone()))?;
+                // The key says which algorithm it signs with; a token claiming another is refused.
+                if alg != header.alg {
+                    return Err(TokenError::Algorithm);
+                }
+                from_jwks = key;
+                Some(&from_jwks)
+            }
+            _ => self.public_key.as_ref(),
         }
         .ok_or(TokenError::Algorithm)?;
-        let claims = jsonwebtoken::decode::<Claims>(token, key, &self.validation)?.claims;
+        let claims = jsonwebtoken::decode::<Claims>(token, key, validation)?.claims;
         if claims.roles.is_empty() {
             return Err(TokenError::NoRoles);
         }

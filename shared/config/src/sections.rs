@@ -170,6 +170,18 @@ pub struct AuthConfig {
     pub hs256_secret: Option<Secret>,
     /// PEM public key for RS*/ES*/PS*/EdDSA tokens.
     pub public_key_file: Option<PathBuf>,
+    /// The identity provider's JWKS document (Keycloak, Okta, Entra ID, Auth0): keys chosen by
+    /// the token's `kid`. https, or http on localhost for development.
+    pub jwks_url: Option<String>,
+    /// The same, from a file (e.g. a mounted ConfigMap); read again like the URL.
+    pub jwks_file: Option<PathBuf>,
+    /// How often the key set is read again, so rotated keys arrive without a restart.
+    #[serde(with = "humantime_serde")]
+    pub jwks_refresh: Duration,
+    /// A token naming a key the set lacks makes the set be read again at once — at most this
+    /// often, so unknown `kid`s cannot flood the identity provider.
+    #[serde(with = "humantime_serde")]
+    pub jwks_refetch_after: Duration,
     /// Clock skew tolerated on `exp` and `nbf`.
     #[serde(with = "humantime_serde")]
     pub leeway: Duration,
@@ -187,6 +199,10 @@ impl Default for AuthConfig {
             algorithms: vec!["HS256".to_owned()],
             hs256_secret: None,
             public_key_file: None,
+            jwks_url: None,
+            jwks_file: None,
+            jwks_refresh: Duration::from_secs(600),
+            jwks_refetch_after: Duration::from_secs(30),
             leeway: Duration::from_secs(30),
             service_token_file: None,
         }
@@ -220,10 +236,38 @@ impl AuthConfig {
             }
             _ => {}
         }
-        if uses_public_key && self.public_key_file.is_none() {
+        let key_sources = [
+            self.public_key_file.is_some(),
+            self.jwks_url.is_some(),
+            self.jwks_file.is_some(),
+        ];
+        if uses_public_key && !key_sources.contains(&true) {
             return Err(ConfigError::invalid(
-                format!("{section}.public_key_file"),
-                "must be set when a public-key algorithm is allowed",
+                format!("{section}.jwks_url"),
+                "a public-key algorithm is allowed, so set jwks_url, jwks_file or public_key_file",
+            ));
+        }
+        if self.jwks_url.is_some() && self.jwks_file.is_some() {
+            return Err(ConfigError::invalid(
+                format!("{section}.jwks_file"),
+                "set jwks_url or jwks_file, not both",
+            ));
+        }
+        if let Some(url) = &self.jwks_url {
+            let local = ["http://localhost", "http://127.0.0.1", "http://[::1]"]
+                .iter()
+                .any(|prefix| url.starts_with(prefix));
+            if !url.starts_with("https://") && !local {
+                return Err(ConfigError::invalid(
+                    format!("{section}.jwks_url"),
+                    "must be https (http only on localhost, for development)",
+                ));
+            }
+        }
+        if self.jwks_refresh.is_zero() || self.jwks_refetch_after.is_zero() {
+            return Err(ConfigError::invalid(
+                format!("{section}.jwks_refresh"),
+                "jwks_refresh and jwks_refetch_after must be longer than zero",
             ));
         }
         Ok(())

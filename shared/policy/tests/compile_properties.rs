@@ -3,6 +3,8 @@
 //! every problem with its path; it never panics, and what compiles holds every pool, rep and
 //! rule the document lists (nothing is dropped in silence).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use proptest::prelude::*;
 
 fn duration() -> impl Strategy<Value = String> {
