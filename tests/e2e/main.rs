@@ -20,6 +20,7 @@ mod jobs;
 mod lifecycle;
 mod limits;
 mod operations;
+mod overload;
 mod policy;
 mod push;
 mod race;

@@ -2,6 +2,7 @@
 //! `LEADPOOL_CONFIG`), then environment variables `LEADPOOL_<SECTION>__<KEY>`. The result is
 //! validated once at start-up; every error names the key to fix.
 
+pub mod deadline;
 mod sections;
 
 use std::path::{Path, PathBuf};

@@ -42,6 +42,13 @@ pub struct ServerConfig {
     /// The longest in-flight calls may take to finish after the listener closed.
     #[serde(with = "humantime_serde")]
     pub shutdown_timeout: Duration,
+    /// Calls served at once (health checks aside); one more is refused at once with
+    /// UNAVAILABLE and a retry delay, instead of queueing until everyone times out.
+    pub max_concurrent_requests: usize,
+    /// HTTP/2 streams one connection may have open.
+    pub max_concurrent_streams: u32,
+    /// The largest request message, in bytes.
+    pub max_message_bytes: usize,
 }
 
 impl ServerConfig {
@@ -60,6 +67,9 @@ impl Default for ServerConfig {
             listen_addr: SocketAddr::from(([0, 0, 0, 0], 50051)),
             drain_delay: Duration::from_secs(5),
             shutdown_timeout: Duration::from_secs(25),
+            max_concurrent_requests: 256,
+            max_concurrent_streams: 200,
+            max_message_bytes: 4 << 20,
         }
     }
 }

@@ -58,6 +58,9 @@ pub enum Error {
         dependency: &'static str,
         message: String,
     },
+    /// The caller's deadline passed while the work waited; it was stopped, nothing changed.
+    #[error("the deadline passed while {0}")]
+    DeadlineExceeded(String),
     /// Anything unexpected. Logged in full; the caller only learns that it happened.
     #[error("internal error: {0}")]
     Internal(String),

@@ -81,6 +81,10 @@ reasons! {
     LeadNotHeld = "LEAD_NOT_HELD",
     /// A policy apply drops a pool that still holds leads in play, and says not where they go.
     PoolHoldsLeads = "POOL_HOLDS_LEADS",
+    /// The service is serving as many calls as it admits; retry after the delay given.
+    Overloaded = "OVERLOADED",
+    /// The caller's deadline passed before the work was done; nothing was changed.
+    DeadlineExceeded = "DEADLINE_EXCEEDED",
 }
 
 impl fmt::Display for Reason {

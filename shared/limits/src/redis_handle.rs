@@ -53,8 +53,13 @@ impl RedisHandle {
         invocation: &ScriptInvocation<'_>,
     ) -> Result<T, Error> {
         let mut connection = self.connection().await?;
-        let result =
-            tokio::time::timeout(self.timeout, invocation.invoke_async(&mut connection)).await;
+        // The caller's deadline, when it is the shorter budget, ends the wait without
+        // blaming Redis.
+        let budget = leadpool_config::deadline::bounded(self.timeout);
+        let result = tokio::time::timeout(budget, invocation.invoke_async(&mut connection)).await;
+        if result.is_err() && budget < self.timeout {
+            return Err(Error::DeadlineExceeded("waiting for Redis".to_owned()));
+        }
         self.settle(result).await
     }
 

@@ -80,6 +80,14 @@ pub fn to_status(err: Error) -> Status {
             details.set_retry_info(Some(Duration::from_secs(1)));
             Code::Unavailable
         }
+        Error::DeadlineExceeded(_) => {
+            details.set_error_info(
+                Reason::DeadlineExceeded.as_str(),
+                ERROR_DOMAIN,
+                HashMap::new(),
+            );
+            Code::DeadlineExceeded
+        }
         Error::Internal(detail) => {
             tracing::error!(error = %detail, "internal error");
             return Status::internal("internal error; the details are in the service's log");

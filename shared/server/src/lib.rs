@@ -2,6 +2,7 @@
 //! (tracing, authentication), graceful shutdown, the one mapping from errors to gRPC statuses,
 //! conversions to the API's messages, paging, and authenticated clients for other services.
 
+mod admission;
 pub mod audit;
 mod client;
 pub mod convert;

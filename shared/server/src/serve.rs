@@ -19,10 +19,8 @@ use tonic::transport::server::TcpIncoming;
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 
+use crate::admission::AdmissionLayer;
 use crate::input::InputCheckLayer;
-
-/// The largest request a service reads (tonic's own decoding limit).
-const MAX_REQUEST_BYTES: usize = 4 << 20;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
@@ -121,9 +119,11 @@ impl GrpcServer {
         let addr = self.local_addr();
         tracing::info!(%addr, service = service_name, "serving");
         let server = Server::builder()
+            .max_concurrent_streams(self.config.max_concurrent_streams)
             .layer(GrpcTraceLayer)
+            .layer(AdmissionLayer::new(self.config.max_concurrent_requests))
             .layer(auth)
-            .layer(InputCheckLayer::new(MAX_REQUEST_BYTES))
+            .layer(InputCheckLayer::new(self.config.max_message_bytes))
             .add_routes(routes)
             .serve_with_incoming_shutdown(
                 // Without TCP_NODELAY a response written in several segments waits for the

@@ -2,9 +2,14 @@
 
 use leadpool_domain::Error;
 
-/// Maps a database error: lost connections and exhausted pools are UNAVAILABLE (retryable),
-/// anything else is an internal error.
+/// Maps a database error: lost connections and exhausted pools are UNAVAILABLE (retryable), a
+/// statement cancelled at the caller's deadline is DEADLINE_EXCEEDED, anything else is an
+/// internal error.
 pub fn db_error(err: sqlx::Error) -> Error {
+    // 57014: query_canceled — the statement timeout set from the caller's deadline.
+    if matches!(&err, sqlx::Error::Database(db) if db.code().as_deref() == Some("57014")) {
+        return Error::DeadlineExceeded("a database statement ran".to_owned());
+    }
     let unavailable = match &err {
         sqlx::Error::PoolTimedOut
         | sqlx::Error::PoolClosed

@@ -34,7 +34,7 @@ impl Store {
         actor: &str,
         now: DateTime<Utc>,
     ) -> Result<(), Error> {
-        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let mut tx = self.begin().await?;
         record_waiting(&mut tx, waits, actor, now).await?;
         tx.commit().await.map_err(db_error)
     }

@@ -80,6 +80,25 @@ impl Store {
         Self { pool }
     }
 
+    /// A transaction whose statements stop when the call being served reaches its deadline
+    /// (the client's `grpc-timeout`): a caller who stopped waiting holds no locks.
+    pub(crate) async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, Error> {
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        if let Some(left) = leadpool_config::deadline::remaining() {
+            if left.is_zero() {
+                return Err(Error::DeadlineExceeded(
+                    "waiting for a connection".to_owned(),
+                ));
+            }
+            let millis = left.as_millis().max(1).to_string();
+            sqlx::query_scalar!("SELECT set_config('statement_timeout', $1, true)", millis)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db_error)?;
+        }
+        Ok(tx)
+    }
+
     pub fn pool(&self) -> &PgPool {
         &self.pool
     }

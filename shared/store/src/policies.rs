@@ -127,7 +127,7 @@ impl Store {
         actor: &str,
         now: DateTime<Utc>,
     ) -> Result<Applied, Error> {
-        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let mut tx = self.begin().await?;
         sqlx::query!("SELECT pg_advisory_xact_lock($1)", POLICY_LOCK)
             .execute(&mut *tx)
             .await

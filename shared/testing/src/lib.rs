@@ -55,6 +55,7 @@ pub fn server_config() -> ServerConfig {
         listen_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
         drain_delay: Duration::ZERO,
         shutdown_timeout: Duration::from_secs(5),
+        ..ServerConfig::default()
     }
 }
 

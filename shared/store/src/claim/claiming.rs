@@ -30,7 +30,7 @@ pub struct RepClaim {
 impl Store {
     /// Starts a claim for `rep`, waiting for her other claims in flight to finish.
     pub async fn begin_claim(&self, rep: &RepId) -> Result<RepClaim, Error> {
-        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let mut tx = self.begin().await?;
         lock_rep(&mut tx, rep).await?;
         Ok(RepClaim {
             tx,

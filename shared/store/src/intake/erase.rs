@@ -22,7 +22,7 @@ impl Store {
         actor: &str,
         now: DateTime<Utc>,
     ) -> Result<(Lead, bool), Error> {
-        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let mut tx = self.begin().await?;
         let target = sqlx::query!(
             "SELECT email, phone, erased_at FROM leads WHERE id = $1 FOR UPDATE",
             id.0

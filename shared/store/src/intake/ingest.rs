@@ -55,7 +55,7 @@ impl Store {
     /// Opens an intake transaction and locks `keys` (see `duplicates::lock_keys`), so
     /// concurrent submissions of the same lead serialise.
     pub async fn begin_ingest(&self, keys: &BTreeSet<String>) -> Result<IngestTx, Error> {
-        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let mut tx = self.begin().await?;
         let buckets: BTreeSet<i32> = keys.iter().map(|key| lock_bucket(key)).collect();
         let buckets: Vec<i32> = buckets.into_iter().collect();
         // Locks in ascending order, so two batches can never wait on each other in a cycle.

@@ -98,7 +98,7 @@ impl Store {
         actor: &str,
         now: DateTime<Utc>,
     ) -> Result<Assignment, Error> {
-        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let mut tx = self.begin().await?;
         lock_assignment_rule(&mut tx, request.rule_key).await?;
         let reps: Vec<RepId> = request.candidates.iter().map(|c| c.rep.clone()).collect();
         let counts = assignment_counts(&mut *tx, request.rule_key, Some(&reps)).await?;

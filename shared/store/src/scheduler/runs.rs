@@ -49,7 +49,7 @@ impl Store {
         slot_start: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<Option<JobTx>, Error> {
-        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let mut tx = self.begin().await?;
         let run = sqlx::query_scalar!(
             "INSERT INTO job_runs (job, slot_start, started_at, trigger) VALUES ($1, $2, $3, 'schedule') \
              ON CONFLICT (job, slot_start) WHERE trigger = 'schedule' DO NOTHING RETURNING id",
@@ -70,7 +70,7 @@ impl Store {
         as_of: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<JobTx, Error> {
-        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let mut tx = self.begin().await?;
         let run_id = sqlx::query_scalar!(
             "INSERT INTO job_runs (job, slot_start, started_at, trigger) VALUES ($1, $2, $3, 'manual') \
              RETURNING id",
