@@ -25,6 +25,7 @@ mod policy;
 mod push;
 mod race;
 mod redis_outage;
+mod reflection;
 mod routing;
 mod rules;
 mod scheduler;

@@ -94,11 +94,19 @@ impl GrpcServer {
         health
             .set_service_status(service_name, ServingStatus::Serving)
             .await;
-        let reflection = tonic_reflection::server::Builder::configure()
-            .register_encoded_file_descriptor_set(leadpool_proto::FILE_DESCRIPTOR_SET)
-            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-            .build_v1()?;
-        let routes = routes.add_service(health_service).add_service(reflection);
+        // Reflection lists what this port serves — its service and health — in both versions
+        // clients speak (grpcurl and grpc_cli before 2023, Python's grpcio-reflection: v1alpha).
+        let reflection = || {
+            tonic_reflection::server::Builder::configure()
+                .register_encoded_file_descriptor_set(leadpool_proto::FILE_DESCRIPTOR_SET)
+                .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+                .with_service_name(service_name)
+                .with_service_name("grpc.health.v1.Health")
+        };
+        let routes = routes
+            .add_service(health_service)
+            .add_service(reflection().build_v1()?)
+            .add_service(reflection().build_v1alpha()?);
 
         let readiness_task = tokio::spawn(track_readiness(
             health.clone(),
