@@ -82,7 +82,8 @@ for file in "${rendered[@]}"; do
     "$PY" - "$file" "${file%.yaml}.core.yaml" << 'PY' || fail "cannot split $file"
 import sys, yaml
 CUSTOM = {("monitoring.coreos.com/v1", "PrometheusRule"), ("monitoring.coreos.com/v1", "ServiceMonitor"),
-          ("monitoring.coreos.com/v1", "PodMonitor")}
+          ("monitoring.coreos.com/v1", "PodMonitor"), ("cert-manager.io/v1", "Certificate"),
+          ("cert-manager.io/v1", "Issuer")}
 docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
 core = [d for d in docs if (d["apiVersion"], d["kind"]) not in CUSTOM]
 for d in docs:
@@ -196,7 +197,21 @@ def allowed_keys(service):
         body = find_struct(config, type_name)
         if not body:
             raise SystemExit("policy: cannot find struct %s (section %s of %s)" % (type_name, section, service))
-        keys |= {"LEADPOOL_%s__%s" % (section.upper(), key.upper()) for key, _ in body}
+        keys |= nested_keys(config, "LEADPOOL_%s" % section.upper(), body)
+    return keys
+
+
+def nested_keys(config, prefix, body):
+    """The keys of a section, one level deeper where a field is a config struct of its own
+    (`tls: Option<ServerTlsConfig>` → LEADPOOL_SERVER__TLS__CERT_FILE)."""
+    keys = set()
+    for key, type_name in body:
+        inner = re.sub(r"^(Option|Vec)<(.*)>$", r"\2", type_name.strip())
+        nested = find_struct(config, inner) if inner.endswith("Config") else None
+        if nested:
+            keys |= nested_keys(config, "%s__%s" % (prefix, key.upper()), nested)
+        else:
+            keys.add("%s__%s" % (prefix, key.upper()))
     return keys
 
 
@@ -349,17 +364,28 @@ def check(path):
         if grace <= drain + timeout:
             problem(overlay, "%s: terminationGracePeriodSeconds %s does not exceed drain_delay + shutdown_timeout (%s s)" % (name, grace, drain + timeout))
 
-        # Probes: native gRPC, liveness "" and readiness the service's name, on its port.
+        # Probes: native gRPC, liveness "" and readiness the service's name, on its port — or,
+        # with TLS on that port (the kubelet's gRPC probes cannot speak TLS), on the plaintext
+        # health port it also serves.
         port, health_name = SERVICES[service]
         listen = env.get("LEADPOOL_SERVER__LISTEN_ADDR", "0.0.0.0:%d" % port)
         if not listen.endswith(":%d" % port):
             problem(overlay, "%s listens on %s, not on its port %d" % (name, listen, port))
+        probe_port = port
+        health_listen = env.get("LEADPOOL_SERVER__HEALTH_LISTEN_ADDR")
+        if health_listen:
+            probe_port = int(health_listen.rsplit(":", 1)[1])
+        elif "LEADPOOL_SERVER__TLS__CERT_FILE" in env:
+            problem(overlay, "%s serves TLS without LEADPOOL_SERVER__HEALTH_LISTEN_ADDR: its gRPC probes would fail" % name)
+        if "LEADPOOL_SERVER__TLS__CERT_FILE" in env and not any(
+                "/var/run/leadpool/tls" == m.get("mountPath") for m in c.get("volumeMounts", [])):
+            problem(overlay, "%s: TLS files are configured but no tls volume is mounted" % name)
         ready = (c.get("readinessProbe") or {}).get("grpc")
         live = (c.get("livenessProbe") or {}).get("grpc")
-        if not ready or ready.get("service") != health_name or ready.get("port") != port:
-            problem(overlay, "%s: readiness must be gRPC health %s on %d, is %s" % (name, health_name, port, ready))
-        if not live or live.get("service", "") != "" or live.get("port") != port:
-            problem(overlay, "%s: liveness must be gRPC health \"\" on %d, is %s" % (name, port, live))
+        if not ready or ready.get("service") != health_name or ready.get("port") != probe_port:
+            problem(overlay, "%s: readiness must be gRPC health %s on %d, is %s" % (name, health_name, probe_port, ready))
+        if not live or live.get("service", "") != "" or live.get("port") != probe_port:
+            problem(overlay, "%s: liveness must be gRPC health \"\" on %d, is %s" % (name, probe_port, live))
         ports = {p.get("name"): p["containerPort"] for p in c.get("ports", [])}
         if ports.get("grpc") != port:
             problem(overlay, "%s: container port grpc is %s, not %d" % (name, ports.get("grpc"), port))

@@ -29,4 +29,5 @@ mod reflection;
 mod routing;
 mod rules;
 mod scheduler;
+mod tls;
 mod tracing;

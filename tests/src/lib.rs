@@ -68,6 +68,7 @@ impl TestEnv {
                 retry_interval: Duration::from_millis(50),
                 retry_grace: Duration::ZERO,
                 retry_batch: 100,
+                tls: None,
             },
             policy: policy_config(),
         }

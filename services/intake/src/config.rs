@@ -52,6 +52,8 @@ pub struct RoutingClientConfig {
     pub retry_grace: Duration,
     /// Leads retried per round (at most 1000, routing's batch limit).
     pub retry_batch: i64,
+    /// TLS to routing (mutual, with this service's certificate).
+    pub tls: Option<leadpool_config::ClientTlsConfig>,
 }
 
 impl Default for RoutingClientConfig {
@@ -62,6 +64,7 @@ impl Default for RoutingClientConfig {
             retry_interval: Duration::from_secs(5),
             retry_grace: Duration::from_secs(2),
             retry_batch: 200,
+            tls: None,
         }
     }
 }

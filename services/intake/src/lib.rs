@@ -39,6 +39,7 @@ impl Application {
             &config.routing.endpoint,
             config.routing.timeout,
             credentials,
+            config.routing.tls.as_ref(),
         )
         .map_err(|e| StartupError::Other(format!("routing.endpoint: {e}")))?;
         let router = router::Router::new(channel);

@@ -13,8 +13,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 pub use sections::{
-    AuthConfig, DatabaseConfig, LogFormat, MetricsConfig, PolicyConfig, RedisConfig, Secret,
-    ServerConfig, TelemetryConfig,
+    AuthConfig, ClientTlsConfig, DatabaseConfig, LogFormat, MetricsConfig, PolicyConfig,
+    RedisConfig, Secret, ServerConfig, ServerTlsConfig, TelemetryConfig,
 };
 
 /// The environment variable prefix for every Leadpool setting.

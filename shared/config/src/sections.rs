@@ -49,6 +49,52 @@ pub struct ServerConfig {
     pub max_concurrent_streams: u32,
     /// The largest request message, in bytes.
     pub max_message_bytes: usize,
+    /// Serve TLS (and mutual TLS for the other services' calls). Off: plain HTTP/2, for
+    /// development and a mesh that encrypts for you.
+    pub tls: Option<ServerTlsConfig>,
+    /// Also serve gRPC health, and only health, in plaintext here: for the kubelet's gRPC
+    /// probes, which cannot speak TLS.
+    pub health_listen_addr: Option<SocketAddr>,
+}
+
+/// TLS on a service's listener. Files are read again every `reload_interval` when they
+/// changed, so renewed certificates (cert-manager) apply without a restart.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerTlsConfig {
+    pub cert_file: PathBuf,
+    pub key_file: PathBuf,
+    /// Clients may present a certificate signed by this CA (the services do); a call made
+    /// with a service token must, when `service_peers` is set.
+    #[serde(default)]
+    pub client_ca_file: Option<PathBuf>,
+    /// The peers whose service-token calls this service accepts: names their client
+    /// certificates are valid for (e.g. `intake`). Empty: any service token.
+    #[serde(default)]
+    pub service_peers: Vec<String>,
+    #[serde(default = "default_reload", with = "humantime_serde")]
+    pub reload_interval: Duration,
+}
+
+/// TLS for calls to another service: the CA its certificate chains to, and this service's
+/// own client certificate for mutual TLS. Read again when they change, like the server's.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientTlsConfig {
+    pub ca_file: PathBuf,
+    #[serde(default)]
+    pub cert_file: Option<PathBuf>,
+    #[serde(default)]
+    pub key_file: Option<PathBuf>,
+    /// The name the peer's certificate must be valid for; default: the endpoint's host.
+    #[serde(default)]
+    pub server_name: Option<String>,
+    #[serde(default = "default_reload", with = "humantime_serde")]
+    pub reload_interval: Duration,
+}
+
+fn default_reload() -> Duration {
+    Duration::from_secs(30)
 }
 
 impl ServerConfig {
@@ -70,6 +116,8 @@ impl Default for ServerConfig {
             max_concurrent_requests: 256,
             max_concurrent_streams: 200,
             max_message_bytes: 4 << 20,
+            tls: None,
+            health_listen_addr: None,
         }
     }
 }

@@ -12,8 +12,9 @@ mod main_runner;
 mod metrics_endpoint;
 pub mod paging;
 mod serve;
+pub mod tls;
 
-pub use client::{AuthenticatedChannel, ClientInterceptor, connect};
+pub use client::{AuthenticatedChannel, ClientInterceptor, channel, connect};
 pub use error::{ERROR_DOMAIN, caller, require_role, to_status};
 pub use main_runner::{RunningService, ServiceMain, StartupError, run_main};
 pub use metrics_endpoint::MetricsEndpoint;

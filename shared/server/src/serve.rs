@@ -21,6 +21,7 @@ use tonic_health::server::HealthReporter;
 
 use crate::admission::AdmissionLayer;
 use crate::input::InputCheckLayer;
+use crate::tls::{PeerCheckLayer, ServerTls, TlsError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
@@ -33,6 +34,8 @@ pub enum ServeError {
     Reflection(#[from] tonic_reflection::server::Error),
     #[error("gRPC server: {0}")]
     Transport(#[from] tonic::transport::Error),
+    #[error("server.tls: {0}")]
+    Tls(#[from] TlsError),
 }
 
 /// Tells whether the service's dependencies are reachable, for readiness.
@@ -103,6 +106,7 @@ impl GrpcServer {
                 .with_service_name(service_name)
                 .with_service_name("grpc.health.v1.Health")
         };
+        let health_probes = health_service.clone();
         let routes = routes
             .add_service(health_service)
             .add_service(reflection().build_v1()?)
@@ -124,21 +128,50 @@ impl GrpcServer {
             stop_accepting.clone(),
         ));
 
+        // The kubelet's probes cannot speak TLS: health alone, in plaintext, on its own port.
+        let plain_health = match self.config.health_listen_addr {
+            Some(addr) => {
+                let listener = bind_listener(addr).await?;
+                let probes = Server::builder()
+                    .add_service(health_probes)
+                    .serve_with_incoming_shutdown(
+                        TcpIncoming::from(listener).with_nodelay(Some(true)),
+                        stop_accepting.clone().cancelled_owned(),
+                    );
+                Some(tokio::spawn(probes))
+            }
+            None => None,
+        };
         let addr = self.local_addr();
-        tracing::info!(%addr, service = service_name, "serving");
-        let server = Server::builder()
+        let tls = self.config.tls.as_ref().map(ServerTls::new).transpose()?;
+        tracing::info!(%addr, service = service_name, tls = tls.is_some(), "serving");
+        let peers = self
+            .config
+            .tls
+            .as_ref()
+            .map(|tls| tls.service_peers.clone())
+            .unwrap_or_default();
+        let router = Server::builder()
             .max_concurrent_streams(self.config.max_concurrent_streams)
             .layer(GrpcTraceLayer)
             .layer(AdmissionLayer::new(self.config.max_concurrent_requests))
             .layer(auth)
+            .layer(PeerCheckLayer::new(peers))
             .layer(InputCheckLayer::new(self.config.max_message_bytes))
-            .add_routes(routes)
-            .serve_with_incoming_shutdown(
+            .add_routes(routes);
+        let stopped = stop_accepting.clone().cancelled_owned();
+        let server: Pin<Box<dyn Future<Output = Result<(), tonic::transport::Error>> + Send>> =
+            match tls {
+                Some(tls) => Box::pin(
+                    router.serve_with_incoming_shutdown(tls.incoming(self.listener), stopped),
+                ),
                 // Without TCP_NODELAY a response written in several segments waits for the
                 // client's delayed ACK (~40 ms) before its last segment leaves.
-                TcpIncoming::from(self.listener).with_nodelay(Some(true)),
-                stop_accepting.clone().cancelled_owned(),
-            );
+                None => Box::pin(router.serve_with_incoming_shutdown(
+                    TcpIncoming::from(self.listener).with_nodelay(Some(true)),
+                    stopped,
+                )),
+            };
         tokio::pin!(server);
         let result = tokio::select! {
             result = &mut server => result,
@@ -154,6 +187,9 @@ impl GrpcServer {
         };
         readiness_task.abort();
         drain.abort();
+        if let Some(plain_health) = plain_health {
+            plain_health.abort();
+        }
         tracing::info!(service = service_name, "stopped");
         Ok(result?)
     }
