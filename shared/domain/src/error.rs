@@ -58,6 +58,10 @@ pub enum Error {
         dependency: &'static str,
         message: String,
     },
+    /// The connection to the database was lost while a change was being committed: it may or
+    /// may not have been made. Counted as made wherever counting matters (claim allowances).
+    #[error("the outcome is unknown: {0}")]
+    OutcomeUnknown(String),
     /// The caller's deadline passed while the work waited; it was stopped, nothing changed.
     #[error("the deadline passed while {0}")]
     DeadlineExceeded(String),

@@ -80,6 +80,14 @@ pub fn to_status(err: Error) -> Status {
             details.set_retry_info(Some(Duration::from_secs(1)));
             Code::Unavailable
         }
+        Error::OutcomeUnknown(_) => {
+            details.set_error_info(
+                Reason::DependencyUnavailable.as_str(),
+                ERROR_DOMAIN,
+                HashMap::from([("dependency".to_owned(), "postgres".to_owned())]),
+            );
+            Code::Unavailable
+        }
         Error::DeadlineExceeded(_) => {
             details.set_error_info(
                 Reason::DeadlineExceeded.as_str(),

@@ -150,8 +150,11 @@ impl Claims {
                 now,
             )
             .await;
-        self.settle(&reservation, claimed.as_ref().map_or(0, Vec::len))
-            .await;
+        self.settle(
+            &reservation,
+            allowance_used(&claimed, reservation.granted()),
+        )
+        .await;
         let claimed = claimed?;
         tracing::info!(rep = %rep, claimed = claimed.len(), "claim finished");
         if claimed.is_empty() {
@@ -671,5 +674,31 @@ fn limits_unreachable(err: Error) -> Error {
             ),
         },
         other => other,
+    }
+}
+
+/// How much of a reservation a claim attempt used: what it claimed — or, when the commit's
+/// outcome is unknown (the connection dropped after COMMIT was sent), all of it: the claims
+/// may have been made, and handing the allowance back could let the rolling limits under-count.
+fn allowance_used(claimed: &Result<Vec<Lead>, Error>, granted: u32) -> usize {
+    match claimed {
+        Ok(leads) => leads.len(),
+        Err(Error::OutcomeUnknown(_)) => granted as usize,
+        Err(_) => 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unknown_commit_keeps_the_whole_allowance() {
+        assert_eq!(allowance_used(&Ok(Vec::new()), 3), 0);
+        assert_eq!(
+            allowance_used(&Err(Error::OutcomeUnknown("lost".into())), 3),
+            3
+        );
+        assert_eq!(allowance_used(&Err(Error::internal("boom")), 3), 0);
     }
 }

@@ -212,8 +212,18 @@ impl RepClaim {
         rows::leads(rows)
     }
 
+    /// Commits the claim. A connection lost during the COMMIT leaves its outcome unknown
+    /// ([`Error::OutcomeUnknown`]): the claim may have been made.
     pub async fn commit(self) -> Result<(), Error> {
-        self.tx.commit().await.map_err(db_error)
+        self.tx.commit().await.map_err(|err| match err {
+            sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::Protocol(_)
+            | sqlx::Error::WorkerCrashed => {
+                Error::OutcomeUnknown(format!("committing a claim: {err}"))
+            }
+            other => db_error(other),
+        })
     }
 }
 
