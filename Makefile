@@ -52,6 +52,12 @@ token:
 bench: deps
 	@. scripts/common.sh && cargo run -q --release -p leadpool-e2e --bin leadpool-bench
 
+## soak: two replicas of every service under load while faults are injected (~3 minutes)
+.PHONY: soak
+soak: deps
+	@. scripts/common.sh && cargo build -q --bins -p leadpool-intake -p leadpool-routing -p leadpool-claim -p leadpool-scheduler -p leadpool-e2e \
+		&& TEST_DATABASE_URL="$${TEST_DATABASE_URL:-$$LEADPOOL_PG_ADMIN_URL}" target/debug/leadpool-soak
+
 ## k8s-check: render the Kubernetes overlays and check them (schemas, checkov, policy), and the Tiltfile
 .PHONY: k8s-check
 k8s-check:
