@@ -262,7 +262,7 @@ async fn claimer(
                 record(&log, "claim", Ok(()));
                 let lead = answer.into_inner().lead.unwrap().name;
                 seen.lock().unwrap().push((lead.clone(), who.clone()));
-                if n % 2 == 0 {
+                if n.is_multiple_of(2) {
                     let contact = authed(
                         &rep(&who),
                         v1::RecordContactRequest {
