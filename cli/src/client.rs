@@ -7,6 +7,7 @@ use leadpool_auth::{Role, TokenIssuer};
 use leadpool_config::{AuthConfig, Secret};
 use leadpool_proto::v1;
 use leadpool_proto::v1::claim_service_client::ClaimServiceClient;
+use leadpool_proto::v1::event_service_client::EventServiceClient;
 use leadpool_proto::v1::intake_service_client::IntakeServiceClient;
 use leadpool_proto::v1::routing_service_client::RoutingServiceClient;
 use leadpool_proto::v1::scheduler_service_client::SchedulerServiceClient;
@@ -142,6 +143,13 @@ impl Connection {
 
     pub async fn scheduler(&self) -> anyhow::Result<SchedulerServiceClient<Channel>> {
         Ok(SchedulerServiceClient::new(
+            Self::channel(&self.args.scheduler).await?,
+        ))
+    }
+
+    /// The event stream and webhooks, served by the scheduler.
+    pub async fn events(&self) -> anyhow::Result<EventServiceClient<Channel>> {
+        Ok(EventServiceClient::new(
             Self::channel(&self.args.scheduler).await?,
         ))
     }

@@ -189,7 +189,46 @@ pub async fn run(conn: &Connection, policy: &Path) -> anyhow::Result<()> {
         .into_inner();
     output::rep_status(&status);
 
-    escalation_queue(conn, &ops).await
+    escalation_queue(conn, &ops).await?;
+    what_platforms_heard(conn, &ops).await
+}
+
+/// Every change above is an event platforms can follow (WatchEvents, webhooks): the latest.
+async fn what_platforms_heard(conn: &Connection, ops: &str) -> anyhow::Result<()> {
+    const SHOWN: usize = 12;
+    // An event is readable once the epoch holding it closes (every 100 ms).
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let mut events = conn.events().await?;
+    let mut request = v1::ListEventsRequest {
+        page_size: 1000,
+        ..Default::default()
+    };
+    let mut latest = std::collections::VecDeque::with_capacity(SHOWN);
+    loop {
+        let page = events
+            .list_events(conn.request(ops, request.clone())?)
+            .await?
+            .into_inner();
+        let caught_up = page.events.len() < 1000;
+        for event in page.events {
+            if latest.len() == SHOWN {
+                latest.pop_front();
+            }
+            latest.push_back(event);
+        }
+        request.after = page.next_cursor;
+        if caught_up {
+            break;
+        }
+    }
+    println!(
+        "
+what platforms heard — the latest {SHOWN} events of the stream (leadpoolctl events watch \
+         tails it; leadpoolctl webhooks create --url … pushes it, signed):"
+    );
+    output::event_header();
+    latest.iter().for_each(output::event);
+    Ok(())
 }
 
 /// S3: leads unclaimed for 48 hours escalate to a manager, who assigns them by hand. Jobs run

@@ -4,6 +4,7 @@
 mod client;
 mod commands;
 mod demo;
+mod events;
 mod manage;
 mod output;
 
@@ -141,6 +142,17 @@ enum Command {
     Availability {
         #[command(subcommand)]
         command: manage::AvailabilityCommand,
+    },
+    /// The event stream: `events watch` tails it.
+    Events {
+        #[command(subcommand)]
+        command: events::EventsCommand,
+    },
+    /// Webhook subscriptions (admins): list (default), create, delete; their deliveries and
+    /// failures; replay dead letters.
+    Webhooks {
+        #[command(subcommand)]
+        command: Option<events::WebhooksCommand>,
     },
     /// Erase a lead's personal data (admins; GDPR Art. 17). The skeleton stays.
     Erase { lead: String },
@@ -337,6 +349,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Return { lead, reason } => manage::return_lead(&conn, &lead, reason).await,
         Command::Availability { command } => manage::availability(&conn, command).await,
         Command::Erase { lead } => manage::erase(&conn, &lead).await,
+        Command::Events {
+            command: events::EventsCommand::Watch(args),
+        } => events::watch(&conn, args).await,
+        Command::Webhooks { command } => events::webhooks(&conn, command).await,
         Command::Health { timeout } => conn.wait_ready(timeout).await,
         Command::Demo { policy } => demo::run(&conn, &policy).await,
     }

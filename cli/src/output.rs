@@ -579,3 +579,106 @@ pub fn error(err: &anyhow::Error) {
         eprintln!("error: {err:#}");
     }
 }
+
+pub fn event_header() {
+    println!(
+        "{:<19} {:<26} {:<44} DETAIL",
+        "TIME (UTC)", "TYPE", "SUBJECT"
+    );
+}
+
+/// One event as a row: lead events say who moved it where and why; others their summary.
+pub fn event(event: &v1::Event) {
+    let data: serde_json::Value = serde_json::from_str(&event.data).unwrap_or_default();
+    let text = |key: &str| data[key].as_str().unwrap_or_default().to_owned();
+    let detail = if event.subject.starts_with("leads/") {
+        let mut detail = format!("{} → {} by {}", text("from"), text("to"), text("actor"));
+        for key in ["rep", "pool", "reason"] {
+            if !text(key).is_empty() {
+                detail.push_str(&format!("  {key}: {}", text(key)));
+            }
+        }
+        detail
+    } else if !text("summary").is_empty() {
+        text("summary")
+    } else {
+        event.data.clone()
+    };
+    println!(
+        "{:<19} {:<26} {:<44} {detail}",
+        time(event.time.as_ref()),
+        event.r#type,
+        event.subject
+    );
+}
+
+/// One event as a CloudEvents JSON line, with the cursor to resume after it.
+pub fn event_json(event: &v1::Event) {
+    let data: serde_json::Value =
+        serde_json::from_str(&event.data).unwrap_or(serde_json::Value::Null);
+    let line = serde_json::json!({
+        "specversion": event.spec_version,
+        "id": event.id,
+        "source": event.source,
+        "type": event.r#type,
+        "subject": event.subject,
+        "time": time_rfc3339(event.time.as_ref()),
+        "datacontenttype": event.data_content_type,
+        "data": data,
+        "cursor": event.cursor,
+    });
+    println!("{line}");
+}
+
+fn time_rfc3339(ts: Option<&prost_types::Timestamp>) -> String {
+    ts.and_then(|t| chrono::DateTime::from_timestamp(t.seconds, u32::try_from(t.nanos).ok()?))
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
+        .unwrap_or_default()
+}
+
+pub fn subscriptions(subscriptions: &[v1::WebhookSubscription]) {
+    println!(
+        "{:<46} {:<40} {:<24} {:<14} CREATED (UTC)",
+        "NAME", "URL", "TYPES", "POOL"
+    );
+    for s in subscriptions {
+        let types = if s.types.is_empty() {
+            "all".to_owned()
+        } else {
+            s.types.join(",")
+        };
+        let pool = if s.pool.is_empty() { "any" } else { &s.pool };
+        println!(
+            "{:<46} {:<40} {:<24} {:<14} {}",
+            s.name,
+            s.url,
+            types,
+            pool,
+            time(s.create_time.as_ref())
+        );
+    }
+}
+
+pub fn deliveries(deliveries: &[v1::WebhookDelivery]) {
+    println!(
+        "{:<10} {:>8} {:<19} {:<46} {:<26} {:<44} LAST ERROR",
+        "STATE", "ATTEMPTS", "NEXT/DONE (UTC)", "SUBSCRIPTION", "EVENT TYPE", "SUBJECT"
+    );
+    for d in deliveries {
+        let when = if d.state == "delivered" {
+            d.deliver_time.as_ref()
+        } else {
+            d.next_attempt_time.as_ref()
+        };
+        println!(
+            "{:<10} {:>8} {:<19} {:<46} {:<26} {:<44} {}",
+            d.state,
+            d.attempts,
+            time(when),
+            d.subscription,
+            d.event_type,
+            d.event_subject,
+            d.last_error
+        );
+    }
+}

@@ -436,3 +436,107 @@ async fn a_manager_works_the_escalation_queue_and_an_admin_erases_from_the_comma
     );
     cluster.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_integrator_tails_events_and_manages_webhooks_from_the_command_line() {
+    let cluster = Cluster::start().await;
+    let policy = file_with(&example("p2-segmented-pools"), ".yaml");
+    let applied = ctl(&cluster, &["apply", "-f", policy.path().to_str().unwrap()]).await;
+    assert!(applied.status.success(), "{}", stderr(&applied));
+    let mut intake = cluster.intake().await;
+    let lead = leadpool_e2e::submit_segmented(&mut intake, "cli-events", 80, "west", "mql").await;
+
+    // From the start: the policy apply, then the lead's own events, as rows and as JSON.
+    let table = ctl(
+        &cluster,
+        &["events", "watch", "--from-start", "--limit", "3"],
+    )
+    .await;
+    assert!(table.status.success(), "{}", stderr(&table));
+    let rows = stdout(&table);
+    assert!(rows.contains("policy.applied"), "{rows}");
+    assert!(
+        rows.contains("lead.received") && rows.contains(&lead.name),
+        "{rows}"
+    );
+    let json = ctl(
+        &cluster,
+        &[
+            "events",
+            "watch",
+            "--from-start",
+            "--type",
+            "lead.routed",
+            "--json",
+            "--limit",
+            "1",
+        ],
+    )
+    .await;
+    let event: serde_json::Value = serde_json::from_str(stdout(&json).trim()).unwrap();
+    assert_eq!(event["type"], "lead.routed");
+    assert_eq!(event["subject"], lead.name);
+    assert_eq!(event["data"]["to"], "available");
+    assert!(event["cursor"].as_str().is_some_and(|c| !c.is_empty()));
+    let unknown = ctl(&cluster, &["events", "watch", "--type", "lead.teleported"]).await;
+    assert!(!unknown.status.success());
+    assert!(
+        stderr(&unknown).contains("types[0]"),
+        "{}",
+        stderr(&unknown)
+    );
+
+    let created = ctl(
+        &cluster,
+        &[
+            "webhooks",
+            "create",
+            "--url",
+            "https://crm.example.com/hooks",
+            "--type",
+            "lead.claimed",
+        ],
+    )
+    .await;
+    assert!(created.status.success(), "{}", stderr(&created));
+    let out = stdout(&created);
+    let name = out
+        .split_whitespace()
+        .find(|word| word.starts_with("webhooks/"))
+        .unwrap()
+        .to_owned();
+    let secret = out
+        .split_whitespace()
+        .find(|w| w.starts_with("whsec_"))
+        .unwrap();
+    let listed = ctl(&cluster, &["webhooks"]).await;
+    assert!(stdout(&listed).contains(&name) && stdout(&listed).contains("lead.claimed"));
+    assert!(
+        !stdout(&listed).contains(secret),
+        "the secret is shown once"
+    );
+    let plain = ctl(
+        &cluster,
+        &[
+            "webhooks",
+            "create",
+            "--url",
+            "http://crm.example.com/hooks",
+        ],
+    )
+    .await;
+    assert!(!plain.status.success());
+    assert!(stderr(&plain).contains("https"), "{}", stderr(&plain));
+    let failures = ctl(&cluster, &["webhooks", "failures", &name]).await;
+    assert!(failures.status.success(), "{}", stderr(&failures));
+    let replayed = ctl(&cluster, &["webhooks", "replay", &name]).await;
+    assert!(
+        stdout(&replayed).contains("0 dead letters"),
+        "{}",
+        stdout(&replayed)
+    );
+    let deleted = ctl(&cluster, &["webhooks", "delete", &name]).await;
+    assert!(deleted.status.success(), "{}", stderr(&deleted));
+    assert!(!stdout(&ctl(&cluster, &["webhooks"]).await).contains(&name));
+    cluster.stop().await;
+}

@@ -223,6 +223,9 @@ async fn footprint(cluster: &Cluster) -> Vec<i64> {
         "job_runs",
         "lead_merges",
         "assignment_counts",
+        "service_events",
+        "webhook_subscriptions",
+        "webhook_deliveries",
     ];
     let mut counts = Vec::new();
     for table in tables {
@@ -289,6 +292,7 @@ async fn hostile_values_in_every_field_of_every_rpc_get_an_answer_the_caller_can
         ("leadpool.v1.RoutingService", &cluster.routing),
         ("leadpool.v1.ClaimService", &cluster.claim),
         ("leadpool.v1.SchedulerService", &cluster.scheduler),
+        ("leadpool.v1.EventService", &cluster.scheduler),
     ];
     // A lead alice holds, so calls on it reach the code behind the checks.
     let mut intake = cluster.intake().await;

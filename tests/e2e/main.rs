@@ -10,6 +10,7 @@ mod bad_input;
 mod claim;
 mod claim_controls;
 mod claim_model;
+mod events;
 mod examples;
 mod flow;
 mod health;

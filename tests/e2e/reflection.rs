@@ -55,13 +55,16 @@ async fn listed_v1alpha(channel: Channel) -> Vec<String> {
 }
 
 #[tokio::test]
-async fn each_port_lists_only_its_own_service_in_v1_and_v1alpha() {
+async fn each_port_lists_only_its_own_services_in_v1_and_v1alpha() {
     let cluster = Cluster::start().await;
-    for (service, running) in [
-        ("leadpool.v1.IntakeService", &cluster.intake),
-        ("leadpool.v1.RoutingService", &cluster.routing),
-        ("leadpool.v1.ClaimService", &cluster.claim),
-        ("leadpool.v1.SchedulerService", &cluster.scheduler),
+    for (services, running) in [
+        (&["leadpool.v1.IntakeService"][..], &cluster.intake),
+        (&["leadpool.v1.RoutingService"], &cluster.routing),
+        (&["leadpool.v1.ClaimService"], &cluster.claim),
+        (
+            &["leadpool.v1.EventService", "leadpool.v1.SchedulerService"],
+            &cluster.scheduler,
+        ),
     ] {
         let port = channel(running.addr).await;
         let v1 = listed_v1(port.clone()).await;
@@ -71,7 +74,7 @@ async fn each_port_lists_only_its_own_service_in_v1_and_v1alpha() {
                 .iter()
                 .filter(|s| s.starts_with("leadpool."))
                 .collect();
-            assert_eq!(ours, [service], "{listed:?}");
+            assert_eq!(ours, services, "{listed:?}");
             assert!(
                 listed.contains(&"grpc.health.v1.Health".to_owned()),
                 "{listed:?}"

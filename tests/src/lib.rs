@@ -4,6 +4,8 @@
 
 #![allow(clippy::missing_panics_doc, clippy::expect_used, clippy::unwrap_used)]
 
+pub mod receiver;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,6 +13,7 @@ use std::time::Duration;
 use leadpool_domain::{Clock, ManualClock};
 use leadpool_proto::v1;
 use leadpool_proto::v1::claim_service_client::ClaimServiceClient;
+use leadpool_proto::v1::event_service_client::EventServiceClient;
 use leadpool_proto::v1::intake_service_client::IntakeServiceClient;
 use leadpool_proto::v1::routing_service_client::RoutingServiceClient;
 use leadpool_proto::v1::scheduler_service_client::SchedulerServiceClient;
@@ -99,6 +102,12 @@ impl TestEnv {
                 enabled: false,
                 ..leadpool_scheduler::SchedulerConfig::default()
             },
+            events: leadpool_scheduler::EventsConfig {
+                epoch_interval: Duration::from_millis(50),
+                delivery_interval: Duration::from_millis(50),
+                watch_interval: Duration::from_millis(50),
+                ..leadpool_scheduler::EventsConfig::default()
+            },
         }
     }
 
@@ -183,6 +192,10 @@ impl Cluster {
 
     pub async fn scheduler(&self) -> SchedulerServiceClient<Channel> {
         SchedulerServiceClient::new(channel(self.scheduler.addr).await)
+    }
+
+    pub async fn events(&self) -> EventServiceClient<Channel> {
+        EventServiceClient::new(channel(self.scheduler.addr).await)
     }
 
     pub async fn stop(self) {

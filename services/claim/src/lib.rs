@@ -64,7 +64,7 @@ impl Application {
         });
         let routes = Routes::new(ClaimServiceServer::new(self.api));
         self.server
-            .serve(SERVICE_NAME, routes, self.auth, readiness, shutdown)
+            .serve(&[SERVICE_NAME], routes, self.auth, readiness, shutdown)
             .await?;
         Ok(())
     }

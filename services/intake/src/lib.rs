@@ -86,7 +86,7 @@ impl Application {
         let routes = Routes::new(IntakeServiceServer::new(self.api));
         let served = self
             .server
-            .serve(SERVICE_NAME, routes, self.auth, readiness, shutdown)
+            .serve(&[SERVICE_NAME], routes, self.auth, readiness, shutdown)
             .await;
         retry.abort();
         served.map_err(Into::into)

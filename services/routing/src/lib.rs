@@ -58,7 +58,7 @@ impl Application {
         });
         let routes = Routes::new(RoutingServiceServer::new(self.api));
         self.server
-            .serve(SERVICE_NAME, routes, self.auth, readiness, shutdown)
+            .serve(&[SERVICE_NAME], routes, self.auth, readiness, shutdown)
             .await?;
         Ok(())
     }

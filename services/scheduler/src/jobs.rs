@@ -35,6 +35,10 @@ pub enum Job {
     PoolSnapshot,
     /// A3: rates every rep's performance from her results, if the policy says how.
     PerformanceRating,
+    /// C5: warns (as an event) of contact deadlines about to pass.
+    ContactWarnings,
+    /// M7: pool alerts that started or stopped, as events.
+    AlertEvents,
 }
 
 /// What a run changed: leads moved, and other rows written (snapshots, quota shortfalls).
@@ -64,13 +68,15 @@ impl Outcome {
 /// What a job reads besides the database.
 pub struct JobContext<'a> {
     pub config: &'a SchedulerConfig,
+    /// For reads outside the run's transaction (pool health).
+    pub store: &'a leadpool_store::Store,
     pub policy: &'a Policy,
     /// The version `policy` was compiled from.
     pub policy_version: i64,
 }
 
 impl Job {
-    pub const ALL: [Job; 10] = [
+    pub const ALL: [Job; 12] = [
         Job::Release,
         Job::SlaExpiry,
         Job::Aging,
@@ -81,6 +87,8 @@ impl Job {
         Job::ClaimQuota,
         Job::PoolSnapshot,
         Job::PerformanceRating,
+        Job::ContactWarnings,
+        Job::AlertEvents,
     ];
 
     pub fn id(self) -> &'static str {
@@ -95,6 +103,8 @@ impl Job {
             Self::ClaimQuota => "claim-quota",
             Self::PoolSnapshot => "pool-snapshot",
             Self::PerformanceRating => "performance-rating",
+            Self::ContactWarnings => "contact-warnings",
+            Self::AlertEvents => "alert-events",
         }
     }
 
@@ -128,6 +138,10 @@ impl Job {
             Self::PerformanceRating => {
                 "rates every rep's performance tier from her results over the policy's window"
             }
+            Self::ContactWarnings => {
+                "warns of contact deadlines about to pass (lead.contact_due_soon events)"
+            }
+            Self::AlertEvents => "turns pool alerts starting and stopping into events",
         }
     }
 
@@ -143,6 +157,8 @@ impl Job {
             Self::ClaimQuota => config.quota_interval,
             Self::PoolSnapshot => config.snapshot_interval,
             Self::PerformanceRating => config.performance_interval,
+            Self::ContactWarnings => config.contact_warning_interval,
+            Self::AlertEvents => config.alert_events_interval,
         }
     }
 
@@ -270,6 +286,19 @@ impl Job {
                     .map(Outcome::records)
             }
             Self::PoolSnapshot => run.snapshot_pools(now).await.map(Outcome::records),
+            Self::ContactWarnings => {
+                let pools: Vec<(leadpool_domain::PoolId, chrono::Duration)> = policy
+                    .pools
+                    .iter()
+                    .map(|p| (p.id.clone(), p.contact_warning))
+                    .collect();
+                run.warn_contact_due(&pools, ACTOR, now)
+                    .await
+                    .map(Outcome::records)
+            }
+            Self::AlertEvents => crate::monitor::record_alert_events(run, ctx.store, policy, now)
+                .await
+                .map(Outcome::records),
             Self::PerformanceRating => {
                 let Some(rules) = &policy.performance else {
                     return Ok(Outcome::default());

@@ -6,6 +6,7 @@ mod api;
 mod backpressure;
 mod config;
 mod core;
+mod events;
 mod forced;
 mod health;
 mod history;
@@ -18,12 +19,13 @@ use std::sync::Arc;
 
 use leadpool_auth::{AuthLayer, TokenVerifier};
 use leadpool_domain::Clock;
-use leadpool_proto::v1::scheduler_service_server::{SERVICE_NAME, SchedulerServiceServer};
+use leadpool_proto::v1::event_service_server::{self, EventServiceServer};
+use leadpool_proto::v1::scheduler_service_server::{self, SchedulerServiceServer};
 use leadpool_server::{CancellationToken, GrpcServer, StartupError, readiness};
 use leadpool_store::AuditLog;
 use tonic::service::Routes;
 
-pub use config::{Config, SchedulerConfig};
+pub use config::{Config, EventsConfig, SchedulerConfig};
 pub use jobs::{Job, Outcome};
 pub use runner::{Runner, slot_start};
 
@@ -31,6 +33,7 @@ pub struct Application {
     server: GrpcServer,
     auth: AuthLayer,
     runner: runner::Runner,
+    events: EventsConfig,
     /// Keep the pool gauges of the metrics current (only where metrics are served).
     gauges: bool,
 }
@@ -47,6 +50,7 @@ impl Application {
             server,
             auth,
             runner: runner::Runner::new(store, clock, config.scheduler),
+            events: config.events,
             gauges: config.metrics.enabled,
         })
     }
@@ -69,21 +73,65 @@ impl Application {
             let store = store.clone();
             async move { store.is_reachable().await }
         });
+        let events = self.start_events(&shutdown);
         let audit = AuditLog::new(self.runner.store.clone(), self.runner.clock.clone());
         let routes = Routes::new(SchedulerServiceServer::new(api::SchedulerApi::new(
             core::Scheduler::new(self.runner),
-            audit,
+            audit.clone(),
+            shutdown.clone(),
+        )))
+        .add_service(EventServiceServer::new(events::api::EventApi::new(
+            events,
+            audit.clone(),
             shutdown.clone(),
         )));
+        const SERVICES: &[&str] = &[
+            scheduler_service_server::SERVICE_NAME,
+            event_service_server::SERVICE_NAME,
+        ];
         let served = self
             .server
-            .serve(SERVICE_NAME, routes, self.auth, readiness, shutdown)
+            .serve(SERVICES, routes, self.auth, readiness, shutdown)
             .await;
         if let Some(schedule) = schedule {
             // The loop stops at its next tick; a run in progress finishes or rolls back whole.
             let _ = schedule.await;
         }
         served.map_err(Into::into)
+    }
+}
+
+impl Application {
+    /// The event stream's background work (where enabled) and its core: closing epochs,
+    /// delivering webhooks, and waking live streams when an epoch closes.
+    fn start_events(&self, shutdown: &CancellationToken) -> events::Events {
+        let (store, clock, config) = (
+            self.runner.store.clone(),
+            self.runner.clock.clone(),
+            self.events.clone(),
+        );
+        if config.enabled {
+            tokio::spawn(events::close_epochs(
+                store.clone(),
+                config.epoch_interval,
+                shutdown.clone(),
+            ));
+            tokio::spawn(events::webhooks::run(
+                store.clone(),
+                clock.clone(),
+                config.clone(),
+                shutdown.clone(),
+            ));
+        }
+        let (head, watching) = tokio::sync::watch::channel(0);
+        tokio::spawn(events::watch_head(
+            store.clone(),
+            head,
+            config.watch_interval,
+            shutdown.clone(),
+        ));
+        let reader = events::EventReader::new(store.clone(), watching);
+        events::Events::new(store, self.runner.policy.clone(), clock, reader, config)
     }
 }
 

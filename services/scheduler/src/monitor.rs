@@ -67,6 +67,36 @@ pub async fn pool_health(
     Ok(health::evaluate(pool, rules, as_of, figures))
 }
 
+/// M7 as events: compares the alerts firing at `now` with the set the last run recorded and
+/// writes `pool.alert.fired` / `pool.alert.resolved` events for the differences.
+pub async fn record_alert_events(
+    run: &mut leadpool_store::JobTx,
+    store: &Store,
+    policy: &Policy,
+    now: DateTime<Utc>,
+) -> Result<i64, Error> {
+    let firing: BTreeMap<String, leadpool_store::AlertState> = all_alerts(store, policy, now)
+        .await?
+        .into_values()
+        .map(|a| {
+            let state =
+                leadpool_store::AlertState::new(a.name.clone(), a.kind.id().to_owned(), a.summary);
+            (a.name, state)
+        })
+        .collect();
+    let known = run.alert_states().await?;
+    let fired: Vec<_> = firing
+        .values()
+        .filter(|a| !known.iter().any(|k| k.name == a.name))
+        .cloned()
+        .collect();
+    let resolved: Vec<_> = known
+        .into_iter()
+        .filter(|k| !firing.contains_key(&k.name))
+        .collect();
+    run.record_alert_changes(&fired, &resolved, now).await
+}
+
 /// Every alert firing as of `as_of`, by name: each pool's, and reps below their claim quota on
 /// the last recorded day.
 pub async fn all_alerts(

@@ -111,6 +111,7 @@ impl Runner {
         let policy = self.policy.current().await?;
         let ctx = JobContext {
             config: &self.config,
+            store: &self.store,
             policy: &policy.policy,
             policy_version: policy.version,
         };

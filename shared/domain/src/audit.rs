@@ -60,4 +60,7 @@ audit_actions! {
     LeadReturn = "lead.return",
     LeadErase = "lead.erase",
     JobRun = "job.run",
+    WebhookCreate = "webhook.create",
+    WebhookDelete = "webhook.delete",
+    WebhookReplay = "webhook.replay",
 }

@@ -82,6 +82,9 @@ event_kinds! {
     /// A push (auto- or forced assignment) found nobody who may take it now; it waits where it
     /// is, and the reason says who was passed over and why. Its state does not change.
     Waiting = "lead.waiting",
+    /// Its owner's contact deadline is near (the pool's `contactWarning` before it); the state
+    /// does not change.
+    ContactDueSoon = "lead.contact_due_soon",
 }
 
 impl fmt::Display for EventKind {

@@ -81,12 +81,12 @@ impl GrpcServer {
             .unwrap_or(self.config.listen_addr)
     }
 
-    /// Serves `routes` (whose gRPC service name is `service_name`) until `shutdown` is
-    /// cancelled, then drains. The empty service name "" is liveness: SERVING while the process
-    /// runs. `service_name` is readiness: SERVING while `readiness` says the dependencies answer.
+    /// Serves `routes` (the gRPC services named `services`) until `shutdown` is cancelled, then
+    /// drains. The empty service name "" is liveness: SERVING while the process runs. Each of
+    /// `services` is readiness: SERVING while `readiness` says the dependencies answer.
     pub async fn serve(
         self,
-        service_name: &'static str,
+        services: &'static [&'static str],
         routes: Routes,
         auth: AuthLayer,
         readiness: ReadinessCheck,
@@ -94,17 +94,17 @@ impl GrpcServer {
     ) -> Result<(), ServeError> {
         let (health, health_service) = tonic_health::server::health_reporter();
         health.set_service_status("", ServingStatus::Serving).await;
-        health
-            .set_service_status(service_name, ServingStatus::Serving)
-            .await;
-        // Reflection lists what this port serves — its service and health — in both versions
+        set_status(&health, services, ServingStatus::Serving).await;
+        // Reflection lists what this port serves — its services and health — in both versions
         // clients speak (grpcurl and grpc_cli before 2023, Python's grpcio-reflection: v1alpha).
         let reflection = || {
-            tonic_reflection::server::Builder::configure()
-                .register_encoded_file_descriptor_set(leadpool_proto::FILE_DESCRIPTOR_SET)
-                .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-                .with_service_name(service_name)
-                .with_service_name("grpc.health.v1.Health")
+            services.iter().fold(
+                tonic_reflection::server::Builder::configure()
+                    .register_encoded_file_descriptor_set(leadpool_proto::FILE_DESCRIPTOR_SET)
+                    .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+                    .with_service_name("grpc.health.v1.Health"),
+                |builder, service| builder.with_service_name(*service),
+            )
         };
         let health_probes = health_service.clone();
         let routes = routes
@@ -114,7 +114,7 @@ impl GrpcServer {
 
         let readiness_task = tokio::spawn(track_readiness(
             health.clone(),
-            service_name,
+            services,
             readiness,
             shutdown.clone(),
         ));
@@ -122,7 +122,7 @@ impl GrpcServer {
         let stop_accepting = CancellationToken::new();
         let drain = tokio::spawn(drain_on_shutdown(
             health,
-            service_name,
+            services,
             self.config.drain_delay,
             shutdown.clone(),
             stop_accepting.clone(),
@@ -144,7 +144,7 @@ impl GrpcServer {
         };
         let addr = self.local_addr();
         let tls = self.config.tls.as_ref().map(ServerTls::new).transpose()?;
-        tracing::info!(%addr, service = service_name, tls = tls.is_some(), "serving");
+        tracing::info!(%addr, ?services, tls = tls.is_some(), "serving");
         let peers = self
             .config
             .tls
@@ -190,14 +190,14 @@ impl GrpcServer {
         if let Some(plain_health) = plain_health {
             plain_health.abort();
         }
-        tracing::info!(service = service_name, "stopped");
+        tracing::info!(?services, "stopped");
         Ok(result?)
     }
 }
 
 async fn drain_on_shutdown(
     health: HealthReporter,
-    service_name: &'static str,
+    services: &'static [&'static str],
     drain_delay: Duration,
     shutdown: CancellationToken,
     stop_accepting: CancellationToken,
@@ -210,9 +210,7 @@ async fn drain_on_shutdown(
     health
         .set_service_status("", ServingStatus::NotServing)
         .await;
-    health
-        .set_service_status(service_name, ServingStatus::NotServing)
-        .await;
+    set_status(&health, services, ServingStatus::NotServing).await;
     if !drain_delay.is_zero() {
         tokio::time::sleep(drain_delay).await;
     }
@@ -221,7 +219,7 @@ async fn drain_on_shutdown(
 
 async fn track_readiness(
     health: HealthReporter,
-    service_name: &'static str,
+    services: &'static [&'static str],
     readiness: ReadinessCheck,
     shutdown: CancellationToken,
 ) {
@@ -240,9 +238,15 @@ async fn track_readiness(
             } else {
                 ServingStatus::NotServing
             };
-            tracing::warn!(service = service_name, ready, "readiness changed");
-            health.set_service_status(service_name, status).await;
+            tracing::warn!(?services, ready, "readiness changed");
+            set_status(&health, services, status).await;
         }
+    }
+}
+
+async fn set_status(health: &HealthReporter, services: &[&str], status: ServingStatus) {
+    for service in services {
+        health.set_service_status(*service, status).await;
     }
 }
 

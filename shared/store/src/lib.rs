@@ -13,6 +13,7 @@ mod audit;
 mod availability;
 mod claim;
 mod error;
+mod events;
 mod intake;
 mod leads;
 mod policies;
@@ -34,12 +35,16 @@ pub use claim::{
     OwnedChange, RatioProgress, RepClaim,
 };
 pub use error::db_error;
+pub use events::{
+    Delivery, DeliveryOutcome, DeliveryRecord, EventFilter, EventScope, NewSubscription,
+    StreamEvent, Subscription,
+};
 pub use intake::{ERASED, IngestTx, RejectedRow, Stored};
 pub use policies::{Applied, ChangeRecord, PolicyRecord};
 pub use policy_cache::{CurrentPolicy, PolicyCache};
 pub use routing::{Assignment, AssignmentRequest, Placement};
 pub use scheduler::{
-    AgeFrom, AgeOut, AgeStep, Boost, ClaimTiming, DuplicateKey, Flow, ForcedAssignment,
+    AgeFrom, AgeOut, AgeStep, AlertState, Boost, ClaimTiming, DuplicateKey, Flow, ForcedAssignment,
     JobRunRecord, JobTx, KeptRecord, MergeRecord, Outcomes, PoolCounts, ProposalRecord,
     QuotaShortfall, Release,
 };
@@ -80,21 +85,48 @@ impl Store {
         Self { pool }
     }
 
+    /// The same database through a pool of its own (at most `connections`) whose commits do not
+    /// wait for the WAL to reach disk: for bookkeeping that is worked out again from durable
+    /// rows if a crash loses its last moments (webhook deliveries, re-sent — at least once),
+    /// so it does not queue behind, or slow down, the commits that must be durable.
+    pub fn relaxed(&self, connections: u32) -> Self {
+        let options = (*self.pool.connect_options())
+            .clone()
+            .options([("synchronous_commit", "off")]);
+        let pool = PgPoolOptions::new()
+            .max_connections(connections)
+            .acquire_timeout(self.pool.options().get_acquire_timeout())
+            .connect_lazy_with(options);
+        Self { pool }
+    }
+
     /// A transaction whose statements stop when the call being served reaches its deadline
     /// (the client's `grpc-timeout`): a caller who stopped waiting holds no locks.
     pub(crate) async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, Error> {
         let mut tx = self.pool.begin().await.map_err(db_error)?;
-        if let Some(left) = leadpool_config::deadline::remaining() {
-            if left.is_zero() {
+        // History rows written in this transaction carry the call's trace (a column default).
+        let traceparent = leadpool_telemetry::current_traceparent();
+        let timeout = match leadpool_config::deadline::remaining() {
+            Some(left) if left.is_zero() => {
                 return Err(Error::DeadlineExceeded(
                     "waiting for a connection".to_owned(),
                 ));
             }
-            let millis = left.as_millis().max(1).to_string();
-            sqlx::query_scalar!("SELECT set_config('statement_timeout', $1, true)", millis)
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(db_error)?;
+            Some(left) => Some(left.as_millis().max(1).to_string()),
+            None => None,
+        };
+        if traceparent.is_some() || timeout.is_some() {
+            // One round trip for both; an empty setting is none.
+            sqlx::query!(
+                "SELECT set_config('leadpool.traceparent', coalesce($1, ''), true) AS trace, \
+                   set_config('statement_timeout', \
+                     coalesce($2, current_setting('statement_timeout')), true) AS timeout",
+                traceparent,
+                timeout
+            )
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db_error)?;
         }
         Ok(tx)
     }

@@ -202,6 +202,23 @@ impl Store {
             drain_pool(&mut tx, drain, actor, now).await?;
         }
         project_reps(&mut tx, policy, now).await?;
+        // The event platforms hear (issue 13), committed with the version itself.
+        let event = serde_json::json!({
+            "version": record.version,
+            "appliedBy": actor,
+            "changes": change_records,
+            "drains": drains.len(),
+        });
+        sqlx::query!(
+            "INSERT INTO service_events (type, subject, data, occurred_at) \
+             VALUES ($1, 'policy', $2, $3)",
+            leadpool_domain::events::POLICY_APPLIED,
+            event,
+            now
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(db_error)?;
         tx.commit().await.map_err(db_error)?;
         Ok(Applied {
             record: Some(record),

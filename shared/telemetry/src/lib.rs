@@ -14,7 +14,9 @@ use tracing_subscriber::EnvFilter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
-pub use propagation::{MetadataInjector, inject_current_context};
+pub use propagation::{
+    MetadataInjector, context_from_traceparent, current_traceparent, inject_current_context,
+};
 pub use server_layer::{GrpcTraceLayer, GrpcTraceService};
 
 /// Set when traces should leave the process; the standard OpenTelemetry variable.

@@ -122,6 +122,33 @@ pub static POOL_ALERTS: LazyLock<IntGaugeVec> = LazyLock::new(|| {
     )
 });
 
+/// Webhook delivery attempts by outcome (`delivered`, `failed`: retried later, `dead`: given up).
+pub static WEBHOOK_DELIVERIES: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    counter(
+        "leadpool_webhook_deliveries_total",
+        "Webhook delivery attempts by outcome.",
+        &["outcome"],
+    )
+});
+
+pub static WEBHOOK_DURATION: LazyLock<HistogramVec> = LazyLock::new(|| {
+    histogram(
+        "leadpool_webhook_delivery_seconds",
+        "How long a webhook endpoint took to answer (or to time out).",
+        &["outcome"],
+        vec![0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0],
+    )
+});
+
+/// Events numbered but not yet delivered to a subscription, oldest first counted.
+pub static WEBHOOK_BACKLOG: LazyLock<IntGaugeVec> = LazyLock::new(|| {
+    gauge(
+        "leadpool_webhook_backlog",
+        "Webhook deliveries waiting (pending) and given up (dead).",
+        &["state"],
+    )
+});
+
 /// Everything registered, in Prometheus' text format.
 pub fn render() -> String {
     let mut out = Vec::new();
@@ -150,6 +177,11 @@ mod tests {
         POOL_ALERTS
             .with_label_values(&["p", "capacity", "warning"])
             .set(1);
+        WEBHOOK_DELIVERIES.with_label_values(&["delivered"]).inc();
+        WEBHOOK_DURATION
+            .with_label_values(&["delivered"])
+            .observe(0.02);
+        WEBHOOK_BACKLOG.with_label_values(&["pending"]).set(2);
         let text = render();
         for name in [
             "leadpool_rpc_requests_total{code=\"Ok\",method=\"m\",service=\"s\"} 1",
@@ -161,6 +193,9 @@ mod tests {
             "leadpool_pool_available_by_age",
             "leadpool_pool_depth_threshold",
             "leadpool_pool_alerts",
+            "leadpool_webhook_deliveries_total{outcome=\"delivered\"} 1",
+            "leadpool_webhook_delivery_seconds_bucket",
+            "leadpool_webhook_backlog{state=\"pending\"} 2",
         ] {
             assert!(text.contains(name), "{name} missing from:\n{text}");
         }

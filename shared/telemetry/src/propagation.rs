@@ -40,6 +40,24 @@ pub fn inject_current_context(metadata: &mut MetadataMap) {
     });
 }
 
+/// The current span's W3C `traceparent`, if it belongs to a trace: stored with the changes a
+/// call makes, so work it causes later (a webhook request) continues the trace.
+pub fn current_traceparent() -> Option<String> {
+    let context = tracing::Span::current().context();
+    let mut carrier = std::collections::HashMap::new();
+    opentelemetry::global::get_text_map_propagator(|propagator| {
+        propagator.inject_context(&context, &mut carrier);
+    });
+    carrier.remove("traceparent")
+}
+
+/// A `traceparent` (from [`current_traceparent`]) as the parent context of new spans.
+pub fn context_from_traceparent(traceparent: &str) -> opentelemetry::Context {
+    let carrier =
+        std::collections::HashMap::from([("traceparent".to_owned(), traceparent.to_owned())]);
+    opentelemetry::global::get_text_map_propagator(|propagator| propagator.extract(&carrier))
+}
+
 pub(crate) fn extract_context(headers: &http::HeaderMap) -> opentelemetry::Context {
     opentelemetry::global::get_text_map_propagator(|propagator| {
         propagator.extract(&HeaderExtractor(headers))

@@ -9,6 +9,11 @@
 //! - no lead was held by two reps at once;
 //! - every claim a client was told about is in the history;
 //! - no lead is left unrouted;
+//! - every event (each history row, each policy apply) reached a webhook receiver at least
+//!   once with a valid signature, each lead's in the order of its history — through a killed
+//!   scheduler replica mid-delivery;
+//! - a WatchEvents reader that reconnects from its last cursor whenever its scheduler goes
+//!   away got every event, each once, each lead's in order;
 //! - every replica answers SERVING;
 //! - no call was answered INTERNAL (or UNKNOWN);
 //! - how long each fault made calls fail.
@@ -24,9 +29,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use leadpool_auth::Role;
-use leadpool_e2e::{apply_policy, lead_request, rep};
+use leadpool_e2e::receiver::WebhookReceiver;
+use leadpool_e2e::{admin, apply_policy, lead_request, rep};
 use leadpool_proto::v1;
 use leadpool_proto::v1::claim_service_client::ClaimServiceClient;
+use leadpool_proto::v1::event_service_client::EventServiceClient;
 use leadpool_proto::v1::intake_service_client::IntakeServiceClient;
 use leadpool_proto::v1::routing_service_client::RoutingServiceClient;
 use leadpool_testing::{TEST_SECRET, TestDatabase, ThrowawayRedis, authed, free_local_addr, token};
@@ -287,6 +294,45 @@ async fn claimer(
     }
 }
 
+/// Follows the stream from the start, reconnecting (to the other scheduler replica, from
+/// its last cursor) whenever the stream breaks; runs until aborted.
+async fn watcher(schedulers: Vec<Channel>, got: Shared<Vec<v1::Event>>) {
+    let mut after = String::new();
+    for attempt in 0usize.. {
+        let mut events = EventServiceClient::new(schedulers[attempt % schedulers.len()].clone());
+        let request = authed(
+            &admin(),
+            v1::WatchEventsRequest {
+                after: after.clone(),
+                ..Default::default()
+            },
+        );
+        if let Ok(stream) = events.watch_events(request).await {
+            let mut stream = stream.into_inner();
+            while let Ok(Some(event)) = stream.message().await {
+                after = event.cursor.clone();
+                got.lock().unwrap().push(event);
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Each lead's events in the order they were seen first, by event id.
+fn first_arrivals_per_lead<'a>(
+    events: impl Iterator<Item = (&'a str, &'a str)>,
+) -> HashMap<String, Vec<i64>> {
+    let mut seen = HashSet::new();
+    let mut per_lead: HashMap<String, Vec<i64>> = HashMap::new();
+    for (id, subject) in events {
+        if seen.insert(id.to_owned()) && subject.starts_with("leads/") {
+            let number = id.trim_start_matches("evt_").parse().unwrap_or(i64::MAX);
+            per_lead.entry(subject.to_owned()).or_default().push(number);
+        }
+    }
+    per_lead
+}
+
 #[tokio::main]
 async fn main() {
     let db = TestDatabase::new().await;
@@ -334,8 +380,10 @@ async fn main() {
     let mut claim: Vec<Replica> = (0..2)
         .map(|i| Replica::new("claim", i, claim_env.clone()))
         .collect();
+    // A killed replica's deliveries go out again once their lease ends.
+    let lease = ("LEADPOOL_EVENTS__DELIVERY_LEASE", "10s".to_owned());
     let mut scheduler: Vec<Replica> = (0..2)
-        .map(|i| Replica::new("scheduler", i, with(&[])))
+        .map(|i| Replica::new("scheduler", i, with(std::slice::from_ref(&lease))))
         .collect();
     for replica in routing
         .iter_mut()
@@ -361,6 +409,23 @@ async fn main() {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
+    // Subscribed before anything happens: every event is for the receiver.
+    let receiver = WebhookReceiver::start().await;
+    let created = EventServiceClient::new(scheduler[0].channel().await)
+        .create_webhook_subscription(authed(
+            &admin(),
+            v1::CreateWebhookSubscriptionRequest {
+                url: receiver.url(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    receiver.set_secret(&created.secret);
+    let streamed: Shared<Vec<v1::Event>> = Arc::default();
+    let schedulers = vec![scheduler[0].channel().await, scheduler[1].channel().await];
+    let watching = tokio::spawn(watcher(schedulers, streamed.clone()));
     apply_policy(
         &mut RoutingServiceClient::new(routing[0].channel().await),
         POLICY,
@@ -536,6 +601,8 @@ async fn main() {
         seen.len(),
         claimed.len()
     );
+    check_events(&pool, &receiver, &streamed, &mut failed).await;
+    watching.abort();
     for replica in routing
         .iter()
         .chain(&intake)
@@ -587,5 +654,87 @@ async fn main() {
             println!("FAIL: {failure}");
         }
         std::process::exit(1);
+    }
+}
+
+/// Every event in the database reached the webhook receiver (signed, each lead's in order) and
+/// the reconnecting stream reader (each once, each lead's in order), within two minutes.
+async fn check_events(
+    pool: &sqlx::PgPool,
+    receiver: &WebhookReceiver,
+    streamed: &Shared<Vec<v1::Event>>,
+    failed: &mut Vec<String>,
+) {
+    let ids: Vec<(i64,)> =
+        sqlx::query_as("SELECT id FROM lead_events UNION ALL SELECT id FROM service_events")
+            .fetch_all(pool)
+            .await
+            .unwrap();
+    let all: HashSet<String> = ids.iter().map(|(id,)| format!("evt_{id}")).collect();
+    let settle = Instant::now();
+    let (hooked, watched) = loop {
+        let hooked: HashSet<String> = receiver.accepted().into_iter().map(|e| e.id).collect();
+        let watched: HashSet<String> = streamed
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|e| e.id.clone())
+            .collect();
+        let done = all.is_subset(&hooked) && all.is_subset(&watched);
+        if done || settle.elapsed() > Duration::from_secs(120) {
+            break (hooked, watched);
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    let accepted = receiver.accepted();
+    println!(
+        "events: {} in the history, {} webhook requests accepted ({} distinct) after {:.1}s, {} streamed",
+        all.len(),
+        accepted.len(),
+        hooked.len(),
+        settle.elapsed().as_secs_f64(),
+        streamed.lock().unwrap().len()
+    );
+    let undelivered = all.difference(&hooked).count();
+    if undelivered > 0 {
+        failed.push(format!(
+            "{undelivered} events never reached the webhook receiver"
+        ));
+    }
+    if receiver.bad_signatures() > 0 {
+        failed.push(format!(
+            "{} webhook requests with a bad signature",
+            receiver.bad_signatures()
+        ));
+    }
+    let unstreamed = all.difference(&watched).count();
+    if unstreamed > 0 {
+        failed.push(format!(
+            "{unstreamed} events never reached the stream reader"
+        ));
+    }
+    let streamed = streamed.lock().unwrap().clone();
+    if streamed.len() != watched.len() {
+        failed.push(format!(
+            "the stream reader got {} events twice on one cursor",
+            streamed.len() - watched.len()
+        ));
+    }
+    let out_of_order = |per_lead: HashMap<String, Vec<i64>>| {
+        per_lead
+            .values()
+            .filter(|ids| !ids.windows(2).all(|w| w[0] < w[1]))
+            .count()
+    };
+    let hooks = out_of_order(first_arrivals_per_lead(
+        accepted.iter().map(|e| (e.id.as_str(), e.subject.as_str())),
+    ));
+    let stream = out_of_order(first_arrivals_per_lead(
+        streamed.iter().map(|e| (e.id.as_str(), e.subject.as_str())),
+    ));
+    if hooks + stream > 0 {
+        failed.push(format!(
+            "leads whose events arrived out of order: {hooks} by webhook, {stream} in the stream"
+        ));
     }
 }

@@ -2,12 +2,14 @@
 //! its run's transaction, and the raw figures behind pool health.
 
 mod cleanup;
+mod events;
 mod health;
 mod moves;
 mod performance;
 mod runs;
 
 pub use cleanup::{KeptRecord, MergeRecord, ProposalRecord};
+pub use events::AlertState;
 pub use health::{ClaimTiming, Flow, Outcomes, PoolCounts, QuotaShortfall};
 pub use moves::{AgeFrom, AgeOut, AgeStep, Boost, DuplicateKey, ForcedAssignment, Release};
 pub use runs::{JobRunRecord, JobTx};

@@ -1,0 +1,45 @@
+//! The epoch marker: closes an epoch holding every event committed since the last one.
+
+use leadpool_domain::Error;
+
+use crate::Store;
+use crate::error::db_error;
+
+impl Store {
+    /// Closes the next epoch if any event committed since the last one closed, and returns
+    /// its number. One marker at a time (the table lock): the snapshot is taken after it, so
+    /// each epoch's snapshot is later than the one before.
+    pub async fn close_epoch(&self) -> Result<Option<i64>, Error> {
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        sqlx::query!("LOCK TABLE event_epochs IN EXCLUSIVE MODE")
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        // A new statement, so a new snapshot: taken after the lock.
+        let closed = sqlx::query_scalar!(
+            r#"INSERT INTO event_epochs (epoch, snapshot, after_xmax, after_xip, until_xmax)
+               SELECT last.epoch + 1, now.s, pg_snapshot_xmax(last.snapshot),
+                 ARRAY(SELECT pg_snapshot_xip(last.snapshot)), pg_snapshot_xmax(now.s)
+               FROM (SELECT epoch, snapshot FROM event_epochs ORDER BY epoch DESC LIMIT 1) last,
+                 pg_current_snapshot() AS now (s)
+               WHERE EXISTS (SELECT 1 FROM event_rows r
+                 WHERE ((r.xid >= pg_snapshot_xmax(last.snapshot) AND r.xid < pg_snapshot_xmax(now.s))
+                        OR r.xid = ANY (ARRAY(SELECT pg_snapshot_xip(last.snapshot))))
+                   AND pg_visible_in_snapshot(r.xid, now.s))
+               RETURNING epoch"#
+        )
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_error)?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(closed)
+    }
+
+    /// The latest closed epoch: readers read up to it.
+    pub async fn event_head(&self) -> Result<i64, Error> {
+        sqlx::query_scalar!(r#"SELECT max(epoch) AS "epoch!" FROM event_epochs"#)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db_error)
+    }
+}
