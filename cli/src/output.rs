@@ -592,7 +592,9 @@ pub fn event(event: &v1::Event) {
     let data: serde_json::Value = serde_json::from_str(&event.data).unwrap_or_default();
     let text = |key: &str| data[key].as_str().unwrap_or_default().to_owned();
     let detail = if event.subject.starts_with("leads/") {
-        let mut detail = format!("{} → {} by {}", text("from"), text("to"), text("actor"));
+        let from = Some(text("from")).filter(|f| !f.is_empty());
+        let from = from.as_deref().unwrap_or("(new)");
+        let mut detail = format!("{from} → {} by {}", text("to"), text("actor"));
         for key in ["rep", "pool", "reason"] {
             if !text(key).is_empty() {
                 detail.push_str(&format!("  {key}: {}", text(key)));
