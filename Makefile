@@ -47,10 +47,12 @@ token:
 	@. scripts/common.sh && LEADPOOL_AUTH__HS256_SECRET="$$(dev_secret)" \
 		cargo run -q -p leadpoolctl -- token --subject "$(SUBJECT)" --roles "$(ROLES)"
 
-## bench: import and claim throughput against the raw Postgres ceiling (release build)
+## bench: claims, import, scheduler jobs and memory against the bare database (release build;
+## prints a table, writes target/bench/results.json)
 .PHONY: bench
 bench: deps
-	@. scripts/common.sh && cargo run -q --release -p leadpool-e2e --bin leadpool-bench
+	@. scripts/common.sh && cargo build -q --release --bins -p leadpool-intake -p leadpool-routing -p leadpool-claim -p leadpool-scheduler -p leadpool-e2e \
+		&& TEST_DATABASE_URL="$${TEST_DATABASE_URL:-$$LEADPOOL_PG_ADMIN_URL}" target/release/leadpool-bench
 
 ## soak: two replicas of every service under load while faults are injected (~3 minutes)
 .PHONY: soak

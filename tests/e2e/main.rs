@@ -20,6 +20,7 @@ mod intake;
 mod jobs;
 mod lifecycle;
 mod limits;
+mod open_leads;
 mod operations;
 mod overload;
 mod policy;

@@ -4,6 +4,7 @@
 
 #![allow(clippy::missing_panics_doc, clippy::expect_used, clippy::unwrap_used)]
 
+pub mod process;
 pub mod receiver;
 
 use std::net::SocketAddr;

@@ -43,6 +43,13 @@ pub struct ClaimsConfig {
     pub daily_limit: u32,
     /// The most leads one ClaimBatch may ask for.
     pub max_batch: u32,
+    /// Make the ClaimNext and ClaimBatch calls waiting for one pool together: one Redis call
+    /// and one statement for all of them (docs/claim-rules.md, "Group commit").
+    pub group_commit: bool,
+    /// The most calls one group makes.
+    pub group_size: usize,
+    /// Groups of one pool in the database at once (per claim replica).
+    pub groups_in_flight: usize,
 }
 
 impl Default for ClaimsConfig {
@@ -50,6 +57,9 @@ impl Default for ClaimsConfig {
         Self {
             daily_limit: 15,
             max_batch: 10,
+            group_commit: true,
+            group_size: 64,
+            groups_in_flight: 2,
         }
     }
 }
@@ -63,6 +73,14 @@ impl ServiceConfig for Config {
             return Err(ConfigError::invalid(
                 "claims.daily_limit",
                 "must be at least 1",
+            ));
+        }
+        if !(1..=1000).contains(&self.claims.group_size)
+            || !(1..=16).contains(&self.claims.groups_in_flight)
+        {
+            return Err(ConfigError::invalid(
+                "claims.group_size",
+                "group_size must be within 1..=1000 and groups_in_flight within 1..=16",
             ));
         }
         if !(1..=100).contains(&self.claims.max_batch) {

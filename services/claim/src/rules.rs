@@ -70,6 +70,15 @@ impl ClaimRules {
         }
     }
 
+    /// Whether a claim by `rep` at `now` may be made with others (group commit): not when it
+    /// needs the history of her own claims (a ratio, the reclaim embargo) or skips leads only
+    /// for her (another rep's rotation window).
+    pub fn groupable(&self, rep: &RepId, now: DateTime<Utc>) -> bool {
+        self.ratio.is_none()
+            && self.reclaim_embargo.is_none()
+            && self.excluding_turn(rep, now).is_none()
+    }
+
     /// The rotation turn that keeps new leads from `rep` at `now`: another rep's open window.
     pub fn excluding_turn(&self, rep: &RepId, now: DateTime<Utc>) -> Option<WindowTurn> {
         self.rotation

@@ -26,7 +26,8 @@ pub struct QuotaViolation {
     pub description: String,
 }
 
-#[derive(Debug, thiserror::Error)]
+/// Clone: a group commit answers many calls with the one error their statement met.
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum Error {
     #[error("the request is invalid: {}", describe(.0))]
     InvalidArgument(Vec<FieldViolation>),

@@ -68,6 +68,14 @@ pub struct Subject {
     pub pool: Option<PoolId>,
 }
 
+/// What to reserve for one claim.
+#[derive(Debug, Clone, Copy)]
+pub struct ReserveRequest<'a> {
+    pub subject: &'a Subject,
+    pub wanted: u32,
+    pub limits: &'a LimitSet,
+}
+
 /// A claim log Redis does not hold; refill it with [`ClaimLimiter::seed`] and try again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Unseeded(pub Scope);
@@ -157,74 +165,78 @@ impl ClaimLimiter {
         ]
     }
 
-    /// Reserves up to `wanted` claims for `subject` at `now` within every limit in `limits`.
+    /// Reserves, for each request in turn, up to `wanted` claims for its subject at `now`
+    /// within every limit of its `limits` — in one round trip, whether one request or the
+    /// claims of a whole group commit. A later request sees what an earlier one reserved.
     pub async fn reserve(
         &self,
-        subject: &Subject,
-        wanted: u32,
-        limits: &LimitSet,
+        requests: &[ReserveRequest<'_>],
         now: DateTime<Utc>,
-    ) -> Result<Result<ReserveOutcome, Unseeded>, Error> {
-        let keys = self.keys(subject);
-        let token = uuid::Uuid::new_v4().simple().to_string();
+    ) -> Result<Vec<Result<ReserveOutcome, Unseeded>>, Error> {
         let mut invocation = self.reserve.prepare_invoke();
-        invocation.key(&keys[0]).key(&keys[1]).key(&keys[2]);
         invocation
             .arg(now.timestamp_millis())
-            .arg(wanted)
-            .arg(&token)
-            .arg(duration_ms(RETENTION))
-            .arg(limits.windows.len());
-        for limit in &limits.windows {
+            .arg(duration_ms(RETENTION));
+        let mut prepared = Vec::with_capacity(requests.len());
+        for request in requests {
+            let keys = self.keys(request.subject);
+            for key in &keys {
+                invocation.key(key);
+            }
+            let token = uuid::Uuid::new_v4().simple().to_string();
             invocation
-                .arg(log_index(limit.scope))
-                .arg(duration_ms(limit.window))
-                .arg(limit.max);
+                .arg(request.wanted)
+                .arg(&token)
+                .arg(request.limits.windows.len());
+            for limit in &request.limits.windows {
+                invocation
+                    .arg(log_index(limit.scope))
+                    .arg(duration_ms(limit.window))
+                    .arg(limit.max);
+            }
+            let cooldown = request.limits.cooldown;
+            invocation
+                .arg(cooldown.map_or(0, |c| c.after))
+                .arg(cooldown.map_or(0, |c| duration_ms(c.pause)));
+            prepared.push((keys, token));
         }
-        let cooldown = limits.cooldown;
-        invocation
-            .arg(cooldown.map_or(0, |c| c.after))
-            .arg(cooldown.map_or(0, |c| duration_ms(c.pause)));
-        let (granted, blocking, used, retry_ms): (i64, i64, u32, u64) =
-            self.redis.invoke(&invocation).await?;
-        if granted < 0 {
-            return Ok(Err(Unseeded(scope_of(blocking))));
+        let answers: Vec<i64> = self.redis.invoke(&invocation).await?;
+        if answers.len() != 4 * requests.len() {
+            return Err(Error::internal(
+                "the reserve script answered the wrong number of figures",
+            ));
         }
-        let refusal = match usize::try_from(blocking).unwrap_or(0) {
-            0 => None,
-            i if i <= limits.windows.len() => Some(Refusal::Window(limits.windows[i - 1].clone())),
-            _ => cooldown.map(Refusal::Cooldown),
-        };
-        Ok(Ok(match refusal {
-            Some(limit) if granted == 0 => ReserveOutcome::Exhausted {
-                limit,
-                used,
-                retry_after: Duration::from_millis(retry_ms),
-            },
-            _ => ReserveOutcome::Granted(Reservation {
-                keys,
-                token,
-                granted: u32::try_from(granted).unwrap_or(0),
-                cooldown_after: cooldown.map_or(0, |c| c.after),
-            }),
-        }))
+        Ok(requests
+            .iter()
+            .zip(prepared)
+            .zip(answers.chunks(4))
+            .map(|((request, (keys, token)), answer)| outcome(request.limits, keys, token, answer))
+            .collect())
     }
 
-    /// Hands back the last `unused` claims of `reservation` (claims that did not happen).
-    pub async fn release(&self, reservation: &Reservation, unused: u32) -> Result<(), Error> {
-        let unused = unused.min(reservation.granted);
-        if unused == 0 {
+    /// Hands back, for each reservation, its last `unused` claims (claims that did not
+    /// happen), in one round trip.
+    pub async fn release(&self, unused: &[(&Reservation, u32)]) -> Result<(), Error> {
+        let mut invocation = self.release.prepare_invoke();
+        let mut any = false;
+        for (reservation, unused) in unused {
+            let unused = (*unused).min(reservation.granted);
+            if unused == 0 {
+                continue;
+            }
+            any = true;
+            for key in &reservation.keys {
+                invocation.key(key);
+            }
+            invocation
+                .arg(&reservation.token)
+                .arg(reservation.granted)
+                .arg(unused)
+                .arg(reservation.cooldown_after);
+        }
+        if !any {
             return Ok(());
         }
-        let mut invocation = self.release.prepare_invoke();
-        for key in &reservation.keys {
-            invocation.key(key);
-        }
-        invocation
-            .arg(&reservation.token)
-            .arg(reservation.granted)
-            .arg(unused)
-            .arg(reservation.cooldown_after);
         self.redis.invoke::<i64>(&invocation).await.map(|_| ())
     }
 
@@ -298,6 +310,38 @@ impl ClaimLimiter {
             cooling_until: (until > now_ms).then(|| at(until)).flatten(),
         }))
     }
+}
+
+/// One subject's answer of the reserve script: {granted, blocking, used, retry_ms}.
+fn outcome(
+    limits: &LimitSet,
+    keys: [String; 3],
+    token: String,
+    answer: &[i64],
+) -> Result<ReserveOutcome, Unseeded> {
+    let (granted, blocking, used, retry_ms) = (answer[0], answer[1], answer[2], answer[3]);
+    if granted < 0 {
+        return Err(Unseeded(scope_of(blocking)));
+    }
+    let cooldown = limits.cooldown;
+    let refusal = match usize::try_from(blocking).unwrap_or(0) {
+        0 => None,
+        i if i <= limits.windows.len() => Some(Refusal::Window(limits.windows[i - 1].clone())),
+        _ => cooldown.map(Refusal::Cooldown),
+    };
+    Ok(match refusal {
+        Some(limit) if granted == 0 => ReserveOutcome::Exhausted {
+            limit,
+            used: u32::try_from(used).unwrap_or(0),
+            retry_after: Duration::from_millis(u64::try_from(retry_ms).unwrap_or(0)),
+        },
+        _ => ReserveOutcome::Granted(Reservation {
+            keys,
+            token,
+            granted: u32::try_from(granted).unwrap_or(0),
+            cooldown_after: cooldown.map_or(0, |c| c.after),
+        }),
+    })
 }
 
 fn log_index(scope: Scope) -> usize {

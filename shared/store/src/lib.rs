@@ -31,8 +31,8 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 pub use audit::{AuditFilter, AuditLog};
 pub use claim::{
-    AssignmentDecisions, AvailableCursor, LeadFilter, LeadOrder, ListCursor, NextFilter,
-    OwnedChange, RatioProgress, RepClaim,
+    AssignmentDecisions, AvailableCursor, BatchClaim, LeadFilter, LeadOrder, ListCursor,
+    NextFilter, OwnedChange, RatioProgress, RepClaim, Slot,
 };
 pub use error::db_error;
 pub use events::{

@@ -24,6 +24,9 @@ pub struct CurrentPolicy {
 pub struct PolicyCache {
     store: Store,
     refresh: Duration,
+    /// What every call reads: the policy and when it was checked. Read without waiting.
+    fresh: Arc<std::sync::RwLock<(Arc<CurrentPolicy>, Option<Instant>)>>,
+    /// Held while one caller checks for a newer version; the others wait for its answer.
     state: Arc<Mutex<Cached>>,
 }
 
@@ -37,14 +40,16 @@ struct Cached {
 
 impl PolicyCache {
     pub fn new(store: Store, refresh: Duration) -> Self {
+        let empty = Arc::new(CurrentPolicy {
+            version: 0,
+            policy: Policy::empty(),
+        });
         Self {
             store,
             refresh,
+            fresh: Arc::new(std::sync::RwLock::new((empty.clone(), None))),
             state: Arc::new(Mutex::new(Cached {
-                current: Arc::new(CurrentPolicy {
-                    version: 0,
-                    policy: Policy::empty(),
-                }),
+                current: empty,
                 compiled: Arc::new(Policy::empty()),
                 ratings_run: 0,
                 checked_at: None,
@@ -54,6 +59,9 @@ impl PolicyCache {
 
     /// The policy in force, at most `refresh` old.
     pub async fn current(&self) -> Result<Arc<CurrentPolicy>, Error> {
+        if let Some(current) = self.fresh_enough() {
+            return Ok(current);
+        }
         let mut state = self.state.lock().await;
         if state
             .checked_at
@@ -85,11 +93,34 @@ impl PolicyCache {
             state.ratings_run = run;
         }
         state.checked_at = Some(Instant::now());
+        *self.write_fresh() = (state.current.clone(), state.checked_at);
         Ok(state.current.clone())
+    }
+
+    /// The cached policy, if it was checked less than `refresh` ago.
+    fn fresh_enough(&self) -> Option<Arc<CurrentPolicy>> {
+        let fresh = self
+            .fresh
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (current, checked_at) = &*fresh;
+        checked_at
+            .is_some_and(|at| at.elapsed() < self.refresh)
+            .then(|| current.clone())
+    }
+
+    fn write_fresh(
+        &self,
+    ) -> std::sync::RwLockWriteGuard<'_, (Arc<CurrentPolicy>, Option<Instant>)> {
+        self.fresh
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Forgets the check time, so the next read looks for a new version (after an apply).
     pub async fn invalidate(&self) {
-        self.state.lock().await.checked_at = None;
+        let mut state = self.state.lock().await;
+        state.checked_at = None;
+        self.write_fresh().1 = None;
     }
 }

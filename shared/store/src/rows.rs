@@ -61,20 +61,25 @@ macro_rules! lead_ids {
 /// `old_state` (the state before). `$event` is the rest of the history row after `lead_id,
 /// from_state, to_state`, as SQL over `out`: `kind` (an `EventKind`, e.g. `'lead.claimed'`),
 /// `actor, reason, pool_id, rep_id, occurred_at`, and `excused` (an assignment decision that
-/// does not count against the rep's acceptance).
+/// does not count against the rep's acceptance). A row's `traceparent` is the transaction's
+/// (set by `Store::begin`); with `traced:` first, `$event` ends with each row's own (one
+/// statement serving many calls: a group commit).
 macro_rules! transition {
     (ids: $change:literal, $event:literal $(, $arg:expr)* $(,)?) => {
-        transition!(@with_history lead_ids [$change, $event] [] $(, $arg)*)
+        transition!(@with_history lead_ids [$change, $event, ""] [] $(, $arg)*)
+    };
+    (traced: $change:literal, $event:literal; order by $order:literal $(, $arg:expr)* $(,)?) => {
+        transition!(@with_history lead_rows [$change, $event, ", traceparent"] [order by $order] $(, $arg)*)
     };
     ($change:literal, $event:literal $(; order by $order:literal)? $(, $arg:expr)* $(,)?) => {
-        transition!(@with_history lead_rows [$change, $event] [$(order by $order)?] $(, $arg)*)
+        transition!(@with_history lead_rows [$change, $event, ""] [$(order by $order)?] $(, $arg)*)
     };
-    (@with_history $select:ident [$change:literal, $event:literal] [$($tail:tt)*] $(, $arg:expr)*) => {
+    (@with_history $select:ident [$change:literal, $event:literal, $columns:literal] [$($tail:tt)*] $(, $arg:expr)*) => {
         $select!(
             [
                 "out AS (" $change "), event AS (INSERT INTO lead_events \
                  (lead_id, from_state, to_state, kind, actor, reason, pool_id, rep_id, \
-                  occurred_at, excused) \
+                  occurred_at, excused" $columns ") \
                  SELECT id, old_state, state, " $event " FROM out)"
             ]
             $($tail)*

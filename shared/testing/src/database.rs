@@ -84,6 +84,40 @@ impl TestDatabase {
         self.store.clone()
     }
 
+    /// A copy of this database as it is now (a benchmark seeds once and measures two systems
+    /// on the same data). Connections to this one are closed for the copy; its pool reconnects.
+    pub async fn duplicate(&self) -> Self {
+        let name = format!("leadpool_test_{}", uuid::Uuid::new_v4().simple());
+        let mut admin = PgConnection::connect(&admin_url())
+            .await
+            .expect("connect to the test Postgres (TEST_DATABASE_URL)");
+        sqlx::query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = $1 AND pid <> pg_backend_pid()",
+        )
+        .bind(&self.name)
+        .execute(&mut admin)
+        .await
+        .expect("close connections to the database being copied");
+        sqlx::query(&format!(
+            r#"CREATE DATABASE "{name}" TEMPLATE "{}""#,
+            self.name
+        ))
+        .execute(&mut admin)
+        .await
+        .expect("copy the database");
+        let _ = admin.close().await;
+        let pool = PgPoolOptions::new()
+            .max_connections(20)
+            .connect(&url_for(&name))
+            .await
+            .expect("connect to the copy");
+        Self {
+            name,
+            store: Store::from_pool(pool),
+        }
+    }
+
     pub fn url(&self) -> String {
         url_for(&self.name)
     }

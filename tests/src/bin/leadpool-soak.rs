@@ -24,11 +24,11 @@
 
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
-use std::process::{Child, Command};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use leadpool_auth::Role;
+use leadpool_e2e::process::Replica;
 use leadpool_e2e::receiver::WebhookReceiver;
 use leadpool_e2e::{admin, apply_policy, lead_request, rep};
 use leadpool_proto::v1;
@@ -36,7 +36,7 @@ use leadpool_proto::v1::claim_service_client::ClaimServiceClient;
 use leadpool_proto::v1::event_service_client::EventServiceClient;
 use leadpool_proto::v1::intake_service_client::IntakeServiceClient;
 use leadpool_proto::v1::routing_service_client::RoutingServiceClient;
-use leadpool_testing::{TEST_SECRET, TestDatabase, ThrowawayRedis, authed, free_local_addr, token};
+use leadpool_testing::{TEST_SECRET, TestDatabase, ThrowawayRedis, authed, token};
 use tokio::net::{TcpListener, TcpStream};
 use tonic::Code;
 use tonic::transport::Channel;
@@ -49,98 +49,6 @@ const POLICY: &str = "apiVersion: leadpool.dev/v1\nkind: Policy\n\
     limits: { perDay: 100000, perHour: 100000 }\n\
     reps: [{ id: r0, role: sdr }, { id: r1, role: sdr }, { id: r2, role: sdr }, { id: r3, role: sdr }, { id: r4, role: sdr }, { id: r5, role: sdr }]\n\
     pools: [{ id: inbound, type: open }]\nrouting: { default: { pool: inbound } }\n";
-
-/// One service replica: a child process on its own port, restartable on the same port.
-struct Replica {
-    name: String,
-    binary: std::path::PathBuf,
-    env: Vec<(String, String)>,
-    addr: SocketAddr,
-    child: Option<Child>,
-}
-
-impl Replica {
-    fn new(service: &str, index: usize, env: Vec<(String, String)>) -> Self {
-        let addr = free_local_addr();
-        let binary = std::env::current_exe()
-            .unwrap()
-            .with_file_name(format!("leadpool-{service}"));
-        let mut env = env;
-        env.push(("LEADPOOL_SERVER__LISTEN_ADDR".into(), addr.to_string()));
-        Self {
-            name: format!("{service}#{index}"),
-            binary,
-            env,
-            addr,
-            child: None,
-        }
-    }
-
-    fn start(&mut self) {
-        // Each replica's log, for when a check fails: target/soak/<name>.log.
-        let logs = self.binary.with_file_name("soak");
-        std::fs::create_dir_all(&logs).unwrap();
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(logs.join(format!("{}.log", self.name)))
-            .unwrap();
-        let child = Command::new(&self.binary)
-            .envs(self.env.iter().cloned())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!(
-                    "{}: {e} (build the binaries first: make soak)",
-                    self.binary.display()
-                )
-            });
-        self.child = Some(child);
-    }
-
-    fn signal(&self, signal: &str) {
-        let pid = self.child.as_ref().unwrap().id().to_string();
-        assert!(
-            Command::new("kill")
-                .args([signal, &pid])
-                .status()
-                .unwrap()
-                .success()
-        );
-    }
-
-    fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-
-    async fn channel(&self) -> Channel {
-        leadpool_server::channel(
-            &format!("http://{}", self.addr),
-            Duration::from_secs(5),
-            None,
-        )
-        .unwrap()
-    }
-
-    async fn serving(&self) -> bool {
-        let mut health = tonic_health::pb::health_client::HealthClient::new(self.channel().await);
-        matches!(
-            health.check(tonic_health::pb::HealthCheckRequest::default()).await,
-            Ok(answer) if answer.get_ref().status
-                == tonic_health::pb::health_check_response::ServingStatus::Serving as i32
-        )
-    }
-}
-
-impl Drop for Replica {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
 
 /// A TCP proxy spreading connections over the routing replicas (what a Service would do),
 /// skipping one that refuses.

@@ -12,17 +12,19 @@ use leadpool_domain::{
     QuotaViolation, Reason, RepId,
 };
 use leadpool_limits::{
-    ClaimLimiter, LimitSet, RETENTION, Refusal, Reservation, ReserveOutcome, Scope, Subject,
-    Unseeded,
+    ClaimLimiter, LimitSet, RETENTION, Refusal, Reservation, ReserveOutcome, ReserveRequest, Scope,
+    Subject, Unseeded,
 };
 use leadpool_policy::{AccessExplanation, Consequence, Policy, Ratio};
 use leadpool_store::{
     AvailableCursor, LeadOrder, NextFilter, PolicyCache, RatioProgress, RepClaim, Store,
 };
 
+use self::group::{ClaimGroups, Grouped, Waiting};
 use crate::config::ClaimsConfig;
 use crate::rules::{ClaimRules, active_lead_limit, claiming_rep, pool_names};
 
+mod group;
 mod manage;
 mod status;
 
@@ -34,6 +36,8 @@ pub struct Claims {
     limiter: ClaimLimiter,
     policy: PolicyCache,
     settings: ClaimsConfig,
+    /// Group commit for ClaimNext and ClaimBatch, unless turned off.
+    groups: Option<ClaimGroups>,
 }
 
 /// What a rep is claiming.
@@ -44,6 +48,30 @@ pub enum Target<'a> {
     Next(&'a PoolId),
     /// Up to `count` of the highest-priority available leads of a pool; perhaps none.
     Batch { pool: &'a PoolId, count: u32 },
+}
+
+impl Target<'_> {
+    /// The history row's reason.
+    fn reason(&self) -> &'static str {
+        match self {
+            Self::Lead(_) => "claim",
+            Self::Next(_) => "claim-next",
+            Self::Batch { .. } => "claim-batch",
+        }
+    }
+}
+
+/// A claim that goes its own way, not in a group: the rep, her rules, how many she wants (or
+/// which lead), and what the history records.
+#[derive(Clone, Copy)]
+struct Alone<'a> {
+    subject: &'a Subject,
+    rules: &'a ClaimRules,
+    wanted: u32,
+    chosen: Option<LeadId>,
+    actor: &'a str,
+    reason: &'static str,
+    now: DateTime<Utc>,
 }
 
 /// Who is looking at leads: a rep sees what the policy lets her; managers, admins and services
@@ -67,11 +95,20 @@ impl Claims {
         policy: PolicyCache,
         settings: ClaimsConfig,
     ) -> Self {
+        let groups = settings.group_commit.then(|| {
+            ClaimGroups::new(
+                store.clone(),
+                limiter.clone(),
+                settings.group_size,
+                settings.groups_in_flight,
+            )
+        });
         Self {
             store,
             limiter,
             policy,
             settings,
+            groups,
         }
     }
 
@@ -139,24 +176,55 @@ impl Claims {
             rep: rep.clone(),
             pool: Some(pool.clone()),
         };
-        let reservation = self.reserve(&subject, wanted, &rules.limits, now).await?;
-        let claimed = self
-            .claim_in_postgres(
-                &subject,
-                &rules,
-                &reservation,
-                lead.as_ref().map(|l| l.id),
-                actor,
+        if let (Some(groups), None) = (&self.groups, &lead)
+            && rules.groupable(rep, now)
+        {
+            let waiting = Waiting {
+                subject: subject.clone(),
+                wanted,
+                limits: rules.limits.clone(),
+                active_leads: rules.active_leads,
+                pool_active_leads: rules.pool_active_leads,
+                actor: actor.to_owned(),
+                reason: target.reason(),
+                traceparent: leadpool_telemetry::current_traceparent(),
                 now,
-            )
-            .await;
+            };
+            if let Grouped::Claimed(claimed) = groups.claim(&pool, waiting).await? {
+                return self.answer(target, claimed).await;
+            }
+        }
+        let claimed = self
+            .claim_alone(&Alone {
+                subject: &subject,
+                rules: &rules,
+                wanted,
+                chosen: lead.as_ref().map(|l| l.id),
+                actor,
+                reason: target.reason(),
+                now,
+            })
+            .await?;
+        self.answer(target, claimed).await
+    }
+
+    /// A claim on its own: reserve the allowance, claim under the rep's lock, hand back what
+    /// was not used.
+    async fn claim_alone(&self, claim: &Alone<'_>) -> Result<Vec<Lead>, Error> {
+        let reservation = self
+            .reserve(claim.subject, claim.wanted, &claim.rules.limits, claim.now)
+            .await?;
+        let claimed = self.claim_in_postgres(claim, &reservation).await;
         self.settle(
             &reservation,
             allowance_used(&claimed, reservation.granted()),
         )
         .await;
-        let claimed = claimed?;
-        tracing::info!(rep = %rep, claimed = claimed.len(), "claim finished");
+        claimed
+    }
+
+    /// What a claim answers: the leads, or why there were none.
+    async fn answer(&self, target: Target<'_>, claimed: Vec<Lead>) -> Result<Vec<Lead>, Error> {
         if claimed.is_empty() {
             match target {
                 Target::Lead(id) => return Err(self.explain_unavailable(id).await),
@@ -181,13 +249,18 @@ impl Claims {
     /// claim itself.
     async fn claim_in_postgres(
         &self,
-        subject: &Subject,
-        rules: &ClaimRules,
+        claim: &Alone<'_>,
         reservation: &Reservation,
-        chosen: Option<LeadId>,
-        actor: &str,
-        now: DateTime<Utc>,
     ) -> Result<Vec<Lead>, Error> {
+        let Alone {
+            subject,
+            rules,
+            chosen,
+            actor,
+            reason,
+            now,
+            ..
+        } = *claim;
         let rep = &subject.rep;
         let pool = subject
             .pool
@@ -220,7 +293,8 @@ impl Claims {
                 gave_up_after: rules.reclaim_embargo.map(|embargo| now - embargo),
                 pooled_before: rules.excluding_turn(rep, now).map(|turn| turn.start),
             };
-            tx.claim_next(pool, grant, &filter, actor, now).await?
+            tx.claim_next(pool, grant, &filter, actor, reason, now)
+                .await?
         };
         tx.commit().await?;
         Ok(claimed)
@@ -312,8 +386,14 @@ impl Claims {
         now: DateTime<Utc>,
     ) -> Result<Reservation, Error> {
         let outcome = self
-            .with_seeded_logs(subject, now, || {
-                self.limiter.reserve(subject, wanted, limits, now)
+            .with_seeded_logs(subject, now, || async {
+                let request = ReserveRequest {
+                    subject,
+                    wanted,
+                    limits,
+                };
+                let mut outcomes = self.limiter.reserve(&[request], now).await?;
+                Ok(outcomes.pop().unwrap_or(Err(Unseeded(Scope::Rep))))
             })
             .await
             .map_err(limits_unreachable)?;
@@ -448,7 +528,7 @@ impl Claims {
         let unused = reservation
             .granted()
             .saturating_sub(u32::try_from(used).unwrap_or(u32::MAX));
-        if let Err(err) = self.limiter.release(reservation, unused).await {
+        if let Err(err) = self.limiter.release(&[(reservation, unused)]).await {
             tracing::warn!(error = %err, unused, "could not hand back unused claim allowance");
         }
     }

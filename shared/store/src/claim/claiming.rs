@@ -68,16 +68,17 @@ pub(crate) async fn try_lock_rep(
     .map_err(db_error)
 }
 
-/// The open leads (claimed, assigned, contacted) `rep` holds: in total, and from `pool`.
+/// The open leads (claimed, assigned, contacted) `rep` holds: in total, and from `pool` —
+/// from her counters (migration 0013), so a cap costs the same however many she holds.
 pub(crate) async fn open_lead_counts(
     conn: &mut sqlx::PgConnection,
     rep: &RepId,
     pool: Option<&PoolId>,
 ) -> Result<(i64, i64), Error> {
     let row = sqlx::query!(
-        r#"SELECT count(*) AS "total!",
-             count(*) FILTER (WHERE pool_id = $2) AS "in_pool!"
-           FROM leads WHERE owner_rep_id = $1 AND state IN ('claimed', 'assigned', 'contacted')"#,
+        r#"SELECT coalesce(sum(open), 0)::bigint AS "total!",
+             coalesce(sum(open) FILTER (WHERE pool_id = $2), 0)::bigint AS "in_pool!"
+           FROM rep_open_leads WHERE rep_id = $1"#,
         rep.as_str(),
         pool.map(PoolId::as_str)
     )
@@ -99,16 +100,8 @@ impl RepClaim {
 
     /// Leads the rep holds open (claimed, assigned, contacted), in `pool` if given.
     pub async fn open_leads(&mut self, pool: Option<&PoolId>) -> Result<i64, Error> {
-        sqlx::query_scalar!(
-            r#"SELECT count(*) AS "count!" FROM leads WHERE owner_rep_id = $1
-               AND state IN ('claimed', 'assigned', 'contacted')
-               AND ($2::text IS NULL OR pool_id = $2)"#,
-            self.rep.as_str(),
-            pool.map(PoolId::as_str)
-        )
-        .fetch_one(&mut *self.tx)
-        .await
-        .map_err(db_error)
+        let (total, in_pool) = open_lead_counts(&mut self.tx, &self.rep, pool).await?;
+        Ok(if pool.is_some() { in_pool } else { total })
     }
 
     /// The rep's worked and pending claims towards `pool`'s ratio (see `RatioProgress`).
@@ -175,13 +168,9 @@ impl RepClaim {
         count: i64,
         filter: &NextFilter,
         actor: &str,
+        reason: &str,
         now: DateTime<Utc>,
     ) -> Result<Vec<Lead>, Error> {
-        let reason = if count == 1 {
-            "claim-next"
-        } else {
-            "claim-batch"
-        };
         let rows = transition!(
             "WITH picked AS (SELECT l.id FROM leads l WHERE l.pool_id = $1 AND l.state = 'available' \
                AND ($7::timestamptz IS NULL OR l.pooled_at < $7) \
@@ -215,15 +204,18 @@ impl RepClaim {
     /// Commits the claim. A connection lost during the COMMIT leaves its outcome unknown
     /// ([`Error::OutcomeUnknown`]): the claim may have been made.
     pub async fn commit(self) -> Result<(), Error> {
-        self.tx.commit().await.map_err(|err| match err {
-            sqlx::Error::Io(_)
-            | sqlx::Error::Tls(_)
-            | sqlx::Error::Protocol(_)
-            | sqlx::Error::WorkerCrashed => {
-                Error::OutcomeUnknown(format!("committing a claim: {err}"))
-            }
-            other => db_error(other),
-        })
+        self.tx.commit().await.map_err(commit_error)
+    }
+}
+
+/// A COMMIT that failed because the connection did (its outcome is unknown), or otherwise.
+pub(super) fn commit_error(err: sqlx::Error) -> Error {
+    match err {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::WorkerCrashed => Error::OutcomeUnknown(format!("committing a claim: {err}")),
+        other => db_error(other),
     }
 }
 

@@ -1,6 +1,7 @@
 //! The claim service's SQL: claiming under the rep's lock, what an owner does with her lead,
 //! browsing a pool, and the history reads behind limits, acceptance and status.
 
+mod batch;
 mod browse;
 mod claiming;
 mod history;
@@ -8,6 +9,7 @@ mod listing;
 mod manage;
 mod work;
 
+pub use batch::{BatchClaim, Slot};
 pub use browse::{AvailableCursor, LeadOrder};
 pub use claiming::{NextFilter, RepClaim};
 pub(crate) use claiming::{lock_rep, open_lead_counts, try_lock_rep};

@@ -1,0 +1,118 @@
+//! Scheduler jobs over large pools, each one run as of a time through RunJob (one transaction,
+//! its slot recorded with its effect, a history row per lead moved):
+//!
+//! * aging over 1,000,000 available leads aged 0–72 hours evenly: the older half raised to
+//!   the top half or tenth of their pool, the oldest third escalated;
+//! * a timed release of 100,000 leads;
+//! * the SLA sweep over 1,000,000 claimed leads, every one of them past its deadline.
+
+use std::time::{Duration, Instant};
+
+use leadpool_auth::Role;
+use leadpool_proto::v1;
+use leadpool_proto::v1::scheduler_service_client::SchedulerServiceClient;
+use leadpool_testing::{TestDatabase, authed, token};
+
+use crate::report::Report;
+use crate::stack::Stack;
+
+const AGING: i64 = 1_000_000;
+const RELEASE: i64 = 100_000;
+const CLAIMED: i64 = 1_000_000;
+
+const POLICY: &str = "apiVersion: leadpool.dev/v1\nkind: Policy\n\
+    reps: [{ id: rep-0, role: sdr }, { id: rep-1, role: sdr }]\n\
+    pools:\n\
+    - { id: aging, type: open }\n\
+    - { id: timed, type: timed, release: { at: [\"08:00\"], timeZone: UTC } }\n\
+    - { id: work, type: open, contactSla: 1h }\n\
+    routing: { default: { pool: aging } }\n";
+
+pub async fn measure(report: &mut Report) {
+    println!("scheduler: seeding 2.1 million leads");
+    let db = TestDatabase::new().await;
+    crate::seed::apply(&db, POLICY).await;
+    let now = chrono::Utc::now();
+    seed(&db, now).await;
+    let stack = Stack::start(&db, &["scheduler"], &[]).await;
+    // No time limit: a job is one call.
+    let mut scheduler =
+        SchedulerServiceClient::new(leadpool_e2e::channel(stack.one("scheduler").addr).await);
+    for (job, key, label) in [
+        ("aging", "aging_1m_s", "aging, 1M available leads"),
+        ("release", "release_100k_s", "timed release, 100k leads"),
+        (
+            "sla-expiry",
+            "sla_sweep_1m_s",
+            "SLA sweep, 1M claimed leads past due",
+        ),
+    ] {
+        println!("scheduler: {job}");
+        let (took, affected) = run_job(&mut scheduler, job, now).await;
+        report.set(key, crate::round2(took.as_secs_f64()));
+        report.line(
+            &format!("{label} (s)"),
+            format!("{:.2} s, {affected} leads changed", took.as_secs_f64()),
+        );
+    }
+}
+
+async fn run_job(
+    scheduler: &mut SchedulerServiceClient<tonic::transport::Channel>,
+    job: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> (Duration, i64) {
+    let started = Instant::now();
+    let ran = scheduler
+        .run_job(authed(
+            &token("users/bench", &[Role::Admin]),
+            v1::RunJobRequest {
+                name: format!("jobs/{job}"),
+                as_of: Some(prost_types::Timestamp {
+                    seconds: now.timestamp(),
+                    nanos: 0,
+                }),
+            },
+        ))
+        .await
+        .expect("the job runs")
+        .into_inner();
+    (started.elapsed(), ran.affected)
+}
+
+/// Available leads aged evenly over 72 hours, leads waiting in the timed pool since before
+/// today's 08:00 release, and claimed leads whose deadline passed an hour ago.
+async fn seed(db: &TestDatabase, now: chrono::DateTime<chrono::Utc>) {
+    let release = now.date_naive().and_hms_opt(8, 0, 0).unwrap().and_utc();
+    let release = if release > now {
+        release - chrono::Duration::days(1)
+    } else {
+        release
+    };
+    sqlx::query(
+        "INSERT INTO leads (id, idempotency_key, request_hash, state, email, score, priority, \
+           source, pool_id, owner_rep_id, received_at, pooled_at, claimed_at, contact_due_at, \
+           updated_at) \
+         SELECT gen_random_uuid(), 'seed-' || n, '\\x00', s.state, 'user' || n || '@example.com', \
+           20 + n % 80, 20 + n % 80, 'web', s.pool, s.owner, s.received, \
+           CASE WHEN s.state <> 'scheduled' THEN s.received END, \
+           CASE WHEN s.state = 'claimed' THEN $5 - interval '2 hours' END, \
+           CASE WHEN s.state = 'claimed' THEN $5 - interval '1 hour' END, $5 \
+         FROM generate_series(1, $1 + $2 + $3) AS n, LATERAL (SELECT \
+           CASE WHEN n <= $1 THEN 'available' WHEN n <= $1 + $2 THEN 'scheduled' ELSE 'claimed' END \
+             AS state, \
+           CASE WHEN n <= $1 THEN 'aging' WHEN n <= $1 + $2 THEN 'timed' ELSE 'work' END AS pool, \
+           CASE WHEN n > $1 + $2 THEN 'rep-' || (n % 2) END AS owner, \
+           CASE WHEN n <= $1 THEN $5 - (n % 4320) * interval '1 minute' \
+             ELSE $4 - interval '1 hour' END AS received) s",
+    )
+    .bind(AGING)
+    .bind(RELEASE)
+    .bind(CLAIMED)
+    .bind(release)
+    .bind(now)
+    .execute(db.store().pool())
+    .await
+    .expect("seed the scheduler's leads");
+    crate::seed::analyze(db).await;
+}

@@ -1,0 +1,95 @@
+//! Data for the measurements, written straight into the tables (a benchmark, not a test: the
+//! point is a million leads in seconds). Pools and reps come from the policy, applied through
+//! routing as an ops team would.
+
+use leadpool_e2e::{apply_policy, channel};
+use leadpool_proto::v1::routing_service_client::RoutingServiceClient;
+use leadpool_testing::TestDatabase;
+
+use crate::stack::Stack;
+
+/// Reps claiming at once.
+pub const REPS: usize = 64;
+/// Leads in the claims database: the hot pool's available ones, then seven other pools'.
+pub const HOT_LEADS: i64 = 800_000;
+pub const OTHER_LEADS: i64 = 200_000;
+
+/// The claims policy: 64 reps of one team with rolling limits and an open-lead cap (all
+/// checked on every claim, none reached in the run), one hot pool and seven others.
+pub fn claims_policy() -> String {
+    let reps: Vec<String> = (0..REPS)
+        .map(|i| format!("{{ id: rep-{i}, team: bench, role: sdr }}"))
+        .collect();
+    let pools: Vec<String> = std::iter::once("{ id: hot, type: open, contactSla: 2h }".to_owned())
+        .chain((1..=7).map(|i| format!("{{ id: cold-{i}, type: open }}")))
+        .collect();
+    format!(
+        "apiVersion: leadpool.dev/v1\nkind: Policy\n\
+         teams: [{{ id: bench, limits: {{ perDay: 1000000, perHour: 1000000, activeLeads: 1000000 }} }}]\n\
+         reps: [{}]\npools: [{}]\nrouting: {{ default: {{ pool: hot }} }}\n",
+        reps.join(", "),
+        pools.join(", ")
+    )
+}
+
+/// Applies `policy` to `db` through a routing process of its own.
+pub async fn apply(db: &TestDatabase, policy: &str) {
+    let stack = Stack::start(db, &["routing"], &[]).await;
+    let routing = stack.one("routing");
+    apply_policy(
+        &mut RoutingServiceClient::new(channel(routing.addr).await),
+        policy,
+    )
+    .await;
+}
+
+/// A million leads: `HOT_LEADS` available in the hot pool by priority and age, the rest spread
+/// over the other pools in every state; names, emails and companies to search.
+pub async fn claims_leads(db: &TestDatabase) {
+    sqlx::query(
+        "WITH first AS (SELECT ARRAY['Ada','Grace','Alan','Edsger','Barbara','Donald','Frances', \
+             'Katherine','John','Mary','Linus','Margaret','Dennis','Ken','Bjarne','Guido','James', \
+             'Anita','Radia','Adele','Hedy','Tim','Vint','Bob','Ivan','Niklaus','Tony','Leslie', \
+             'Shafi','Silvio','Whitfield','Martin','Judea','Yoshua','Geoffrey','Yann','Jeff', \
+             'Sanjay','Sophie','Ruth'] AS names), \
+         last AS (SELECT ARRAY['Lovelace','Hopper','Turing','Dijkstra','Liskov','Knuth','Allen', \
+             'Johnson','McCarthy','Shaw','Torvalds','Hamilton','Ritchie','Thompson','Stroustrup', \
+             'van Rossum','Gosling','Borg','Perlman','Goldberg','Lamarr','Berners-Lee','Cerf', \
+             'Kahn','Sutherland','Wirth','Hoare','Lamport','Goldwasser','Micali','Diffie', \
+             'Hellman','Pearl','Bengio','Hinton','LeCun','Dean','Ghemawat','Wilson','Teitelbaum', \
+             'Sammet','Clarke','Emerson','Sifakis','Rivest','Adleman','Kay','Engelbart','Backus', \
+             'Naur','Milner','Scott','Rabin','Cook','Karp','Hartmanis','Stearns','Tarjan','Floyd', \
+             'Minsky'] AS names), \
+         shaped AS (SELECT n, \
+             CASE WHEN n <= $1 THEN 'hot' ELSE 'cold-' || (1 + n % 7) END AS pool, \
+             CASE WHEN n <= $1 THEN 'available' \
+               ELSE (ARRAY['available','escalated','claimed','closed','archived'])[1 + n % 5] END AS state \
+           FROM generate_series(1, $1 + $2) AS n) \
+         INSERT INTO leads (id, idempotency_key, request_hash, state, email, contact_name, company, \
+           company_domain, score, priority, source, pool_id, owner_rep_id, received_at, pooled_at, \
+           claimed_at, contact_due_at, outcome, updated_at) \
+         SELECT gen_random_uuid(), 'seed-' || n, '\\x00', s.state, \
+           'user' || n || '@co' || (n % 50000) || '.example', \
+           first.names[1 + n % 40] || ' ' || last.names[1 + (n / 40) % 60], \
+           'Company ' || (n % 20000), 'co' || (n % 50000) || '.example', 20 + n % 80, 20 + n % 80, \
+           'web', s.pool, CASE WHEN s.state IN ('claimed', 'closed') THEN 'rep-' || (n % 64) END, \
+           now() - (n % 1000) * interval '1 minute', now() - (n % 1000) * interval '1 minute', \
+           CASE WHEN s.state IN ('claimed', 'closed') THEN now() END, \
+           CASE WHEN s.state = 'claimed' THEN now() + interval '2 hours' END, \
+           CASE WHEN s.state = 'closed' THEN 'lost' END, now() \
+         FROM first, last, shaped s",
+    )
+    .bind(HOT_LEADS)
+    .bind(OTHER_LEADS)
+    .execute(db.store().pool())
+    .await
+    .expect("seed the claims leads");
+    analyze(db).await;
+}
+
+pub async fn analyze(db: &TestDatabase) {
+    sqlx::raw_sql("VACUUM ANALYZE")
+        .execute(db.store().pool())
+        .await
+        .expect("analyze");
+}
