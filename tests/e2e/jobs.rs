@@ -532,3 +532,64 @@ async fn a_pool_snapshot_records_each_pools_depth_once() {
     assert_eq!((pool.as_str(), available), ("inbound", 1));
     cluster.stop().await;
 }
+
+#[tokio::test]
+async fn a_run_over_more_leads_than_an_answer_holds_counts_them_all_and_names_the_first_thousand() {
+    let cluster = Cluster::start().await;
+    apply_policy(
+        &mut cluster.routing().await,
+        "apiVersion: leadpool.dev/v1\nkind: Policy\n\
+         pools: [{ id: drop, type: timed, release: { at: [\"08:00\"], timeZone: UTC } }]\n\
+         routing: { default: { pool: drop } }\n",
+    )
+    .await;
+    const WAITING: i64 = 1_001;
+    let rows = (0..WAITING)
+        .map(|n| v1::ImportRow {
+            row_number: n,
+            lead: Some(leadpool_e2e::lead_request(&format!("drop-{n}"), 60)),
+        })
+        .collect();
+    let imported = cluster
+        .intake()
+        .await
+        .import_leads(authed(
+            &admin(),
+            tokio_stream::iter([v1::ImportLeadsRequest {
+                import_id: "drop".into(),
+                rows,
+            }]),
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(imported.accepted, WAITING);
+    let store = cluster.env.db.store();
+    leadpool_e2e::eventually(std::time::Duration::from_secs(30), "all routed", || async {
+        let waiting: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM leads WHERE state = 'scheduled'")
+                .fetch_one(store.pool())
+                .await
+                .unwrap();
+        waiting == WAITING
+    })
+    .await;
+
+    let released = run_job(
+        &cluster,
+        "release",
+        cluster.env.clock.now() + Duration::days(1),
+    )
+    .await;
+    assert_eq!(released.affected, WAITING);
+    assert_eq!(released.leads.len(), 1_000);
+    assert!(released.leads_truncated);
+    let again = run_job(
+        &cluster,
+        "release",
+        cluster.env.clock.now() + Duration::days(1),
+    )
+    .await;
+    assert_eq!((again.affected, again.leads_truncated), (0, false));
+    cluster.stop().await;
+}

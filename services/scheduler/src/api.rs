@@ -20,6 +20,10 @@ use crate::health::{self, Alert, AlertKind, Health, Level, Severity};
 use crate::jobs::Job;
 use crate::monitor;
 
+/// How many of the leads a run changed RunJob names: a run over a million leads would not fit
+/// a gRPC message, and the history has every one.
+const RUN_JOB_LEADS_SHOWN: usize = 1_000;
+
 pub struct SchedulerApi {
     scheduler: Scheduler,
     audit: AuditLog,
@@ -266,7 +270,13 @@ impl SchedulerService for SchedulerApi {
             Ok(v1::RunJobResponse {
                 job: Some(job_message(self.scheduler.job(job).await?)),
                 affected: outcome.affected(),
-                leads: outcome.leads.iter().map(|id| id.name()).collect(),
+                leads: outcome
+                    .leads
+                    .iter()
+                    .take(RUN_JOB_LEADS_SHOWN)
+                    .map(|id| id.name())
+                    .collect(),
+                leads_truncated: outcome.leads.len() > RUN_JOB_LEADS_SHOWN,
             })
         }
         .await;

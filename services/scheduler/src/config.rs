@@ -160,6 +160,10 @@ pub struct SchedulerConfig {
     pub tick: Duration,
     /// Leads changed per statement; large runs are applied in batches of this size.
     pub batch_size: i64,
+    /// How long one statement of a job run may take (unless a RunJob deadline is shorter):
+    /// a job over a million leads outlasts `database.statement_timeout`, meant for calls.
+    #[serde(with = "humantime_serde")]
+    pub job_statement_timeout: Duration,
     /// Missed slots one job catches up per tick (the rest follow on the next ticks; none is
     /// skipped).
     pub catch_up_per_tick: u32,
@@ -205,7 +209,8 @@ impl Default for SchedulerConfig {
         Self {
             enabled: true,
             tick: Duration::from_secs(1),
-            batch_size: 500,
+            batch_size: 5_000,
+            job_statement_timeout: Duration::from_secs(300),
             catch_up_per_tick: 100,
             policy_refresh: Duration::from_secs(5),
             alert_interval: Duration::from_secs(15),

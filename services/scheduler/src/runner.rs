@@ -65,7 +65,12 @@ impl Runner {
         let result = async {
             let run = self
                 .store
-                .begin_manual_run(job.id(), as_of, self.clock.now())
+                .begin_manual_run(
+                    job.id(),
+                    as_of,
+                    self.clock.now(),
+                    self.config.job_statement_timeout,
+                )
                 .await?;
             self.apply(job, run, as_of).await.map(Some)
         }
@@ -84,7 +89,12 @@ impl Runner {
         let result = async {
             match self
                 .store
-                .begin_scheduled_run(job.id(), slot, self.clock.now())
+                .begin_scheduled_run(
+                    job.id(),
+                    slot,
+                    self.clock.now(),
+                    self.config.job_statement_timeout,
+                )
                 .await?
             {
                 Some(run) => self.apply(job, run, slot).await.map(Some),

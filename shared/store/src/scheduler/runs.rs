@@ -2,6 +2,8 @@
 //! applies the job's effect: a second replica trying the same slot blocks on the unique index
 //! until the first commits (then skips) or aborts (then runs it). Exactly one effect per slot.
 
+use std::time::Duration;
+
 use chrono::{DateTime, Utc};
 use leadpool_domain::Error;
 use sqlx::{Postgres, Transaction};
@@ -48,8 +50,9 @@ impl Store {
         job: &str,
         slot_start: DateTime<Utc>,
         now: DateTime<Utc>,
+        statement_timeout: Duration,
     ) -> Result<Option<JobTx>, Error> {
-        let mut tx = self.begin().await?;
+        let mut tx = self.begin_job(statement_timeout).await?;
         let run = sqlx::query_scalar!(
             "INSERT INTO job_runs (job, slot_start, started_at, trigger) VALUES ($1, $2, $3, 'schedule') \
              ON CONFLICT (job, slot_start) WHERE trigger = 'schedule' DO NOTHING RETURNING id",
@@ -69,8 +72,9 @@ impl Store {
         job: &str,
         as_of: DateTime<Utc>,
         now: DateTime<Utc>,
+        statement_timeout: Duration,
     ) -> Result<JobTx, Error> {
-        let mut tx = self.begin().await?;
+        let mut tx = self.begin_job(statement_timeout).await?;
         let run_id = sqlx::query_scalar!(
             "INSERT INTO job_runs (job, slot_start, started_at, trigger) VALUES ($1, $2, $3, 'manual') \
              RETURNING id",
@@ -82,6 +86,25 @@ impl Store {
         .await
         .map_err(db_error)?;
         Ok(JobTx { tx, run_id })
+    }
+
+    /// A job run's transaction: its statements may take `statement_timeout` each, unless the
+    /// call it runs for has a shorter deadline.
+    async fn begin_job(
+        &self,
+        statement_timeout: Duration,
+    ) -> Result<Transaction<'static, Postgres>, Error> {
+        let mut tx = self.begin().await?;
+        if leadpool_config::deadline::remaining().is_none() {
+            sqlx::query!(
+                "SELECT set_config('statement_timeout', $1, true) AS timeout",
+                format!("{}ms", statement_timeout.as_millis())
+            )
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        }
+        Ok(tx)
     }
 
     /// The latest run of `job`, if any.

@@ -45,6 +45,7 @@ async fn main() {
     }
     if part("import") {
         import::measure(&mut report).await;
+        report.print();
     }
     if part("jobs") {
         jobs::measure(&mut report).await;

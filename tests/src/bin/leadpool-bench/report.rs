@@ -45,6 +45,17 @@ impl Report {
         ]);
     }
 
+    /// A printed row of durations: Leadpool's, the ceiling's, how many times longer.
+    pub fn time_row(&mut self, what: &str, leadpool: Duration, ceiling: Duration) {
+        let (leadpool, ceiling) = (leadpool.as_secs_f64(), ceiling.as_secs_f64());
+        self.rows.push([
+            what.to_owned(),
+            format!("{leadpool:.2} s"),
+            format!("{ceiling:.2} s"),
+            format!("{:.2}× the time", leadpool / ceiling),
+        ]);
+    }
+
     /// A printed row without a ceiling.
     pub fn line(&mut self, what: &str, figure: String) {
         self.rows
