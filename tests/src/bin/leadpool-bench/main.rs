@@ -66,9 +66,7 @@ async fn measure_claims(report: &mut Report) {
         &[],
     )
     .await;
-    for (name, mib) in stack.rss() {
-        report.set(&format!("rss_idle_mb.{}", service_of(&name)), round(mib));
-    }
+    report.set("rss_idle_mb", by_service(stack.rss()));
     let channels = claims::channels(&stack).await;
 
     println!("claims: {} reps, ClaimNext for {CLAIM_RUN:?}", seed::REPS);
@@ -113,9 +111,7 @@ async fn measure_claims(report: &mut Report) {
         "claims answered / in the history / leads claimed twice",
         format!("{} / {claimed} / {double}", next.rows),
     );
-    for (name, mib) in peak {
-        report.set(&format!("rss_load_mb.{}", service_of(&name)), round(mib));
-    }
+    report.set("rss_load_mb", by_service(peak));
 
     let batch_run = CLAIM_RUN / 2;
     println!("claims: ClaimBatch of 10 for {batch_run:?}");
@@ -143,8 +139,18 @@ async fn measure_claims(report: &mut Report) {
 }
 
 /// `claim#1` → `claim`.
-fn service_of(replica: &str) -> String {
-    replica.replace('#', "_")
+/// MiB by service ("claim"), the largest of its replicas ("claim#0", "claim#1").
+fn by_service(by_replica: impl IntoIterator<Item = (String, f64)>) -> serde_json::Value {
+    let mut services = serde_json::Map::new();
+    for (replica, mib) in by_replica {
+        let service = replica.split('#').next().unwrap_or(&replica).to_owned();
+        let largest = services
+            .get(&service)
+            .and_then(serde_json::Value::as_f64)
+            .map_or(mib, |seen| seen.max(mib));
+        services.insert(service, round(largest).into());
+    }
+    services.into()
 }
 
 fn round(x: f64) -> f64 {
