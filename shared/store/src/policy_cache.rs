@@ -24,18 +24,17 @@ pub struct CurrentPolicy {
 pub struct PolicyCache {
     store: Store,
     refresh: Duration,
-    /// What every call reads: the policy and when it was checked. Read without waiting.
+    /// What every call reads: the policy and when it was last checked. Read without waiting.
     fresh: Arc<std::sync::RwLock<(Arc<CurrentPolicy>, Option<Instant>)>>,
     /// Held while one caller checks for a newer version; the others wait for its answer.
     state: Arc<Mutex<Cached>>,
 }
 
+/// What a check builds the policy in force from.
 struct Cached {
-    current: Arc<CurrentPolicy>,
     /// The compiled version, before ratings are laid over it.
     compiled: Arc<Policy>,
     ratings_run: i64,
-    checked_at: Option<Instant>,
 }
 
 impl PolicyCache {
@@ -47,12 +46,10 @@ impl PolicyCache {
         Self {
             store,
             refresh,
-            fresh: Arc::new(std::sync::RwLock::new((empty.clone(), None))),
+            fresh: Arc::new(std::sync::RwLock::new((empty, None))),
             state: Arc::new(Mutex::new(Cached {
-                current: empty,
                 compiled: Arc::new(Policy::empty()),
                 ratings_run: 0,
-                checked_at: None,
             })),
         }
     }
@@ -63,14 +60,13 @@ impl PolicyCache {
             return Ok(current);
         }
         let mut state = self.state.lock().await;
-        if state
-            .checked_at
-            .is_some_and(|at| at.elapsed() < self.refresh)
-        {
-            return Ok(state.current.clone());
+        // Another caller may have checked while this one waited.
+        if let Some(current) = self.fresh_enough() {
+            return Ok(current);
         }
+        let mut current = self.read_fresh().0.clone();
         let (version, ratings_run) = self.store.policy_generation().await?;
-        let new_version = version != state.current.version;
+        let new_version = version != current.version;
         if new_version {
             let record = self.store.policy(version).await?;
             let policy = leadpool_policy::compile(&parse_stored(&record)?).map_err(|errors| {
@@ -89,24 +85,26 @@ impl PolicyCache {
                 self.store.latest_ratings().await?
             };
             let policy = state.compiled.with_ratings(&ratings);
-            state.current = Arc::new(CurrentPolicy { version, policy });
+            current = Arc::new(CurrentPolicy { version, policy });
             state.ratings_run = run;
         }
-        state.checked_at = Some(Instant::now());
-        *self.write_fresh() = (state.current.clone(), state.checked_at);
-        Ok(state.current.clone())
+        *self.write_fresh() = (current.clone(), Some(Instant::now()));
+        Ok(current)
     }
 
     /// The cached policy, if it was checked less than `refresh` ago.
     fn fresh_enough(&self) -> Option<Arc<CurrentPolicy>> {
-        let fresh = self
-            .fresh
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let fresh = self.read_fresh();
         let (current, checked_at) = &*fresh;
         checked_at
             .is_some_and(|at| at.elapsed() < self.refresh)
             .then(|| current.clone())
+    }
+
+    fn read_fresh(&self) -> std::sync::RwLockReadGuard<'_, (Arc<CurrentPolicy>, Option<Instant>)> {
+        self.fresh
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn write_fresh(
@@ -119,8 +117,8 @@ impl PolicyCache {
 
     /// Forgets the check time, so the next read looks for a new version (after an apply).
     pub async fn invalidate(&self) {
-        let mut state = self.state.lock().await;
-        state.checked_at = None;
+        // After any check in progress, so it cannot mark its older answer fresh again.
+        let _checking = self.state.lock().await;
         self.write_fresh().1 = None;
     }
 }

@@ -69,15 +69,7 @@ impl TestDatabase {
             .await
             .expect("template unlock");
         let _ = admin.close().await;
-        let pool = PgPoolOptions::new()
-            .max_connections(20)
-            .connect(&url_for(&name))
-            .await
-            .expect("connect to the test database");
-        Self {
-            name,
-            store: Store::from_pool(pool),
-        }
+        Self::connect(name).await
     }
 
     pub fn store(&self) -> Store {
@@ -107,11 +99,16 @@ impl TestDatabase {
         .await
         .expect("copy the database");
         let _ = admin.close().await;
+        Self::connect(name).await
+    }
+
+    /// Opens the pool of the database `name`, just created.
+    async fn connect(name: String) -> Self {
         let pool = PgPoolOptions::new()
             .max_connections(20)
             .connect(&url_for(&name))
             .await
-            .expect("connect to the copy");
+            .expect("connect to the test database");
         Self {
             name,
             store: Store::from_pool(pool),

@@ -13,12 +13,12 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, Utc};
 use leadpool_domain::{Error, Lead, PoolId, RepId};
 use leadpool_limits::{
-    ClaimLimiter, LimitSet, Reservation, ReserveOutcome, ReserveRequest, Scope, Subject, Unseeded,
+    ClaimLimiter, LimitSet, Reservation, ReserveOutcome, ReserveRequest, Subject, Unseeded,
 };
 use leadpool_store::{BatchClaim, Slot, Store};
 use tokio::sync::{mpsc, oneshot};
 
-use super::{active_room, exhausted, limits_unreachable, retention_start};
+use super::{active_room, exhausted, limits_unreachable, seed_claim_log};
 
 /// One claim waiting to be made with others.
 pub struct Waiting {
@@ -250,26 +250,14 @@ impl Inner {
                 return Ok(());
             }
             for &(i, scope) in &unseeded {
-                self.seed(&members[i].claim.subject, scope, now).await?;
+                let subject = &members[i].claim.subject;
+                seed_claim_log(&self.store, &self.limiter, subject, scope, now).await?;
             }
             pending = unseeded.into_iter().map(|(i, _)| i).collect();
         }
         Err(Error::internal(
             "claim logs kept disappearing while being rebuilt",
         ))
-    }
-
-    /// Refills a claim log Redis does not hold from the lead history.
-    async fn seed(&self, subject: &Subject, scope: Scope, now: DateTime<Utc>) -> Result<(), Error> {
-        let pool = subject.pool.as_ref().filter(|_| scope == Scope::Pool);
-        let times = self
-            .store
-            .claim_times(&subject.rep, pool, retention_start(now))
-            .await?;
-        self.limiter
-            .seed(subject, scope, &times)
-            .await
-            .map_err(limits_unreachable)
     }
 
     /// Locks the reps it can (the others claim alone), reads their caps, hands out the leads

@@ -423,26 +423,14 @@ impl Claims {
         for _ in 0..3 {
             match call().await? {
                 Ok(answer) => return Ok(answer),
-                Err(Unseeded(scope)) => self.seed(subject, scope, now).await?,
+                Err(Unseeded(scope)) => {
+                    seed_claim_log(&self.store, &self.limiter, subject, scope, now).await?;
+                }
             }
         }
         Err(Error::internal(
             "claim logs kept disappearing while being rebuilt",
         ))
-    }
-
-    /// Refills a claim log Redis does not hold from the lead history.
-    async fn seed(&self, subject: &Subject, scope: Scope, now: DateTime<Utc>) -> Result<(), Error> {
-        let pool = subject.pool.as_ref().filter(|_| scope == Scope::Pool);
-        let times = self
-            .store
-            .claim_times(&subject.rep, pool, retention_start(now))
-            .await?;
-        tracing::info!(rep = %subject.rep, ?scope, claims = times.len(), "rebuilt a claim log from history");
-        self.limiter
-            .seed(subject, scope, &times)
-            .await
-            .map_err(limits_unreachable)
     }
 
     /// With a "lose pool access" consequence, a rep below the minimum acceptance of her
@@ -654,6 +642,25 @@ fn unavailable_lead(id: LeadId, state: LeadState) -> Error {
             id.name()
         ),
     )
+}
+
+/// Refills a claim log Redis does not hold from the lead history.
+async fn seed_claim_log(
+    store: &Store,
+    limiter: &ClaimLimiter,
+    subject: &Subject,
+    scope: Scope,
+    now: DateTime<Utc>,
+) -> Result<(), Error> {
+    let pool = subject.pool.as_ref().filter(|_| scope == Scope::Pool);
+    let times = store
+        .claim_times(&subject.rep, pool, retention_start(now))
+        .await?;
+    tracing::info!(rep = %subject.rep, ?scope, claims = times.len(), "rebuilt a claim log from history");
+    limiter
+        .seed(subject, scope, &times)
+        .await
+        .map_err(limits_unreachable)
 }
 
 /// The start of the history claim logs keep: [`RETENTION`] before `now`.

@@ -142,49 +142,36 @@ impl JobTx {
         batch: i64,
     ) -> Result<Vec<LeadId>, Error> {
         let off_duty: Vec<&str> = off_duty.iter().map(RepId::as_str).collect();
-        // One walk per state, each the ordered scan of its partial index (a state list would
-        // make every batch scan and sort all claimed and assigned leads).
-        let mut expired = in_batches!(
+        // One ordered scan of each state's partial index (a state list would make every batch
+        // scan and sort all claimed and assigned leads). A batch is up to `batch` of each; fewer
+        // than `batch` in all means both scans ran out.
+        Ok(in_batches!(
             self.tx,
             batch,
             transition!(ids:
-                "WITH due AS (SELECT id, state AS old_state, owner_rep_id FROM leads \
+                "WITH claimed AS (SELECT id, state AS old_state, owner_rep_id FROM leads \
                    WHERE state = 'claimed' AND contact_due_at <= $1 \
-                   ORDER BY contact_due_at LIMIT $3 FOR UPDATE SKIP LOCKED) \
-                 UPDATE leads l SET \
-                   state = CASE WHEN l.pool_id IS NULL THEN 'received' ELSE 'available' END, \
-                   pooled_at = CASE WHEN l.pool_id IS NULL THEN NULL ELSE COALESCE(l.pooled_at, $1) END, \
-                   owner_rep_id = NULL, claimed_at = NULL, contact_due_at = NULL, updated_at = $1 \
-                 FROM due WHERE l.id = due.id \
-                 RETURNING l.*, due.old_state, due.owner_rep_id AS lost_by",
-                "'lead.sla_expired', $2, 'contact SLA expired', pool_id, lost_by, $1, false",
-                now,
-                actor,
-                batch
-            )
-        );
-        expired.extend(in_batches!(
-            self.tx,
-            batch,
-            transition!(ids:
-                "WITH due AS (SELECT id, state AS old_state, owner_rep_id FROM leads \
+                   ORDER BY contact_due_at LIMIT $3 FOR UPDATE SKIP LOCKED), \
+                 assigned AS (SELECT id, state AS old_state, owner_rep_id FROM leads \
                    WHERE state = 'assigned' AND contact_due_at <= $1 \
-                   ORDER BY contact_due_at LIMIT $3 FOR UPDATE SKIP LOCKED) \
+                   ORDER BY contact_due_at LIMIT $3 FOR UPDATE SKIP LOCKED), \
+                 due AS (SELECT * FROM claimed UNION ALL SELECT * FROM assigned) \
                  UPDATE leads l SET \
                    state = CASE WHEN l.pool_id IS NULL THEN 'received' ELSE 'available' END, \
                    pooled_at = CASE WHEN l.pool_id IS NULL THEN NULL ELSE COALESCE(l.pooled_at, $1) END, \
                    owner_rep_id = NULL, claimed_at = NULL, contact_due_at = NULL, updated_at = $1 \
                  FROM due WHERE l.id = due.id \
                  RETURNING l.*, due.old_state, due.owner_rep_id AS lost_by",
-                "'lead.assignment_expired', $2, 'assignment not accepted in time', pool_id, lost_by, \
-                 $1, NOT rejectable OR lost_by = ANY($4)",
+                "CASE old_state WHEN 'claimed' THEN 'lead.sla_expired' ELSE 'lead.assignment_expired' END, \
+                 $2, CASE old_state WHEN 'claimed' THEN 'contact SLA expired' \
+                   ELSE 'assignment not accepted in time' END, pool_id, lost_by, $1, \
+                 old_state = 'assigned' AND (NOT rejectable OR lost_by = ANY($4))",
                 now,
                 actor,
                 batch,
                 &off_duty as &[&str]
             )
-        ));
-        Ok(expired)
+        ))
     }
 
     /// S3 escalation, S5 refresh: moves unclaimed leads older than their pool's step into

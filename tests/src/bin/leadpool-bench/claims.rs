@@ -91,24 +91,7 @@ pub async fn through_leadpool(channels: &[Channel], count: u32, duration: Durati
         })
     });
     let reps: Vec<_> = reps.collect();
-    tokio::time::sleep(duration).await;
-    stop.store(true, Ordering::Relaxed);
-    let mut run = Run {
-        rows: 0,
-        calls: 0,
-        elapsed: Duration::ZERO,
-        latencies: Latencies::default(),
-        refused: 0,
-    };
-    for joined in join_all(reps).await {
-        let (latencies, rows, refused) = joined.unwrap();
-        run.calls += latencies.len();
-        run.latencies.extend(latencies);
-        run.rows += rows;
-        run.refused += refused;
-    }
-    run.elapsed = started.elapsed();
-    run
+    stop_after(duration, &stop, started, reps).await
 }
 
 /// The bare claim statement — pick with `FOR UPDATE SKIP LOCKED`, update, history row, one
@@ -131,10 +114,23 @@ pub async fn ceiling(db: &TestDatabase, count: i64, duration: Duration) -> Run {
                     rows += bare_claim(&pool, &format!("rep-{i}"), count).await;
                     latencies.push(sent.elapsed());
                 }
-                (latencies, rows)
+                (latencies, rows, 0)
             })
         })
         .collect();
+    stop_after(duration, &stop, started, connections).await
+}
+
+/// What each worker of a timed run did: its call latencies, rows claimed, calls refused.
+type WorkerRun = (Vec<Duration>, usize, usize);
+
+/// Lets the workers run for `duration`, stops them, and adds up what they did.
+async fn stop_after(
+    duration: Duration,
+    stop: &AtomicBool,
+    started: Instant,
+    workers: Vec<tokio::task::JoinHandle<WorkerRun>>,
+) -> Run {
     tokio::time::sleep(duration).await;
     stop.store(true, Ordering::Relaxed);
     let mut run = Run {
@@ -144,11 +140,12 @@ pub async fn ceiling(db: &TestDatabase, count: i64, duration: Duration) -> Run {
         latencies: Latencies::default(),
         refused: 0,
     };
-    for joined in join_all(connections).await {
-        let (latencies, rows) = joined.unwrap();
+    for joined in join_all(workers).await {
+        let (latencies, rows, refused) = joined.unwrap();
         run.calls += latencies.len();
         run.latencies.extend(latencies);
         run.rows += rows;
+        run.refused += refused;
     }
     run.elapsed = started.elapsed();
     run
