@@ -11,6 +11,12 @@ up:
 down:
 	@scripts/down.sh
 
+## reset: stop the services, empty the development database and its Redis keys (the next
+## `make up` starts from scratch and loads the demo)
+.PHONY: reset
+reset:
+	@scripts/reset.sh
+
 ## test: run every test (unit, integration, end-to-end)
 test:
 	@scripts/ensure-deps.sh

@@ -50,6 +50,14 @@ const LEADS: [(&str, &str, i32, &str, &str); 8] = [
 ];
 
 pub async fn run(conn: &Connection, policy: &Path) -> anyhow::Result<()> {
+    if let Some(why) = not_the_demos(conn, policy).await? {
+        println!(
+            "the demo was skipped: {why}. The demo never replaces a policy of yours; the \
+             services are up with what the database holds. `make reset` empties the development \
+             database (and Redis' leadpool: keys), so the next `make up` loads the demo again."
+        );
+        return Ok(());
+    }
     println!("applying {}:", policy.display());
     commands::apply(conn, policy, false, None).await?;
 
@@ -191,6 +199,49 @@ pub async fn run(conn: &Connection, policy: &Path) -> anyhow::Result<()> {
 
     escalation_queue(conn, &ops).await?;
     what_platforms_heard(conn, &ops).await
+}
+
+/// Why this deployment is not the demo's to load into — another policy is in force — or `None`
+/// when nothing was applied yet or the demo's own policy is in force (a second `make up`).
+async fn not_the_demos(conn: &Connection, policy: &Path) -> anyhow::Result<Option<String>> {
+    let document = std::fs::read_to_string(policy)
+        .map_err(|err| anyhow::anyhow!("cannot read {}: {err}", policy.display()))?;
+    let mut routing = conn.routing().await?;
+    let current = routing
+        .get_policy(conn.request(&conn.token()?, v1::GetPolicyRequest { version: 0 })?)
+        .await?
+        .into_inner()
+        .policy
+        .unwrap_or_default();
+    if current.version == 0 {
+        return Ok(None);
+    }
+    // The demo's own policy, applied before, changes nothing.
+    let dry_run = routing
+        .apply_policy(conn.request(
+            &conn.token()?,
+            v1::ApplyPolicyRequest {
+                document,
+                validate_only: true,
+                expected_version: 0,
+            },
+        )?)
+        .await;
+    match dry_run {
+        Ok(answer) if answer.get_ref().changes.is_empty() => Ok(None),
+        Ok(_) => Ok(Some(format!(
+            "policy `{}` (version {}, applied by {}) is in force, not the demo's",
+            current.display_name, current.version, current.applied_by
+        ))),
+        Err(status) if status.code() == Code::FailedPrecondition => Ok(Some(format!(
+            "policy `{}` (version {}, applied by {}) is in force, not the demo's ({})",
+            current.display_name,
+            current.version,
+            current.applied_by,
+            status.message()
+        ))),
+        Err(status) => Err(status.into()),
+    }
 }
 
 /// Every change above is an event platforms can follow (WatchEvents, webhooks): the latest.

@@ -540,3 +540,47 @@ async fn an_integrator_tails_events_and_manages_webhooks_from_the_command_line()
     assert!(!stdout(&ctl(&cluster, &["webhooks"]).await).contains(&name));
     cluster.stop().await;
 }
+
+/// Issue 19.5: `make up`'s demo loads into an empty deployment and again into its own, and
+/// never replaces a policy an operator applied (with leads in its pools): it says why it
+/// skipped and exits successfully, so the stack stays up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_loads_into_its_own_deployment_and_never_replaces_a_policy_of_yours() {
+    let demo_policy = format!(
+        "{}/../examples/p2-segmented-pools.yaml",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let cluster = Cluster::start().await;
+    for run in ["first", "second"] {
+        let demo = ctl(&cluster, &["demo", "--policy", &demo_policy]).await;
+        assert!(demo.status.success(), "{run} run: {}", stderr(&demo));
+        assert!(
+            stdout(&demo).contains("browses the demo-request pool"),
+            "{run} run loads the demo: {}{}",
+            stdout(&demo),
+            stderr(&demo)
+        );
+    }
+
+    let other = Cluster::start().await;
+    let own = file_with(&example("p1-open-pool"), ".yaml");
+    let applied = ctl(&other, &["apply", "-f", own.path().to_str().unwrap()]).await;
+    assert!(applied.status.success(), "{}", stderr(&applied));
+    leadpool_e2e::submit(&mut other.intake().await, "hers", 50).await;
+    let demo = ctl(&other, &["demo", "--policy", &demo_policy]).await;
+    assert!(demo.status.success(), "{}", stderr(&demo));
+    let said = stdout(&demo);
+    assert!(
+        said.contains("the demo was skipped: policy `p1-open-pool` (version 1"),
+        "{said}"
+    );
+    assert!(said.contains("make reset"), "{said}");
+    let in_force = ctl(&other, &["get", "policy"]).await;
+    assert!(
+        stdout(&in_force).contains("# version 1 (p1-open-pool)"),
+        "{}",
+        stdout(&in_force)
+    );
+    cluster.stop().await;
+    other.stop().await;
+}

@@ -1374,3 +1374,169 @@ async fn forced_and_no_choice_assignments_cannot_be_rejected_and_do_not_count_ag
     assert_eq!((acceptance.accepted, acceptance.decided), (0, 1));
     cluster.stop().await;
 }
+
+async fn reject(
+    claim: &mut ClaimServiceClient<Channel>,
+    who: &str,
+    lead: &str,
+) -> Result<v1::Lead, tonic::Status> {
+    claim
+        .reject_assignment(authed(
+            who,
+            v1::RejectAssignmentRequest {
+                name: lead.to_owned(),
+                reason: "not for me".into(),
+            },
+        ))
+        .await
+        .map(|r| r.into_inner().lead.expect("lead"))
+}
+
+async fn reassign_all(
+    claim: &mut ClaimServiceClient<Channel>,
+    from: &str,
+    to: &str,
+) -> Vec<v1::Lead> {
+    claim
+        .reassign_leads(authed(
+            &manager("max"),
+            v1::ReassignLeadsRequest {
+                from_rep: format!("reps/{from}"),
+                destination: Some(v1::reassign_leads_request::Destination::ToRep(format!(
+                    "reps/{to}"
+                ))),
+                reason: "rebalancing".to_owned(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .moved
+        .into_iter()
+        .map(|m| m.result.expect("moved"))
+        .collect()
+}
+
+/// Issue 19.3: the new rep did not claim what a manager moved to her — claimed, contacted or
+/// assigned, each reaches her as a manager's assignment (MANUAL), rejectable as the policy
+/// says, until she accepts or contacts it.
+#[tokio::test]
+async fn a_reassigned_lead_reaches_its_new_rep_as_a_managers_assignment() {
+    let cluster = Cluster::start().await;
+    let choice = TEAMS.to_owned() + "manualAssignment: { rejectable: true }\n";
+    apply_policy(&mut cluster.routing().await, &choice).await;
+    let mut claim = cluster.claim().await;
+    let (claimed, contacted, assigned) = (
+        lead_in(&cluster, "claimed", "west").await.name,
+        lead_in(&cluster, "contacted", "west").await.name,
+        lead_in(&cluster, "assigned", "west").await.name,
+    );
+    for name in [&claimed, &contacted] {
+        claim
+            .claim_lead(authed(
+                &rep("wendy"),
+                v1::ClaimLeadRequest { name: name.clone() },
+            ))
+            .await
+            .unwrap();
+    }
+    claim
+        .record_contact(authed(
+            &rep("wendy"),
+            v1::RecordContactRequest {
+                name: contacted.clone(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap();
+    assign(&mut claim, &manager("max"), &assigned, "wendy")
+        .await
+        .unwrap();
+    // Her own claim is not an assignment: nothing to turn down.
+    let own = get(&mut claim, &rep("wendy"), &claimed)
+        .await
+        .unwrap()
+        .lead
+        .unwrap();
+    assert_eq!(
+        (own.assignment(), own.rejectable),
+        (v1::AssignmentKind::Unspecified, false)
+    );
+    let refused = reject(&mut claim, &rep("wendy"), &claimed)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (refused.code(), reason_of(&refused).as_str()),
+        (Code::FailedPrecondition, "ASSIGNMENT_NOT_REJECTABLE")
+    );
+
+    let moved = reassign_all(&mut claim, "wendy", "will").await;
+    assert_eq!(moved.len(), 3);
+    for lead in &moved {
+        assert_eq!(
+            (lead.owner.as_str(), lead.assignment(), lead.rejectable),
+            ("reps/will", v1::AssignmentKind::Manual, true),
+            "{} ({:?})",
+            lead.name,
+            lead.state()
+        );
+    }
+    let state_of = |name: &str| moved.iter().find(|l| l.name == name).unwrap().state();
+    assert_eq!(
+        (
+            state_of(&claimed),
+            state_of(&contacted),
+            state_of(&assigned)
+        ),
+        (
+            v1::LeadState::Claimed,
+            v1::LeadState::Contacted,
+            v1::LeadState::Assigned
+        ),
+        "each keeps its state"
+    );
+    // He turns the claimed one down: back to the pool, nobody's to reject any more.
+    let back = reject(&mut claim, &rep("will"), &claimed).await.unwrap();
+    assert_eq!(
+        (back.state(), back.owner.as_str(), back.rejectable),
+        (v1::LeadState::Available, "", false)
+    );
+    // Accepting the assigned one is his decision: it is his like a claim from then on.
+    let accepted = claim
+        .accept_assignment(authed(
+            &rep("will"),
+            v1::AcceptAssignmentRequest {
+                name: assigned.clone(),
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .lead
+        .unwrap();
+    assert_eq!(
+        (accepted.assignment(), accepted.rejectable),
+        (v1::AssignmentKind::Manual, false)
+    );
+    let refused = reject(&mut claim, &rep("will"), &assigned)
+        .await
+        .unwrap_err();
+    assert_eq!(reason_of(&refused), "ASSIGNMENT_NOT_REJECTABLE");
+
+    // With the policy's default (no choice), a reassignment leaves none.
+    apply_policy(&mut cluster.routing().await, TEAMS).await;
+    let moved = reassign_all(&mut claim, "will", "wendy").await;
+    assert_eq!(moved.len(), 2);
+    assert!(
+        moved
+            .iter()
+            .all(|l| l.assignment() == v1::AssignmentKind::Manual && !l.rejectable)
+    );
+    let refused = reject(&mut claim, &rep("wendy"), &contacted)
+        .await
+        .unwrap_err();
+    assert_eq!(reason_of(&refused), "ASSIGNMENT_NOT_REJECTABLE");
+    cluster.stop().await;
+}

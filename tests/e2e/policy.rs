@@ -58,6 +58,58 @@ async fn an_invalid_policy_returns_every_error_at_once_and_changes_nothing() {
     cluster.stop().await;
 }
 
+/// Issue 19.1: a control character escaped into the YAML (the request's own text check sees only
+/// `\0`) is refused at its document path, in a dry run and an apply alike, and nothing is
+/// applied — for the document's name, a pool's and a rep's.
+#[tokio::test]
+async fn control_characters_escaped_in_a_policy_are_refused_at_their_path() {
+    let cluster = Cluster::start().await;
+    let mut routing = cluster.routing().await;
+    let version = apply_policy(&mut routing, SMALL).await;
+    let named = "apiVersion: leadpool.dev/v1\nkind: Policy\nmetadata: { name: NAME }\n\
+                 reps: [{ id: alice, name: REP, role: ae }]\n\
+                 pools: [{ id: inbound, type: open }, { id: west, type: open }, { id: east, name: POOL, type: open }]\n\
+                 routing: { default: { pool: inbound } }\n";
+    for (escape, place, path) in [
+        ("\"ops\\0\"", "NAME", "metadata.name"),
+        ("\"East\\x1b[31m\"", "POOL", "pools[2].name"),
+        ("\"Alice\\u0007\"", "REP", "reps[0].name"),
+    ] {
+        let document = named
+            .replace(place, escape)
+            .replace("NAME", "plain")
+            .replace("POOL", "East")
+            .replace("REP", "Alice");
+        for validate_only in [true, false] {
+            let refused = routing
+                .apply_policy(apply_request(&document, validate_only, 0))
+                .await;
+            assert_invalid(refused, &[path]);
+        }
+    }
+    let current = routing
+        .get_policy(authed(&admin(), v1::GetPolicyRequest { version: 0 }))
+        .await
+        .unwrap()
+        .into_inner()
+        .policy
+        .unwrap();
+    assert_eq!(current.version, version, "nothing was applied");
+    assert!(
+        apply_policy(
+            &mut routing,
+            &named
+                .replace("NAME", "plain")
+                .replace("POOL", "East")
+                .replace("REP", "Alice")
+        )
+        .await
+            > version,
+        "the same document without the escapes applies"
+    );
+    cluster.stop().await;
+}
+
 #[tokio::test]
 async fn dry_runs_report_changes_versions_are_kept_and_concurrent_applies_are_refused() {
     let cluster = Cluster::start().await;

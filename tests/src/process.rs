@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
-use leadpool_testing::free_local_addr;
+use leadpool_testing::ListenAddrs;
 use tonic::transport::Channel;
 
 /// One service replica: a child process on its own port.
@@ -20,12 +20,14 @@ pub struct Replica {
 
 impl Replica {
     pub fn new(service: &str, index: usize, env: Vec<(String, String)>) -> Self {
-        let addr = free_local_addr();
+        // Every listener on a port of its own, so a running `make up` is no obstacle.
+        let addrs = ListenAddrs::free();
         let binary = std::env::current_exe()
             .unwrap()
             .with_file_name(format!("leadpool-{service}"));
         let mut env = env;
-        env.push(("LEADPOOL_SERVER__LISTEN_ADDR".into(), addr.to_string()));
+        env.extend(addrs.env().map(|(key, value)| (key.to_owned(), value)));
+        let addr = addrs.grpc;
         Self {
             name: format!("{service}#{index}"),
             binary,

@@ -8,7 +8,9 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use leadpool_proto::v1::{ListPoolsRequest, routing_service_client::RoutingServiceClient};
-use leadpool_testing::{ADMIN, TEST_SECRET, TestDatabase, authed, free_local_addr, token};
+use leadpool_testing::{
+    ADMIN, ListenAddrs, TEST_SECRET, TestDatabase, authed, connect_when_listening, token,
+};
 use tokio_stream::StreamExt;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
@@ -18,9 +20,9 @@ const SERVICE: &str = "leadpool.v1.RoutingService";
 #[tokio::test]
 async fn sigterm_reports_not_serving_drains_and_exits_cleanly() {
     let db = TestDatabase::new().await;
-    let addr = free_local_addr();
+    let addrs = ListenAddrs::free();
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_leadpool-routing"))
-        .env("LEADPOOL_SERVER__LISTEN_ADDR", addr.to_string())
+        .envs(addrs.env())
         .env("LEADPOOL_SERVER__DRAIN_DELAY", "2s")
         .env("LEADPOOL_DATABASE__URL", db.url())
         .env("LEADPOOL_AUTH__HS256_SECRET", TEST_SECRET)
@@ -31,16 +33,7 @@ async fn sigterm_reports_not_serving_drains_and_exits_cleanly() {
         .unwrap();
 
     // The process binds before it serves; connect once it accepts.
-    let channel = loop {
-        match tonic::transport::Channel::from_shared(format!("http://{addr}"))
-            .unwrap()
-            .connect()
-            .await
-        {
-            Ok(channel) => break channel,
-            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
-        }
-    };
+    let channel = connect_when_listening(&mut child, addrs.grpc, Duration::from_secs(60)).await;
     let mut health = HealthClient::new(channel.clone());
     let mut watch = health
         .watch(HealthCheckRequest {

@@ -40,6 +40,14 @@ impl LeadState {
         Self::Archived,
     ];
 
+    /// The states in which a rep holds the lead (her open leads).
+    pub const HELD: [LeadState; 3] = [Self::Claimed, Self::Assigned, Self::Contacted];
+
+    /// Whether a rep holds the lead in this state.
+    pub fn is_held(self) -> bool {
+        Self::HELD.contains(&self)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Received => "received",
@@ -138,7 +146,9 @@ impl OwnedChange {
             Self::Release { .. } => &[LeadState::Claimed, LeadState::Contacted],
             Self::Contact { .. } => &[LeadState::Claimed],
             Self::Close { .. } => &[LeadState::Claimed, LeadState::Contacted, LeadState::Closed],
-            Self::Accept | Self::Reject { .. } => &[LeadState::Assigned],
+            Self::Accept => &[LeadState::Assigned],
+            // A lead a manager moved to her claimed or contacted is an assignment too.
+            Self::Reject { .. } => &LeadState::HELD,
         }
     }
 

@@ -32,6 +32,23 @@ impl fmt::Display for FieldViolation {
     }
 }
 
+/// Why `text` may not be stored, if it holds a control character other than tab, line feed and
+/// carriage return: the one rule for every piece of text that reaches the database, whether a
+/// request field or a string inside a document a request carries (Postgres refuses NUL; no
+/// name, reason or note needs the others).
+pub fn control_character(text: &str) -> Option<String> {
+    let (at, c) = text
+        .chars()
+        .enumerate()
+        .find(|(_, c)| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))?;
+    Some(format!(
+        "contains the control character U+{:04X} at character {}; text may hold tabs and line \
+         breaks, no other control characters",
+        u32::from(c),
+        at + 1
+    ))
+}
+
 /// `text` as it may be quoted back to a caller or stored beside an error: at most `max_chars`
 /// characters (then `…`), every control character but tab and line feed shown as `�`. An
 /// answer never echoes a megabyte, and nothing that Postgres or a terminal would choke on.
@@ -98,6 +115,22 @@ impl Violations {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_tabs_and_line_breaks_pass_among_control_characters() {
+        for c in (0..=0x9f_u32)
+            .filter_map(char::from_u32)
+            .filter(|c| c.is_control())
+        {
+            let text = format!("ab{c}");
+            let found = control_character(&text);
+            assert_eq!(found.is_none(), matches!(c, '\t' | '\n' | '\r'), "{c:?}");
+            if let Some(message) = found {
+                assert!(message.contains(&format!("U+{:04X} at character 3", u32::from(c))));
+            }
+        }
+        assert_eq!(control_character("Zoë \u{1F600}"), None);
+    }
 
     #[test]
     fn an_excerpt_is_short_and_printable() {

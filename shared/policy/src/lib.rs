@@ -20,6 +20,7 @@ mod qualify;
 mod retirement;
 mod route;
 mod span;
+mod text;
 
 use serde::Deserialize;
 
@@ -39,8 +40,17 @@ pub use retirement::{Drain, Holding};
 pub use route::{Decision, LeadFacts, RouteExplanation, RuleCheck, split_bucket};
 pub use span::span;
 
-/// Reads a YAML policy document. Syntax and type errors name the path where reading stopped.
+/// Reads a YAML policy document. Syntax and type errors name the path where reading stopped;
+/// text holding control characters is named at every path where it occurs.
 pub fn parse(yaml: &str) -> Result<PolicyDocument, Vec<PolicyError>> {
+    // Text escaped into control characters is refused first, at its path: it would reach the
+    // database (names, reasons) or an answer quoting the document.
+    if let Ok(value) = serde_yaml_ng::from_str::<serde_yaml_ng::Value>(yaml) {
+        let refused = text::violations(&value);
+        if !refused.is_empty() {
+            return Err(refused);
+        }
+    }
     let deserializer = serde_yaml_ng::Deserializer::from_str(yaml);
     PolicyDocument::deserialize(deserializer)
         .map_err(|_| ())

@@ -100,7 +100,7 @@ pub fn lead(record: &Lead) -> v1::Lead {
             Some(AssignedBy::Manual) => v1::AssignmentKind::Manual,
         }
         .into(),
-        rejectable: record.state == LeadState::Assigned && record.rejectable,
+        rejectable: record.rejectable && record.state.is_held(),
         erase_time: optional_timestamp(record.erased_at),
     }
 }

@@ -135,19 +135,8 @@ fn check_text(field: &FieldDescriptor, text: &str, path: &str, out: &mut Vec<Fie
     } else {
         TEXT_LIMIT
     };
-    if let Some((at, c)) = text
-        .chars()
-        .enumerate()
-        .find(|(_, c)| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
-    {
-        out.push(FieldViolation::new(
-            path,
-            format!(
-                "contains the control character U+{:04X} at character {}; text may hold tabs and line breaks, no other control characters",
-                u32::from(c),
-                at + 1
-            ),
-        ));
+    if let Some(problem) = leadpool_domain::validation::control_character(text) {
+        out.push(FieldViolation::new(path, problem));
     }
     // Counting stops just past the limit, so a huge value costs no more than a long one.
     if text.chars().take(limit + 1).count() > limit {

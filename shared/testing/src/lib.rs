@@ -7,6 +7,7 @@
 
 #![allow(clippy::missing_panics_doc, clippy::expect_used, clippy::unwrap_used)]
 
+mod binary;
 mod database;
 mod redis_prefix;
 mod throwaway_redis;
@@ -18,6 +19,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use leadpool_auth::{Role, TokenIssuer};
 use leadpool_config::{AuthConfig, LogFormat, Secret, ServerConfig, TelemetryConfig};
 
+pub use binary::{ListenAddrs, connect_when_listening};
 pub use database::TestDatabase;
 pub use redis_prefix::TestRedis;
 pub use throwaway_redis::ThrowawayRedis;

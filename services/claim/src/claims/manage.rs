@@ -66,12 +66,6 @@ pub struct Assignment {
     pub override_caps: bool,
 }
 
-const OPEN_STATES: [LeadState; 3] = [
-    LeadState::Claimed,
-    LeadState::Assigned,
-    LeadState::Contacted,
-];
-
 impl Claims {
     /// GetLead: one lead and its latest change, if `authority` may see it.
     pub async fn get_lead(
@@ -246,11 +240,7 @@ impl Claims {
         let lead = self.store.get_lead(id).await?;
         let current = self.policy.current().await?;
         require_oversight(&current.policy, authority, &lead)?;
-        let Some(owner) = lead
-            .owner
-            .clone()
-            .filter(|_| OPEN_STATES.contains(&lead.state))
-        else {
+        let Some(owner) = lead.owner.clone().filter(|_| lead.state.is_held()) else {
             return Err(not_held(&lead));
         };
         let mut tx = self.store.begin_claim(&owner).await?;
@@ -295,7 +285,7 @@ impl Claims {
         };
         let mut movable = Vec::new();
         for lead in leads {
-            if lead.owner.as_ref() != Some(&request.from) || !OPEN_STATES.contains(&lead.state) {
+            if lead.owner.as_ref() != Some(&request.from) || !lead.state.is_held() {
                 report.refused.push(Refusal {
                     lead: lead.id,
                     reason: Reason::LeadNotOwned,

@@ -551,6 +551,22 @@ impl Claims {
                     ),
                 )
             }
+            Ok(lead)
+                if matches!(change, OwnedChange::Reject { .. })
+                    && lead.state.is_held()
+                    && !lead.rejectable =>
+            {
+                Error::precondition(
+                    Reason::AssignmentNotRejectable,
+                    id.name(),
+                    format!(
+                        "{} is {} and not an assignment you may turn down; release it \
+                         (ReleaseLead), or ask your manager to return it",
+                        id.name(),
+                        lead.state
+                    ),
+                )
+            }
             Ok(lead) => {
                 let expected: Vec<&str> = change.from_states().iter().map(|s| s.as_str()).collect();
                 Error::precondition(

@@ -388,9 +388,12 @@ impl EventService for EventApi {
             } else {
                 v.check(subscription_id(&req.subscription, "subscription"))
             };
-            const STATES: [&str; 3] = ["pending", "delivered", "dead"];
+            const STATES: [&str; 4] = ["pending", "delivered", "dead", "cancelled"];
             if !req.state.is_empty() && !STATES.contains(&req.state.as_str()) {
-                v.add("state", "is not one of: pending, delivered, dead");
+                v.add(
+                    "state",
+                    "is not one of: pending, delivered, dead, cancelled",
+                );
             }
             let limit = v.check(paging::page_size(req.page_size, 100, 1000));
             let before = if req.page_token.is_empty() {

@@ -147,11 +147,12 @@ impl Deliverer {
             .map(|delivery| {
                 let this = self.clone();
                 async move {
-                    let outcome = this.attempt(&delivery).await;
-                    (delivery.subscription, delivery.cursor, outcome)
+                    let outcome = this.attempt(&delivery).await?;
+                    Some((delivery.subscription, delivery.cursor, outcome))
                 }
             })
             .buffer_unordered(concurrency)
+            .filter_map(std::future::ready)
             .collect::<Vec<_>>();
         // Stopping abandons the requests under way, as a crash would: their outcomes are not
         // recorded, so they are sent again once their lease ends.
@@ -159,7 +160,8 @@ impl Deliverer {
             () = stop.cancelled() => Vec::new(),
             outcomes = attempts => outcomes,
         };
-        // Recorded once the batch is done (a crash before that sends the batch again).
+        // Recorded once the batch is done (a crash before that sends the batch again). Those
+        // not attempted stay leased and are taken again when the lease ends, if still pending.
         if !outcomes.is_empty()
             && let Err(err) = self.store.record_deliveries(&outcomes).await
         {
@@ -168,8 +170,21 @@ impl Deliverer {
         self.busy().remove(&subscription);
     }
 
-    /// One attempt: how it went.
-    async fn attempt(&self, delivery: &Delivery) -> DeliveryOutcome {
+    /// One attempt: how it went; `None` if it was not made — the subscription was deleted
+    /// (the delivery is cancelled), or the check failed (tried again when the lease ends).
+    async fn attempt(&self, delivery: &Delivery) -> Option<DeliveryOutcome> {
+        match self
+            .store
+            .still_pending(delivery.subscription, delivery.cursor)
+            .await
+        {
+            Ok(true) => {}
+            Ok(false) => return None,
+            Err(err) => {
+                tracing::warn!(error = %err, "delivery not checked; it is tried again later");
+                return None;
+            }
+        }
         let event = &delivery.event;
         let id = event_id(event);
         let span = tracing::info_span!("webhook delivery", url = %delivery.url, event = %id);
@@ -211,7 +226,7 @@ impl Deliverer {
         metrics::WEBHOOK_DURATION
             .with_label_values(&[label])
             .observe(started.elapsed().as_secs_f64());
-        outcome
+        Some(outcome)
     }
 
     fn outcome(

@@ -49,7 +49,8 @@ impl RepClaim {
 
     /// Moves `id` from `from` to this transaction's rep, in its state (claimed, assigned or
     /// contacted). A claimed or assigned lead's contact deadline starts again: the new owner
-    /// gets the pool's whole SLA. `None` when `from` no longer holds it.
+    /// gets the pool's whole SLA. She did not claim it: it is a manager's assignment, which
+    /// she may turn down as `rejectable` says. `None` when `from` no longer holds it.
     pub async fn take_over(
         &mut self,
         id: LeadId,
@@ -67,8 +68,7 @@ impl RepClaim {
                contact_due_at = CASE WHEN l.state = 'contacted' THEN l.contact_due_at \
                  ELSE $4::timestamptz + make_interval(secs => COALESCE( \
                    (SELECT contact_sla_seconds FROM pools WHERE id = l.pool_id), 7200)) END, \
-               assigned_by = CASE WHEN l.state = 'assigned' THEN 'manual' ELSE l.assigned_by END, \
-               rejectable = CASE WHEN l.state = 'assigned' THEN $7 ELSE l.rejectable END \
+               assigned_by = 'manual', rejectable = $7 \
              FROM target WHERE l.id = target.id RETURNING l.*, target.old_state",
             "'lead.reassigned', $5, $6, pool_id, owner_rep_id, $4, false",
             id.0,

@@ -32,7 +32,7 @@ impl Store {
                         kind: change.event_kind(),
                         reason: &reason,
                         // A rep may turn down only an assignment that leaves her the choice.
-                        only_rejectable: true,
+                        only_rejectable: matches!(change, OwnedChange::Reject { .. }),
                     },
                     actor,
                     now,
@@ -41,7 +41,8 @@ impl Store {
             }
             OwnedChange::Contact { .. } => {
                 transition!(
-                    "UPDATE leads SET state = 'contacted', contacted_at = $3, updated_at = $3 \
+                    "UPDATE leads SET state = 'contacted', contacted_at = $3, updated_at = $3, \
+                       rejectable = false \
                      WHERE id = $1 AND owner_rep_id = $2 AND state = 'claimed' \
                      RETURNING *, 'claimed'::text AS old_state",
                     "'lead.contacted', $4, $5, pool_id, owner_rep_id, $3, false",
@@ -65,6 +66,7 @@ impl Store {
                        AND (state IN ('claimed', 'contacted') OR (state = 'closed' AND outcome = 'opportunity')) \
                        FOR UPDATE) \
                      UPDATE leads l SET state = 'closed', outcome = $5, deal_size_minor = $6, \
+                       rejectable = false, \
                        contacted_at = COALESCE(l.contacted_at, $3::timestamptz), \
                        updated_at = $3::timestamptz \
                      FROM target WHERE l.id = target.id RETURNING l.*, target.old_state",
@@ -82,15 +84,18 @@ impl Store {
                 .await
             }
             OwnedChange::Accept => {
-                // The contact SLA starts now.
+                // The contact SLA starts now; she has decided, so it is no longer hers to
+                // turn down.
                 transition!(
-                    "UPDATE leads l SET state = 'claimed', claimed_at = $3::timestamptz, \
-                       updated_at = $3::timestamptz, \
+                    "WITH target AS (SELECT id, rejectable AS was_rejectable FROM leads \
+                       WHERE id = $1 AND owner_rep_id = $2 AND state = 'assigned' FOR UPDATE) \
+                     UPDATE leads l SET state = 'claimed', claimed_at = $3::timestamptz, \
+                       updated_at = $3::timestamptz, rejectable = false, \
                        contact_due_at = $3::timestamptz + make_interval(secs => COALESCE( \
                          (SELECT contact_sla_seconds FROM pools WHERE id = l.pool_id), 7200)) \
-                     WHERE l.id = $1 AND l.owner_rep_id = $2 AND l.state = 'assigned' \
-                     RETURNING l.*, 'assigned'::text AS old_state",
-                    "'lead.assignment_accepted', $4, $5, pool_id, owner_rep_id, $3, NOT rejectable",
+                     FROM target WHERE l.id = target.id \
+                     RETURNING l.*, 'assigned'::text AS old_state, target.was_rejectable",
+                    "'lead.assignment_accepted', $4, $5, pool_id, owner_rep_id, $3, NOT was_rejectable",
                     id.0,
                     rep.as_str(),
                     now,
@@ -113,7 +118,7 @@ pub(super) struct GiveBack<'a> {
     pub from: &'a [LeadState],
     pub kind: EventKind,
     pub reason: &'a str,
-    /// Refuse an assignment that leaves its rep no choice.
+    /// Only a lead its rep may turn down (`rejectable`): a rejection.
     pub only_rejectable: bool,
 }
 
@@ -131,14 +136,14 @@ pub(super) async fn give_back<'e>(
     let row = transition!(
         "WITH target AS (SELECT l.id, l.state AS old_state, l.owner_rep_id AS gave_up_by \
            FROM leads l WHERE l.id = $1 AND l.owner_rep_id = $2 AND l.state = ANY($6) \
-             AND (l.state <> 'assigned' OR l.rejectable OR NOT $8) \
+             AND (l.rejectable OR NOT $8) \
            FOR UPDATE) \
          UPDATE leads l SET \
            state = CASE WHEN l.pool_id IS NULL THEN 'received' ELSE 'available' END, \
            pooled_at = CASE WHEN l.pool_id IS NULL THEN NULL \
              ELSE COALESCE(l.pooled_at, $3::timestamptz) END, \
            owner_rep_id = NULL, claimed_at = NULL, contact_due_at = NULL, contacted_at = NULL, \
-           updated_at = $3::timestamptz \
+           rejectable = false, updated_at = $3::timestamptz \
          FROM target WHERE l.id = target.id RETURNING l.*, target.old_state, target.gave_up_by",
         "$7, $4, $5, pool_id, gave_up_by, $3, old_state = 'assigned' AND $9",
         back.id.0,

@@ -177,18 +177,48 @@ impl Store {
             .collect())
     }
 
-    /// Stops a subscription (its pending deliveries are not sent); `false` if there was no
-    /// live one with `id`.
+    /// Stops a subscription: every delivery it has not sent is cancelled (also those a worker
+    /// holds under a lease; [`Store::still_pending`] tells the worker before each attempt).
+    /// `false` if there was no live one with `id`.
     pub async fn delete_subscription(&self, id: Uuid, now: DateTime<Utc>) -> Result<bool, Error> {
-        let done = sqlx::query!(
-            "UPDATE webhook_subscriptions SET deleted_at = $2 WHERE id = $1 AND deleted_at IS NULL",
+        let deleted = sqlx::query_scalar!(
+            r#"WITH deleted AS (
+                 UPDATE webhook_subscriptions SET deleted_at = $2
+                 WHERE id = $1 AND deleted_at IS NULL RETURNING id),
+               cancelled AS (
+                 UPDATE webhook_deliveries d SET state = 'cancelled',
+                   last_error = 'not sent: the subscription was deleted'
+                 FROM deleted WHERE d.subscription_id = deleted.id AND d.state = 'pending')
+               SELECT count(*) AS "deleted!" FROM deleted"#,
             id,
             now
         )
-        .execute(&self.pool)
+        .fetch_one(&self.pool)
         .await
         .map_err(db_error)?;
-        Ok(done.rows_affected() == 1)
+        Ok(deleted == 1)
+    }
+
+    /// Whether a delivery may be sent now: it is still pending (not cancelled by a delete).
+    /// Waits for a delete that is cancelling it, so a delivery checked here either goes out
+    /// before the delete took it or not at all.
+    pub async fn still_pending(
+        &self,
+        subscription: Uuid,
+        cursor: EventCursor,
+    ) -> Result<bool, Error> {
+        let pending = sqlx::query_scalar!(
+            "SELECT 1 AS one FROM webhook_deliveries \
+             WHERE (subscription_id, epoch, event_id) = ($1, $2, $3) AND state = 'pending' \
+             FOR SHARE",
+            subscription,
+            cursor.epoch,
+            cursor.id
+        )
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_error)?;
+        Ok(pending.is_some())
     }
 
     /// For every live subscription no other dispatcher holds: turns up to `limit` of the
@@ -347,7 +377,8 @@ impl Store {
         Ok(deliveries)
     }
 
-    /// Records how attempts went, in one statement.
+    /// Records how attempts went, in one statement. An attempt under way when its subscription
+    /// was deleted keeps its outcome if it was delivered; a failed one stays cancelled.
     pub async fn record_deliveries(
         &self,
         attempts: &[(Uuid, EventCursor, DeliveryOutcome)],
@@ -358,7 +389,7 @@ impl Store {
         }
         sqlx::query!(
             "UPDATE webhook_deliveries d SET attempts = d.attempts + 1, \
-               state = CASE WHEN o.delivered THEN 'delivered' \
+               state = CASE WHEN o.delivered THEN 'delivered' WHEN d.state = 'cancelled' THEN d.state \
                  WHEN o.retry_at IS NULL THEN 'dead' ELSE 'pending' END, \
                delivered_at = CASE WHEN o.delivered THEN o.at END, \
                last_status = o.status, last_error = o.error, \
@@ -368,7 +399,8 @@ impl Store {
              FROM unnest($1::uuid[], $2::bigint[], $3::bigint[], $4::bool[], $5::int[], \
                $6::text[], $7::timestamptz[], $8::timestamptz[]) \
                AS o (subscription_id, epoch, event_id, delivered, status, error, at, retry_at) \
-             WHERE (d.subscription_id, d.epoch, d.event_id) = (o.subscription_id, o.epoch, o.event_id)",
+             WHERE (d.subscription_id, d.epoch, d.event_id) = (o.subscription_id, o.epoch, o.event_id) \
+               AND d.state IN ('pending', 'cancelled')",
             &rows.subscriptions,
             &rows.epochs,
             &rows.event_ids,

@@ -149,23 +149,25 @@ impl JobTx {
             self.tx,
             batch,
             transition!(ids:
-                "WITH claimed AS (SELECT id, state AS old_state, owner_rep_id FROM leads \
+                "WITH claimed AS (SELECT id, state AS old_state, owner_rep_id, rejectable FROM leads \
                    WHERE state = 'claimed' AND contact_due_at <= $1 \
                    ORDER BY contact_due_at LIMIT $3 FOR UPDATE SKIP LOCKED), \
-                 assigned AS (SELECT id, state AS old_state, owner_rep_id FROM leads \
+                 assigned AS (SELECT id, state AS old_state, owner_rep_id, rejectable FROM leads \
                    WHERE state = 'assigned' AND contact_due_at <= $1 \
                    ORDER BY contact_due_at LIMIT $3 FOR UPDATE SKIP LOCKED), \
                  due AS (SELECT * FROM claimed UNION ALL SELECT * FROM assigned) \
                  UPDATE leads l SET \
                    state = CASE WHEN l.pool_id IS NULL THEN 'received' ELSE 'available' END, \
                    pooled_at = CASE WHEN l.pool_id IS NULL THEN NULL ELSE COALESCE(l.pooled_at, $1) END, \
-                   owner_rep_id = NULL, claimed_at = NULL, contact_due_at = NULL, updated_at = $1 \
+                   owner_rep_id = NULL, claimed_at = NULL, contact_due_at = NULL, \
+                   rejectable = false, updated_at = $1 \
                  FROM due WHERE l.id = due.id \
-                 RETURNING l.*, due.old_state, due.owner_rep_id AS lost_by",
+                 RETURNING l.*, due.old_state, due.owner_rep_id AS lost_by, \
+                   due.rejectable AS was_rejectable",
                 "CASE old_state WHEN 'claimed' THEN 'lead.sla_expired' ELSE 'lead.assignment_expired' END, \
                  $2, CASE old_state WHEN 'claimed' THEN 'contact SLA expired' \
                    ELSE 'assignment not accepted in time' END, pool_id, lost_by, $1, \
-                 old_state = 'assigned' AND (NOT rejectable OR lost_by = ANY($4))",
+                 old_state = 'assigned' AND (NOT was_rejectable OR lost_by = ANY($4))",
                 now,
                 actor,
                 batch,
