@@ -7,6 +7,7 @@ mod alerts;
 mod assignment;
 mod audit;
 mod bad_input;
+mod browser;
 mod claim;
 mod claim_controls;
 mod claim_model;

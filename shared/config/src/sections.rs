@@ -55,6 +55,10 @@ pub struct ServerConfig {
     /// Also serve gRPC health, and only health, in plaintext here: for the kubelet's gRPC
     /// probes, which cannot speak TLS.
     pub health_listen_addr: Option<SocketAddr>,
+    /// Browser front ends on other origins allowed to call this service with gRPC-web (CORS),
+    /// e.g. `https://crm.example.com`. Empty: none — the console and any app served from the
+    /// same origin as the API (behind the proxy or Ingress) need no CORS.
+    pub cors_allowed_origins: Vec<String>,
 }
 
 /// TLS on a service's listener. Files are read again every `reload_interval` when they
@@ -118,6 +122,7 @@ impl Default for ServerConfig {
             max_message_bytes: 4 << 20,
             tls: None,
             health_listen_addr: None,
+            cors_allowed_origins: Vec::new(),
         }
     }
 }

@@ -4,6 +4,7 @@
 
 mod admission;
 pub mod audit;
+mod browser;
 mod client;
 pub mod convert;
 mod error;

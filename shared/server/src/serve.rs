@@ -18,6 +18,8 @@ use tonic::transport::Server;
 use tonic::transport::server::TcpIncoming;
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
+use tonic_web::GrpcWebLayer;
+use tower_http::cors::CorsLayer;
 
 use crate::admission::AdmissionLayer;
 use crate::input::InputCheckLayer;
@@ -36,6 +38,8 @@ pub enum ServeError {
     Transport(#[from] tonic::transport::Error),
     #[error("server.tls: {0}")]
     Tls(#[from] TlsError),
+    #[error("server.cors_allowed_origins: {0}")]
+    Cors(String),
 }
 
 /// Tells whether the service's dependencies are reachable, for readiness.
@@ -63,15 +67,18 @@ const READINESS_INTERVAL: Duration = Duration::from_secs(5);
 pub struct GrpcServer {
     listener: TcpListener,
     config: ServerConfig,
+    cors: Option<CorsLayer>,
 }
 
 impl GrpcServer {
     /// Binds the listener now, so the port is known (and taken) before serving starts.
     pub async fn bind(config: &ServerConfig) -> Result<Self, ServeError> {
+        let cors = crate::browser::cors(&config.cors_allowed_origins).map_err(ServeError::Cors)?;
         let listener = bind_listener(config.listen_addr).await?;
         Ok(Self {
             listener,
             config: config.clone(),
+            cors,
         })
     }
 
@@ -151,8 +158,13 @@ impl GrpcServer {
             .as_ref()
             .map(|tls| tls.service_peers.clone())
             .unwrap_or_default();
+        // Browsers speak gRPC-web over HTTP/1.1 (or HTTP/2): translated to gRPC before anything
+        // else looks at the call, so every layer and handler serves both alike.
         let router = Server::builder()
+            .accept_http1(true)
             .max_concurrent_streams(self.config.max_concurrent_streams)
+            .layer(tower::util::option_layer(self.cors))
+            .layer(GrpcWebLayer::new())
             .layer(GrpcTraceLayer)
             .layer(AdmissionLayer::new(self.config.max_concurrent_requests))
             .layer(auth)

@@ -214,7 +214,8 @@ fn server_config(tls: &ServerTlsConfig) -> Result<ServerConfig, TlsError> {
     let mut config = builder
         .with_single_cert(certificates(&tls.cert_file)?, private_key(&tls.key_file)?)
         .map_err(|e| file_error(&tls.cert_file, e))?;
-    config.alpn_protocols = vec![b"h2".to_vec()];
+    // HTTP/1.1 too: browsers' gRPC-web, and proxies that speak it to their upstreams.
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(config)
 }
 
