@@ -3,22 +3,23 @@
 
 use std::path::PathBuf;
 
+/// The API (`leadpool.v1`) and the development sign-in (`leadpool.dev.v1`).
+const PACKAGES: [&str; 2] = ["leadpool/v1", "leadpool/dev/v1"];
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let proto_root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../proto");
-    let protos: Vec<PathBuf> = std::fs::read_dir(proto_root.join("leadpool/v1"))?
-        .map(|entry| entry.map(|e| e.path()))
-        .collect::<Result<_, _>>()?;
-    let protos: Vec<PathBuf> = protos
-        .into_iter()
-        .filter(|p| p.extension().is_some_and(|e| e == "proto"))
-        .collect();
-    for proto in &protos {
-        println!("cargo:rerun-if-changed={}", proto.display());
+    let mut protos: Vec<PathBuf> = Vec::new();
+    for package in PACKAGES {
+        let dir = proto_root.join(package);
+        println!("cargo:rerun-if-changed={}", dir.display());
+        for entry in std::fs::read_dir(&dir)? {
+            let path = entry?.path();
+            if path.extension().is_some_and(|e| e == "proto") {
+                println!("cargo:rerun-if-changed={}", path.display());
+                protos.push(path);
+            }
+        }
     }
-    println!(
-        "cargo:rerun-if-changed={}",
-        proto_root.join("leadpool/v1").display()
-    );
 
     let out_dir = PathBuf::from(std::env::var("OUT_DIR")?);
     let mut config = tonic_prost_build::Config::new();

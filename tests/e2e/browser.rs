@@ -187,3 +187,70 @@ async fn cross_origin_calls_are_allowed_only_from_configured_origins() {
     open.stop().await.unwrap();
     cluster.stop().await;
 }
+
+/// Issue 20.2: `make up`'s sign-in — anyone of the policy, no identity provider — exists only
+/// where it is switched on with the development secret; its tokens are ordinary tokens.
+#[tokio::test]
+async fn the_development_sign_in_exists_only_where_it_is_switched_on() {
+    use leadpool_proto::dev::v1 as dev;
+    use leadpool_proto::dev::v1::dev_sign_in_service_client::DevSignInServiceClient;
+
+    let cluster = Cluster::start().await;
+    apply_policy(&mut cluster.routing().await, POLICY).await;
+    let mut off = DevSignInServiceClient::new(leadpool_e2e::channel(cluster.routing.addr).await);
+    let refused = off
+        .list_people(dev::ListPeopleRequest {})
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::Unimplemented);
+
+    let mut config = cluster.env.routing_config();
+    config.auth.dev_sign_in = true;
+    let on = cluster.env.start_routing(config).await;
+    let mut sign_in = DevSignInServiceClient::new(leadpool_e2e::channel(on.addr).await);
+    // No token needed: this is how one gets one.
+    let people = sign_in
+        .list_people(dev::ListPeopleRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .people;
+    let listed: Vec<(&str, &[String])> = people
+        .iter()
+        .map(|p| (p.subject.as_str(), p.roles.as_slice()))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            ("reps/ann", &["rep".to_owned()][..]),
+            ("users/ops", &["admin".to_owned()][..])
+        ]
+    );
+    let signed = sign_in
+        .sign_in(dev::SignInRequest {
+            subject: "reps/ann".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let status = cluster
+        .claim()
+        .await
+        .get_rep_status(leadpool_testing::authed(
+            &signed.token,
+            v1::GetRepStatusRequest::default(),
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(status.rep, "reps/ann", "the token is ann's on every service");
+    let stranger = sign_in
+        .sign_in(dev::SignInRequest {
+            subject: "reps/mallory".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(stranger.code(), tonic::Code::NotFound);
+    on.stop().await.unwrap();
+    cluster.stop().await;
+}

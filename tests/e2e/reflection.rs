@@ -83,3 +83,55 @@ async fn each_port_lists_only_its_own_services_in_v1_and_v1alpha() {
     }
     cluster.stop().await;
 }
+
+/// Issue 20.1: the one routing table (`proto/routes.yaml`) names the binary of every service
+/// in the protos, and each binary serves exactly what the table sends it — so the proxy and the
+/// Ingress generated from it cannot forget a service or send its calls to the wrong port.
+#[tokio::test]
+async fn the_routing_table_matches_the_protos_and_what_each_binary_serves() {
+    let table_path = format!("{}/../proto/routes.yaml", env!("CARGO_MANIFEST_DIR"));
+    let table: Vec<(String, String)> = std::fs::read_to_string(&table_path)
+        .unwrap()
+        .lines()
+        .map(|line| line.split('#').next().unwrap().trim())
+        .filter(|line| !line.is_empty())
+        .map(|line| {
+            let (service, binary) = line.split_once(':').unwrap();
+            (service.trim().to_owned(), binary.trim().to_owned())
+        })
+        .collect();
+    let mut in_protos: Vec<String> =
+        prost_reflect::DescriptorPool::decode(leadpool_proto::FILE_DESCRIPTOR_SET)
+            .unwrap()
+            .services()
+            .map(|s| s.full_name().to_owned())
+            .filter(|name| name.starts_with("leadpool."))
+            .collect();
+    in_protos.sort();
+    let mut routed: Vec<String> = table.iter().map(|(s, _)| s.clone()).collect();
+    routed.sort();
+    assert_eq!(routed, in_protos, "{table_path} lists every service once");
+
+    let cluster = Cluster::start().await;
+    let mut routing = cluster.env.routing_config();
+    routing.auth.dev_sign_in = true;
+    let routing = cluster.env.start_routing(routing).await;
+    for (binary, running) in [
+        ("intake", &cluster.intake),
+        ("routing", &routing),
+        ("claim", &cluster.claim),
+        ("scheduler", &cluster.scheduler),
+    ] {
+        let mut expected: Vec<&String> = table
+            .iter()
+            .filter(|(_, b)| b == binary)
+            .map(|(s, _)| s)
+            .collect();
+        expected.sort();
+        let listed = listed_v1(channel(running.addr).await).await;
+        let served: Vec<&String> = listed.iter().filter(|s| s.starts_with("leadpool.")).collect();
+        assert_eq!(served, expected, "{binary} serves what the table routes to it");
+    }
+    routing.stop().await.unwrap();
+    cluster.stop().await;
+}

@@ -3,13 +3,17 @@
 
 mod api;
 mod config;
+mod dev_sign_in;
 mod routing;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use leadpool_auth::{AuthLayer, TokenVerifier};
+use leadpool_auth::{AuthLayer, TokenIssuer, TokenVerifier};
 use leadpool_domain::Clock;
+use leadpool_proto::dev::v1::dev_sign_in_service_server::{
+    DevSignInServiceServer, SERVICE_NAME as DEV_SIGN_IN,
+};
 use leadpool_proto::v1::routing_service_server::{RoutingServiceServer, SERVICE_NAME};
 use leadpool_server::{CancellationToken, GrpcServer, StartupError, readiness};
 use leadpool_store::{AuditLog, PolicyCache, Store};
@@ -21,6 +25,8 @@ pub struct Application {
     server: GrpcServer,
     auth: AuthLayer,
     api: api::RoutingApi,
+    /// Only with `auth.dev_sign_in`.
+    dev_sign_in: Option<dev_sign_in::DevSignIn>,
     store: Store,
 }
 
@@ -33,15 +39,20 @@ impl Application {
         }
         let auth = AuthLayer::new(TokenVerifier::from_config(&config.auth)?);
         let server = GrpcServer::bind(&config.server).await?;
-        let routing = routing::Routing::new(
-            store.clone(),
-            PolicyCache::new(store.clone(), config.policy.refresh_interval),
-            clock.clone(),
-        );
+        let policy = PolicyCache::new(store.clone(), config.policy.refresh_interval);
+        let dev_sign_in = match TokenIssuer::from_config(&config.auth) {
+            Some(issuer) if config.auth.dev_sign_in => {
+                tracing::warn!("development sign-in is on: anyone may sign in as anyone");
+                Some(dev_sign_in::DevSignIn::new(policy.clone(), issuer))
+            }
+            _ => None,
+        };
+        let routing = routing::Routing::new(store.clone(), policy, clock.clone());
         Ok(Self {
             server,
             auth,
             api: api::RoutingApi::new(routing, AuditLog::new(store.clone(), clock)),
+            dev_sign_in,
             store,
         })
     }
@@ -56,9 +67,16 @@ impl Application {
             let store = store.clone();
             async move { store.is_reachable().await }
         });
-        let routes = Routes::new(RoutingServiceServer::new(self.api));
+        let mut routes = Routes::new(RoutingServiceServer::new(self.api));
+        let services: &'static [&'static str] = match self.dev_sign_in {
+            Some(dev_sign_in) => {
+                routes = routes.add_service(DevSignInServiceServer::new(dev_sign_in));
+                &[SERVICE_NAME, DEV_SIGN_IN]
+            }
+            None => &[SERVICE_NAME],
+        };
         self.server
-            .serve(&[SERVICE_NAME], routes, self.auth, readiness, shutdown)
+            .serve(services, routes, self.auth, readiness, shutdown)
             .await?;
         Ok(())
     }

@@ -9,9 +9,14 @@ use tower::{Layer, Service};
 
 use crate::token::{TokenError, TokenVerifier};
 
-/// Calls that need no token: health checks (probes carry none) and reflection (it reveals only
-/// the published API).
-const PUBLIC_PREFIXES: [&str; 2] = ["/grpc.health.v1.Health/", "/grpc.reflection."];
+/// Calls that need no token: health checks (probes carry none), reflection (it reveals only
+/// the published API) and the development sign-in, which hands out tokens (served only where
+/// `auth.dev_sign_in` is on; elsewhere its calls are UNIMPLEMENTED).
+const PUBLIC_PREFIXES: [&str; 3] = [
+    "/grpc.health.v1.Health/",
+    "/grpc.reflection.",
+    "/leadpool.dev.v1.DevSignInService/",
+];
 
 #[derive(Debug, Clone)]
 pub struct AuthLayer {

@@ -252,6 +252,10 @@ pub struct AuthConfig {
     /// refresh, so a rotated secret is picked up. When unset, the service mints its own
     /// short-lived token with `hs256_secret`.
     pub service_token_file: Option<PathBuf>,
+    /// Development only: the routing service serves `leadpool.dev.v1.DevSignInService`, which
+    /// hands anyone a token for any person of the policy (minted with `hs256_secret`). For
+    /// `make up`'s console; the production overlay refuses it.
+    pub dev_sign_in: bool,
 }
 
 impl Default for AuthConfig {
@@ -268,6 +272,7 @@ impl Default for AuthConfig {
             jwks_refetch_after: Duration::from_secs(30),
             leeway: Duration::from_secs(30),
             service_token_file: None,
+            dev_sign_in: false,
         }
     }
 }
@@ -298,6 +303,12 @@ impl AuthConfig {
                 ));
             }
             _ => {}
+        }
+        if self.dev_sign_in && self.hs256_secret.is_none() {
+            return Err(ConfigError::invalid(
+                format!("{section}.dev_sign_in"),
+                "needs the development secret (hs256_secret): its tokens are minted with it",
+            ));
         }
         let key_sources = [
             self.public_key_file.is_some(),
