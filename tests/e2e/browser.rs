@@ -76,11 +76,15 @@ async fn unary_and_streaming_calls_work_over_grpc_web_on_http1() {
     apply_policy(&mut cluster.routing().await, POLICY).await;
 
     // Unary: the same answer as over gRPC, its status in the trailer frame.
-    let response = call(cluster.routing.addr, "RoutingService/ListPools", Some(&admin()))
-        .body(frame(&v1::ListPoolsRequest::default()))
-        .send()
-        .await
-        .unwrap();
+    let response = call(
+        cluster.routing.addr,
+        "RoutingService/ListPools",
+        Some(&admin()),
+    )
+    .body(frame(&v1::ListPoolsRequest::default()))
+    .send()
+    .await
+    .unwrap();
     assert_eq!(response.version(), reqwest::Version::HTTP_11);
     assert_eq!(response.status(), 200);
     assert_eq!(
@@ -103,7 +107,9 @@ async fn unary_and_streaming_calls_work_over_grpc_web_on_http1() {
 
     // Bad input gets its field violations in grpc-status-details-bin, like any client.
     let invalid = call(cluster.claim.addr, "ClaimService/ClaimNext", Some(&admin()))
-        .body(frame(&v1::ClaimNextRequest { pool: "pools/a\0b".into() }))
+        .body(frame(&v1::ClaimNextRequest {
+            pool: "pools/a\0b".into(),
+        }))
         .send()
         .await
         .unwrap();
@@ -111,15 +117,19 @@ async fn unary_and_streaming_calls_work_over_grpc_web_on_http1() {
     assert!(invalid.headers().contains_key("grpc-status-details-bin"));
 
     // Server streaming: events arrive on the open HTTP/1.1 response as they happen.
-    let watching = call(cluster.scheduler.addr, "EventService/WatchEvents", Some(&admin()))
-        .body(frame(&v1::WatchEventsRequest {
-            from_now: true,
-            types: vec!["lead.routed".into()],
-            ..Default::default()
-        }))
-        .send()
-        .await
-        .unwrap();
+    let watching = call(
+        cluster.scheduler.addr,
+        "EventService/WatchEvents",
+        Some(&admin()),
+    )
+    .body(frame(&v1::WatchEventsRequest {
+        from_now: true,
+        types: vec!["lead.routed".into()],
+        ..Default::default()
+    }))
+    .send()
+    .await
+    .unwrap();
     assert_eq!(watching.status(), 200);
     let mut body = watching.bytes_stream();
     let lead = submit(&mut cluster.intake().await, "web-1", 50).await;
@@ -133,9 +143,15 @@ async fn unary_and_streaming_calls_work_over_grpc_web_on_http1() {
         }
     })
     .await;
-    assert!(read.is_ok(), "timed out waiting for the event on the stream");
+    assert!(
+        read.is_ok(),
+        "timed out waiting for the event on the stream"
+    );
     let event = v1::Event::decode(frames.messages[0].clone()).unwrap();
-    assert_eq!((event.r#type.as_str(), event.subject), ("lead.routed", lead.name));
+    assert_eq!(
+        (event.r#type.as_str(), event.subject),
+        ("lead.routed", lead.name)
+    );
     cluster.stop().await;
 }
 
@@ -147,7 +163,10 @@ async fn preflight(addr: std::net::SocketAddr, origin: &str) -> reqwest::Respons
         )
         .header("origin", origin)
         .header("access-control-request-method", "POST")
-        .header("access-control-request-headers", "authorization,content-type,x-grpc-web")
+        .header(
+            "access-control-request-headers",
+            "authorization,content-type,x-grpc-web",
+        )
         .send()
         .await
         .unwrap()
@@ -243,7 +262,10 @@ async fn the_development_sign_in_exists_only_where_it_is_switched_on() {
         .await
         .unwrap()
         .into_inner();
-    assert_eq!(status.rep, "reps/ann", "the token is ann's on every service");
+    assert_eq!(
+        status.rep, "reps/ann",
+        "the token is ann's on every service"
+    );
     let stranger = sign_in
         .sign_in(dev::SignInRequest {
             subject: "reps/mallory".into(),

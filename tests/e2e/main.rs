@@ -16,6 +16,7 @@ mod examples;
 mod flow;
 mod health;
 mod hostile;
+mod identity_provider;
 mod import;
 mod intake;
 mod jobs;

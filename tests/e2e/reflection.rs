@@ -129,8 +129,14 @@ async fn the_routing_table_matches_the_protos_and_what_each_binary_serves() {
             .collect();
         expected.sort();
         let listed = listed_v1(channel(running.addr).await).await;
-        let served: Vec<&String> = listed.iter().filter(|s| s.starts_with("leadpool.")).collect();
-        assert_eq!(served, expected, "{binary} serves what the table routes to it");
+        let served: Vec<&String> = listed
+            .iter()
+            .filter(|s| s.starts_with("leadpool."))
+            .collect();
+        assert_eq!(
+            served, expected,
+            "{binary} serves what the table routes to it"
+        );
     }
     routing.stop().await.unwrap();
     cluster.stop().await;

@@ -33,14 +33,11 @@ impl Application {
             store.migrate().await?;
         }
         let limiter = ClaimLimiter::new(&config.redis)?;
-        let auth = AuthLayer::new(TokenVerifier::from_config(&config.auth)?);
+        let policy = PolicyCache::new(store.clone(), config.policy.refresh_interval);
+        let auth = AuthLayer::new(TokenVerifier::from_config(&config.auth)?)
+            .with_directory(Arc::new(policy.clone()));
         let server = GrpcServer::bind(&config.server).await?;
-        let claims = claims::Claims::new(
-            store.clone(),
-            limiter,
-            PolicyCache::new(store.clone(), config.policy.refresh_interval),
-            config.claims,
-        );
+        let claims = claims::Claims::new(store.clone(), limiter, policy, config.claims);
         Ok(Self {
             server,
             auth,

@@ -33,7 +33,9 @@ impl Application {
         if config.database.migrate_on_start {
             store.migrate().await?;
         }
-        let auth = AuthLayer::new(TokenVerifier::from_config(&config.auth)?);
+        let policy = PolicyCache::new(store.clone(), config.policy.refresh_interval);
+        let auth = AuthLayer::new(TokenVerifier::from_config(&config.auth)?)
+            .with_directory(Arc::new(policy.clone()));
         let credentials = Arc::new(ServiceCredentials::from_config(&config.auth, "intake")?);
         let channel = leadpool_server::connect(
             &config.routing.endpoint,
@@ -43,11 +45,7 @@ impl Application {
         )
         .map_err(|e| StartupError::Other(format!("routing.endpoint: {e}")))?;
         let router = router::Router::new(channel);
-        let intake = intake::Intake::new(
-            store.clone(),
-            router.clone(),
-            PolicyCache::new(store.clone(), config.policy.refresh_interval),
-        );
+        let intake = intake::Intake::new(store.clone(), router.clone(), policy);
         let server = GrpcServer::bind(&config.server).await?;
         Ok(Self {
             server,

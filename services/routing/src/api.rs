@@ -729,6 +729,9 @@ fn parse_rep(rep: Option<&v1::Rep>) -> Result<(RepId, RepDoc), Vec<FieldViolatio
                     .then(|| rep.display_name.trim().to_owned()),
                 team: (!team.is_empty()).then(|| team.to_owned()),
                 role: role.to_owned(),
+                // Set in the policy document (a rep saved here keeps hers).
+                email: None,
+                login: None,
                 seniority: None,
                 performance: None,
                 regions: Vec::new(),

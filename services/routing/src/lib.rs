@@ -37,9 +37,10 @@ impl Application {
         if config.database.migrate_on_start {
             store.migrate().await?;
         }
-        let auth = AuthLayer::new(TokenVerifier::from_config(&config.auth)?);
-        let server = GrpcServer::bind(&config.server).await?;
         let policy = PolicyCache::new(store.clone(), config.policy.refresh_interval);
+        let auth = AuthLayer::new(TokenVerifier::from_config(&config.auth)?)
+            .with_directory(Arc::new(policy.clone()));
+        let server = GrpcServer::bind(&config.server).await?;
         let dev_sign_in = match TokenIssuer::from_config(&config.auth) {
             Some(issuer) if config.auth.dev_sign_in => {
                 tracing::warn!("development sign-in is on: anyone may sign in as anyone");

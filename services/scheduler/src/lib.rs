@@ -23,6 +23,7 @@ use leadpool_proto::v1::event_service_server::{self, EventServiceServer};
 use leadpool_proto::v1::scheduler_service_server::{self, SchedulerServiceServer};
 use leadpool_server::{CancellationToken, GrpcServer, StartupError, readiness};
 use leadpool_store::AuditLog;
+use leadpool_store::PolicyCache;
 use tonic::service::Routes;
 
 pub use config::{Config, EventsConfig, SchedulerConfig};
@@ -44,7 +45,10 @@ impl Application {
         if config.database.migrate_on_start {
             store.migrate().await?;
         }
-        let auth = AuthLayer::new(TokenVerifier::from_config(&config.auth)?);
+        // People named by email or login are found among the reps of the policy in force.
+        let directory = PolicyCache::new(store.clone(), config.scheduler.policy_refresh);
+        let auth = AuthLayer::new(TokenVerifier::from_config(&config.auth)?)
+            .with_directory(Arc::new(directory));
         let server = GrpcServer::bind(&config.server).await?;
         Ok(Self {
             server,

@@ -18,6 +18,9 @@ use crate::token::TokenError;
 pub enum JwksSource {
     Url(String),
     File(PathBuf),
+    /// OpenID Connect discovery from the issuer: `jwks_uri` of its configuration document,
+    /// looked up again at every read (a provider may move its keys).
+    Discovery(String),
 }
 
 /// The identity provider's current keys, by `kid`.
@@ -103,22 +106,47 @@ impl Jwks {
         self.read().await
     }
 
+    /// A document from the provider, over https (or http on localhost, for development).
+    async fn fetch(&self, url: &str, what: &str) -> Result<Vec<u8>, TokenError> {
+        let local = ["http://localhost", "http://127.0.0.1", "http://[::1]"]
+            .iter()
+            .any(|prefix| url.starts_with(prefix));
+        if !url.starts_with("https://") && !local {
+            return Err(TokenError::Key(format!("{what} {url}: must be https")));
+        }
+        Ok(self
+            .client
+            .get(url)
+            .send()
+            .await
+            .and_then(reqwest::Response::error_for_status)
+            .map_err(|e| TokenError::Key(format!("{what} {url}: {e}")))?
+            .bytes()
+            .await
+            .map_err(|e| TokenError::Key(format!("{what} {url}: {e}")))?
+            .to_vec())
+    }
+
     async fn read(&self) -> Result<usize, TokenError> {
         let document = match &self.source {
-            JwksSource::Url(url) => self
-                .client
-                .get(url)
-                .send()
-                .await
-                .and_then(reqwest::Response::error_for_status)
-                .map_err(|e| TokenError::Key(format!("auth.jwks_url {url}: {e}")))?
-                .bytes()
-                .await
-                .map_err(|e| TokenError::Key(format!("auth.jwks_url {url}: {e}")))?
-                .to_vec(),
+            JwksSource::Url(url) => self.fetch(url, "auth.jwks_url").await?,
             JwksSource::File(path) => tokio::fs::read(path)
                 .await
                 .map_err(|e| TokenError::Key(format!("auth.jwks_file {}: {e}", path.display())))?,
+            JwksSource::Discovery(issuer) => {
+                let url = format!(
+                    "{}/.well-known/openid-configuration",
+                    issuer.trim_end_matches('/')
+                );
+                let configuration: serde_json::Value = serde_json::from_slice(
+                    &self.fetch(&url, "auth.discovery").await?,
+                )
+                .map_err(|e| TokenError::Key(format!("auth.discovery {url}: not JSON: {e}")))?;
+                let jwks_uri = configuration["jwks_uri"]
+                    .as_str()
+                    .ok_or_else(|| TokenError::Key(format!("auth.discovery {url}: no jwks_uri")))?;
+                self.fetch(jwks_uri, "the provider's jwks_uri").await?
+            }
         };
         let set: JwkSet = serde_json::from_slice(&document)
             .map_err(|e| TokenError::Key(format!("the key set is not a JWKS document: {e}")))?;

@@ -7,6 +7,8 @@ use futures_util::future::{BoxFuture, FutureExt};
 use tonic::Status;
 use tower::{Layer, Service};
 
+use crate::identity::Subject;
+use crate::mapping::RepDirectory;
 use crate::token::{TokenError, TokenVerifier};
 
 /// Calls that need no token: health checks (probes carry none), reflection (it reveals only
@@ -18,9 +20,19 @@ const PUBLIC_PREFIXES: [&str; 3] = [
     "/leadpool.dev.v1.DevSignInService/",
 ];
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct AuthLayer {
     verifier: Arc<TokenVerifier>,
+    /// Finds the rep a provider's token names by email or login.
+    directory: Option<Arc<dyn RepDirectory>>,
+}
+
+impl std::fmt::Debug for AuthLayer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthLayer")
+            .field("verifier", &self.verifier)
+            .finish_non_exhaustive()
+    }
 }
 
 impl AuthLayer {
@@ -29,7 +41,15 @@ impl AuthLayer {
         verifier.start_key_refresh();
         Self {
             verifier: Arc::new(verifier),
+            directory: None,
         }
+    }
+
+    /// People named by email or login (`auth.claims.match`) are found among these reps.
+    #[must_use]
+    pub fn with_directory(mut self, directory: Arc<dyn RepDirectory>) -> Self {
+        self.directory = Some(directory);
+        self
     }
 }
 
@@ -39,14 +59,16 @@ impl<S> Layer<S> for AuthLayer {
         AuthService {
             inner,
             verifier: self.verifier.clone(),
+            directory: self.directory.clone(),
         }
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct AuthService<S> {
     inner: S,
     verifier: Arc<TokenVerifier>,
+    directory: Option<Arc<dyn RepDirectory>>,
 }
 
 impl<S, ReqBody, ResBody> Service<http::Request<ReqBody>> for AuthService<S>
@@ -74,10 +96,11 @@ where
             return self.inner.call(request).boxed();
         }
         let verifier = self.verifier.clone();
+        let directory = self.directory.clone();
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         async move {
-            match authenticate(&verifier, request.headers()).await {
+            match authenticate(&verifier, directory.as_deref(), request.headers()).await {
                 Ok(identity) => {
                     tracing::Span::current().record("enduser.id", identity.actor());
                     request.extensions_mut().insert(identity);
@@ -99,6 +122,7 @@ where
 
 async fn authenticate(
     verifier: &TokenVerifier,
+    directory: Option<&dyn RepDirectory>,
     headers: &http::HeaderMap,
 ) -> Result<crate::Identity, Status> {
     let header = headers.get(http::header::AUTHORIZATION).ok_or_else(|| {
@@ -117,17 +141,24 @@ async fn authenticate(
         .ok_or_else(|| {
             Status::unauthenticated("the authorization metadata must be `Bearer <token>`")
         })?;
-    let mut verified = verifier.verify(token);
+    let mut verified = verifier.verify_mapped(token);
     // A key the identity provider's set lacks may have just been rotated in: read the set
     // again (rate-limited) and try once more.
     if let (Err(TokenError::UnknownKey(_)), Some(jwks)) = (&verified, verifier.jwks()) {
         jwks.refresh_if_due().await;
-        verified = verifier.verify(token);
+        verified = verifier.verify_mapped(token);
     }
-    verified.map_err(|err| match err {
+    let (mut identity, lookup) = verified.map_err(|err| match err {
         TokenError::Key(_) => Status::internal("token verification is misconfigured"),
         other => Status::unauthenticated(format!("invalid bearer token: {other}")),
-    })
+    })?;
+    // Named by email or login: she is the rep the policy gives that name, if any.
+    if let (Some(lookup), Some(directory)) = (lookup, directory)
+        && let Some(rep) = directory.find(&lookup).await
+    {
+        identity.subject = Subject::Rep(rep);
+    }
+    Ok(identity)
 }
 
 #[cfg(test)]

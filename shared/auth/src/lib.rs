@@ -5,9 +5,11 @@
 mod identity;
 mod jwks;
 mod layer;
+mod mapping;
 mod token;
 
 pub use identity::{Identity, Role, Subject};
 pub use jwks::{Jwks, JwksSource};
 pub use layer::{AuthLayer, AuthService};
+pub use mapping::{ClaimMapping, RepDirectory, RepField, RepLookup};
 pub use token::{Claims, ServiceCredentials, TokenError, TokenIssuer, TokenVerifier};

@@ -10,8 +10,9 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, erro
 use leadpool_config::AuthConfig;
 use serde::{Deserialize, Serialize};
 
-use crate::identity::{Identity, Role, Subject};
+use crate::identity::{Identity, Role};
 use crate::jwks::{Jwks, JwksSource};
+use crate::mapping::{ClaimMapping, RepLookup};
 
 /// The claims Leadpool reads from a token.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -43,6 +44,8 @@ pub enum TokenError {
     Signature,
     #[error("the token has no `{0}` claim")]
     MissingClaim(String),
+    #[error("the token's `{0}` claim does not name a rep")]
+    BadClaim(String),
     #[error("the token has no roles; a token must grant at least one")]
     NoRoles,
     #[error("the token is malformed")]
@@ -78,6 +81,8 @@ pub struct TokenVerifier {
     /// The identity provider's keys, by `kid`.
     jwks: Option<Arc<Jwks>>,
     jwks_refresh: Duration,
+    /// How the identity provider's tokens name people and roles.
+    mapping: ClaimMapping,
 }
 
 impl std::fmt::Debug for TokenVerifier {
@@ -111,7 +116,9 @@ impl TokenVerifier {
                 let mut validation = Validation::new(*alg);
                 validation.set_issuer(&[&config.issuer]);
                 validation.set_audience(&[&config.audience]);
-                validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+                // `sub` is required of Leadpool's own tokens; a provider's names the person in
+                // the claim the mapping says.
+                validation.set_required_spec_claims(&["exp", "iss", "aud"]);
                 validation.leeway = config.leeway.as_secs();
                 // A token not valid yet is refused like an expired one.
                 validation.validate_nbf = true;
@@ -127,6 +134,7 @@ impl TokenVerifier {
             None => None,
         };
         let source = match (&config.jwks_url, &config.jwks_file) {
+            _ if config.discovery => Some(JwksSource::Discovery(config.issuer.clone())),
             (Some(url), _) => Some(JwksSource::Url(url.clone())),
             (None, Some(path)) => Some(JwksSource::File(path.clone())),
             (None, None) => None,
@@ -141,6 +149,7 @@ impl TokenVerifier {
             public_key,
             jwks,
             jwks_refresh: config.jwks_refresh,
+            mapping: ClaimMapping::from_config(&config.claims),
         })
     }
 
@@ -157,8 +166,15 @@ impl TokenVerifier {
     }
 
     /// Verifies `token` with the keys known now; [`TokenError::UnknownKey`] when it names a key
-    /// the identity provider's set does not have (yet).
+    /// the identity provider's set does not have (yet). A person the provider names by email or
+    /// login is `users/{value}` here; [`Self::verify_mapped`] also says which rep to look for.
     pub fn verify(&self, token: &str) -> Result<Identity, TokenError> {
+        self.verify_mapped(token).map(|(identity, _)| identity)
+    }
+
+    /// [`Self::verify`], and the rep to look for when the provider names the person by email or
+    /// login.
+    pub fn verify_mapped(&self, token: &str) -> Result<(Identity, Option<RepLookup>), TokenError> {
         let header = jsonwebtoken::decode_header(token)?;
         let Some((_, validation)) = self.validations.iter().find(|(a, _)| *a == header.alg) else {
             return Err(TokenError::Algorithm);
@@ -180,15 +196,16 @@ impl TokenVerifier {
             _ => self.public_key.as_ref(),
         }
         .ok_or(TokenError::Algorithm)?;
-        let claims = jsonwebtoken::decode::<Claims>(token, key, validation)?.claims;
-        if claims.roles.is_empty() {
-            return Err(TokenError::NoRoles);
+        let claims = jsonwebtoken::decode::<serde_json::Map<String, serde_json::Value>>(
+            token, key, validation,
+        )?
+        .claims;
+        // Tokens signed with the shared secret are Leadpool's own; the others the provider's.
+        if is_hmac(header.alg) {
+            ClaimMapping::native().read(&claims)
+        } else {
+            self.mapping.read(&claims)
         }
-        Ok(Identity {
-            subject: Subject::parse(&claims.sub),
-            roles: claims.roles,
-            team: claims.team,
-        })
     }
 }
 

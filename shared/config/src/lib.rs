@@ -13,8 +13,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 pub use sections::{
-    AuthConfig, ClientTlsConfig, DatabaseConfig, LogFormat, MetricsConfig, PolicyConfig,
-    RedisConfig, Secret, ServerConfig, ServerTlsConfig, TelemetryConfig,
+    AuthConfig, ClaimsConfig, ClientTlsConfig, DatabaseConfig, LogFormat, MetricsConfig,
+    PolicyConfig, ROLE_NAMES, RedisConfig, Secret, ServerConfig, ServerTlsConfig, SubjectMatch,
+    TelemetryConfig,
 };
 
 /// The environment variable prefix for every Leadpool setting.
@@ -89,6 +90,7 @@ mod tests {
     struct TestConfig {
         server: ServerConfig,
         database: DatabaseConfig,
+        auth: AuthConfig,
     }
 
     impl ServiceConfig for TestConfig {
@@ -146,6 +148,30 @@ mod tests {
             jail.set_env("LEADPOOL_DATABASE__MAX_CONNECTIONS", "0");
             let err = load::<TestConfig>(None).unwrap_err().to_string();
             assert!(err.contains("`database.max_connections`"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn an_identity_providers_claim_mapping_reads_from_a_file_or_the_environment() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "leadpool.toml",
+                "[auth.claims]\nsubject = \"email\"\nmatch = \"email\"\nroles = \"groups\"\n\
+                 [auth.claims.role_map]\n\"Sales-Managers\" = \"manager\"\n",
+            )?;
+            let config: TestConfig = load(Some(Path::new("leadpool.toml"))).unwrap();
+            assert_eq!(config.auth.claims.matching, SubjectMatch::Email);
+            assert_eq!(config.auth.claims.role_map["Sales-Managers"], "manager");
+            jail.set_env(
+                "LEADPOOL_AUTH__CLAIMS__ROLE_MAP",
+                r#"{sales="rep", "sales-managers"="manager"}"#,
+            );
+            jail.set_env("LEADPOOL_AUTH__CLAIMS__MATCH", "login");
+            let config: TestConfig = load(None).unwrap();
+            assert_eq!(config.auth.claims.matching, SubjectMatch::Login);
+            assert_eq!(config.auth.claims.role_map["sales-managers"], "manager");
+            assert_eq!(config.auth.claims.role_map["sales"], "rep");
             Ok(())
         });
     }

@@ -252,6 +252,12 @@ pub struct AuthConfig {
     /// refresh, so a rotated secret is picked up. When unset, the service mints its own
     /// short-lived token with `hs256_secret`.
     pub service_token_file: Option<PathBuf>,
+    /// Find the identity provider's keys by OpenID Connect discovery: `jwks_uri` of
+    /// `{issuer}/.well-known/openid-configuration` (instead of `jwks_url`).
+    pub discovery: bool,
+    /// How the identity provider's tokens name the person and her roles (tokens signed with
+    /// `hs256_secret` — Leadpool's own — always carry Leadpool's claims).
+    pub claims: ClaimsConfig,
     /// Development only: the routing service serves `leadpool.dev.v1.DevSignInService`, which
     /// hands anyone a token for any person of the policy (minted with `hs256_secret`). For
     /// `make up`'s console; the production overlay refuses it.
@@ -272,10 +278,62 @@ impl Default for AuthConfig {
             jwks_refetch_after: Duration::from_secs(30),
             leeway: Duration::from_secs(30),
             service_token_file: None,
+            discovery: false,
+            claims: ClaimsConfig::default(),
             dev_sign_in: false,
         }
     }
 }
+
+/// Which claims of an identity provider's token say who the person is and what she may do.
+/// Real providers put neither `reps/{id}` in `sub` nor Leadpool's roles in `roles`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClaimsConfig {
+    /// The claim naming the person, e.g. `email` or `preferred_username`.
+    pub subject: String,
+    /// What its value is: Leadpool's subject itself, a rep's id, or a rep's `email` or `login`
+    /// in the policy. Someone who is no rep becomes `users/{value}`.
+    #[serde(rename = "match")]
+    pub matching: SubjectMatch,
+    /// The claim carrying roles or groups; a dotted path reaches into an object
+    /// (`realm_access.roles`). Its value is an array of strings, or one string.
+    pub roles: String,
+    /// The provider's values → Leadpool's roles (`rep`, `manager`, `admin`, `service`),
+    /// compared case-insensitively. Empty: the claim carries Leadpool's role names.
+    pub role_map: std::collections::BTreeMap<String, String>,
+    /// The claim naming her team, if any.
+    pub team: String,
+}
+
+impl Default for ClaimsConfig {
+    fn default() -> Self {
+        Self {
+            subject: "sub".to_owned(),
+            matching: SubjectMatch::Subject,
+            roles: "roles".to_owned(),
+            role_map: std::collections::BTreeMap::new(),
+            team: "team".to_owned(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SubjectMatch {
+    /// `reps/{id}`, `users/{name}`, `services/{name}` as they are.
+    #[default]
+    Subject,
+    /// A rep's id (`reps/` may be left out).
+    RepId,
+    /// A rep's `email` in the policy.
+    Email,
+    /// A rep's `login` in the policy.
+    Login,
+}
+
+/// The roles a token may grant, by name.
+pub const ROLE_NAMES: [&str; 4] = ["rep", "manager", "admin", "service"];
 
 pub const MIN_SECRET_LEN: usize = 32;
 
@@ -314,35 +372,69 @@ impl AuthConfig {
             self.public_key_file.is_some(),
             self.jwks_url.is_some(),
             self.jwks_file.is_some(),
+            self.discovery,
         ];
         if uses_public_key && !key_sources.contains(&true) {
             return Err(ConfigError::invalid(
                 format!("{section}.jwks_url"),
-                "a public-key algorithm is allowed, so set jwks_url, jwks_file or public_key_file",
+                "a public-key algorithm is allowed, so set discovery, jwks_url, jwks_file or public_key_file",
             ));
         }
-        if self.jwks_url.is_some() && self.jwks_file.is_some() {
+        if key_sources[1..].iter().filter(|set| **set).count() > 1 {
             return Err(ConfigError::invalid(
                 format!("{section}.jwks_file"),
-                "set jwks_url or jwks_file, not both",
+                "set one of discovery, jwks_url and jwks_file",
             ));
         }
-        if let Some(url) = &self.jwks_url {
-            let local = ["http://localhost", "http://127.0.0.1", "http://[::1]"]
-                .iter()
-                .any(|prefix| url.starts_with(prefix));
-            if !url.starts_with("https://") && !local {
-                return Err(ConfigError::invalid(
-                    format!("{section}.jwks_url"),
-                    "must be https (http only on localhost, for development)",
-                ));
-            }
+        if let Some(url) = &self.jwks_url
+            && !is_https_or_local(url)
+        {
+            return Err(ConfigError::invalid(
+                format!("{section}.jwks_url"),
+                "must be https (http only on localhost, for development)",
+            ));
         }
+        if self.discovery && !is_https_or_local(&self.issuer) {
+            return Err(ConfigError::invalid(
+                format!("{section}.issuer"),
+                "with discovery, the issuer is the provider's https URL (http only on localhost)",
+            ));
+        }
+        self.claims.validate(&format!("{section}.claims"))?;
         if self.jwks_refresh.is_zero() || self.jwks_refetch_after.is_zero() {
             return Err(ConfigError::invalid(
                 format!("{section}.jwks_refresh"),
                 "jwks_refresh and jwks_refetch_after must be longer than zero",
             ));
+        }
+        Ok(())
+    }
+}
+
+fn is_https_or_local(url: &str) -> bool {
+    url.starts_with("https://")
+        || ["http://localhost", "http://127.0.0.1", "http://[::1]"]
+            .iter()
+            .any(|prefix| url.starts_with(prefix))
+}
+
+impl ClaimsConfig {
+    pub fn validate(&self, section: &str) -> Result<(), ConfigError> {
+        for (key, value) in [("subject", &self.subject), ("roles", &self.roles)] {
+            if value.trim().is_empty() {
+                return Err(ConfigError::invalid(
+                    format!("{section}.{key}"),
+                    "must name a claim",
+                ));
+            }
+        }
+        for (from, role) in &self.role_map {
+            if !ROLE_NAMES.contains(&role.as_str()) {
+                return Err(ConfigError::invalid(
+                    format!("{section}.role_map.{from}"),
+                    format!("`{role}` is not one of: {}", ROLE_NAMES.join(", ")),
+                ));
+            }
         }
         Ok(())
     }

@@ -160,6 +160,14 @@ pub struct RepDoc {
     pub team: Option<String>,
     /// `sdr`, `ae` or `manager`.
     pub role: String,
+    /// Her email address at the company's identity provider: a token naming her by email
+    /// (`auth.claims.match: email`) is hers. Unique among reps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// Her login at the identity provider (`auth.claims.match: login`, e.g. a
+    /// `preferred_username`). Unique among reps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub login: Option<String>,
     /// `junior`, `standard` (default) or `senior`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seniority: Option<String>,

@@ -62,6 +62,8 @@ mod tests {
             name: Some(format!("{id} name")),
             team: team.map(Into::into),
             role: "sdr".into(),
+            email: None,
+            login: None,
             seniority: None,
             performance: None,
             regions: Vec::new(),

@@ -569,3 +569,43 @@ fn acceptance_is_judged_only_with_enough_decisions() {
     assert!(acceptance.is_below(3, 5));
     assert!(!acceptance.is_below(4, 5), "exactly 80% is enough");
 }
+
+#[test]
+fn reps_are_found_by_the_email_and_login_the_identity_provider_knows() {
+    let doc = "apiVersion: leadpool.dev/v1\nkind: Policy\nreps:\n  \
+        - { id: ann, role: sdr, email: Ann@Example.com, login: ANN }\n  \
+        - { id: ben, role: sdr, email: ben@example.com }\n";
+    let policy = load(doc).unwrap();
+    assert_eq!(
+        policy
+            .rep_with_email(" ann@EXAMPLE.com")
+            .map(|r| r.id.as_str()),
+        Some("ann")
+    );
+    assert_eq!(
+        policy.rep_with_login("ann").map(|r| r.id.as_str()),
+        Some("ann")
+    );
+    assert!(policy.rep_with_email("nobody@example.com").is_none());
+
+    let clash = "apiVersion: leadpool.dev/v1\nkind: Policy\nreps:\n  \
+        - { id: ann, role: sdr, email: ann@example.com }\n  \
+        - { id: ben, role: sdr, email: ANN@example.com, login: '' }\n  \
+        - { id: cat, role: sdr, email: not-an-address }\n";
+    let errors = load(clash).unwrap_err();
+    let found: Vec<(&str, &str)> = errors
+        .iter()
+        .map(|e| (e.path.as_str(), e.message.as_str()))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("reps[1].login", "must not be empty"),
+            (
+                "reps[1].email",
+                "`ann@example.com` is also reps[0]'s email: each must be unique"
+            ),
+            ("reps[2].email", "`not-an-address` is not an email address"),
+        ]
+    );
+}

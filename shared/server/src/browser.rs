@@ -61,8 +61,21 @@ mod tests {
     #[test]
     fn origins_are_scheme_and_host_only() {
         assert!(cors(&[]).unwrap().is_none());
-        assert!(cors(&["https://crm.example.com".into(), "http://localhost:5173".into()]).unwrap().is_some());
-        for bad in ["crm.example.com", "https://crm.example.com/app", "*", "https://", "ftp://x"] {
+        assert!(
+            cors(&[
+                "https://crm.example.com".into(),
+                "http://localhost:5173".into()
+            ])
+            .unwrap()
+            .is_some()
+        );
+        for bad in [
+            "crm.example.com",
+            "https://crm.example.com/app",
+            "*",
+            "https://",
+            "ftp://x",
+        ] {
             assert!(cors(&[bad.into()]).is_err(), "{bad}");
         }
     }

@@ -6,7 +6,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use leadpool_domain::Error;
+use futures_util::future::BoxFuture;
+use leadpool_auth::{RepDirectory, RepField, RepLookup};
+use leadpool_domain::{Error, RepId};
 use leadpool_policy::Policy;
 use tokio::sync::Mutex;
 
@@ -120,5 +122,20 @@ impl PolicyCache {
         // After any check in progress, so it cannot mark its older answer fresh again.
         let _checking = self.state.lock().await;
         self.write_fresh().1 = None;
+    }
+}
+
+/// Tokens from the identity provider that name a person by email or login are hers if a rep
+/// of the policy in force has that email or login.
+impl RepDirectory for PolicyCache {
+    fn find<'a>(&'a self, lookup: &'a RepLookup) -> BoxFuture<'a, Option<RepId>> {
+        Box::pin(async move {
+            let current = self.current().await.ok()?;
+            let rep = match lookup.field {
+                RepField::Email => current.policy.rep_with_email(&lookup.value),
+                RepField::Login => current.policy.rep_with_login(&lookup.value),
+            }?;
+            Some(rep.id.clone())
+        })
     }
 }

@@ -634,8 +634,33 @@ fn compile_reps(
     teams: &BTreeMap<String, Team>,
 ) -> BTreeMap<RepId, Rep> {
     let mut reps = BTreeMap::new();
+    // Who already has each email and login: the identity provider's names must be unique.
+    let mut names: BTreeMap<(&str, String), usize> = BTreeMap::new();
     for (i, rep) in doc.reps.iter().enumerate() {
         let path = format!("reps[{i}]");
+        let email = rep.email.as_deref().map(|e| e.trim().to_lowercase());
+        if let Some(email) = &email
+            && !is_email(email)
+        {
+            c.error(
+                format!("{path}.email"),
+                format!("`{email}` is not an email address"),
+            );
+        }
+        let login = rep.login.as_deref().map(|l| l.trim().to_lowercase());
+        if login.as_deref() == Some("") {
+            c.error(format!("{path}.login"), "must not be empty");
+        }
+        for (field, value) in [("email", &email), ("login", &login)] {
+            if let Some(value) = value
+                && let Some(first) = names.insert((field, value.clone()), i)
+            {
+                c.error(
+                    format!("{path}.{field}"),
+                    format!("`{value}` is also reps[{first}]'s {field}: each must be unique"),
+                );
+            }
+        }
         let team = rep
             .team
             .as_ref()
@@ -693,6 +718,8 @@ fn compile_reps(
             Rep {
                 id,
                 name: rep.name.clone().unwrap_or_else(|| rep.id.clone()),
+                email,
+                login,
                 team,
                 role,
                 seniority,
@@ -711,6 +738,19 @@ fn compile_reps(
         );
     }
     reps
+}
+
+/// A plausible email address: one `@` with text on both sides, a dot in the domain, no spaces.
+fn is_email(text: &str) -> bool {
+    match text.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.contains('@')
+                && !text.contains(char::is_whitespace)
+        }
+        None => false,
+    }
 }
 
 fn compile_absence(c: &mut Checker, path: &str, absence: &AbsenceDoc, tz: Tz) -> Option<Absence> {

@@ -134,6 +134,9 @@ pub struct BusinessHours {
 pub struct Rep {
     pub id: RepId,
     pub name: String,
+    /// How the identity provider names her, lowercased: tokens are matched to her by these.
+    pub email: Option<String>,
+    pub login: Option<String>,
     pub team: Option<String>,
     pub role: Role,
     pub seniority: Seniority,
@@ -488,6 +491,22 @@ impl Policy {
 
     pub fn rep(&self, id: &RepId) -> Option<&Rep> {
         self.reps.get(id)
+    }
+
+    /// The rep whose `email` is `email` (case-insensitive).
+    pub fn rep_with_email(&self, email: &str) -> Option<&Rep> {
+        let email = email.trim().to_lowercase();
+        self.reps
+            .values()
+            .find(|rep| rep.email.as_deref() == Some(email.as_str()))
+    }
+
+    /// The rep whose `login` is `login` (case-insensitive).
+    pub fn rep_with_login(&self, login: &str) -> Option<&Rep> {
+        let login = login.trim().to_lowercase();
+        self.reps
+            .values()
+            .find(|rep| rep.login.as_deref() == Some(login.as_str()))
     }
 
     pub fn team_of(&self, rep: &Rep) -> Option<&Team> {
