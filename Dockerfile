@@ -10,8 +10,9 @@
 #   docker build -t leadpool:dev .                 # the production image (last stage)
 #   docker run --rm leadpool:dev leadpool-intake --help
 #
-# Stages: builder (compiles), dev (Tilt's image, from binaries compiled outside Docker;
-# see the Tiltfile), runtime (the default, small, non-root image).
+# Stages: builder (compiles), console-build and console (the web console's image, --target
+# console), dev (Tilt's image, from binaries compiled outside Docker; see the Tiltfile),
+# runtime (the default, small, non-root image).
 
 ARG RUST_VERSION=1
 ARG DEBIAN_RELEASE=bookworm
@@ -32,6 +33,34 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry,sharing=locked \
                leadpool-migrate leadpoolctl; do \
       cp "target/release/${bin}" /out/; \
     done
+
+# ---------------------------------------------------------------------------------------------
+# The web console: built from console/ and the protos, served by a small hardened nginx (its
+# own image, k8s/base/console/console.yaml says why). Build: docker build --target console .
+FROM node:20-bookworm-slim AS console-build
+WORKDIR /src/console
+COPY console/package.json console/package-lock.json ./
+RUN PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund
+COPY proto /src/proto
+COPY console /src/console
+RUN npm run build
+
+FROM nginxinc/nginx-unprivileged:1.27-alpine AS console
+ARG VERSION=0.1.0
+LABEL org.opencontainers.image.title="leadpool-console" \
+      org.opencontainers.image.description="Leadpool's web console: static files; the server block and headers come from k8s/base/console" \
+      org.opencontainers.image.source="https://github.com/leadpool/leadpool" \
+      org.opencontainers.image.licenses="Apache-2.0" \
+      org.opencontainers.image.version="${VERSION}"
+COPY --from=console-build /src/console/dist /usr/share/nginx/html
+USER 101:101
+EXPOSE 8080
+HEALTHCHECK --interval=30s --timeout=3s CMD wget -q -O /dev/null http://127.0.0.1:8080/index.html || exit 1
+
+# The console in Tilt's loop: the files the Tiltfile's console build wrote (context console/dist).
+FROM nginxinc/nginx-unprivileged:1.27-alpine AS console-dev
+COPY . /usr/share/nginx/html
+USER 101:101
 
 # ---------------------------------------------------------------------------------------------
 # Tilt's development image: binaries compiled by the Tiltfile's `compile` resource (the

@@ -14,6 +14,8 @@
 #   4b. monitoring  the alert rules and the Grafana dashboard use only metrics the services
 #               export, every rule has a severity and a summary; promtool (from Debian's
 #               prometheus package, unpacked under .run) checks the rules' PromQL
+#   4c. routes  the Ingress and the console's headers are what proto/routes.yaml and each
+#               overlay's console config.json give (scripts/routes.py)
 #   5. tilt     the Tiltfile evaluates against stubs of Tilt's builtins (check-tiltfile.py)
 #
 # Needs python3 (3.11) with pip and venv, and kubectl. The Python tools are installed once,
@@ -160,12 +162,27 @@ def problem(overlay, message):
 
 
 # -- what each binary accepts, read from the Rust configuration structs -----------------------
+def struct_fields(body):
+    """[(key, type)] of a struct body; a field's key is its serde rename, if it has one."""
+    fields, rename = [], None
+    for line in body.splitlines():
+        attr = re.search(r'#\[serde\(.*\brename\s*=\s*"(\w+)"', line)
+        if attr:
+            rename = attr.group(1)
+            continue
+        field = re.match(r"^\s*pub (\w+)\s*:\s*([\w:<>, ]+?),?\s*$", line)
+        if field:
+            fields.append((rename or field.group(1), field.group(2)))
+            rename = None
+    return fields
+
+
 def rust_structs():
     structs = {}
     sources = [Path("shared/config/src/sections.rs")] + sorted(Path("services").glob("*/src/config.rs"))
     for src in sources:
         for name, body in re.findall(r"pub struct (\w+)\s*\{(.*?)\n\}", src.read_text(), re.S):
-            structs[(src, name)] = re.findall(r"^\s*pub (\w+)\s*:\s*([\w:<>, ]+?),?\s*$", body, re.M)
+            structs[(src, name)] = struct_fields(body)
     return structs
 
 
@@ -181,7 +198,7 @@ def find_struct(config, type_name):
     for src in sorted(Path("shared").glob("*/src/**/*.rs")) + sorted(config.parent.glob("**/*.rs")):
         for found, body in re.findall(r"pub struct (\w+)\s*\{(.*?)\n\}", src.read_text(), re.S):
             if found == name:
-                return re.findall(r"^\s*pub (\w+)\s*:\s*([\w:<>, ]+?),?\s*$", body, re.M)
+                return struct_fields(body)
     return None
 
 
@@ -341,6 +358,11 @@ def check(path):
             literal = any(e["name"] == secret_key and "value" in e for e in c.get("env", []))
             if literal or secret_key in configmap_keys:
                 problem(overlay, "%s: %s must come from a Secret, not a literal or ConfigMap" % (name, secret_key))
+        # The development sign-in hands anyone a token for anyone: only where the HS256 secret
+        # is the development value the overlay generates, never with the operator's secret.
+        generated_secret = any(n.startswith("leadpool-auth") for n in by_kind.get("Secret", {}))
+        if env.get("LEADPOOL_AUTH__DEV_SIGN_IN", "false").lower() == "true" and not generated_secret:
+            problem(overlay, "%s: LEADPOOL_AUTH__DEV_SIGN_IN is on with a real secret; the development sign-in is for development clusters only" % name)
         if service == "migrate":
             if "LEADPOOL_DATABASE__URL" not in env:
                 problem(overlay, "%s: no LEADPOOL_DATABASE__URL" % name)
@@ -597,6 +619,14 @@ if [[ -n $PROMTOOL ]]; then
     fi
 else
     echo "note promtool not available (no apt): structural checks only"
+fi
+
+# --- 4c. routes -------------------------------------------------------------------------------
+step "routes (the Ingress and the console's security headers, from proto/routes.yaml)"
+if python3 scripts/routes.py check-k8s; then
+    echo "ok   k8s/base/console/ingress.yaml and every security-headers.inc are current"
+else
+    fail "routes"
 fi
 
 # --- 5. tilt ----------------------------------------------------------------------------------

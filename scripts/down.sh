@@ -20,6 +20,7 @@ stop_pid_file() {
 for service in intake routing claim scheduler; do
     stop_pid_file "$RUN_DIR/$service.pid"
 done
+stop_pid_file "$RUN_DIR/nginx.pid"
 stop_pid_file "$RUN_DIR/tail.pid"
 echo "services stopped"
 [ "${1:-}" = "--services-only" ] && exit 0

@@ -60,7 +60,15 @@ ensure_redis() {
     fi
 }
 
+# The console: Node.js to build it, nginx to serve it with the API under one origin.
+ensure_console_tools() {
+    command -v node >/dev/null || apt_install nodejs npm
+    command -v nginx >/dev/null || apt_install nginx-light 2>/dev/null || apt_install nginx
+    command -v python3 >/dev/null || apt_install python3
+}
+
 ensure_toolchain
 ensure_postgres
 ensure_redis
+ensure_console_tools
 say "Postgres and Redis are up"

@@ -21,3 +21,12 @@ else
     warn "cargo-nextest not found; running cargo test (install it with: cargo install cargo-nextest --locked)"
     cargo test --workspace "$@"
 fi
+
+# The console end to end: a real headless Chromium (Debian's package; nothing downloads a
+# browser) against the real stack its tests start from these binaries.
+if [ $# -eq 0 ]; then
+    command -v chromium >/dev/null || apt_install chromium
+    cargo build --bins
+    scripts/console.sh build
+    (cd console && LEADPOOL_BIN_DIR="$REPO_ROOT/target/debug" npm run --silent test:e2e)
+fi

@@ -11,6 +11,9 @@ export PATH="$HOME/.cargo/bin:$PATH"
 
 say "building"
 cargo build --bins
+# The console is optional for the stack: without a recent Node.js the services still come up.
+console=true
+scripts/console.sh build || { console=false; warn "the console was not built (above); the services come up without it"; }
 
 export LEADPOOL_AUTH__HS256_SECRET
 LEADPOOL_AUTH__HS256_SECRET="$(dev_secret)"
@@ -36,11 +39,27 @@ start() {
     env "$@" target/debug/leadpool-"$service" >"$RUN_DIR/logs/$service.log" 2>&1 &
     echo $! > "$RUN_DIR/$service.pid"
 }
-start routing
+# The development sign-in (pick a person of the policy; the console's sign-in page) exists
+# only here, with the development secret.
+start routing LEADPOOL_AUTH__DEV_SIGN_IN=true
 start intake
 start claim LEADPOOL_REDIS__URL="$LEADPOOL_REDIS_URL"
 start scheduler
 say "started intake :50051, routing :50052, claim :50053, scheduler :50054"
+
+# One origin for the browser: the console's files and every service's gRPC-web calls, routed
+# by the one table (proto/routes.yaml). No identity provider here: the development sign-in.
+CONSOLE_ADDR="${LEADPOOL_CONSOLE_ADDR:-127.0.0.1:8080}"
+if $console; then
+    echo '{"signIn": "dev"}' > "$RUN_DIR/console-config.json"
+    python3 scripts/routes.py nginx --listen "$CONSOLE_ADDR" --root console/dist \
+        --config-json "$RUN_DIR/console-config.json" --prefix "$RUN_DIR/nginx" \
+        --backend intake=127.0.0.1:50051 --backend routing=127.0.0.1:50052 \
+        --backend claim=127.0.0.1:50053 --backend scheduler=127.0.0.1:50054
+    nginx -p "$RUN_DIR/nginx" -c "$RUN_DIR/nginx/nginx.conf" -g 'daemon off;' \
+        >"$RUN_DIR/logs/nginx.log" 2>&1 &
+    echo $! > "$RUN_DIR/nginx.pid"
+fi
 
 ready=false
 for _ in $(seq 1 60); do
@@ -62,9 +81,12 @@ say "loading the demo"
 target/debug/leadpoolctl demo --policy examples/p2-segmented-pools.yaml \
     || warn "the demo did not finish (see above); the services are up. make reset starts from an empty database"
 
+console_line="  console: http://$CONSOLE_ADDR/   (sign in as anyone of the demo: wendy is a rep, max a manager)"
+$console || console_line="  console: not built (needs Node.js 20.19+)"
 cat <<MSG
 
 $(say "Leadpool is up")
+$console_line
   gRPC:   intake 127.0.0.1:50051  routing :50052  claim :50053  scheduler :50054
   metrics: http://127.0.0.1:9091/metrics (intake) … :9094 (scheduler)
   logs:   .run/logs/

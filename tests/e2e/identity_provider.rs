@@ -13,7 +13,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use jsonwebtoken::jwk::{Jwk, JwkSet};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use leadpool_auth::{Role, TokenIssuer};
-use leadpool_config::{AuthConfig, ClaimsConfig, SubjectMatch};
+use leadpool_config::{AuthConfig, ClaimMappingConfig, SubjectMatch};
 use leadpool_e2e::{TestEnv, channel};
 use leadpool_proto::v1;
 use leadpool_proto::v1::claim_service_client::ClaimServiceClient;
@@ -103,7 +103,7 @@ impl Provider {
             algorithms: vec!["HS256".into(), "RS256".into()],
             hs256_secret: Some(leadpool_config::Secret::new(TEST_SECRET)),
             discovery: true,
-            claims: ClaimsConfig {
+            claims: ClaimMappingConfig {
                 subject: "email".into(),
                 matching: SubjectMatch::Email,
                 roles: "realm_access.roles".into(),
@@ -112,7 +112,7 @@ impl Provider {
                     ("Sales-Managers".into(), "manager".into()),
                     ("leadpool-admins".into(), "admin".into()),
                 ]),
-                ..ClaimsConfig::default()
+                ..ClaimMappingConfig::default()
             },
             ..AuthConfig::default()
         }

@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use futures_util::future::BoxFuture;
-use leadpool_config::{ClaimsConfig, SubjectMatch};
+use leadpool_config::{ClaimMappingConfig, SubjectMatch};
 use leadpool_domain::RepId;
 use serde_json::{Map, Value};
 
@@ -49,12 +49,12 @@ pub struct ClaimMapping {
 impl ClaimMapping {
     /// Leadpool's own claims.
     pub fn native() -> Self {
-        Self::from_config(&ClaimsConfig::default())
+        Self::from_config(&ClaimMappingConfig::default())
     }
 
     /// The mapping `auth.claims` configures (validated with the configuration: a role that is
     /// not one of Leadpool's is left out).
-    pub fn from_config(config: &ClaimsConfig) -> Self {
+    pub fn from_config(config: &ClaimMappingConfig) -> Self {
         Self {
             subject: config.subject.clone(),
             matching: config.matching,
@@ -182,7 +182,7 @@ mod tests {
         value.as_object().unwrap().clone()
     }
 
-    fn mapping(config: ClaimsConfig) -> ClaimMapping {
+    fn mapping(config: ClaimMappingConfig) -> ClaimMapping {
         ClaimMapping::from_config(&config)
     }
 
@@ -201,7 +201,7 @@ mod tests {
 
     #[test]
     fn keycloak_names_her_by_email_and_groups_her_in_realm_roles() {
-        let keycloak = mapping(ClaimsConfig {
+        let keycloak = mapping(ClaimMappingConfig {
             subject: "email".into(),
             matching: SubjectMatch::Email,
             roles: "realm_access.roles".into(),
@@ -209,7 +209,7 @@ mod tests {
                 ("Sales".into(), "rep".into()),
                 ("sales-managers".into(), "manager".into()),
             ]),
-            ..ClaimsConfig::default()
+            ..ClaimMappingConfig::default()
         });
         let token = claims(json!({
             "sub": "f81d4fae-7dec-11d0-a765-00a0c91e6bf6",
@@ -234,11 +234,11 @@ mod tests {
 
     #[test]
     fn a_namespaced_claim_with_dots_and_a_space_separated_string_are_read() {
-        let auth0 = mapping(ClaimsConfig {
+        let auth0 = mapping(ClaimMappingConfig {
             subject: "nickname".into(),
             matching: SubjectMatch::RepId,
             roles: "https://leadpool.example.com/roles".into(),
-            ..ClaimsConfig::default()
+            ..ClaimMappingConfig::default()
         });
         let token = claims(json!({
             "nickname": "ann",
@@ -252,12 +252,12 @@ mod tests {
 
     #[test]
     fn a_token_without_the_mapped_claims_is_refused() {
-        let okta = mapping(ClaimsConfig {
+        let okta = mapping(ClaimMappingConfig {
             subject: "email".into(),
             matching: SubjectMatch::Email,
             roles: "groups".into(),
             role_map: BTreeMap::from([("sales".into(), "rep".into())]),
-            ..ClaimsConfig::default()
+            ..ClaimMappingConfig::default()
         });
         assert_eq!(
             okta.read(&claims(json!({"sub": "x", "groups": ["sales"]}))),
@@ -270,10 +270,10 @@ mod tests {
             Err(TokenError::NoRoles),
             "no group maps to a role"
         );
-        let by_id = mapping(ClaimsConfig {
+        let by_id = mapping(ClaimMappingConfig {
             subject: "preferred_username".into(),
             matching: SubjectMatch::RepId,
-            ..ClaimsConfig::default()
+            ..ClaimMappingConfig::default()
         });
         assert_eq!(
             by_id.read(&claims(

@@ -13,7 +13,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 pub use sections::{
-    AuthConfig, ClaimsConfig, ClientTlsConfig, DatabaseConfig, LogFormat, MetricsConfig,
+    AuthConfig, ClaimMappingConfig, ClientTlsConfig, DatabaseConfig, LogFormat, MetricsConfig,
     PolicyConfig, ROLE_NAMES, RedisConfig, Secret, ServerConfig, ServerTlsConfig, SubjectMatch,
     TelemetryConfig,
 };

@@ -257,7 +257,7 @@ pub struct AuthConfig {
     pub discovery: bool,
     /// How the identity provider's tokens name the person and her roles (tokens signed with
     /// `hs256_secret` — Leadpool's own — always carry Leadpool's claims).
-    pub claims: ClaimsConfig,
+    pub claims: ClaimMappingConfig,
     /// Development only: the routing service serves `leadpool.dev.v1.DevSignInService`, which
     /// hands anyone a token for any person of the policy (minted with `hs256_secret`). For
     /// `make up`'s console; the production overlay refuses it.
@@ -279,7 +279,7 @@ impl Default for AuthConfig {
             leeway: Duration::from_secs(30),
             service_token_file: None,
             discovery: false,
-            claims: ClaimsConfig::default(),
+            claims: ClaimMappingConfig::default(),
             dev_sign_in: false,
         }
     }
@@ -289,7 +289,7 @@ impl Default for AuthConfig {
 /// Real providers put neither `reps/{id}` in `sub` nor Leadpool's roles in `roles`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct ClaimsConfig {
+pub struct ClaimMappingConfig {
     /// The claim naming the person, e.g. `email` or `preferred_username`.
     pub subject: String,
     /// What its value is: Leadpool's subject itself, a rep's id, or a rep's `email` or `login`
@@ -306,7 +306,7 @@ pub struct ClaimsConfig {
     pub team: String,
 }
 
-impl Default for ClaimsConfig {
+impl Default for ClaimMappingConfig {
     fn default() -> Self {
         Self {
             subject: "sub".to_owned(),
@@ -418,7 +418,7 @@ fn is_https_or_local(url: &str) -> bool {
             .any(|prefix| url.starts_with(prefix))
 }
 
-impl ClaimsConfig {
+impl ClaimMappingConfig {
     pub fn validate(&self, section: &str) -> Result<(), ConfigError> {
         for (key, value) in [("subject", &self.subject), ("roles", &self.roles)] {
             if value.trim().is_empty() {
