@@ -39,9 +39,9 @@ export function span(ms: number): string {
   const m = Math.floor(s / 60);
   s -= m * 60;
   let text: string;
-  if (d > 0) text = `${d}d ${h}h`;
-  else if (h > 0) text = `${h}h ${String(m).padStart(2, "0")}m`;
-  else if (m > 0) text = `${m}m ${String(s).padStart(2, "0")}s`;
+  if (d > 0) text = h ? `${d}d ${h}h` : `${d}d`;
+  else if (h > 0) text = m ? `${h}h ${String(m).padStart(2, "0")}m` : `${h}h`;
+  else if (m > 0) text = s ? `${m}m ${String(s).padStart(2, "0")}s` : `${m}m`;
   else text = `${s}s`;
   return negative ? `-${text}` : text;
 }

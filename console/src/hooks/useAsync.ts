@@ -15,6 +15,7 @@ export function useAsync<T>(load: (signal: AbortSignal) => Promise<T>, deps: Dep
   const generation = useRef(0);
   const controller = useRef<AbortController | undefined>(undefined);
 
+  // `load` is a new closure every render; the caller's `deps` say when it really changes.
   const run = useCallback(async () => {
     const mine = ++generation.current;
     // A reload lets the earlier call finish (its answer is dropped); unmounting aborts it.
@@ -32,6 +33,7 @@ export function useAsync<T>(load: (signal: AbortSignal) => Promise<T>, deps: Dep
     } finally {
       if (mine === generation.current) setLoading(false);
     }
+    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, deps);
 
   useEffect(() => {

@@ -8,6 +8,7 @@ import { Page, Panel } from "../../components/Page";
 import { RefusalMessage } from "../../components/Refusal";
 import { Done, Empty, Loaded } from "../../components/States";
 import { idOf, leadLabel, span } from "../../format";
+import { LeadOrder } from "../../gen/leadpool/v1/claim_service_pb";
 import { type Lead, LeadState } from "../../gen/leadpool/v1/lead_pb";
 import type { Rep } from "../../gen/leadpool/v1/pool_pb";
 import { useAction } from "../../hooks/useAction";
@@ -17,7 +18,7 @@ import { assignable, repLabel, useTeam } from "../../hooks/useTeam";
 
 export function EscalationsPage({ identity }: { identity: Identity }) {
   const [done, setDone] = useState<string>();
-  const queue = useAsync(async () => (await claim.listLeads({ states: [LeadState.ESCALATED], orderBy: 2, pageSize: 200 })).leads, []);
+  const queue = useAsync(async () => (await claim.listLeads({ states: [LeadState.ESCALATED], orderBy: LeadOrder.AGE, pageSize: 200 })).leads, []);
   const team = useTeam(identity);
   useEventStream(undefined, (event) => {
     if (event.type === "lead.escalated" || event.type === "lead.assigned" || event.type === "lead.claimed") void queue.reload();

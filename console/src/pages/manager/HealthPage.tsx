@@ -103,7 +103,7 @@ function PoolsTable({ pools, selected, onShow }: { pools: PoolHealth[]; selected
                 {count(p.depletion?.claims ?? 0n)} claimed, {count(p.depletion?.newLeads ?? 0n)} new
               </td>
               <td>{p.forecast?.summary || "—"}</td>
-              <td>{p.alerts.length === 0 ? "none" : p.alerts.map((a) => a.summary).join("; ")}</td>
+              <td>{alertCount(p.alerts)}</td>
             </tr>
           ))}
         </tbody>
@@ -314,34 +314,60 @@ function AlertsPanel({ onShow }: { onShow: (pool: string) => void }) {
       }),
     () => setAlerts(new Map()),
   );
-  const list = [...alerts.values()].sort((a, b) => b.severity - a.severity);
+  const list = [...alerts.values()].sort((a, b) => b.severity - a.severity || a.name.localeCompare(b.name));
+  const urgent = list.filter((a) => a.severity !== AlertSeverity.INFO);
+  const info = list.filter((a) => a.severity === AlertSeverity.INFO);
   return (
     <Panel title="Alerts firing now">
       <p className="muted small">{stream === "live" ? "Live" : stream === "connecting" ? "Connecting…" : "Reconnecting…"}</p>
       {list.length === 0 ? (
         <Empty>No alert is firing.</Empty>
       ) : (
-        <ul className="alerts" aria-label="Alerts">
-          {list.map((a) => {
-            const pool = a.name.startsWith("pools/") ? a.name.split("/alerts/")[0] : undefined;
-            return (
-              <li key={a.name} className={`alert severity-${severityText(a.severity)}`}>
-                <strong>{severityText(a.severity)}</strong> {a.summary}{" "}
-                <span className="muted small">since {a.since ? timestampDate(a.since).toLocaleString("en-GB") : "—"}</span>{" "}
-                {pool ? (
-                  <button type="button" className="link-button" onClick={() => onShow(pool)} aria-label={`Show pool ${idOf(pool)}`}>
-                    pool {idOf(pool)}
-                  </button>
-                ) : (
-                  <span>{a.name.split("/alerts/")[0]}</span>
-                )}
-              </li>
-            );
-          })}
-        </ul>
+        <>
+          {urgent.length === 0 ? (
+            <p className="ok">No warning or critical alert.</p>
+          ) : (
+            <AlertList alerts={urgent} label="Warnings and critical alerts" onShow={onShow} />
+          )}
+          {info.length > 0 && (
+            <details>
+              <summary>{info.length === 1 ? "1 informational alert" : `${info.length} informational alerts`}</summary>
+              <AlertList alerts={info} label="Informational alerts" onShow={onShow} />
+            </details>
+          )}
+        </>
       )}
     </Panel>
   );
+}
+
+function AlertList({ alerts, label, onShow }: { alerts: Alert[]; label: string; onShow: (pool: string) => void }) {
+  return (
+    <ul className="alerts" aria-label={label}>
+      {alerts.map((a) => {
+        const pool = a.name.startsWith("pools/") ? a.name.split("/alerts/")[0] : undefined;
+        return (
+          <li key={a.name} className={`alert severity-${severityText(a.severity)}`}>
+            <strong>{severityText(a.severity)}</strong> {a.summary}{" "}
+            <span className="muted small">since {a.since ? timestampDate(a.since).toLocaleString("en-GB") : "—"}</span>{" "}
+            {pool ? (
+              <button type="button" className="link-button" onClick={() => onShow(pool)} aria-label={`Show pool ${idOf(pool)}`}>
+                pool {idOf(pool)}
+              </button>
+            ) : (
+              <span>{a.name.split("/alerts/")[0]}</span>
+            )}
+          </li>
+        );
+      })}
+    </ul>
+  );
+}
+
+function alertCount(alerts: Alert[]): string {
+  if (alerts.length === 0) return "none";
+  const worst: AlertSeverity = Math.max(...alerts.map((a) => a.severity));
+  return `${alerts.length} (${severityText(worst)})`;
 }
 
 function severityText(s: AlertSeverity): string {

@@ -55,7 +55,7 @@ export function TeamPage({ identity }: { identity: Identity }) {
         </Loaded>
       </Panel>
       <Panel title="Move a rep's leads">
-        {team.data ? <ReassignForm reps={team.data.reps} onChanged={changed} /> : <p className="muted">Loading your team…</p>}
+        {team.data ? <ReassignForm reps={team.data.reps} leads={leads.data ?? []} onChanged={changed} /> : <p className="muted">Loading your team…</p>}
       </Panel>
     </Page>
   );
@@ -198,7 +198,11 @@ function HeldLead({ lead, onChanged }: { lead: Lead; onChanged: (text: string) =
 
 const TO_POOLS = "__pools__";
 
-function ReassignForm({ reps, onChanged }: { reps: Rep[]; onChanged: (text: string) => void }) {
+function ReassignForm({ reps, leads, onChanged }: { reps: Rep[]; leads: Lead[]; onChanged: (text: string) => void }) {
+  const label = (name: string) => {
+    const lead = leads.find((l) => l.name === name);
+    return lead ? leadLabel(lead) : `Lead ${idOf(name).slice(0, 8)}`;
+  };
   const [from, setFrom] = useState("");
   const [to, setTo] = useState(TO_POOLS);
   const [reason, setReason] = useState("");
@@ -224,43 +228,41 @@ function ReassignForm({ reps, onChanged }: { reps: Rep[]; onChanged: (text: stri
         void check.run();
       }}
     >
-      <label>
-        From{" "}
-        <select
-          required
-          value={from}
-          onChange={(e) => {
-            setFrom(e.target.value);
-            reset();
-          }}
-        >
-          <option value="">Choose a rep…</option>
-          {reps.map((r) => (
+      <label htmlFor="reassign-from">From</label>
+      <select
+        id="reassign-from"
+        required
+        value={from}
+        onChange={(e) => {
+          setFrom(e.target.value);
+          reset();
+        }}
+      >
+        <option value="">Choose a rep…</option>
+        {reps.map((r) => (
+          <option key={r.name} value={r.name}>
+            {repLabel(r)}
+          </option>
+        ))}
+      </select>
+      <label htmlFor="reassign-to">To</label>
+      <select
+        id="reassign-to"
+        value={to}
+        onChange={(e) => {
+          setTo(e.target.value);
+          reset();
+        }}
+      >
+        <option value={TO_POOLS}>Back to their pools</option>
+        {reps
+          .filter((r) => r.name !== from)
+          .map((r) => (
             <option key={r.name} value={r.name}>
               {repLabel(r)}
             </option>
           ))}
-        </select>
-      </label>
-      <label>
-        To{" "}
-        <select
-          value={to}
-          onChange={(e) => {
-            setTo(e.target.value);
-            reset();
-          }}
-        >
-          <option value={TO_POOLS}>Back to their pools</option>
-          {reps
-            .filter((r) => r.name !== from)
-            .map((r) => (
-              <option key={r.name} value={r.name}>
-                {repLabel(r)}
-              </option>
-            ))}
-        </select>
-      </label>
+      </select>
       <label>
         Reason <input required value={reason} onChange={(e) => setReason(e.target.value)} />
       </label>
@@ -277,7 +279,7 @@ function ReassignForm({ reps, onChanged }: { reps: Rep[]; onChanged: (text: stri
               <ul>
                 {preview.moved.map((m) => (
                   <li key={m.lead}>
-                    {idOf(m.lead).slice(0, 8)} → {m.to ? idOf(m.to) : "routing"}
+                    {label(m.lead)} → {m.to ? idOf(m.to) : "routing"}
                   </li>
                 ))}
               </ul>
@@ -289,7 +291,7 @@ function ReassignForm({ reps, onChanged }: { reps: Rep[]; onChanged: (text: stri
               <ul>
                 {preview.refused.map((r) => (
                   <li key={r.lead}>
-                    {idOf(r.lead).slice(0, 8)}: {reasonInWords(r.reason)} {r.message}
+                    {label(r.lead)}: {reasonInWords(r.reason)} {r.message}
                   </li>
                 ))}
               </ul>

@@ -25,7 +25,7 @@ export function depthOption(h: PoolHealth): ChartOption {
   const color = depth >= critical ? PALETTE.critical : depth >= warning ? PALETTE.warning : PALETTE.ok;
   return {
     grid: { left: 90, right: 24, top: 24, bottom: 48 },
-    xAxis: { type: "value", name: "available leads", ...AXIS, max: Math.max(depth, critical) * 1.15 || 10 },
+    xAxis: { type: "value", name: "available leads", ...AXIS, max: Math.ceil(Math.max(depth, critical) * 1.15) || 10 },
     yAxis: { type: "category", data: ["Available", "Scheduled", "Escalated"] },
     series: [
       {
@@ -107,8 +107,8 @@ export function claimHeatOption(h: PoolHealth): ChartOption {
   const hours = Array.from({ length: 24 }, (_, i) => String(i).padStart(2, "0"));
   return {
     grid: [
-      { left: 90, right: 16, top: 16, height: 40 },
-      { left: 90, right: 16, top: 120, height: 40 },
+      { left: 64, right: 16, top: 8, height: 40 },
+      { left: 64, right: 16, top: 104, height: 40 },
     ],
     xAxis: [
       { type: "category", data: hours, gridIndex: 0, name: "hour of day (local)", ...AXIS, splitArea: { show: true } },
@@ -118,7 +118,7 @@ export function claimHeatOption(h: PoolHealth): ChartOption {
       { type: "category", data: ["claims"], gridIndex: 0 },
       { type: "category", data: ["claims"], gridIndex: 1 },
     ],
-    visualMap: { min: 0, max, calculable: false, orient: "horizontal", left: "center", bottom: 0, text: [`${max} claims`, "0"], inRange: { color: ["#f1f5fb", PALETTE.claims] } },
+    visualMap: { min: 0, max, calculable: false, orient: "horizontal", left: "center", bottom: 0, itemHeight: 120, text: [`${max} claims`, "0 claims"], inRange: { color: ["#f1f5fb", PALETTE.claims] } },
     series: [
       { type: "heatmap", xAxisIndex: 0, yAxisIndex: 0, data: byHour.map((v, i) => [i, 0, v]), label: { show: true } },
       { type: "heatmap", xAxisIndex: 1, yAxisIndex: 1, data: byDay.map((v, i) => [i, 0, v]), label: { show: true } },
@@ -162,7 +162,7 @@ export function forecastOption(h: PoolHealth): ChartOption {
   return {
     grid: { left: 56, right: 24, top: 24, bottom: 48 },
     xAxis: { type: "value", name: "hours from now", ...AXIS, max: round1(horizon) },
-    yAxis: { type: "value", name: "available leads", ...AXIS, nameGap: 40, min: 0, max: Math.max(depth, Number(h.criticalThreshold)) * 1.15 || 10 },
+    yAxis: { type: "value", name: "available leads", ...AXIS, nameGap: 40, min: 0, max: Math.ceil(Math.max(depth, Number(h.criticalThreshold)) * 1.15) || 10 },
     tooltip: { trigger: "axis" },
     series: [
       {

@@ -85,30 +85,17 @@ function PoolCard({ row }: { row: PoolAccess }) {
         {poolKind(pool.kind)} · {Number(pool.availableLeads)} available · contact within {durationText(pool.contactSla)}
       </p>
       {access ? (
-        access.allowed ? (
-          <p className="ok">
-            You may claim here{access.rule ? ` (rule “${access.rule}”` : ""}
-            {access.rule && access.window ? `, ${access.window})` : access.rule ? ")" : ""}.
-          </p>
-        ) : (
-          <div className="not-allowed">
-            <p>Not open to you now{access.window ? ` (${access.window})` : ""}:</p>
-            <ul>
-              {access.reasons.map((reason, i) => (
-                <li key={i}>{reason}</li>
-              ))}
-            </ul>
-          </div>
-        )
+        <div className={access.allowed ? "ok" : "not-allowed"}>
+          <p>{access.allowed ? "You may claim here." : "Not open to you now:"}</p>
+          <ul className="small">
+            {access.reasons.map((reason, i) => (
+              <li key={i}>{reason}</li>
+            ))}
+            {access.window && <li>{access.window}</li>}
+          </ul>
+        </div>
       ) : (
         <p className="muted">Access could not be checked: {row.accessError}</p>
-      )}
-      {access?.allowed && access.reasons.length > 0 && (
-        <ul className="muted small">
-          {access.reasons.map((reason, i) => (
-            <li key={i}>{reason}</li>
-          ))}
-        </ul>
       )}
       <Link to={`/pools/${idOf(pool.name)}`} className="button" aria-label={`Open pool ${title}`}>
         Open pool
