@@ -83,12 +83,27 @@ async fn one_lead_walks_every_step_of_its_lifecycle_from_pool_entry() {
         (assigned.state, assigned.owner.map(|o| o.to_string())),
         (LeadState::Assigned, Some("ana".to_owned()))
     );
-    // Not accepted within the pool's hour: back in the pool, its age there unchanged.
+    // Not accepted within the pool's hour: she had no choice, so not back to the pool but to
+    // the managers' escalation queue; its age in the pool unchanged, and not forced again.
     assert!(moves(&cluster, "sla-expiry", t0 + Duration::hours(73), &walker).await);
     let back = lead(&cluster, &walker).await;
     assert_eq!(
         (back.state, back.pooled_at),
-        (LeadState::Available, Some(t0))
+        (LeadState::Escalated, Some(t0))
+    );
+    assert_eq!(
+        reason().await,
+        "forced assignment not worked in time: to the managers' escalation queue"
+    );
+    assert!(
+        !moves(
+            &cluster,
+            "forced-assignment",
+            t0 + Duration::hours(74),
+            &walker
+        )
+        .await,
+        "the forced step is taken once per stay in the pool"
     );
 
     assert!(

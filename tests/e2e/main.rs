@@ -35,3 +35,4 @@ mod rules;
 mod scheduler;
 mod tls;
 mod tracing;
+mod working_time;

@@ -673,6 +673,7 @@ fn parse_pool(req: &v1::CreatePoolRequest) -> Result<(PoolId, PoolDoc), Vec<Fiel
         aging: None,
         refresh: None,
         health: None,
+        working_time: None,
     };
     match (id, v.into_vec()) {
         (Some(id), violations) if violations.is_empty() => Ok((id, doc)),

@@ -111,10 +111,13 @@ pub async fn assign_overdue(
         let rule_key = format!("forced:{}", pool.id.as_str());
         run.lock_assignment_rule(&rule_key).await?;
         let mut counts: HashMap<RepId, i64> = run.assignment_counts(&rule_key).await?;
+        // `after` on the pool's lifecycle clock; accepted (or not) on its acceptance clock.
+        let entered_before = pool.clocks.lifecycle.before(now, after);
+        let accept_by = policy.acceptance_due(&pool.id, now);
         let mut cursor = None;
         loop {
             let due = run
-                .due_for_assignment(&pool.id, now - after, cursor, batch)
+                .due_for_assignment(&pool.id, entered_before, cursor, batch)
                 .await?;
             let Some(last) = due.last() else { break };
             cursor = last.pooled_at.map(|at| (at, last.id));
@@ -162,6 +165,7 @@ pub async fn assign_overdue(
                         turn,
                         chosen.rep.name()
                     ),
+                    due: accept_by,
                 });
             }
             assigned.extend(run.assign_forced(&rule_key, &picks, now, ACTOR).await?);

@@ -197,7 +197,7 @@ impl Job {
                     .map(Outcome::moved)
             }
             Self::Aging => {
-                let escalations = steps(policy, |pool| {
+                let escalations = steps(policy, now, |pool| {
                     let after = pool.schedule.aging.escalate_after?;
                     Some((
                         after,
@@ -222,10 +222,14 @@ impl Job {
                 let boosts: Vec<sql::Boost> = policy
                     .pools
                     .iter()
-                    .map(|pool| sql::Boost {
-                        pool: pool.id.clone(),
-                        top_half_after: pool.schedule.aging.top_half_after,
-                        top_tenth_after: pool.schedule.aging.top_tenth_after,
+                    .map(|pool| {
+                        let aging = &pool.schedule.aging;
+                        let before = |after| pool.clocks.lifecycle.before(now, after);
+                        sql::Boost {
+                            pool: pool.id.clone(),
+                            top_half_before: aging.top_half_after.map(before),
+                            top_tenth_before: aging.top_tenth_after.map(before),
+                        }
                     })
                     .collect();
                 moved.extend(run.boost_aged(&boosts, now, ACTOR).await?);
@@ -287,10 +291,15 @@ impl Job {
             }
             Self::PoolSnapshot => run.snapshot_pools(now).await.map(Outcome::records),
             Self::ContactWarnings => {
-                let pools: Vec<(leadpool_domain::PoolId, chrono::Duration)> = policy
+                // Due soon: at most `contactWarning` left on the clock that set the deadline.
+                let pools: Vec<sql::WarnBy> = policy
                     .pools
                     .iter()
-                    .map(|p| (p.id.clone(), p.contact_warning))
+                    .map(|p| sql::WarnBy {
+                        pool: p.id.clone(),
+                        claimed_due_by: p.clocks.contact_sla.after(now, p.contact_warning),
+                        assigned_due_by: p.clocks.acceptance.after(now, p.contact_warning),
+                    })
                     .collect();
                 run.warn_contact_due(&pools, ACTOR, now)
                     .await
@@ -313,9 +322,11 @@ impl Job {
     }
 }
 
-/// One [`sql::AgeStep`] per pool for which `step` gives (age, reason, target pool).
+/// One [`sql::AgeStep`] per pool for which `step` gives (age, reason, target pool): the leads
+/// that entered the pool at least that long before `now`, on the pool's lifecycle clock.
 fn steps(
     policy: &Policy,
+    now: DateTime<Utc>,
     step: impl Fn(
         &leadpool_policy::Pool,
     ) -> Option<(chrono::Duration, String, Option<leadpool_domain::PoolId>)>,
@@ -327,7 +338,7 @@ fn steps(
             let (after, reason, to_pool) = step(pool)?;
             Some(sql::AgeStep {
                 pool: pool.id.clone(),
-                after,
+                entered_before: pool.clocks.lifecycle.before(now, after),
                 reason,
                 to_pool,
             })
@@ -343,7 +354,7 @@ async fn daily_refresh(
     now: DateTime<Utc>,
     batch: i64,
 ) -> Result<Vec<LeadId>, Error> {
-    let archive = steps(policy, |pool| {
+    let archive = steps(policy, now, |pool| {
         let after = pool.schedule.refresh.as_ref()?.archive_after?;
         Some((
             after,
@@ -351,7 +362,7 @@ async fn daily_refresh(
             None,
         ))
     });
-    let nurture = steps(policy, |pool| {
+    let nurture = steps(policy, now, |pool| {
         let after = pool.schedule.refresh.as_ref()?.nurture_after?;
         Some((
             after,
@@ -359,7 +370,7 @@ async fn daily_refresh(
             None,
         ))
     });
-    let promote = steps(policy, |pool| {
+    let promote = steps(policy, now, |pool| {
         let step = pool.schedule.refresh.as_ref()?.move_to.as_ref()?;
         Some((
             step.after,

@@ -36,6 +36,7 @@ impl RotationWindow {
                 .filter(|rep| !away.is_away(rep))
                 .cloned()
                 .collect(),
+            clock: self.clock.clone(),
         }
     }
 }
@@ -131,6 +132,7 @@ mod tests {
         let window = RotationWindow {
             window: chrono::Duration::minutes(15),
             reps: vec![rep("ann"), rep("bob")],
+            clock: crate::PoolClock::Wall,
         };
         let policy = crate::Policy::empty();
         let away = policy.away_at(

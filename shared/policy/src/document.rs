@@ -23,6 +23,14 @@ pub struct PolicyDocument {
     /// Teams: their time zone and business hours, and who may claim outside them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub teams: Vec<TeamDoc>,
+    /// Holiday calendars (per country, region or office) that teams name: their days off.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub holidays: Vec<HolidayCalendarDoc>,
+    /// Which clocks count working time — the business hours of the teams that work a pool, in
+    /// their time zones, minus their holidays — instead of wall time, for every pool without a
+    /// `workingTime` of its own. Unset: every clock is wall time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub working_time: Option<WorkingTimeDoc>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reps: Vec<RepDoc>,
     /// On-call and weekend-duty rotations.
@@ -135,6 +143,37 @@ pub struct TeamDoc {
     /// see, assign, reassign and return its leads and set its reps' availability.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub managers: Vec<String>,
+    /// Holiday calendars (`holidays[].id`) whose days the team does not work.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub holidays: Vec<String>,
+}
+
+/// Days off: dated ones and ones every year.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct HolidayCalendarDoc {
+    /// Lowercase slug, e.g. `de-be`.
+    pub id: String,
+    /// Dates, `2026-04-03`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dates: Vec<String>,
+    /// Every year, month and day: `12-25`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub yearly: Vec<String>,
+}
+
+/// Working time instead of wall time for some of a pool's clocks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct WorkingTimeDoc {
+    /// The teams that work the pool: their business hours (each in its time zone, together)
+    /// minus their holidays are the working time. Each must have `businessHours`.
+    pub teams: Vec<String>,
+    /// Which clocks count working time: `contactSla`, `lifecycle` (every lifecycle step's
+    /// age), `rotation` (rotation windows), `acceptance` (how long an assigned lead waits to be
+    /// accepted). Default: all four.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub clocks: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -279,6 +318,9 @@ pub struct PoolDoc {
     /// This pool's health thresholds, replacing the policy's `health` key by key.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub health: Option<PoolHealthDoc>,
+    /// Working time for this pool's clocks, replacing the policy's `workingTime`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub working_time: Option<WorkingTimeDoc>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

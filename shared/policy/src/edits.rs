@@ -34,6 +34,7 @@ impl PolicyDocument {
                 weekends: None,
                 limits: None,
                 managers: Vec::new(),
+                holidays: Vec::new(),
             });
         }
         match self.reps.iter_mut().find(|r| r.id == rep.id) {

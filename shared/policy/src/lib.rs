@@ -89,6 +89,8 @@ impl PolicyDocument {
             kind: document::KIND.to_owned(),
             metadata: document::Metadata::default(),
             teams: Vec::new(),
+            holidays: Vec::new(),
+            working_time: None,
             reps: Vec::new(),
             rotations: Vec::new(),
             pools: Vec::new(),

@@ -534,6 +534,7 @@ fn rotation_windows_take_turns_aligned_to_the_window() {
     let window = RotationWindow {
         window: chrono::Duration::minutes(15),
         reps: vec![rep("a"), rep("b"), rep("c")],
+        clock: PoolClock::Wall,
     };
     let at = |h, m| Utc.with_ymd_and_hms(2026, 3, 2, h, m, 0).unwrap();
     let first = window.turn_at(at(9, 0)).unwrap();

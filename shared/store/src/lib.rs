@@ -31,8 +31,8 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 pub use audit::{AuditFilter, AuditLog};
 pub use claim::{
-    AssignmentDecisions, AvailableCursor, BatchClaim, LeadFilter, LeadOrder, ListCursor,
-    NextFilter, OwnedChange, RatioProgress, RepClaim, Slot,
+    AssignmentDecisions, AvailableCursor, BatchClaim, Handover, LeadFilter, LeadOrder, ListCursor,
+    NextClaim, OwnedChange, RatioProgress, RepClaim, Slot,
 };
 pub use error::db_error;
 pub use events::{
@@ -46,7 +46,7 @@ pub use routing::{Assignment, AssignmentRequest, Placement};
 pub use scheduler::{
     AgeFrom, AgeOut, AgeStep, AlertState, Boost, ClaimTiming, DuplicateKey, Flow, ForcedAssignment,
     JobRunRecord, JobTx, KeptRecord, MergeRecord, Outcomes, PoolCounts, ProposalRecord,
-    QuotaShortfall, Release,
+    QuotaShortfall, Release, WarnBy,
 };
 
 /// The migrations in `migrations/`, compiled into every binary that uses the store.

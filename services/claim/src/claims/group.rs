@@ -33,6 +33,8 @@ pub struct Waiting {
     pub reason: &'static str,
     pub traceparent: Option<String>,
     pub now: DateTime<Utc>,
+    /// When a lead claimed at `now` must be contacted (the pool's SLA on its clock).
+    pub due: DateTime<Utc>,
 }
 
 /// How a grouped claim went.
@@ -172,13 +174,14 @@ impl Member {
 
 impl Inner {
     async fn make(&self, pool: &PoolId, mut members: Vec<Member>) {
-        let now = members
+        // The group claims as of its latest member's time, with that member's deadline.
+        let (now, due) = members
             .iter()
-            .map(|m| m.claim.now)
+            .map(|m| (m.claim.now, m.claim.due))
             .max()
-            .unwrap_or_else(Utc::now);
+            .unwrap_or_else(|| (Utc::now(), Utc::now()));
         let made = match self.reserve(&mut members, now).await {
-            Ok(()) => self.claim_in_postgres(pool, &mut members, now).await,
+            Ok(()) => self.claim_in_postgres(pool, &mut members, now, due).await,
             Err(err) => Err(err),
         };
         // What was not used goes back, in one call: all of it after a failure, none after a
@@ -267,6 +270,7 @@ impl Inner {
         pool: &PoolId,
         members: &mut [Member],
         now: DateTime<Utc>,
+        due: DateTime<Utc>,
     ) -> Result<(), Error> {
         let reps: Vec<RepId> = members
             .iter()
@@ -285,7 +289,7 @@ impl Inner {
         let leads = if handed.is_empty() {
             Vec::new()
         } else {
-            tx.hand_out(pool, &handed, now).await?
+            tx.hand_out(pool, &handed, due, now).await?
         };
         tx.commit().await?;
         for ((member, _), lead) in slots.into_iter().zip(leads) {
@@ -408,6 +412,7 @@ mod tests {
             reason: "claim-next",
             traceparent: None,
             now: Utc::now(),
+            due: Utc::now(),
         }
     }
 

@@ -9,7 +9,7 @@ use leadpool_domain::{
     Authority, Error, Lead, LeadEvent, LeadId, LeadState, PoolId, Reason, RepId,
 };
 use leadpool_policy::{Away, Oversight, Policy};
-use leadpool_store::{LeadFilter, LeadOrder, ListCursor, RepClaim};
+use leadpool_store::{Handover, LeadFilter, LeadOrder, ListCursor, RepClaim};
 
 use super::{Claims, active_room, hide_identity, require_access};
 use crate::rules::ClaimRules;
@@ -205,7 +205,12 @@ impl Claims {
         let assigned = tx
             .assign(
                 lead.id,
-                policy.manual_assignment_rejectable,
+                &Handover::of(
+                    policy,
+                    Some(&pool),
+                    now,
+                    policy.manual_assignment_rejectable,
+                ),
                 why,
                 actor,
                 now,
@@ -350,7 +355,12 @@ impl Claims {
                         .take_over(
                             lead.id,
                             &request.from,
-                            policy.manual_assignment_rejectable,
+                            &Handover::of(
+                                policy,
+                                lead.pool.as_ref(),
+                                now,
+                                policy.manual_assignment_rejectable,
+                            ),
                             &format!("from {}: {}", request.from.name(), request.reason),
                             actor,
                             now,

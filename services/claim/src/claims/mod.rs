@@ -17,7 +17,7 @@ use leadpool_limits::{
 };
 use leadpool_policy::{AccessExplanation, Consequence, Policy, Ratio};
 use leadpool_store::{
-    AvailableCursor, LeadOrder, NextFilter, PolicyCache, RatioProgress, RepClaim, Store,
+    AvailableCursor, Handover, LeadOrder, NextClaim, PolicyCache, RatioProgress, RepClaim, Store,
 };
 
 use self::group::{ClaimGroups, Grouped, Waiting};
@@ -72,6 +72,8 @@ struct Alone<'a> {
     actor: &'a str,
     reason: &'static str,
     now: DateTime<Utc>,
+    /// When what is claimed must be contacted (the pool's SLA on its clock).
+    due: DateTime<Utc>,
 }
 
 /// Who is looking at leads: a rep sees what the policy lets her; managers, admins and services
@@ -176,6 +178,7 @@ impl Claims {
             rep: rep.clone(),
             pool: Some(pool.clone()),
         };
+        let due = policy.contact_due(&pool, now);
         if let (Some(groups), None) = (&self.groups, &lead)
             && rules.groupable(rep, now)
         {
@@ -189,6 +192,7 @@ impl Claims {
                 reason: target.reason(),
                 traceparent: leadpool_telemetry::current_traceparent(),
                 now,
+                due,
             };
             if let Grouped::Claimed(claimed) = groups.claim(&pool, waiting).await? {
                 return self.answer(target, claimed).await;
@@ -203,6 +207,7 @@ impl Claims {
                 actor,
                 reason: target.reason(),
                 now,
+                due,
             })
             .await?;
         self.answer(target, claimed).await
@@ -259,6 +264,7 @@ impl Claims {
             actor,
             reason,
             now,
+            due,
             ..
         } = *claim;
         let rep = &subject.rep;
@@ -287,9 +293,10 @@ impl Claims {
             grant = grant.min(1);
         }
         let claimed = if let Some(id) = chosen {
-            claim_chosen(&mut tx, rules, id, actor, now).await?
+            claim_chosen(&mut tx, rules, id, pool, due, actor, now).await?
         } else {
-            let filter = NextFilter {
+            let filter = NextClaim {
+                due,
                 gave_up_after: rules.reclaim_embargo.map(|embargo| now - embargo),
                 pooled_before: rules.excluding_turn(rep, now).map(|turn| turn.start),
             };
@@ -311,7 +318,19 @@ impl Claims {
         actor: &str,
         now: DateTime<Utc>,
     ) -> Result<Lead, Error> {
-        match self.store.change_owned(id, rep, change, actor, now).await? {
+        let changed = match change {
+            OwnedChange::Accept => {
+                // Its contact deadline comes from its pool's SLA, on that pool's clock.
+                let pool = self.store.get_lead(id).await?.pool;
+                let current = self.policy.current().await?;
+                let terms = Handover::of(&current.policy, pool.as_ref(), now, false);
+                self.store
+                    .accept_assignment(id, rep, &terms, actor, now)
+                    .await?
+            }
+            _ => self.store.change_owned(id, rep, change, actor, now).await?,
+        };
+        match changed {
             Some(lead) => Ok(lead),
             None => Err(self.explain_not_owned(id, rep, change).await),
         }
@@ -595,11 +614,13 @@ fn hide_identity(lead: &mut Lead) {
     lead.phone.clear();
 }
 
-/// A chosen lead, unless the rep gave it up too recently.
+/// A chosen lead of `pool`, unless the rep gave it up too recently.
 async fn claim_chosen(
     tx: &mut RepClaim,
     rules: &ClaimRules,
     id: LeadId,
+    pool: &PoolId,
+    due: DateTime<Utc>,
     actor: &str,
     now: DateTime<Utc>,
 ) -> Result<Vec<Lead>, Error> {
@@ -617,7 +638,11 @@ async fn claim_chosen(
             ),
         ));
     }
-    Ok(tx.claim_lead(id, actor, now).await?.into_iter().collect())
+    Ok(tx
+        .claim_lead(id, pool, due, actor, now)
+        .await?
+        .into_iter()
+        .collect())
 }
 
 /// NOT_FOUND for a pool the policy in force does not have; PERMISSION_DENIED unless the

@@ -361,12 +361,13 @@ fn active_use(pool: Option<&PoolId>, max: u32, held: usize) -> LimitUse {
 }
 
 fn open_lead(policy: &Policy, lead: &Lead, now: DateTime<Utc>) -> OpenLead {
-    let warning = lead
-        .pool
-        .as_ref()
-        .and_then(|p| policy.pool(p).map(|pool| pool.contact_warning))
-        .unwrap_or_else(|| chrono::Duration::minutes(15));
-    let warning_at = lead.contact_due_at.map(|due| due - warning);
+    // `contactWarning` before the deadline, on the clock that set it.
+    let assigned = lead.state == LeadState::Assigned;
+    let warning_at = match (&lead.pool, lead.contact_due_at) {
+        (Some(pool), Some(due)) => Some(policy.warning_from(pool, due, assigned)),
+        (None, Some(due)) => Some(due - chrono::Duration::minutes(15)),
+        _ => None,
+    };
     OpenLead {
         lead: lead.id,
         state: lead.state,

@@ -220,17 +220,17 @@ impl Routing {
             fallback.as_ref(),
         );
         if !candidates.eligible.is_empty() {
-            let contact_sla = fallback
-                .as_ref()
-                .and_then(|pool| policy.pool(pool))
-                .map_or(DEFAULT_CONTACT_SLA, |pool| pool.contact_sla);
+            // To be accepted within the pool's SLA, on its acceptance clock.
+            let due = fallback.as_ref().map_or(now + DEFAULT_CONTACT_SLA, |pool| {
+                policy.acceptance_due(pool, now)
+            });
             let request = AssignmentRequest {
                 lead: pending.lead.id,
                 rule_key: &pending.key,
                 strategy: pending.assign.strategy,
                 candidates: &candidates.eligible,
                 pool: fallback.as_ref(),
-                contact_sla,
+                due,
                 reason: &pending.reason,
             };
             match self.store.assign_lead(&request, actor, now).await? {

@@ -10,6 +10,7 @@ use leadpool_domain::{PoolId, RepId};
 
 mod lifecycle;
 mod schedule;
+mod working_time;
 
 use crate::document::{
     API_VERSION, AbsenceDoc, AccessRuleDoc, AssignDoc, KIND, LimitsDoc, MatchDoc, PolicyDocument,
@@ -18,7 +19,7 @@ use crate::document::{
 use crate::model::{
     Absence, Acceptance, AccessRule, Assign, BusinessHours, Consequence, Cooldown, Criteria,
     DuplicateAction, Duplicates, HealthRules, LeadField, Limits, Measure, Performance,
-    PerformanceRules, Policy, Pool, PoolKind, Qualification, Ratio, Rep, Role, Rotation,
+    PerformanceRules, Policy, Pool, PoolClock, PoolKind, Qualification, Ratio, Rep, Role, Rotation,
     RotationWindow, Routing, Rule, RuleTarget, Seniority, Strategy, Target, Team, Tier,
     default_weight,
 };
@@ -93,7 +94,7 @@ impl Checker {
         found
     }
 
-    fn choices<T: Copy + Ord>(
+    pub(crate) fn choices<T: Copy + Ord>(
         &mut self,
         path: &str,
         values: &[String],
@@ -236,11 +237,12 @@ pub fn compile(document: &PolicyDocument) -> Result<Policy, Vec<PolicyError>> {
             .collect(),
     };
 
-    let mut teams = compile_teams(&mut c, document, &rotation_ids);
+    let calendars = working_time::compile_holidays(&mut c, document);
+    let mut teams = compile_teams(&mut c, document, &rotation_ids, &calendars);
     let reps = compile_reps(&mut c, document, &refs, &teams);
     compile_team_managers(&mut c, document, &reps, &mut teams);
     let rotations = compile_rotations(&mut c, document, &refs);
-    let pools = compile_pools(&mut c, document, &refs);
+    let pools = compile_pools(&mut c, document, &refs, &teams);
     let qualification = compile_qualification(&mut c, document);
     let duplicates = compile_duplicates(&mut c, document);
     let routing = compile_routing(&mut c, document, &refs);
@@ -523,6 +525,7 @@ fn compile_teams(
     c: &mut Checker,
     doc: &PolicyDocument,
     rotations: &BTreeMap<String, usize>,
+    calendars: &BTreeMap<String, working_time::Holidays>,
 ) -> BTreeMap<String, Team> {
     let mut teams = BTreeMap::new();
     for (i, team) in doc.teams.iter().enumerate() {
@@ -573,10 +576,14 @@ fn compile_teams(
         let after_hours = rotation("afterHours", &team.after_hours);
         let weekends = rotation("weekends", &team.weekends);
         let limits = compile_limits(c, &format!("{path}.limits"), team.limits.as_ref());
+        let (holidays, yearly_holidays) =
+            working_time::team_holidays(c, &path, &team.holidays, calendars);
         teams.insert(
             team.id.clone(),
             Team {
                 limits,
+                holidays,
+                yearly_holidays,
                 id: team.id.clone(),
                 name: team.name.clone().unwrap_or_else(|| team.id.clone()),
                 time_zone,
@@ -854,7 +861,12 @@ fn compile_rotations(
     rotations
 }
 
-fn compile_pools(c: &mut Checker, doc: &PolicyDocument, refs: &References<'_>) -> Vec<Pool> {
+fn compile_pools(
+    c: &mut Checker,
+    doc: &PolicyDocument,
+    refs: &References<'_>,
+    teams: &BTreeMap<String, Team>,
+) -> Vec<Pool> {
     let mut pools = Vec::new();
     for (i, pool) in doc.pools.iter().enumerate() {
         let path = format!("pools[{i}]");
@@ -949,7 +961,16 @@ fn compile_pools(c: &mut Checker, doc: &PolicyDocument, refs: &References<'_>) -
                 .filter_map(|(r, rep)| refs.rep(c, &format!("{path}.rotation.reps[{r}]"), rep))
                 .collect();
             c.duration(&format!("{path}.rotation.window"), &rotation.window)
-                .map(|window| RotationWindow { window, reps })
+                .map(|window| RotationWindow {
+                    window,
+                    reps,
+                    clock: PoolClock::Wall,
+                })
+        });
+        let clocks = working_time::pool_clocks(c, &path, pool.working_time.as_ref(), doc, teams);
+        let rotation = rotation.map(|rotation| RotationWindow {
+            clock: clocks.rotation.clone(),
+            ..rotation
         });
         if let (Ok(id), Some(kind), Some(contact_sla), Some(contact_warning)) = (
             PoolId::parse(&pool.id, "id"),
@@ -972,6 +993,7 @@ fn compile_pools(c: &mut Checker, doc: &PolicyDocument, refs: &References<'_>) -
                 rotation,
                 blind: pool.blind.unwrap_or(false),
                 schedule: schedule::compile_pool_schedule(c, &path, doc, pool, kind, tier, refs),
+                clocks,
             });
         }
     }

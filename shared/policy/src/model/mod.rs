@@ -11,8 +11,10 @@ use leadpool_domain::{PoolId, RepId};
 use crate::document::PolicyDocument;
 
 pub mod schedule;
+pub mod working_time;
 
 pub use schedule::*;
+pub use working_time::*;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Role {
@@ -120,6 +122,10 @@ pub struct Team {
     pub limits: Limits,
     /// Managers who oversee the team besides its own.
     pub managers: BTreeSet<RepId>,
+    /// Days off, from the holiday calendars the team names (in its time zone).
+    pub holidays: BTreeSet<chrono::NaiveDate>,
+    /// Days off every year: (month, day).
+    pub yearly_holidays: BTreeSet<(u32, u32)>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -220,6 +226,8 @@ pub struct Pool {
     pub blind: bool,
     /// Releases, aging, refresh and health thresholds (the scheduler's rules for this pool).
     pub schedule: schedule::PoolSchedule,
+    /// Which time each of its clocks counts: wall time, or its teams' working time.
+    pub clocks: PoolClocks,
 }
 
 /// "A claim here needs `claims` claims from `from` since the last claim here."
@@ -235,10 +243,12 @@ impl Ratio {
     pub const DEFAULT_MIN_HOLD: Duration = Duration::minutes(30);
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RotationWindow {
     pub window: Duration,
     pub reps: Vec<RepId>,
+    /// The pool's rotation clock: windows of wall time, or of its teams' working time.
+    pub clock: PoolClock,
 }
 
 /// The rep whose exclusive window is open, and when it started and ends.
@@ -250,18 +260,14 @@ pub struct WindowTurn {
 }
 
 impl RotationWindow {
-    /// The turn at `now`; windows are aligned to the Unix epoch and repeat over the reps.
+    /// The turn at `now`. In wall time, windows are aligned to the Unix epoch and repeat over
+    /// the reps. In working time they run only while the pool's teams work, counted from the
+    /// start of each (UTC) week, and each week's first window goes to the next rep in line.
     pub fn turn_at(&self, now: DateTime<Utc>) -> Option<WindowTurn> {
-        let length = self.window.num_milliseconds().max(1);
-        let index = now.timestamp_millis().div_euclid(length);
+        let (index, start, end) = self.window_at(now, 0)?;
         let count = i64::try_from(self.reps.len()).ok().filter(|n| *n > 0)?;
         let holder = self.reps[usize::try_from(index.rem_euclid(count)).ok()?].clone();
-        let start = DateTime::from_timestamp_millis(index * length)?;
-        Some(WindowTurn {
-            holder,
-            start,
-            end: start + self.window,
-        })
+        Some(WindowTurn { holder, start, end })
     }
 
     /// When `rep`'s next window starts (now, if it is open).
@@ -270,7 +276,36 @@ impl RotationWindow {
         let position = self.reps.iter().position(|r| r == rep)?;
         let holder = self.reps.iter().position(|r| *r == current.holder)?;
         let ahead = (position + self.reps.len() - holder) % self.reps.len();
-        Some(current.start + self.window * i32::try_from(ahead).ok()?)
+        Some(self.window_at(now, i64::try_from(ahead).ok()?)?.1)
+    }
+
+    /// The window `ahead` windows after the one open at `now`: its index (which rep's) and
+    /// when it starts and ends.
+    fn window_at(
+        &self,
+        now: DateTime<Utc>,
+        ahead: i64,
+    ) -> Option<(i64, DateTime<Utc>, DateTime<Utc>)> {
+        let length = self.window.num_milliseconds().max(1);
+        match &self.clock {
+            PoolClock::Wall => {
+                let index = now.timestamp_millis().div_euclid(length) + ahead;
+                let start = DateTime::from_timestamp_millis(index.checked_mul(length)?)?;
+                Some((index, start, start + self.window))
+            }
+            PoolClock::Working(working) => {
+                let days = now.timestamp().div_euclid(86_400);
+                // 1970-01-01 was a Thursday: weeks start on Mondays, 4 days later.
+                let week = (days - 4).div_euclid(7);
+                let week_start = DateTime::from_timestamp((week * 7 + 4) * 86_400, 0)?;
+                let worked = working.between(week_start, now).num_milliseconds();
+                let n = worked.div_euclid(length) + ahead;
+                let at = |k: i64| -> Option<DateTime<Utc>> {
+                    working.after(week_start, Duration::milliseconds(k.checked_mul(length)?))
+                };
+                Some((week + n, at(n)?, at(n + 1)?))
+            }
+        }
     }
 }
 
@@ -487,6 +522,40 @@ impl Policy {
 
     pub fn pool(&self, id: &PoolId) -> Option<&Pool> {
         self.pools.iter().find(|pool| &pool.id == id)
+    }
+
+    /// When a lead claimed (or accepted) in `pool` at `at` must have been contacted: the
+    /// pool's contact SLA on its contact-SLA clock (wall or working time).
+    pub fn contact_due(&self, pool: &PoolId, at: DateTime<Utc>) -> DateTime<Utc> {
+        self.deadline(pool, at, |clocks| &clocks.contact_sla)
+    }
+
+    /// When a lead pushed to a rep in `pool` at `at` must have been accepted: the same span on
+    /// the pool's acceptance clock.
+    pub fn acceptance_due(&self, pool: &PoolId, at: DateTime<Utc>) -> DateTime<Utc> {
+        self.deadline(pool, at, |clocks| &clocks.acceptance)
+    }
+
+    fn deadline(
+        &self,
+        pool: &PoolId,
+        at: DateTime<Utc>,
+        clock: impl Fn(&PoolClocks) -> &PoolClock,
+    ) -> DateTime<Utc> {
+        match self.pool(pool) {
+            Some(p) => clock(&p.clocks).after(at, p.contact_sla),
+            None => at + crate::DEFAULT_CONTACT_SLA,
+        }
+    }
+
+    /// From when the holder of a lead of `pool` due at `due` is warned (`contactWarning`
+    /// before it, on the clock that set the deadline: acceptance for an assigned lead).
+    pub fn warning_from(&self, pool: &PoolId, due: DateTime<Utc>, assigned: bool) -> DateTime<Utc> {
+        match self.pool(pool) {
+            Some(p) if assigned => p.clocks.acceptance.before(due, p.contact_warning),
+            Some(p) => p.clocks.contact_sla.before(due, p.contact_warning),
+            None => due - Duration::minutes(15),
+        }
     }
 
     pub fn rep(&self, id: &RepId) -> Option<&Rep> {

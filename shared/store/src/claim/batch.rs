@@ -92,11 +92,13 @@ impl BatchClaim {
     }
 
     /// Hands the best available leads of `pool` to `slots`, the first slot the best one; fewer
-    /// when the pool runs out. The leads come back in slot order.
+    /// when the pool runs out. The leads come back in slot order, each to be contacted by
+    /// `due`.
     pub async fn hand_out(
         &mut self,
         pool: &PoolId,
         slots: &[Slot],
+        due: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<Vec<Lead>, Error> {
         let reps: Vec<&str> = slots.iter().map(|s| s.rep.as_str()).collect();
@@ -115,9 +117,9 @@ impl BatchClaim {
                  ORDER BY priority DESC, pooled_at, id LIMIT $6 FOR UPDATE SKIP LOCKED) picked) \
              UPDATE leads l SET state = 'claimed', owner_rep_id = s.rep, \
                claimed_at = $7::timestamptz, updated_at = $7::timestamptz, \
-               contact_due_at = $7::timestamptz + make_interval(secs => p.contact_sla_seconds) \
-             FROM free f JOIN slots s ON s.slot = f.slot, pools p \
-             WHERE l.id = f.id AND p.id = l.pool_id \
+               contact_due_at = $8, assigned_by = NULL, rejectable = false \
+             FROM free f JOIN slots s ON s.slot = f.slot \
+             WHERE l.id = f.id \
              RETURNING l.*, 'available'::text AS old_state, s.actor, s.reason, s.trace",
             "'lead.claimed', actor, reason, pool_id, owner_rep_id, $7, false, NULLIF(trace, '')";
             order by "priority DESC, pooled_at, id",
@@ -127,7 +129,8 @@ impl BatchClaim {
             &reasons as &[&str],
             &traces as &[&str],
             i64::try_from(slots.len()).unwrap_or(i64::MAX),
-            now
+            now,
+            due
         )
         .fetch_all(&mut *self.tx)
         .await

@@ -12,9 +12,12 @@ use crate::Store;
 use crate::error::{db_error, is_foreign_key_violation};
 use crate::rows;
 
-/// Which available leads a ClaimNext may not take for this rep.
-#[derive(Debug, Clone, Default)]
-pub struct NextFilter {
+/// What a ClaimNext gives the rep — leads to be contacted by `due` — and which available
+/// leads it may not take for her.
+#[derive(Debug, Clone)]
+pub struct NextClaim {
+    /// When what is claimed must be contacted (the pool's SLA on its clock).
+    pub due: DateTime<Utc>,
     /// Skip leads the rep gave up (released, or lost to an SLA) after this time.
     pub gave_up_after: Option<DateTime<Utc>>,
     /// Skip leads that entered the pool at or after this time: another rep's rotation window.
@@ -134,24 +137,29 @@ impl RepClaim {
         .map_err(db_error)
     }
 
-    /// Claims one chosen lead, if it is still available.
+    /// Claims one chosen lead, if it is still available in `pool`; it is to be contacted by
+    /// `due` (the pool's contact SLA from now, on its clock).
     pub async fn claim_lead(
         &mut self,
         id: LeadId,
+        pool: &PoolId,
+        due: DateTime<Utc>,
         actor: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<Lead>, Error> {
         let row = transition!(
             "UPDATE leads l SET state = 'claimed', owner_rep_id = $2, claimed_at = $3::timestamptz, \
-             contact_due_at = $3::timestamptz + make_interval(secs => p.contact_sla_seconds), \
+             contact_due_at = $6, assigned_by = NULL, rejectable = false, \
              updated_at = $3::timestamptz \
-             FROM pools p WHERE l.id = $1 AND l.state = 'available' AND p.id = l.pool_id \
+             WHERE l.id = $1 AND l.state = 'available' AND l.pool_id = $5 \
              RETURNING l.*, 'available'::text AS old_state",
             "'lead.claimed', $4, 'claim', pool_id, owner_rep_id, $3, false",
             id.0,
             self.rep.as_str(),
             now,
-            actor
+            actor,
+            pool.as_str(),
+            due
         )
         .fetch_optional(&mut *self.tx)
         .await
@@ -166,7 +174,7 @@ impl RepClaim {
         &mut self,
         pool: &PoolId,
         count: i64,
-        filter: &NextFilter,
+        filter: &NextClaim,
         actor: &str,
         reason: &str,
         now: DateTime<Utc>,
@@ -180,9 +188,9 @@ impl RepClaim {
                  AND e.to_state IN ('available', 'received'))) \
                ORDER BY l.priority DESC, l.pooled_at, l.id LIMIT $2 FOR UPDATE SKIP LOCKED) \
              UPDATE leads l SET state = 'claimed', owner_rep_id = $3, claimed_at = $4::timestamptz, \
-               contact_due_at = $4::timestamptz + make_interval(secs => p.contact_sla_seconds), \
+               contact_due_at = $9, assigned_by = NULL, rejectable = false, \
                updated_at = $4::timestamptz \
-             FROM picked, pools p WHERE l.id = picked.id AND p.id = l.pool_id \
+             FROM picked WHERE l.id = picked.id \
              RETURNING l.*, 'available'::text AS old_state",
             "'lead.claimed', $5, $6, pool_id, owner_rep_id, $4, false";
             order by "priority DESC, pooled_at, id",
@@ -193,7 +201,8 @@ impl RepClaim {
             actor,
             reason,
             filter.pooled_before,
-            filter.gave_up_after
+            filter.gave_up_after,
+            filter.due
         )
         .fetch_all(&mut *self.tx)
         .await

@@ -4,13 +4,49 @@
 //! gets a lead is still decided by one conditional statement.
 
 use chrono::{DateTime, Utc};
-use leadpool_domain::{Error, EventKind, Lead, LeadEvent, LeadId, LeadState, RepId};
+use leadpool_domain::{Error, EventKind, Lead, LeadEvent, LeadId, LeadState, PoolId, RepId};
 
 use super::RepClaim;
 use super::work::{GiveBack, give_back};
+use leadpool_policy::Policy;
+
 use crate::Store;
 use crate::error::db_error;
 use crate::rows::{self, EventRow};
+
+/// The terms on which a lead of `pool` (or of none) changes hands now: to be contacted by
+/// `claimed` once held as a claim, to be accepted by `assigned` once pushed to a rep (each on
+/// the pool's clock for it), and whether its new holder may turn it down. The statement checks
+/// the lead is still in `pool`.
+#[derive(Debug, Clone, Copy)]
+pub struct Handover<'a> {
+    pub pool: Option<&'a PoolId>,
+    pub claimed: DateTime<Utc>,
+    pub assigned: DateTime<Utc>,
+    pub rejectable: bool,
+}
+
+impl<'a> Handover<'a> {
+    /// The terms `policy` sets for a lead of `pool` changing hands at `now`.
+    pub fn of(
+        policy: &Policy,
+        pool: Option<&'a PoolId>,
+        now: DateTime<Utc>,
+        rejectable: bool,
+    ) -> Self {
+        let default = now + leadpool_policy::DEFAULT_CONTACT_SLA;
+        Self {
+            pool,
+            claimed: pool.map_or(default, |pool| policy.contact_due(pool, now)),
+            assigned: pool.map_or(default, |pool| policy.acceptance_due(pool, now)),
+            rejectable,
+        }
+    }
+
+    fn pool_id(&self) -> Option<&str> {
+        self.pool.map(PoolId::as_str)
+    }
+}
 
 impl RepClaim {
     /// Assigns an escalated or available lead to this transaction's rep: a manager's
@@ -19,19 +55,19 @@ impl RepClaim {
     pub async fn assign(
         &mut self,
         id: LeadId,
-        rejectable: bool,
+        terms: &Handover<'_>,
         reason: &str,
         actor: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<Lead>, Error> {
         let row = transition!(
             "WITH target AS (SELECT id, state AS old_state FROM leads \
-               WHERE id = $1 AND state IN ('escalated', 'available') FOR UPDATE) \
+               WHERE id = $1 AND state IN ('escalated', 'available') AND pool_id IS NOT DISTINCT FROM $7 \
+               FOR UPDATE) \
              UPDATE leads l SET state = 'assigned', owner_rep_id = $2, \
                claimed_at = $3::timestamptz, updated_at = $3::timestamptz, \
-               contact_due_at = $3::timestamptz + make_interval(secs => p.contact_sla_seconds), \
-               assigned_by = 'manual', rejectable = $6 \
-             FROM target, pools p WHERE l.id = target.id AND p.id = l.pool_id \
+               contact_due_at = $8, assigned_by = 'manual', rejectable = $6 \
+             FROM target WHERE l.id = target.id \
              RETURNING l.*, target.old_state",
             "'lead.assigned', $4, $5, pool_id, owner_rep_id, $3, false",
             id.0,
@@ -39,7 +75,9 @@ impl RepClaim {
             now,
             actor,
             reason,
-            rejectable
+            terms.rejectable,
+            terms.pool_id(),
+            terms.assigned
         )
         .fetch_optional(self.conn())
         .await
@@ -55,19 +93,19 @@ impl RepClaim {
         &mut self,
         id: LeadId,
         from: &RepId,
-        rejectable: bool,
+        terms: &Handover<'_>,
         reason: &str,
         actor: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<Lead>, Error> {
         let row = transition!(
             "WITH target AS (SELECT id, state AS old_state FROM leads WHERE id = $1 \
+               AND pool_id IS NOT DISTINCT FROM $8 \
                AND owner_rep_id = $2 AND state IN ('claimed', 'assigned', 'contacted') FOR UPDATE) \
              UPDATE leads l SET owner_rep_id = $3, updated_at = $4::timestamptz, \
                claimed_at = CASE WHEN l.state = 'contacted' THEN l.claimed_at ELSE $4::timestamptz END, \
-               contact_due_at = CASE WHEN l.state = 'contacted' THEN l.contact_due_at \
-                 ELSE $4::timestamptz + make_interval(secs => COALESCE( \
-                   (SELECT contact_sla_seconds FROM pools WHERE id = l.pool_id), 7200)) END, \
+               contact_due_at = CASE l.state WHEN 'contacted' THEN l.contact_due_at \
+                 WHEN 'assigned' THEN $10::timestamptz ELSE $9::timestamptz END, \
                assigned_by = 'manual', rejectable = $7 \
              FROM target WHERE l.id = target.id RETURNING l.*, target.old_state",
             "'lead.reassigned', $5, $6, pool_id, owner_rep_id, $4, false",
@@ -77,7 +115,10 @@ impl RepClaim {
             now,
             actor,
             reason,
-            rejectable
+            terms.rejectable,
+            terms.pool_id(),
+            terms.claimed,
+            terms.assigned
         )
         .fetch_optional(self.conn())
         .await

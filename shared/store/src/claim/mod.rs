@@ -11,8 +11,9 @@ mod work;
 
 pub use batch::{BatchClaim, Slot};
 pub use browse::{AvailableCursor, LeadOrder};
-pub use claiming::{NextFilter, RepClaim};
+pub use claiming::{NextClaim, RepClaim};
 pub(crate) use claiming::{lock_rep, open_lead_counts, try_lock_rep};
 pub use history::{AssignmentDecisions, RatioProgress};
 pub use leadpool_domain::OwnedChange;
 pub use listing::{LeadFilter, ListCursor};
+pub use manage::Handover;

@@ -3,7 +3,7 @@
 //! the change, and only if the lead is still hers and in a state the change allows.
 
 use chrono::{DateTime, Utc};
-use leadpool_domain::{Error, EventKind, Lead, LeadId, LeadState, OwnedChange, RepId};
+use leadpool_domain::{Error, EventKind, Lead, LeadId, LeadState, OwnedChange, PoolId, RepId};
 
 use crate::Store;
 use crate::error::db_error;
@@ -84,29 +84,50 @@ impl Store {
                 .await
             }
             OwnedChange::Accept => {
-                // The contact SLA starts now; she has decided, so it is no longer hers to
-                // turn down.
-                transition!(
-                    "WITH target AS (SELECT id, rejectable AS was_rejectable FROM leads \
-                       WHERE id = $1 AND owner_rep_id = $2 AND state = 'assigned' FOR UPDATE) \
-                     UPDATE leads l SET state = 'claimed', claimed_at = $3::timestamptz, \
-                       updated_at = $3::timestamptz, rejectable = false, \
-                       contact_due_at = $3::timestamptz + make_interval(secs => COALESCE( \
-                         (SELECT contact_sla_seconds FROM pools WHERE id = l.pool_id), 7200)) \
-                     FROM target WHERE l.id = target.id \
-                     RETURNING l.*, 'assigned'::text AS old_state, target.was_rejectable",
-                    "'lead.assignment_accepted', $4, $5, pool_id, owner_rep_id, $3, NOT was_rejectable",
-                    id.0,
-                    rep.as_str(),
-                    now,
-                    actor,
-                    reason
-                )
-                .fetch_optional(&self.pool)
-                .await
+                return Err(Error::internal(
+                    "an accept needs its deadline: use Store::accept_assignment",
+                ));
             }
         };
         rows::lead(row.map_err(db_error)?)
+    }
+}
+
+impl Store {
+    /// AcceptAssignment: an assigned lead of `rep` becomes hers as a claim, to be contacted by
+    /// `terms.claimed`; `None` when it is not hers, not assigned or not in that pool.
+    pub async fn accept_assignment(
+        &self,
+        id: LeadId,
+        rep: &RepId,
+        terms: &super::Handover<'_>,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Lead>, Error> {
+        let reason = OwnedChange::Accept.history_reason();
+        // The contact SLA starts now; she has decided, so it is no longer hers to turn down.
+        let row = transition!(
+            "WITH target AS (SELECT id, rejectable AS was_rejectable FROM leads \
+               WHERE id = $1 AND owner_rep_id = $2 AND state = 'assigned' \
+               AND pool_id IS NOT DISTINCT FROM $6 \
+               FOR UPDATE) \
+             UPDATE leads l SET state = 'claimed', claimed_at = $3::timestamptz, \
+               updated_at = $3::timestamptz, rejectable = false, contact_due_at = $7 \
+             FROM target WHERE l.id = target.id \
+             RETURNING l.*, 'assigned'::text AS old_state, target.was_rejectable",
+            "'lead.assignment_accepted', $4, $5, pool_id, owner_rep_id, $3, NOT was_rejectable",
+            id.0,
+            rep.as_str(),
+            now,
+            actor,
+            reason,
+            terms.pool.map(PoolId::as_str),
+            terms.claimed
+        )
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_error)?;
+        rows::lead(row)
     }
 }
 

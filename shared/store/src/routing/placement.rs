@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use leadpool_domain::{Error, Lead, LeadId, PoolId, RepId};
 use leadpool_policy::{Candidate, Strategy, next_assignee};
 use uuid::Uuid;
@@ -33,7 +33,8 @@ pub struct AssignmentRequest<'a> {
     pub candidates: &'a [Candidate],
     /// The pool the lead belongs to while assigned (and returns to if rejected).
     pub pool: Option<&'a PoolId>,
-    pub contact_sla: Duration,
+    /// When the rep must have accepted it.
+    pub due: DateTime<Utc>,
     pub reason: &'a str,
 }
 
@@ -130,14 +131,14 @@ impl Store {
             "UPDATE leads SET state = 'assigned', owner_rep_id = $2, pool_id = COALESCE($3, pool_id), \
                assigned_by = 'auto', rejectable = true, \
                claimed_at = $4::timestamptz, updated_at = $4::timestamptz, \
-               contact_due_at = $4::timestamptz + make_interval(secs => $5::float8) \
+               contact_due_at = $5 \
              WHERE id = $1 AND state = 'received' RETURNING *, 'received'::text AS old_state",
             "'lead.auto_assigned', $6, $7, pool_id, owner_rep_id, $4, false",
             request.lead.0,
             chosen.rep.as_str(),
             request.pool.map(PoolId::as_str),
             now,
-            request.contact_sla.num_seconds() as f64,
+            request.due,
             actor,
             &reason
         )

@@ -29,34 +29,46 @@ impl AlertState {
     }
 }
 
+/// From which deadline on a pool's held leads are due soon now: `contactWarning` ahead on
+/// the clock that set the deadline (contact SLA for claimed leads, acceptance for assigned).
+#[derive(Debug, Clone)]
+pub struct WarnBy {
+    pub pool: PoolId,
+    pub claimed_due_by: DateTime<Utc>,
+    pub assigned_due_by: DateTime<Utc>,
+}
+
 impl JobTx {
     /// C5: a `lead.contact_due_soon` history row for every claimed or assigned lead of the
     /// `pools` whose deadline is within that pool's warning at `now` and not yet passed — once
     /// per claim (a claim's warning is not repeated).
     pub async fn warn_contact_due(
         &mut self,
-        pools: &[(PoolId, chrono::Duration)],
+        pools: &[WarnBy],
         actor: &str,
         now: DateTime<Utc>,
     ) -> Result<i64, Error> {
-        let ids: Vec<&str> = pools.iter().map(|(p, _)| p.as_str()).collect();
-        let warnings: Vec<f64> = pools.iter().map(|(_, w)| w.num_seconds() as f64).collect();
+        let ids: Vec<&str> = pools.iter().map(|w| w.pool.as_str()).collect();
+        let claimed: Vec<DateTime<Utc>> = pools.iter().map(|w| w.claimed_due_by).collect();
+        let assigned: Vec<DateTime<Utc>> = pools.iter().map(|w| w.assigned_due_by).collect();
         let warned = sqlx::query!(
             "INSERT INTO lead_events \
                (lead_id, from_state, to_state, kind, actor, reason, pool_id, rep_id, occurred_at) \
              SELECT l.id, l.state, l.state, 'lead.contact_due_soon', $3, \
                'contact due by ' || to_char(l.contact_due_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), \
                l.pool_id, l.owner_rep_id, $4 \
-             FROM leads l JOIN unnest($1::text[], $2::float8[]) AS w (pool_id, seconds) \
-               ON w.pool_id = l.pool_id \
+             FROM leads l JOIN unnest($1::text[], $2::timestamptz[], $5::timestamptz[]) \
+               AS w (pool_id, claimed_by, assigned_by) ON w.pool_id = l.pool_id \
              WHERE l.state IN ('claimed', 'assigned') AND l.contact_due_at > $4 \
-               AND l.contact_due_at - make_interval(secs => w.seconds) <= $4 \
+               AND l.contact_due_at <= CASE l.state WHEN 'claimed' THEN w.claimed_by \
+                 ELSE w.assigned_by END \
                AND NOT EXISTS (SELECT 1 FROM lead_events e WHERE e.lead_id = l.id \
                  AND e.kind = 'lead.contact_due_soon' AND e.occurred_at >= l.claimed_at)",
             &ids as &[&str],
-            &warnings,
+            &claimed,
             actor,
-            now
+            now,
+            &assigned
         )
         .execute(&mut *self.tx)
         .await

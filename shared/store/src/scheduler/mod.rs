@@ -9,7 +9,7 @@ mod performance;
 mod runs;
 
 pub use cleanup::{KeptRecord, MergeRecord, ProposalRecord};
-pub use events::AlertState;
+pub use events::{AlertState, WarnBy};
 pub use health::{ClaimTiming, Flow, Outcomes, PoolCounts, QuotaShortfall};
 pub use moves::{AgeFrom, AgeOut, AgeStep, Boost, DuplicateKey, ForcedAssignment, Release};
 pub use runs::{JobRunRecord, JobTx};

@@ -42,7 +42,9 @@ pub struct Release {
 #[derive(Debug, Clone)]
 pub struct AgeStep {
     pub pool: PoolId,
-    pub after: chrono::Duration,
+    /// The step's age back from now on the pool's lifecycle clock: leads that entered the pool
+    /// at or before it are due.
+    pub entered_before: DateTime<Utc>,
     pub reason: String,
     pub to_pool: Option<PoolId>,
 }
@@ -67,14 +69,15 @@ pub struct AgeOut<'a> {
     pub kind: EventKind,
 }
 
-/// S3 priority: a pool's available leads older than `top_half_after` are raised to the median
-/// priority of the pool's younger leads, older than `top_tenth_after` to their 90th percentile.
-/// Ties sort older first, so a raised lead ranks in the top half (tenth) of the pool.
+/// S3 priority: a pool's available leads that entered it at or before `top_half_before` are
+/// raised to the median priority of the pool's younger leads, at or before `top_tenth_before`
+/// to their 90th percentile (the instants are the step ages back from now on the pool's
+/// lifecycle clock). Ties sort older first, so a raised lead ranks in the top half (tenth).
 #[derive(Debug, Clone)]
 pub struct Boost {
     pub pool: PoolId,
-    pub top_half_after: Option<chrono::Duration>,
-    pub top_tenth_after: Option<chrono::Duration>,
+    pub top_half_before: Option<DateTime<Utc>>,
+    pub top_tenth_before: Option<DateTime<Utc>>,
 }
 
 /// One forced assignment.
@@ -83,6 +86,8 @@ pub struct ForcedAssignment {
     pub lead: LeadId,
     pub rep: RepId,
     pub reason: String,
+    /// When she must have accepted it (the pool's acceptance clock).
+    pub due: DateTime<Utc>,
 }
 
 /// What duplicate cleanup compares: the same email, or the same company domain and name.
@@ -131,7 +136,9 @@ impl JobTx {
 
     /// S2: takes back the leads whose owner missed the deadline at or before `now`: claimed
     /// leads not contacted in time and assigned leads not accepted in time. They return to
-    /// their pool (or to routing, without one).
+    /// their pool (or to routing, without one) — except a forced assignment ("no choice"),
+    /// which goes to the managers' escalation queue: the pool had its chance, and the forced
+    /// step is taken once per stay in a pool (`due_for_assignment`).
     /// An assignment that expires while its rep is off duty (one of `off_duty`) is excused:
     /// it does not count against her acceptance.
     pub async fn expire_contact_slas(
@@ -149,23 +156,28 @@ impl JobTx {
             self.tx,
             batch,
             transition!(ids:
-                "WITH claimed AS (SELECT id, state AS old_state, owner_rep_id, rejectable FROM leads \
+                "WITH claimed AS (SELECT id, state AS old_state, owner_rep_id, rejectable, \
+                     assigned_by = 'forced' AS forced FROM leads \
                    WHERE state = 'claimed' AND contact_due_at <= $1 \
                    ORDER BY contact_due_at LIMIT $3 FOR UPDATE SKIP LOCKED), \
-                 assigned AS (SELECT id, state AS old_state, owner_rep_id, rejectable FROM leads \
+                 assigned AS (SELECT id, state AS old_state, owner_rep_id, rejectable, \
+                     assigned_by = 'forced' AS forced FROM leads \
                    WHERE state = 'assigned' AND contact_due_at <= $1 \
                    ORDER BY contact_due_at LIMIT $3 FOR UPDATE SKIP LOCKED), \
                  due AS (SELECT * FROM claimed UNION ALL SELECT * FROM assigned) \
                  UPDATE leads l SET \
-                   state = CASE WHEN l.pool_id IS NULL THEN 'received' ELSE 'available' END, \
+                   state = CASE WHEN l.pool_id IS NULL THEN 'received' \
+                     WHEN due.forced THEN 'escalated' ELSE 'available' END, \
                    pooled_at = CASE WHEN l.pool_id IS NULL THEN NULL ELSE COALESCE(l.pooled_at, $1) END, \
                    owner_rep_id = NULL, claimed_at = NULL, contact_due_at = NULL, \
                    rejectable = false, updated_at = $1 \
                  FROM due WHERE l.id = due.id \
                  RETURNING l.*, due.old_state, due.owner_rep_id AS lost_by, \
-                   due.rejectable AS was_rejectable",
+                   due.rejectable AS was_rejectable, due.forced",
                 "CASE old_state WHEN 'claimed' THEN 'lead.sla_expired' ELSE 'lead.assignment_expired' END, \
-                 $2, CASE old_state WHEN 'claimed' THEN 'contact SLA expired' \
+                 $2, CASE WHEN forced AND state = 'escalated' \
+                     THEN 'forced assignment not worked in time: to the managers'' escalation queue' \
+                   WHEN old_state = 'claimed' THEN 'contact SLA expired' \
                    ELSE 'assignment not accepted in time' END, pool_id, lost_by, $1, \
                  old_state = 'assigned' AND (NOT was_rejectable OR lost_by = ANY($4))",
                 now,
@@ -187,7 +199,7 @@ impl JobTx {
     ) -> Result<Vec<LeadId>, Error> {
         let mut moved = Vec::new();
         for s in step.steps {
-            let (cutoff, to_pool) = (now - s.after, s.to_pool.as_ref().map(PoolId::as_str));
+            let (cutoff, to_pool) = (s.entered_before, s.to_pool.as_ref().map(PoolId::as_str));
             // One statement per age kind: the state lists are literals so the planner uses
             // the matching partial index.
             moved.extend(match step.age {
@@ -253,7 +265,9 @@ impl JobTx {
     ) -> Result<Vec<LeadId>, Error> {
         let mut raised = Vec::new();
         for b in boosts {
-            let (Some(first), tenth) = (b.top_half_after.or(b.top_tenth_after), b.top_tenth_after)
+            // The younger step's cutoff is the later instant.
+            let (Some(first), tenth) =
+                (b.top_half_before.or(b.top_tenth_before), b.top_tenth_before)
             else {
                 continue;
             };
@@ -265,7 +279,7 @@ impl JobTx {
                    percentile_disc(0.9) WITHIN GROUP (ORDER BY priority) AS p90 \
                  FROM leads WHERE pool_id = $1 AND state = 'available' AND pooled_at > $2",
                 b.pool.as_str(),
-                now - first
+                first
             )
             .fetch_one(&mut *self.tx)
             .await
@@ -274,9 +288,13 @@ impl JobTx {
                 continue; // no younger leads: nothing to rank against
             };
             // Without a top-half step every old lead goes straight to the top tenth.
-            let p50 = if b.top_half_after.is_some() { p50 } else { p90 };
+            let p50 = if b.top_half_before.is_some() {
+                p50
+            } else {
+                p90
+            };
             // No top-tenth step: a cutoff no lead reaches.
-            let tenth_cutoff = tenth.map_or(DateTime::<Utc>::MIN_UTC, |t| now - t);
+            let tenth_cutoff = tenth.unwrap_or(DateTime::<Utc>::MIN_UTC);
             raised.extend(
                 transition!(ids:
                     "WITH old AS (SELECT id, priority, \
@@ -290,7 +308,7 @@ impl JobTx {
                      format('aged: priority %s → %s (%s of the pool)', old_priority, priority, share), \
                      pool_id, NULL, $6, false",
                     b.pool.as_str(),
-                    now - first,
+                    first,
                     tenth_cutoff,
                     p50,
                     p90,
@@ -351,7 +369,8 @@ impl JobTx {
     }
 
     /// S4: up to `limit` leads of `pool` (available or escalated) that entered it at or before
-    /// `entered_before`, oldest first, after `after` (keyset), locked for this run.
+    /// `entered_before` and were not force-assigned since, oldest first, after `after`
+    /// (keyset), locked for this run.
     pub async fn due_for_assignment(
         &mut self,
         pool: &PoolId,
@@ -361,9 +380,11 @@ impl JobTx {
     ) -> Result<Vec<Lead>, Error> {
         let rows = lead_rows!(
             [
-                "out AS (SELECT * FROM leads \
+                "out AS (SELECT * FROM leads l \
                  WHERE pool_id = $1 AND state IN ('available', 'escalated') AND pooled_at <= $2 \
                    AND ($3::timestamptz IS NULL OR (pooled_at, id) > ($3, $4)) \
+                   AND NOT EXISTS (SELECT 1 FROM lead_events e WHERE e.lead_id = l.id \
+                     AND e.kind = 'lead.force_assigned' AND e.occurred_at >= l.pooled_at) \
                  ORDER BY pooled_at, id LIMIT $5 FOR UPDATE SKIP LOCKED)"
             ]
             order by "pooled_at, id",
@@ -394,23 +415,24 @@ impl JobTx {
         let ids: Vec<Uuid> = assignments.iter().map(|a| a.lead.0).collect();
         let reps: Vec<&str> = assignments.iter().map(|a| a.rep.as_str()).collect();
         let reasons: Vec<&str> = assignments.iter().map(|a| a.reason.as_str()).collect();
+        let dues: Vec<DateTime<Utc>> = assignments.iter().map(|a| a.due).collect();
         let assigned = transition!(ids:
-            "WITH input AS (SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[]) AS t(id, rep, reason)), \
+            "WITH input AS (SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $6::timestamptz[]) \
+                 AS t(id, rep, reason, due)), \
                old AS (SELECT id, state AS old_state FROM leads WHERE id = ANY($1)) \
              UPDATE leads l SET state = 'assigned', owner_rep_id = i.rep, claimed_at = $4::timestamptz, \
-               assigned_by = 'forced', rejectable = false, \
-               contact_due_at = $4::timestamptz + make_interval(secs => p.contact_sla_seconds), \
+               assigned_by = 'forced', rejectable = false, contact_due_at = i.due, \
                updated_at = $4::timestamptz \
-             FROM input i, old, pools p \
-             WHERE l.id = i.id AND old.id = i.id AND p.id = l.pool_id \
-               AND l.state IN ('available', 'escalated') \
+             FROM input i, old \
+             WHERE l.id = i.id AND old.id = i.id AND l.state IN ('available', 'escalated') \
              RETURNING l.*, old.old_state, i.reason AS assign_reason",
             "'lead.force_assigned', $5, assign_reason, pool_id, owner_rep_id, $4, false",
             &ids,
             &reps as &[&str],
             &reasons as &[&str],
             now,
-            actor
+            actor,
+            &dues
         )
         .fetch_all(&mut *self.tx)
         .await
