@@ -279,6 +279,7 @@ fn row_lead(headers: &[String], record: &csv::StringRecord) -> v1::SubmitLeadReq
             "region" => lead.region = value,
             "product" => lead.product = value,
             "industry" => lead.industry = value,
+            "language" => lead.language = value,
             _ if !value.is_empty() => {
                 attributes.insert(header.clone(), value);
             }

@@ -215,6 +215,8 @@ enum ExplainWhat {
         industry: String,
         #[arg(long, default_value = "")]
         source: String,
+        #[arg(long, default_value = "")]
+        language: String,
     },
     /// Whether a rep may claim from a pool now (or --at an RFC 3339 time), and why.
     Access {
@@ -290,6 +292,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     product,
                     industry,
                     source,
+                    language,
                 },
         } => {
             let sketch = leadpool_proto::v1::LeadSketch {
@@ -299,6 +302,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 product,
                 industry,
                 source,
+                language,
             };
             commands::explain_route(&conn, lead, sketch).await
         }

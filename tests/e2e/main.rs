@@ -33,6 +33,7 @@ mod reflection;
 mod routing;
 mod rules;
 mod scheduler;
+mod skills;
 mod tls;
 mod tracing;
 mod working_time;

@@ -10,7 +10,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use leadpool_domain::{Error, PoolId, Reason, RepId};
 use leadpool_limits::{CooldownRule, LimitSet, RollingLimit, Scope};
-use leadpool_policy::{Limits, Policy, Pool, Ratio, Rep, RotationWindow, WindowTurn};
+use leadpool_policy::{Limits, Policy, Pool, Ratio, Rep, RotationWindow, Skill, WindowTurn};
+use leadpool_store::SkillFilter;
 
 const DAY: Duration = Duration::from_secs(24 * 3600);
 const HOUR: Duration = Duration::from_secs(3600);
@@ -27,6 +28,12 @@ pub struct ClaimRules {
     pub rotation: Option<RotationWindow>,
     /// Pools that must be empty before this one opens.
     pub gates: Vec<PoolId>,
+    /// Leads go only to reps covering their skills, until they waited long enough.
+    pub skills: Option<leadpool_policy::SkillMatch>,
+    /// The pool's lifecycle clock, on which the skills' wait is counted.
+    pub lifecycle: leadpool_policy::PoolClock,
+    /// What the claiming rep covers: products, industries, languages.
+    covers: [Vec<String>; 3],
 }
 
 impl ClaimRules {
@@ -67,15 +74,38 @@ impl ClaimRules {
             ratio: pool.and_then(|p| p.ratio.clone()),
             rotation: pool.and_then(|p| p.rotation.clone()),
             gates: pool.map(|p| p.gates.clone()).unwrap_or_default(),
+            skills: pool.and_then(|p| p.skills.clone()),
+            lifecycle: pool.map(|p| p.clocks.lifecycle.clone()).unwrap_or_default(),
+            covers: [Skill::Product, Skill::Industry, Skill::Language]
+                .map(|skill| skill.of_rep(rep).iter().cloned().collect()),
         }
+    }
+
+    /// Which leads ClaimNext skips for this rep at `now` because of the pool's skill match.
+    pub fn skill_filter(&self, now: DateTime<Utc>) -> Option<SkillFilter> {
+        let skills = self.skills.as_ref()?;
+        let [products, industries, languages] = [Skill::Product, Skill::Industry, Skill::Language]
+            .map(|skill| {
+                skills
+                    .skills
+                    .contains(&skill)
+                    .then(|| self.covers[skill as usize].clone())
+            });
+        Some(SkillFilter {
+            products,
+            industries,
+            languages,
+            relaxed_before: skills.relaxed_before(now, &self.lifecycle),
+        })
     }
 
     /// Whether a claim by `rep` at `now` may be made with others (group commit): not when it
     /// needs the history of her own claims (a ratio, the reclaim embargo) or skips leads only
-    /// for her (another rep's rotation window).
+    /// for her (another rep's rotation window, leads needing skills she lacks).
     pub fn groupable(&self, rep: &RepId, now: DateTime<Utc>) -> bool {
         self.ratio.is_none()
             && self.reclaim_embargo.is_none()
+            && self.skills.is_none()
             && self.excluding_turn(rep, now).is_none()
     }
 

@@ -589,6 +589,7 @@ fn sketch_facts(sketch: &v1::LeadSketch) -> Result<LeadFacts, Error> {
         country: sketch.country.trim().to_ascii_uppercase(),
         product: sketch.product.trim().to_ascii_lowercase(),
         industry: sketch.industry.trim().to_ascii_lowercase(),
+        language: sketch.language.trim().to_ascii_lowercase(),
         source: sketch.source.trim().to_ascii_lowercase(),
     })
 }
@@ -674,6 +675,7 @@ fn parse_pool(req: &v1::CreatePoolRequest) -> Result<(PoolId, PoolDoc), Vec<Fiel
         refresh: None,
         health: None,
         working_time: None,
+        skills: None,
     };
     match (id, v.into_vec()) {
         (Some(id), violations) if violations.is_empty() => Ok((id, doc)),
@@ -738,6 +740,7 @@ fn parse_rep(rep: Option<&v1::Rep>) -> Result<(RepId, RepDoc), Vec<FieldViolatio
                 regions: Vec::new(),
                 products: Vec::new(),
                 industries: Vec::new(),
+                languages: Vec::new(),
                 active: Some(rep.active),
                 weight: None,
                 unavailable: Vec::new(),

@@ -5,7 +5,7 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
-use leadpool_domain::{Error, LeadId, PoolId, RepId};
+use leadpool_domain::{Error, Lead, LeadId, PoolId, RepId};
 use leadpool_policy::{
     Away, Candidate, Candidates, LeadFacts, Policy, Pool, Role, Strategy, next_assignee,
 };
@@ -19,12 +19,27 @@ use crate::history::{ACTOR, span};
 pub fn candidates(
     policy: &Policy,
     pool: &Pool,
-    lead: &LeadFacts,
+    lead: &Lead,
     away: &Away,
     now: DateTime<Utc>,
 ) -> (Strategy, Candidates) {
+    let facts = LeadFacts::from(lead);
+    // The step's own skill match, else the pool's, each until the lead's wait relaxed it.
+    let skills = match pool
+        .schedule
+        .aging
+        .assign
+        .as_ref()
+        .and_then(|a| a.skills.as_ref())
+    {
+        Some(skills) => lead
+            .pooled_at
+            .and_then(|at| skills.asked(at, now, &pool.clocks.lifecycle)),
+        None => pool.skills_asked(lead.pooled_at, now),
+    };
     if let Some(assign) = &pool.schedule.aging.assign {
-        let candidates = policy.assignment_candidates(assign, lead, away, now, Some(&pool.id));
+        let candidates =
+            policy.assignment_candidates(assign, &facts, skills, away, now, Some(&pool.id));
         return (assign.strategy, candidates);
     }
     let mut candidates = Candidates::default();
@@ -32,6 +47,13 @@ pub fn candidates(
         if let Some(away) = away.of(&rep.id) {
             let why = format!("{} is unavailable {}", rep.id.name(), away.describe());
             candidates.skipped.push(why);
+            continue;
+        }
+        let lacking = skills.map(|s| s.lacking(rep, &facts)).unwrap_or_default();
+        if !lacking.is_empty() {
+            candidates
+                .skipped
+                .push(format!("{} {}", rep.id.name(), lacking.join(", ")));
             continue;
         }
         let access = policy.explain_access(&rep.id, &pool.id, now);
@@ -124,8 +146,7 @@ pub async fn assign_overdue(
             let mut picks = Vec::new();
             let mut waits = Vec::new();
             for lead in &due {
-                let (strategy, mut candidates) =
-                    candidates(policy, pool, &LeadFacts::from(lead), &away, now);
+                let (strategy, mut candidates) = candidates(policy, pool, lead, &away, now);
                 let chosen = loop {
                     let Some(next) =
                         next_assignee(strategy, &candidates.eligible, &counts).cloned()

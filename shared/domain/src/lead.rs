@@ -205,6 +205,8 @@ pub struct Lead {
     pub region: String,
     pub product: String,
     pub industry: String,
+    /// Lowercase language tag; empty when unknown.
+    pub language: String,
     pub attributes: BTreeMap<String, String>,
     /// The pool it is in (or, while assigned, belongs to).
     pub pool: Option<PoolId>,

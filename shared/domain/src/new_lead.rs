@@ -24,6 +24,8 @@ pub struct NewLead {
     pub region: String,
     pub product: String,
     pub industry: String,
+    /// Lowercase language tag ("de", "en-us"); empty when unknown.
+    pub language: String,
     pub attributes: BTreeMap<String, String>,
 }
 
@@ -42,6 +44,7 @@ pub struct LeadInput {
     pub region: String,
     pub product: String,
     pub industry: String,
+    pub language: String,
     pub attributes: BTreeMap<String, String>,
 }
 
@@ -117,6 +120,16 @@ impl NewLead {
         ] {
             check_text(&mut v, field, value);
         }
+        let language = normalize_tag(&input.language);
+        if !language.is_empty() && !is_language_tag(&language) {
+            v.add(
+                "language",
+                format!(
+                    "`{}` is not a language tag such as de or en-us",
+                    excerpt(&language, 16)
+                ),
+            );
+        }
         if input.attributes.len() > MAX_ATTRIBUTES {
             v.add(
                 "attributes",
@@ -146,6 +159,7 @@ impl NewLead {
             region: normalize_tag(&input.region),
             product: normalize_tag(&input.product),
             industry: normalize_tag(&input.industry),
+            language,
             attributes: input.attributes,
         })
     }
@@ -175,6 +189,12 @@ impl NewLead {
             hash.update(field.as_bytes());
         }
         hash.update(self.score.to_le_bytes());
+        // Only when given, so leads submitted before languages existed keep their digest.
+        if !self.language.is_empty() {
+            hash.update(b"language");
+            hash.update((self.language.len() as u64).to_le_bytes());
+            hash.update(self.language.as_bytes());
+        }
         for (key, value) in &self.attributes {
             hash.update((key.len() as u64).to_le_bytes());
             hash.update(key.as_bytes());
@@ -183,6 +203,16 @@ impl NewLead {
         }
         hash.finalize().into()
     }
+}
+
+/// A BCP 47 language tag as people write them: a 2–3 letter language, then optional
+/// subtags of 2–8 letters or digits (`de`, `en-us`, `zh-hant-tw`).
+fn is_language_tag(tag: &str) -> bool {
+    let mut parts = tag.split('-');
+    let language = parts.next().unwrap_or_default();
+    (2..=3).contains(&language.len())
+        && language.chars().all(|c| c.is_ascii_lowercase())
+        && parts.all(|p| (2..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric()))
 }
 
 /// Segment tags (source, region, product, industry) compare case-insensitively.

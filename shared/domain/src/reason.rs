@@ -85,6 +85,8 @@ reasons! {
     Overloaded = "OVERLOADED",
     /// The caller's deadline passed before the work was done; nothing was changed.
     DeadlineExceeded = "DEADLINE_EXCEEDED",
+    /// The pool gives this lead only to reps covering its skills, and the rep does not (yet).
+    SkillMismatch = "SKILL_MISMATCH",
 }
 
 impl fmt::Display for Reason {

@@ -63,22 +63,32 @@ impl Policy {
             );
         }
         if pool.access.is_empty() {
+            let mut reasons = vec![format!("{} is open to every rep", pool_id.name())];
+            reasons.extend(pool_skills(pool, rep));
             return AccessExplanation {
                 allowed: true,
                 rule: None,
                 window,
-                reasons: vec![format!("{} is open to every rep", pool_id.name())],
+                reasons,
             };
         }
         let mut refusals = Vec::new();
         for rule in &pool.access {
             let misses = rule_misses(rule, rep);
             if misses.is_empty() {
+                let mut reasons = vec![format!("access rule `{}` grants it", rule.name)];
+                if let Some(skills) = &rule.skills {
+                    reasons.push(format!(
+                        "she has the skills it asks for ({})",
+                        skills.describe()
+                    ));
+                }
+                reasons.extend(pool_skills(pool, rep));
                 return AccessExplanation {
                     allowed: true,
                     rule: Some(rule.name.clone()),
                     window,
-                    reasons: vec![format!("access rule `{}` grants it", rule.name)],
+                    reasons,
                 };
             }
             refusals.push(format!("rule `{}`: {}", rule.name, misses.join("; ")));
@@ -201,6 +211,32 @@ fn on_duty(
 }
 
 /// Every criterion of `rule` the rep does not meet.
+/// What a pool that matches leads to skills means for `rep`: which leads she may take.
+fn pool_skills(pool: &crate::Pool, rep: &Rep) -> Option<String> {
+    let skills = pool.skills.as_ref()?;
+    let covered: Vec<String> = skills
+        .skills
+        .iter()
+        .map(|skill| {
+            let has: Vec<&str> = skill.of_rep(rep).iter().map(String::as_str).collect();
+            format!("{}s [{}]", skill.name(), has.join(", "))
+        })
+        .collect();
+    let relax = skills.relax_after.map_or(String::new(), |after| {
+        format!("; after {} in the pool, any lead", crate::span(after))
+    });
+    Some(format!(
+        "she may take leads whose {} she covers: {}{relax}",
+        skills
+            .skills
+            .iter()
+            .map(|s| s.name())
+            .collect::<Vec<_>>()
+            .join(", "),
+        covered.join(", ")
+    ))
+}
+
 fn rule_misses(rule: &AccessRule, rep: &Rep) -> Vec<String> {
     let mut misses = Vec::new();
     let list = |items: Vec<String>| items.join(", ");
@@ -243,6 +279,9 @@ fn rule_misses(rule: &AccessRule, rep: &Rep) -> Vec<String> {
             "team is not one of [{}]",
             list(rule.teams.iter().cloned().collect())
         ));
+    }
+    if let Some(skills) = &rule.skills {
+        misses.extend(skills.misses(rep));
     }
     misses
 }

@@ -10,6 +10,7 @@ use leadpool_domain::{PoolId, RepId};
 use crate::availability::Away;
 use crate::model::{Assign, Policy, Rep, Strategy};
 use crate::route::LeadFacts;
+use crate::skills::SkillMatch;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Candidate {
@@ -66,12 +67,15 @@ impl Candidates {
 
 impl Policy {
     /// The reps who may receive `lead` under `assign` at `now`: active, not `away`, on duty by
-    /// their team's calendar (A4: business hours, on-call and weekend rotations), and for the
-    /// territory strategy covering the lead's region — each with her caps for `pool`.
+    /// their team's calendar (A4: business hours, on-call and weekend rotations), for the
+    /// territory strategy covering the lead's region, and covering the lead's skills where
+    /// `skills` asks (the caller leaves it out once the lead's wait relaxed it) — each with
+    /// her caps for `pool`.
     pub fn assignment_candidates(
         &self,
         assign: &Assign,
         lead: &LeadFacts,
+        skills: Option<&SkillMatch>,
         away: &Away,
         now: DateTime<Utc>,
         pool: Option<&PoolId>,
@@ -117,6 +121,13 @@ impl Policy {
                         &lead.region
                     }
                 ));
+            } else if let Some(lacking) = skills
+                .map(|skills| skills.lacking(rep, lead))
+                .filter(|lacking| !lacking.is_empty())
+            {
+                candidates
+                    .skipped
+                    .push(format!("{} {}", rep.id.name(), lacking.join(", ")));
             } else {
                 candidates.eligible.push(self.candidate(rep, pool));
             }

@@ -219,6 +219,9 @@ pub struct RepDoc {
     pub products: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub industries: Vec<String>,
+    /// Languages she speaks with contacts: `de`, `en`, `en-us`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub languages: Vec<String>,
     /// Inactive reps neither claim nor receive assignments. Default true.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub active: Option<bool>,
@@ -321,6 +324,10 @@ pub struct PoolDoc {
     /// Working time for this pool's clocks, replacing the policy's `workingTime`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub working_time: Option<WorkingTimeDoc>,
+    /// Leads go only to reps covering their product, industry or language (claiming and
+    /// forced assignment), until they waited `relaxAfter`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skills: Option<SkillMatchDoc>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -414,6 +421,39 @@ pub struct AccessRuleDoc {
     pub teams: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reps: Vec<String>,
+    /// The rep covers products, industries or languages: of each list given, any one (or,
+    /// with `match: all`, every one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skills: Option<SkillsDoc>,
+}
+
+/// Skills an access rule requires of a rep.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SkillsDoc {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub products: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub industries: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub languages: Vec<String>,
+    /// `any` (default: one value of each list) or `all` (every value).
+    #[serde(default, rename = "match", skip_serializing_if = "Option::is_none")]
+    pub matching: Option<String>,
+}
+
+/// A lead goes only to reps covering its own product, industry or language.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SkillMatchDoc {
+    /// Which of the lead's attributes a rep must cover: `product`, `industry`, `language`. A
+    /// lead without a value asks nothing of that skill.
+    #[serde(rename = "match")]
+    pub matching: Vec<String>,
+    /// After this wait (since it entered the pool, on the pool's lifecycle clock; for an
+    /// assignment rule, since it arrived) any rep of the pool may take it. Unset: never.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relax_after: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -503,6 +543,8 @@ pub struct MatchDoc {
     pub industries: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sources: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub languages: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_score: Option<i32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -550,6 +592,10 @@ pub struct AssignDoc {
     /// Where the lead goes when no candidate is available. Without it, the lead waits.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fallback_pool: Option<String>,
+    /// Only candidates covering the lead's product, industry or language, until it waited
+    /// `relaxAfter` since it arrived.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skills: Option<SkillMatchDoc>,
 }
 
 /// When a timed pool releases its waiting leads: at fixed local times and/or every interval

@@ -70,6 +70,7 @@ mod tests {
             regions: Vec::new(),
             products: Vec::new(),
             industries: Vec::new(),
+            languages: Vec::new(),
             active: Some(true),
             weight: None,
             unavailable: Vec::new(),

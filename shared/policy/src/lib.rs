@@ -19,6 +19,7 @@ mod performance;
 mod qualify;
 mod retirement;
 mod route;
+mod skills;
 mod span;
 mod text;
 
@@ -38,6 +39,7 @@ pub use performance::{Rating, RepFigures};
 pub use qualify::Verdict;
 pub use retirement::{Drain, Holding};
 pub use route::{Decision, LeadFacts, RouteExplanation, RuleCheck, split_bucket};
+pub use skills::{Skill, SkillMatch, SkillRequirement};
 pub use span::span;
 
 /// Reads a YAML policy document. Syntax and type errors name the path where reading stopped;

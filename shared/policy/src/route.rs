@@ -19,6 +19,7 @@ pub struct LeadFacts {
     pub product: String,
     pub industry: String,
     pub source: String,
+    pub language: String,
 }
 
 impl From<&leadpool_domain::Lead> for LeadFacts {
@@ -30,6 +31,7 @@ impl From<&leadpool_domain::Lead> for LeadFacts {
             country: lead.country.clone(),
             product: lead.product.clone(),
             industry: lead.industry.clone(),
+            language: lead.language.clone(),
             source: lead.source.clone(),
         }
     }
@@ -229,6 +231,7 @@ fn check_criteria(c: &Criteria, lead: &LeadFacts) -> Result<Vec<String>, Vec<Str
     any_of("product", &c.products, &lead.product);
     any_of("industry", &c.industries, &lead.industry);
     any_of("source", &c.sources, &lead.source);
+    any_of("language", &c.languages, &lead.language);
     if let Some(min) = c.min_score {
         if lead.score >= min {
             matched.push(format!("score {} is at least {min}", lead.score));

@@ -315,6 +315,7 @@ fn assignment_skips_the_unavailable_and_inactive() {
     let candidates = policy.assignment_candidates(
         &assign,
         &lead("emea", 60, "demo-request"),
+        None,
         &policy.away_at(berlin(2026, 3, 3, 10, 0), &[]),
         berlin(2026, 3, 3, 10, 0),
         None,
@@ -341,6 +342,7 @@ fn after_hours_only_the_reps_on_call_receive_pushed_leads() {
     let candidates = policy.assignment_candidates(
         &assign,
         &lead("emea", 60, "demo-request"),
+        None,
         &policy.away_at(evening, &[]),
         evening,
         Some(&pool("demo-requests")),
@@ -407,6 +409,7 @@ fn territory_assignment_only_considers_reps_covering_the_region() {
     let candidates = policy.assignment_candidates(
         &assign,
         &lead("west", 60, "demo-request"),
+        None,
         &policy.away_at(berlin(2026, 3, 3, 10, 0), &[]),
         berlin(2026, 3, 3, 10, 0),
         None,

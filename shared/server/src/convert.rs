@@ -80,6 +80,7 @@ pub fn lead(record: &Lead) -> v1::Lead {
         region: record.region.clone(),
         product: record.product.clone(),
         industry: record.industry.clone(),
+        language: record.language.clone(),
         attributes: record.attributes.clone().into_iter().collect(),
         pool: name_or_empty(record.pool.as_ref().map(|p| p.name())),
         owner: name_or_empty(record.owner.as_ref().map(|r| r.name())),

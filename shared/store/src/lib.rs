@@ -32,7 +32,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 pub use audit::{AuditFilter, AuditLog};
 pub use claim::{
     AssignmentDecisions, AvailableCursor, BatchClaim, Handover, LeadFilter, LeadOrder, ListCursor,
-    NextClaim, OwnedChange, RatioProgress, RepClaim, Slot,
+    NextClaim, OwnedChange, RatioProgress, RepClaim, SkillFilter, Slot,
 };
 pub use error::db_error;
 pub use events::{

@@ -33,6 +33,7 @@ macro_rules! lead_rows {
              company_domain AS \"company_domain!\", country AS \"country!\", phone AS \"phone!\", \
              score AS \"score!\", priority AS \"priority!\", source AS \"source!\", \
              region AS \"region!\", product AS \"product!\", industry AS \"industry!\", \
+             language AS \"language!\", \
              attributes AS \"attributes!: crate::rows::Attributes\", \
              pool_id AS \"pool_id?\", owner_rep_id AS \"owner_rep_id?\", \
              rejection_reason AS \"rejection_reason?\", received_at AS \"received_at!\", \
@@ -108,6 +109,7 @@ pub struct LeadRow {
     pub region: String,
     pub product: String,
     pub industry: String,
+    pub language: String,
     pub attributes: Attributes,
     pub pool_id: Option<String>,
     pub owner_rep_id: Option<String>,
@@ -145,6 +147,7 @@ impl TryFrom<LeadRow> for Lead {
             region: row.region,
             product: row.product,
             industry: row.industry,
+            language: row.language,
             attributes: row.attributes.0,
             pool: row.pool_id.as_deref().map(stored_pool).transpose()?,
             owner: row.owner_rep_id.as_deref().map(stored_rep).transpose()?,

@@ -15,7 +15,7 @@ use leadpool_limits::{
     ClaimLimiter, LimitSet, RETENTION, Refusal, Reservation, ReserveOutcome, ReserveRequest, Scope,
     Subject, Unseeded,
 };
-use leadpool_policy::{AccessExplanation, Consequence, Policy, Ratio};
+use leadpool_policy::{AccessExplanation, Consequence, LeadFacts, Policy, Ratio, Rep};
 use leadpool_store::{
     AvailableCursor, Handover, LeadOrder, NextClaim, PolicyCache, RatioProgress, RepClaim, Store,
 };
@@ -157,6 +157,9 @@ impl Claims {
             rules.rotation = Some(rotation.without(&self.away(policy, now).await?));
         }
         self.require_gates_open(&pool, &rules).await?;
+        if let Some(lead) = &lead {
+            require_skills(policy, record, lead, now)?;
+        }
         if let (Some(lead), Some(turn)) = (&lead, rules.excluding_turn(rep, now))
             && lead.pooled_at.is_some_and(|at| at >= turn.start)
         {
@@ -299,6 +302,7 @@ impl Claims {
                 due,
                 gave_up_after: rules.reclaim_embargo.map(|embargo| now - embargo),
                 pooled_before: rules.excluding_turn(rep, now).map(|turn| turn.start),
+                skills: rules.skill_filter(now),
             };
             tx.claim_next(pool, grant, &filter, actor, reason, now)
                 .await?
@@ -612,6 +616,51 @@ fn hide_identity(lead: &mut Lead) {
     lead.company.clear();
     lead.company_domain.clear();
     lead.phone.clear();
+}
+
+/// SKILL_MISMATCH when `lead`'s pool gives it only to reps covering its skills, `rep` does not,
+/// and the lead has not waited long enough to be open to every rep.
+fn require_skills(
+    policy: &Policy,
+    rep: &Rep,
+    lead: &Lead,
+    now: DateTime<Utc>,
+) -> Result<(), Error> {
+    let Some(pool) = lead.pool.as_ref().and_then(|id| policy.pool(id)) else {
+        return Ok(());
+    };
+    let Some(skills) = pool.skills_asked(lead.pooled_at, now) else {
+        return Ok(());
+    };
+    let lacking = skills.lacking(rep, &LeadFacts::from(lead));
+    if lacking.is_empty() {
+        return Ok(());
+    }
+    let opens = match (lead.pooled_at, skills.relax_after) {
+        (Some(at), Some(_)) => format!(
+            "; any rep of {} may claim it from {}",
+            pool.id.name(),
+            skills
+                .relaxed_from(at, &pool.clocks.lifecycle)
+                .map_or_else(|| "never".to_owned(), |at| at.to_rfc3339())
+        ),
+        _ => String::new(),
+    };
+    Err(Error::precondition(
+        Reason::SkillMismatch,
+        lead.id.name(),
+        format!(
+            "{} goes to reps covering its {}: you {}{opens}",
+            lead.id.name(),
+            skills
+                .skills
+                .iter()
+                .map(|s| s.name())
+                .collect::<Vec<_>>()
+                .join(", "),
+            lacking.join(", ")
+        ),
+    ))
 }
 
 /// A chosen lead of `pool`, unless the rep gave it up too recently.

@@ -241,6 +241,7 @@ fn row_json(lead: &v1::SubmitLeadRequest) -> serde_json::Value {
         "region": lead.region,
         "product": lead.product,
         "industry": lead.industry,
+        "language": lead.language,
         "attributes": lead.attributes.iter().collect::<BTreeMap<_, _>>(),
     })
 }

@@ -46,6 +46,7 @@ pub fn lead_input(req: v1::SubmitLeadRequest) -> LeadInput {
         region: req.region,
         product: req.product,
         industry: req.industry,
+        language: req.language,
         attributes: req.attributes.into_iter().collect::<BTreeMap<_, _>>(),
     }
 }

@@ -212,9 +212,18 @@ impl Routing {
     ) -> Result<(), Error> {
         let now = self.clock.now();
         let fallback = pending.assign.fallback_pool.clone();
+        // Skills are matched until the lead waited `relaxAfter` since it arrived.
+        let skills = pending.assign.skills.as_ref().and_then(|skills| {
+            skills.asked(
+                pending.lead.received_at,
+                now,
+                &leadpool_policy::PoolClock::Wall,
+            )
+        });
         let mut candidates = policy.assignment_candidates(
             &pending.assign,
             &LeadFacts::from(&pending.lead),
+            skills,
             away,
             now,
             fallback.as_ref(),
@@ -294,9 +303,11 @@ impl Routing {
         if let Decision::Assign { assign, key } = &explained.route.decision {
             let now = self.clock.now();
             let away = self.away(policy, now).await?;
+            // A lead explained as it arrives now: its skills are asked in full.
             let candidates = policy.assignment_candidates(
                 assign,
                 &lead,
+                assign.skills.as_ref(),
                 &away,
                 now,
                 assign.fallback_pool.as_ref(),

@@ -10,6 +10,7 @@ use leadpool_domain::{PoolId, RepId};
 
 mod lifecycle;
 mod schedule;
+mod skills;
 mod working_time;
 
 use crate::document::{
@@ -734,6 +735,7 @@ fn compile_reps(
                 regions: Checker::tags(&rep.regions),
                 products: Checker::tags(&rep.products),
                 industries: Checker::tags(&rep.industries),
+                languages: Checker::tags(&rep.languages),
                 active: rep.active.unwrap_or(true),
                 weight: rep.weight.unwrap_or(default_weight(performance)).max(1),
                 absences,
@@ -994,6 +996,10 @@ fn compile_pools(
                 blind: pool.blind.unwrap_or(false),
                 schedule: schedule::compile_pool_schedule(c, &path, doc, pool, kind, tier, refs),
                 clocks,
+                skills: pool
+                    .skills
+                    .as_ref()
+                    .map(|doc| skills::matching(c, &format!("{path}.skills"), doc)),
             });
         }
     }
@@ -1050,6 +1056,10 @@ fn compile_access_rule(
             .enumerate()
             .filter_map(|(r, rep)| refs.rep(c, &format!("{path}.reps[{r}]"), rep))
             .collect(),
+        skills: rule
+            .skills
+            .as_ref()
+            .map(|doc| skills::requirement(c, &format!("{path}.skills"), doc)),
     }
 }
 
@@ -1175,6 +1185,7 @@ fn compile_criteria(c: &mut Checker, path: &str, m: &MatchDoc) -> Criteria {
         products: Checker::tags(&m.products),
         industries: Checker::tags(&m.industries),
         sources: Checker::tags(&m.sources),
+        languages: Checker::tags(&m.languages),
         min_score: m.min_score,
         max_score: m.max_score,
     }
@@ -1310,10 +1321,15 @@ pub(crate) fn compile_assign(
         .fallback_pool
         .as_ref()
         .and_then(|pool| refs.pool(c, &format!("{path}.fallbackPool"), pool));
+    let skills = assign
+        .skills
+        .as_ref()
+        .map(|doc| skills::matching(c, &format!("{path}.skills"), doc));
     strategy.map(|strategy| Assign {
         strategy,
         reps,
         teams,
         fallback_pool,
+        skills,
     })
 }

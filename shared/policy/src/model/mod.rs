@@ -150,6 +150,7 @@ pub struct Rep {
     pub regions: BTreeSet<String>,
     pub products: BTreeSet<String>,
     pub industries: BTreeSet<String>,
+    pub languages: BTreeSet<String>,
     pub active: bool,
     pub weight: u32,
     pub absences: Vec<Absence>,
@@ -228,6 +229,8 @@ pub struct Pool {
     pub schedule: schedule::PoolSchedule,
     /// Which time each of its clocks counts: wall time, or its teams' working time.
     pub clocks: PoolClocks,
+    /// Leads go only to reps covering their skills, until they waited long enough.
+    pub skills: Option<crate::SkillMatch>,
 }
 
 /// "A claim here needs `claims` claims from `from` since the last claim here."
@@ -362,6 +365,7 @@ pub struct AccessRule {
     pub regions: BTreeSet<String>,
     pub teams: BTreeSet<String>,
     pub reps: BTreeSet<RepId>,
+    pub skills: Option<crate::SkillRequirement>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -441,6 +445,8 @@ pub struct Assign {
     pub reps: Vec<RepId>,
     pub teams: Vec<String>,
     pub fallback_pool: Option<PoolId>,
+    /// Only candidates covering the lead's skills, until it waited long enough.
+    pub skills: Option<crate::SkillMatch>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -458,6 +464,7 @@ pub struct Criteria {
     pub products: BTreeSet<String>,
     pub industries: BTreeSet<String>,
     pub sources: BTreeSet<String>,
+    pub languages: BTreeSet<String>,
     pub min_score: Option<i32>,
     pub max_score: Option<i32>,
 }

@@ -22,6 +22,19 @@ pub struct NextClaim {
     pub gave_up_after: Option<DateTime<Utc>>,
     /// Skip leads that entered the pool at or after this time: another rep's rotation window.
     pub pooled_before: Option<DateTime<Utc>>,
+    /// Skip leads asking for skills the rep lacks (a pool's `skills`).
+    pub skills: Option<SkillFilter>,
+}
+
+/// The skills a rep covers, for a pool that gives leads only to reps covering theirs: a lead
+/// whose product (industry, language) is set and not among hers is skipped — unless it
+/// entered the pool at or before `relaxed_before`. `None`: that skill is not matched.
+#[derive(Debug, Clone)]
+pub struct SkillFilter {
+    pub products: Option<Vec<String>>,
+    pub industries: Option<Vec<String>>,
+    pub languages: Option<Vec<String>>,
+    pub relaxed_before: DateTime<Utc>,
 }
 
 /// An open claim transaction for one rep. Dropping it without [`RepClaim::commit`] rolls back.
@@ -186,6 +199,10 @@ impl RepClaim {
                  WHERE e.lead_id = l.id AND e.rep_id = $3 AND e.occurred_at > $8 \
                  AND e.from_state IN ('claimed', 'assigned', 'contacted') \
                  AND e.to_state IN ('available', 'received'))) \
+               AND ($10::timestamptz IS NULL OR l.pooled_at <= $10 \
+                 OR (($11::text[] IS NULL OR l.product = '' OR l.product = ANY($11)) \
+                   AND ($12::text[] IS NULL OR l.industry = '' OR l.industry = ANY($12)) \
+                   AND ($13::text[] IS NULL OR l.language = '' OR l.language = ANY($13)))) \
                ORDER BY l.priority DESC, l.pooled_at, l.id LIMIT $2 FOR UPDATE SKIP LOCKED) \
              UPDATE leads l SET state = 'claimed', owner_rep_id = $3, claimed_at = $4::timestamptz, \
                contact_due_at = $9, assigned_by = NULL, rejectable = false, \
@@ -202,7 +219,11 @@ impl RepClaim {
             reason,
             filter.pooled_before,
             filter.gave_up_after,
-            filter.due
+            filter.due,
+            filter.skills.as_ref().map(|s| s.relaxed_before),
+            filter.skills.as_ref().and_then(|s| s.products.as_deref()),
+            filter.skills.as_ref().and_then(|s| s.industries.as_deref()),
+            filter.skills.as_ref().and_then(|s| s.languages.as_deref())
         )
         .fetch_all(&mut *self.tx)
         .await

@@ -11,7 +11,7 @@ mod work;
 
 pub use batch::{BatchClaim, Slot};
 pub use browse::{AvailableCursor, LeadOrder};
-pub use claiming::{NextClaim, RepClaim};
+pub use claiming::{NextClaim, RepClaim, SkillFilter};
 pub(crate) use claiming::{lock_rep, open_lead_counts, try_lock_rep};
 pub use history::{AssignmentDecisions, RatioProgress};
 pub use leadpool_domain::OwnedChange;

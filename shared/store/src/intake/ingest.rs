@@ -289,16 +289,16 @@ impl IngestTx {
             "WITH input AS (SELECT * FROM unnest($1::uuid[], $2::text[], $3::bytea[], $4::text[], \
                $5::text[], $6::uuid[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], \
                $12::text[], $13::int[], $14::text[], $15::text[], $16::text[], $17::text[], $18::jsonb[], \
-               $21::uuid[]) \
+               $21::uuid[], $22::text[]) \
                AS t(id, key, hash, state, reason, duplicate_of, email, contact_name, company, \
                  company_domain, country, phone, score, source, region, product, industry, attributes, \
-                 previous)) \
+                 previous, language)) \
              INSERT INTO leads (id, idempotency_key, request_hash, state, rejection_reason, duplicate_of, \
                email, contact_name, company, company_domain, country, phone, score, priority, source, \
-               region, product, industry, attributes, previous_lead, received_at, updated_at) \
+               region, product, industry, language, attributes, previous_lead, received_at, updated_at) \
              SELECT id, key, hash, state, reason, duplicate_of, email, contact_name, company, \
                company_domain, country, phone, score, score, source, region, product, industry, \
-               attributes, previous, $19, $19 FROM input \
+               language, attributes, previous, $19, $19 FROM input \
              RETURNING *, NULL::text AS old_state",
             "CASE state WHEN 'received' THEN 'lead.received' ELSE 'lead.rejected' END, $20, \
              COALESCE(rejection_reason, 'returning contact: earlier lead leads/' || previous_lead, ''), \
@@ -323,7 +323,8 @@ impl IngestTx {
             &rows.attributes as &[Attributes],
             now,
             actor,
-            &rows.previous as &[Option<Uuid>]
+            &rows.previous as &[Option<Uuid>],
+            &rows.languages
         )
         .fetch_all(&mut *self.tx)
         .await
@@ -364,9 +365,9 @@ impl IngestTx {
         transition!(
             "WITH input AS (SELECT * FROM unnest($1::uuid[], $2::text[], $3::bytea[], $4::text[], \
                $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], \
-               $12::text[], $13::jsonb[], $16::int[]) \
+               $12::text[], $13::jsonb[], $16::int[], $17::text[]) \
                AS t(lead_id, key, hash, contact_name, company, company_domain, country, phone, source, \
-                 region, product, industry, attributes, score)), \
+                 region, product, industry, attributes, score, language)), \
              keys AS (SELECT i.lead_id, string_agg(i.key, ', ' ORDER BY i.key) AS keys, \
                max(i.score) AS score, min(l.score) AS old_score \
                FROM input i JOIN leads l ON l.id = i.lead_id GROUP BY i.lead_id) \
@@ -379,6 +380,7 @@ impl IngestTx {
                region = CASE WHEN l.region = '' THEN i.region ELSE l.region END, \
                product = CASE WHEN l.product = '' THEN i.product ELSE l.product END, \
                industry = CASE WHEN l.industry = '' THEN i.industry ELSE l.industry END, \
+               language = CASE WHEN l.language = '' THEN i.language ELSE l.language END, \
                attributes = i.attributes || l.attributes, updated_at = $14, \
                score = GREATEST(k.old_score, k.score), \
                priority = l.priority + GREATEST(k.score - k.old_score, 0) \
@@ -402,7 +404,8 @@ impl IngestTx {
             &rows.attributes as &[Attributes],
             now,
             actor,
-            &rows.scores
+            &rows.scores,
+            &rows.languages
         )
         .fetch_all(&mut *self.tx)
         .await
@@ -432,6 +435,7 @@ struct Columns {
     regions: Vec<String>,
     products: Vec<String>,
     industries: Vec<String>,
+    languages: Vec<String>,
     attributes: Vec<Attributes>,
 }
 
@@ -452,6 +456,7 @@ impl Columns {
         self.regions.push(lead.region.clone());
         self.products.push(lead.product.clone());
         self.industries.push(lead.industry.clone());
+        self.languages.push(lead.language.clone());
         self.attributes.push(Json(lead.attributes.clone()));
     }
 }
