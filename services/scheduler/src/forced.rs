@@ -1,5 +1,5 @@
-//! S4 forced assignment (and H3 overflow): leads unclaimed too long go to the rep whose turn it
-//! is, with no choice. Turns are counted per pool in `assignment_counts`, shared with routing's
+//! S4 forced assignment (and H3 overflow), P3 overflow to juniors: leads unclaimed too long go to
+//! the rep whose turn it is — with no choice, or (overflow) as an assignment she may reject. Turns are counted per pool in `assignment_counts`, shared with routing's
 //! auto-assignment machinery, so the order is fair across runs and replicas.
 
 use std::collections::{HashMap, HashSet};
@@ -7,9 +7,10 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, Utc};
 use leadpool_domain::{Error, Lead, LeadId, PoolId, RepId};
 use leadpool_policy::{
-    Away, Candidate, Candidates, LeadFacts, Policy, Pool, Role, Strategy, next_assignee,
+    Away, Candidate, Candidates, LeadFacts, Policy, Pool, Rep, Role, SkillMatch, Strategy,
+    next_assignee,
 };
-use leadpool_store::{ForcedAssignment, JobTx};
+use leadpool_store::{ForcedAssignment, JobTx, Push};
 
 use crate::history::{ACTOR, span};
 
@@ -44,16 +45,8 @@ pub fn candidates(
     }
     let mut candidates = Candidates::default();
     for rep in policy.reps.values().filter(|rep| rep.role != Role::Manager) {
-        if let Some(away) = away.of(&rep.id) {
-            let why = format!("{} is unavailable {}", rep.id.name(), away.describe());
-            candidates.skipped.push(why);
-            continue;
-        }
-        let lacking = skills.map(|s| s.lacking(rep, &facts)).unwrap_or_default();
-        if !lacking.is_empty() {
-            candidates
-                .skipped
-                .push(format!("{} {}", rep.id.name(), lacking.join(", ")));
+        if let Some(skipped) = unavailable_or_lacking(rep, away, skills, &facts) {
+            candidates.skipped.push(skipped);
             continue;
         }
         let access = policy.explain_access(&rep.id, &pool.id, now);
@@ -66,6 +59,59 @@ pub fn candidates(
         }
     }
     (Strategy::RoundRobin, candidates)
+}
+
+/// P3: who may receive an overflow lead of `pool` at `now`: the active reps (not managers) of
+/// the step's seniority, not away, on duty by their team's calendar, covering the lead's
+/// skills where the pool asks — whether or not they may claim from the pool: that is what
+/// overflow is for.
+pub fn overflow_candidates(
+    policy: &Policy,
+    pool: &Pool,
+    lead: &Lead,
+    away: &Away,
+    now: DateTime<Utc>,
+) -> Candidates {
+    let facts = LeadFacts::from(lead);
+    let skills = pool.skills_asked(lead.pooled_at, now);
+    let mut candidates = Candidates::default();
+    for rep in policy.reps.values().filter(|rep| {
+        rep.active
+            && rep.role != Role::Manager
+            && pool.schedule.aging.overflow_to.contains(&rep.seniority)
+    }) {
+        if let Some(skipped) = unavailable_or_lacking(rep, away, skills, &facts) {
+            candidates.skipped.push(skipped);
+        } else if let Err((_, off_duty)) = policy.claim_window(rep, now) {
+            candidates
+                .skipped
+                .push(format!("{} is off duty: {off_duty}", rep.id.name()));
+        } else {
+            candidates
+                .eligible
+                .push(policy.candidate(rep, Some(&pool.id)));
+        }
+    }
+    candidates
+}
+
+/// Why `rep` is passed over before anything else is asked: she is away, or lacks the lead's
+/// skills.
+fn unavailable_or_lacking(
+    rep: &Rep,
+    away: &Away,
+    skills: Option<&SkillMatch>,
+    lead: &LeadFacts,
+) -> Option<String> {
+    if let Some(away) = away.of(&rep.id) {
+        return Some(format!(
+            "{} is unavailable {}",
+            rep.id.name(),
+            away.describe()
+        ));
+    }
+    let lacking = skills.map(|s| s.lacking(rep, lead)).unwrap_or_default();
+    (!lacking.is_empty()).then(|| format!("{} {}", rep.id.name(), lacking.join(", ")))
 }
 
 /// The open leads of the reps this run has locked, kept current with the run's own picks, so
@@ -113,47 +159,93 @@ impl Room {
     }
 }
 
-/// Assigns every overdue lead of every pool that has a `force-assign` age, batch by batch, to
-/// the rep whose turn it is among those on duty, available and under their caps. A lead nobody
-/// can take now stays where it is, its history says why (`lead.waiting`), and the next run
-/// tries again.
+/// S4 forced assignment and P3 overflow: each pool's leads unclaimed for the step's age (on
+/// the pool's lifecycle clock) go to the rep whose turn it is among those on duty, available
+/// and under their caps — forced: no choice, to reps who may claim from the pool; overflow:
+/// rejectable, to reps of lower seniority. A lead nobody can take now stays where it is, its
+/// history says why (`lead.waiting`), and the next run tries again. Each step is taken once
+/// per stay in a pool.
 pub async fn assign_overdue(
     run: &mut JobTx,
     policy: &Policy,
     now: DateTime<Utc>,
     batch: i64,
 ) -> Result<Vec<LeadId>, Error> {
+    let mut pushing = Pushing {
+        policy,
+        away: policy.away_at(now, &run.availability_settings().await?),
+        room: Room::default(),
+        now,
+        batch,
+    };
     let mut assigned = Vec::new();
-    let away = policy.away_at(now, &run.availability_settings().await?);
-    let mut room = Room::default();
     for pool in &policy.pools {
-        let Some(after) = pool.schedule.aging.assign_after else {
-            continue;
+        let aging = &pool.schedule.aging;
+        for (push, after) in [
+            (Push::Overflow, aging.overflow_after),
+            (Push::Forced, aging.assign_after),
+        ] {
+            if let Some(after) = after {
+                assigned.extend(pushing.push_overdue(run, pool, push, after).await?);
+            }
+        }
+    }
+    Ok(assigned)
+}
+
+/// What one run of the job shares across its pools and steps.
+struct Pushing<'a> {
+    policy: &'a Policy,
+    away: Away,
+    room: Room,
+    now: DateTime<Utc>,
+    batch: i64,
+}
+
+impl Pushing<'_> {
+    /// One step (`push` at age `after`) over one pool.
+    async fn push_overdue(
+        &mut self,
+        run: &mut JobTx,
+        pool: &Pool,
+        push: Push,
+        after: chrono::Duration,
+    ) -> Result<Vec<LeadId>, Error> {
+        let (policy, now) = (self.policy, self.now);
+        let rule_key = match push {
+            Push::Forced => format!("forced:{}", pool.id.as_str()),
+            Push::Overflow => format!("overflow:{}", pool.id.as_str()),
         };
-        let rule_key = format!("forced:{}", pool.id.as_str());
         run.lock_assignment_rule(&rule_key).await?;
         let mut counts: HashMap<RepId, i64> = run.assignment_counts(&rule_key).await?;
         // `after` on the pool's lifecycle clock; accepted (or not) on its acceptance clock.
         let entered_before = pool.clocks.lifecycle.before(now, after);
         let accept_by = policy.acceptance_due(&pool.id, now);
+        let mut assigned = Vec::new();
         let mut cursor = None;
         loop {
             let due = run
-                .due_for_assignment(&pool.id, entered_before, cursor, batch)
+                .due_for_assignment(&pool.id, push, entered_before, cursor, self.batch)
                 .await?;
             let Some(last) = due.last() else { break };
             cursor = last.pooled_at.map(|at| (at, last.id));
             let mut picks = Vec::new();
             let mut waits = Vec::new();
             for lead in &due {
-                let (strategy, mut candidates) = candidates(policy, pool, lead, &away, now);
+                let (strategy, mut candidates) = match push {
+                    Push::Forced => candidates(policy, pool, lead, &self.away, now),
+                    Push::Overflow => (
+                        Strategy::RoundRobin,
+                        overflow_candidates(policy, pool, lead, &self.away, now),
+                    ),
+                };
                 let chosen = loop {
                     let Some(next) =
                         next_assignee(strategy, &candidates.eligible, &counts).cloned()
                     else {
                         break None;
                     };
-                    match room.refusal(run, &next, &pool.id).await? {
+                    match self.room.refusal(run, &next, &pool.id).await? {
                         None => break Some(next),
                         Some(why) => {
                             candidates.skipped.push(why);
@@ -161,25 +253,29 @@ pub async fn assign_overdue(
                         }
                     }
                 };
+                let what = match push {
+                    Push::Forced => "forced assignment",
+                    Push::Overflow => "overflow",
+                };
                 let Some(chosen) = chosen else {
                     waits.push((
                         lead.id,
                         format!(
-                            "forced assignment waits: unclaimed {}, nobody can take it now ({})",
+                            "{what} waits: unclaimed {}, nobody can take it now ({})",
                             span(after),
                             candidates.why_none()
                         ),
                     ));
                     continue;
                 };
-                room.took(&chosen.rep, &pool.id);
+                self.room.took(&chosen.rep, &pool.id);
                 let turn = counts.entry(chosen.rep.clone()).or_insert(0);
                 *turn += 1;
                 picks.push(ForcedAssignment {
                     lead: lead.id,
                     rep: chosen.rep.clone(),
                     reason: format!(
-                        "forced assignment: unclaimed {} ({} was {}; turn {} for {})",
+                        "{what}: unclaimed {} ({} was {}; turn {} for {})",
                         span(after),
                         pool.id.name(),
                         lead.state.as_str(),
@@ -189,12 +285,15 @@ pub async fn assign_overdue(
                     due: accept_by,
                 });
             }
-            assigned.extend(run.assign_forced(&rule_key, &picks, now, ACTOR).await?);
+            assigned.extend(
+                run.push_assigned(push, &rule_key, &picks, now, ACTOR)
+                    .await?,
+            );
             run.record_waiting(&waits, ACTOR, now).await?;
-            if (due.len() as i64) < batch {
+            if (due.len() as i64) < self.batch {
                 break;
             }
         }
+        Ok(assigned)
     }
-    Ok(assigned)
 }

@@ -61,6 +61,9 @@ event_kinds! {
     Escalated = "lead.escalated",
     /// Unclaimed longer still: assigned to a rep, no choice.
     ForceAssigned = "lead.force_assigned",
+    /// Unclaimed for the pool's overflow age: assigned to a rep of lower seniority (P3), who
+    /// may accept or reject it.
+    Overflowed = "lead.overflowed",
     /// The refresh cycle moved it to another pool.
     Moved = "lead.moved",
     Nurtured = "lead.nurtured",

@@ -242,6 +242,8 @@ pub enum AssignedBy {
     Forced,
     /// A manager assigned it: the policy says whether the rep may reject it.
     Manual,
+    /// Overflow (P3): unclaimed too long, pushed to a rep of lower seniority, who may reject it.
+    Overflow,
 }
 
 impl AssignedBy {
@@ -250,6 +252,7 @@ impl AssignedBy {
             Self::Auto => "auto",
             Self::Forced => "forced",
             Self::Manual => "manual",
+            Self::Overflow => "overflow",
         }
     }
 }
@@ -257,7 +260,7 @@ impl AssignedBy {
 impl FromStr for AssignedBy {
     type Err = UnknownLeadState;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        [Self::Auto, Self::Forced, Self::Manual]
+        [Self::Auto, Self::Forced, Self::Manual, Self::Overflow]
             .into_iter()
             .find(|a| a.as_str() == s)
             .ok_or_else(|| UnknownLeadState(s.to_owned()))

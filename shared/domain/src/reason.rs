@@ -87,6 +87,8 @@ reasons! {
     DeadlineExceeded = "DEADLINE_EXCEEDED",
     /// The pool gives this lead only to reps covering its skills, and the rep does not (yet).
     SkillMismatch = "SKILL_MISMATCH",
+    /// The policy does not let a rep set this absence of her own.
+    AvailabilityNotAllowed = "AVAILABILITY_NOT_ALLOWED",
 }
 
 impl fmt::Display for Reason {

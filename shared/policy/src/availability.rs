@@ -42,6 +42,44 @@ impl RotationWindow {
 }
 
 impl Policy {
+    /// Whether `rep` may mark herself away from `from` until `until` at `now` (SetRepAvailability
+    /// on herself), as the policy's `selfAvailability` says; `Err` says why not.
+    pub fn may_set_own_absence(
+        &self,
+        rep: &RepId,
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<(), String> {
+        let rules = self.self_availability;
+        if !rules.allowed {
+            return Err(
+                "the policy lets only managers set reps' availability (selfAvailability.allowed)"
+                    .to_owned(),
+            );
+        }
+        if until - now > rules.max_ahead {
+            return Err(format!(
+                "an absence may end at most {} ahead (selfAvailability.maxAhead); ask your manager",
+                crate::span(rules.max_ahead)
+            ));
+        }
+        if !rules.while_on_call {
+            for rotation in &self.rotations {
+                if let Some((start, end)) = rotation.shifts_of(rep, from, until).first() {
+                    return Err(format!(
+                        "you are on duty in rotation `{}` from {} to {}; your manager moves the \
+                         shift or sets you away (selfAvailability.whileOnCall)",
+                        rotation.id,
+                        start.to_rfc3339(),
+                        end.to_rfc3339()
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Who is away at `now`, by the document's absences and `settings`. Where both cover a
     /// rep, the one ending later says until when.
     pub fn away_at(&self, now: DateTime<Utc>, settings: &[AvailabilitySetting]) -> Away {

@@ -57,6 +57,9 @@ pub struct PolicyDocument {
     /// How managers' assignments (AssignLead, ReassignLeads) behave.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub manual_assignment: Option<ManualAssignmentDoc>,
+    /// What a rep may say of her own availability (SetRepAvailability on herself).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub self_availability: Option<SelfAvailabilityDoc>,
     /// X2: the life of an unclaimed lead in every pool that has no `lifecycle` of its own, as
     /// steps in order of age (since the lead entered its pool). Replaces `aging`: a policy uses
     /// one or the other.
@@ -369,6 +372,22 @@ pub struct ManualAssignmentDoc {
     /// and it does not count against her acceptance.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rejectable: Option<bool>,
+}
+
+/// Reps setting themselves away and back.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SelfAvailabilityDoc {
+    /// Whether reps may at all. Default true.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowed: Option<bool>,
+    /// Whether she may be away during her shift of an on-call or weekend rotation. Default
+    /// false: her manager moves the shift, or sets her away.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub while_on_call: Option<bool>,
+    /// How far ahead an absence may end, e.g. `30d` (the default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_ahead: Option<String>,
 }
 
 /// Minimum acceptance of auto-assigned leads.
@@ -710,6 +729,10 @@ pub struct LifecycleStepDoc {
     /// managers) who may claim from the pool at that moment.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub assign: Option<AssignDoc>,
+    /// For `overflow`: the seniority of the reps it overflows to (they need no access to the
+    /// pool). Default `[junior]`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub seniority: Vec<String>,
 }
 
 /// What a lifecycle step does. `top-half`, `top-tenth`, `escalate` and `force-assign` run with
@@ -726,6 +749,9 @@ pub enum LifecycleAction {
     Escalate,
     /// Assign it to the next available rep, no choice (escalated or not).
     ForceAssign,
+    /// P3 overflow: push it to a rep of lower seniority (`seniority`, default junior) on duty
+    /// and under her caps, as an assignment she may accept or reject.
+    Overflow,
     /// Move it, unclaimed, to another pool (`to`).
     Move,
     /// Hand it to a nurture campaign.
@@ -742,6 +768,7 @@ impl LifecycleAction {
             Self::TopTenth => "top-tenth",
             Self::Escalate => "escalate",
             Self::ForceAssign => "force-assign",
+            Self::Overflow => "overflow",
             Self::Move => "move",
             Self::Nurture => "nurture",
             Self::Archive => "archive",

@@ -99,6 +99,7 @@ pub fn lead(record: &Lead) -> v1::Lead {
             Some(AssignedBy::Auto) => v1::AssignmentKind::Auto,
             Some(AssignedBy::Forced) => v1::AssignmentKind::Forced,
             Some(AssignedBy::Manual) => v1::AssignmentKind::Manual,
+            Some(AssignedBy::Overflow) => v1::AssignmentKind::Overflow,
         }
         .into(),
         rejectable: record.rejectable && record.state.is_held(),

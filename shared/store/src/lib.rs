@@ -45,7 +45,7 @@ pub use policy_cache::{CurrentPolicy, PolicyCache};
 pub use routing::{Assignment, AssignmentRequest, Placement};
 pub use scheduler::{
     AgeFrom, AgeOut, AgeStep, AlertState, Boost, ClaimTiming, DuplicateKey, Flow, ForcedAssignment,
-    JobRunRecord, JobTx, KeptRecord, MergeRecord, Outcomes, PoolCounts, ProposalRecord,
+    JobRunRecord, JobTx, KeptRecord, MergeRecord, Outcomes, PoolCounts, ProposalRecord, Push,
     QuotaShortfall, Release, WarnBy,
 };
 

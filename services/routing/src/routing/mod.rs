@@ -365,7 +365,8 @@ impl Routing {
     }
 
     /// SetRepAvailability: `rep` away as `change` says, or available again. Managers set it for
-    /// reps of their teams; admins and services for anyone.
+    /// reps of their teams; admins and services for anyone; a rep for herself, as the policy's
+    /// `selfAvailability` allows.
     pub async fn set_availability(
         &self,
         authority: &Authority,
@@ -374,17 +375,43 @@ impl Routing {
         actor: &str,
     ) -> Result<RepView, Error> {
         let current = self.policy.current().await?;
-        if current.policy.rep(rep).is_none() {
+        let policy = &current.policy;
+        if policy.rep(rep).is_none() {
             return Err(Error::not_found("rep", rep.name()));
         }
-        if !current.policy.oversight(authority).covers_rep(rep) {
+        let now = self.clock.now();
+        let herself = matches!(authority, Authority::Rep(me) if me == rep);
+        if herself {
+            if let AvailabilityChange::Away {
+                status,
+                from,
+                until,
+                note,
+            } = &change
+            {
+                if note.trim().is_empty() {
+                    let field = match status {
+                        AwayStatus::OutOfOffice => "out_of_office.note",
+                        AwayStatus::Busy => "busy.note",
+                    };
+                    return Err(Error::invalid(
+                        field,
+                        "say why you are away (e.g. \"dentist\", \"sick\"): your manager sees it",
+                    ));
+                }
+                policy
+                    .may_set_own_absence(rep, from.unwrap_or(now), *until, now)
+                    .map_err(|why| {
+                        Error::precondition(Reason::AvailabilityNotAllowed, rep.name(), why)
+                    })?;
+            }
+        } else if !policy.oversight(authority).covers_rep(rep) {
             return Err(Error::PermissionDenied(format!(
                 "{actor} may not set the availability of {}: managers set it for the reps of \
-                 their teams, admins for anyone",
+                 their teams, admins for anyone, a rep for herself",
                 rep.name()
             )));
         }
-        let now = self.clock.now();
         match change {
             AvailabilityChange::Away {
                 status,

@@ -6,7 +6,7 @@ use chrono::Duration;
 
 use super::{Checker, References, compile_assign};
 use crate::document::{LifecycleAction, LifecycleStepDoc};
-use crate::model::{Aging, PoolMove, Refresh};
+use crate::model::{Aging, PoolMove, Refresh, Seniority};
 
 /// What a lifecycle sets; steps it does not list are off.
 pub(crate) struct Lifecycle {
@@ -66,6 +66,12 @@ pub(crate) fn compile_lifecycle(
         if step.to.is_some() && action != LifecycleAction::Move {
             c.error(format!("{at}.to"), "only a `move` step names a pool");
         }
+        if !step.seniority.is_empty() && action != LifecycleAction::Overflow {
+            c.error(
+                format!("{at}.seniority"),
+                "only an `overflow` step takes `seniority`",
+            );
+        }
         if step.assign.is_some() && action != LifecycleAction::ForceAssign {
             c.error(
                 format!("{at}.assign"),
@@ -85,6 +91,19 @@ pub(crate) fn compile_lifecycle(
                     .assign
                     .as_ref()
                     .and_then(|assign| compile_assign(c, &format!("{at}.assign"), assign, refs));
+            }
+            LifecycleAction::Overflow => {
+                aging.overflow_after = after;
+                aging.overflow_to = if step.seniority.is_empty() {
+                    [Seniority::Junior].into()
+                } else {
+                    c.choices(
+                        &format!("{at}.seniority"),
+                        &step.seniority,
+                        Seniority::from_name,
+                        Seniority::NAMES,
+                    )
+                };
             }
             LifecycleAction::Move => {
                 refresh.move_to = move_to(c, &at, step.to.as_deref(), own_pool, refs)

@@ -21,8 +21,8 @@ use crate::model::{
     Absence, Acceptance, AccessRule, Assign, BusinessHours, Consequence, Cooldown, Criteria,
     DuplicateAction, Duplicates, HealthRules, LeadField, Limits, Measure, Performance,
     PerformanceRules, Policy, Pool, PoolClock, PoolKind, Qualification, Ratio, Rep, Role, Rotation,
-    RotationWindow, Routing, Rule, RuleTarget, Seniority, Strategy, Target, Team, Tier,
-    default_weight,
+    RotationWindow, Routing, Rule, RuleTarget, SelfAvailability, Seniority, Strategy, Target, Team,
+    Tier, default_weight,
 };
 
 /// One problem in a policy document.
@@ -252,6 +252,7 @@ pub fn compile(document: &PolicyDocument) -> Result<Policy, Vec<PolicyError>> {
     let retired_pools = compile_retired_pools(&mut c, document, &refs);
     let health = schedule::compile_health(&mut c, document, &refs);
     let performance = compile_performance(&mut c, document, &health);
+    let self_availability = compile_self_availability(&mut c, document);
 
     // Nothing the document lists may be left out in silence: each item compiled, or an error
     // above says why it did not.
@@ -294,6 +295,7 @@ pub fn compile(document: &PolicyDocument) -> Result<Policy, Vec<PolicyError>> {
             .as_ref()
             .and_then(|m| m.rejectable)
             .unwrap_or(false),
+        self_availability,
         retired_pools,
         health,
         performance,
@@ -338,6 +340,22 @@ fn compile_retired_pools(
         }
     }
     retired
+}
+
+fn compile_self_availability(c: &mut Checker, doc: &PolicyDocument) -> SelfAvailability {
+    let default = SelfAvailability::default();
+    let Some(own) = &doc.self_availability else {
+        return default;
+    };
+    SelfAvailability {
+        allowed: own.allowed.unwrap_or(default.allowed),
+        while_on_call: own.while_on_call.unwrap_or(default.while_on_call),
+        max_ahead: own
+            .max_ahead
+            .as_ref()
+            .and_then(|ahead| c.duration("selfAvailability.maxAhead", ahead))
+            .unwrap_or(default.max_ahead),
+    }
 }
 
 fn compile_acceptance(c: &mut Checker, doc: &PolicyDocument) -> Option<Acceptance> {

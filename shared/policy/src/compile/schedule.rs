@@ -434,6 +434,8 @@ fn compile_aging(
         escalate_after: steps[2].1,
         assign_after: steps[3].1,
         assign,
+        // The older `aging` key has no overflow; a `lifecycle` sets it.
+        ..Aging::OFF
     }
 }
 

@@ -312,6 +312,53 @@ impl RotationWindow {
     }
 }
 
+/// What a rep may say of her own availability.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SelfAvailability {
+    pub allowed: bool,
+    pub while_on_call: bool,
+    pub max_ahead: Duration,
+}
+
+impl Default for SelfAvailability {
+    fn default() -> Self {
+        Self {
+            allowed: true,
+            while_on_call: false,
+            max_ahead: Duration::days(30),
+        }
+    }
+}
+
+impl Rotation {
+    /// The shifts of this rotation `rep` is on that overlap `from`..`until`, as (start, end).
+    pub fn shifts_of(
+        &self,
+        rep: &RepId,
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
+        let length = self.shift_length.num_seconds().max(1);
+        let count = i64::try_from(self.shifts.len()).unwrap_or(0);
+        if count == 0 || until <= self.start {
+            return Vec::new();
+        }
+        let first = (from.max(self.start) - self.start).num_seconds() / length;
+        let last = (until - self.start).num_seconds().saturating_sub(1) / length;
+        (first..=last)
+            .filter(|k| {
+                usize::try_from(k.rem_euclid(count))
+                    .ok()
+                    .is_some_and(|i| self.shifts[i].contains(rep))
+            })
+            .map(|k| {
+                let start = self.start + Duration::seconds(k * length);
+                (start, start + self.shift_length)
+            })
+            .collect()
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Consequence {
     LosePoolAccess,
@@ -506,6 +553,8 @@ pub struct Policy {
     pub acceptance: Option<Acceptance>,
     /// Whether a rep may reject a manager's assignment.
     pub manual_assignment_rejectable: bool,
+    /// What a rep may say of her own availability.
+    pub self_availability: SelfAvailability,
     /// Retired pools and the pool each drains to.
     pub retired_pools: BTreeMap<PoolId, PoolId>,
     /// Policy-wide health rules and claim quotas.

@@ -134,6 +134,9 @@ pub struct Aging {
     pub assign_after: Option<Duration>,
     /// Who forced assignments go to; `None`: reps (not managers) with access to the pool.
     pub assign: Option<Assign>,
+    /// P3 overflow: pushed, rejectable, to reps of `overflow_to` seniority after this age.
+    pub overflow_after: Option<Duration>,
+    pub overflow_to: BTreeSet<super::Seniority>,
 }
 
 impl Aging {
@@ -143,6 +146,8 @@ impl Aging {
         escalate_after: None,
         assign_after: None,
         assign: None,
+        overflow_after: None,
+        overflow_to: BTreeSet::new(),
     };
 }
 
@@ -154,6 +159,8 @@ impl Default for Aging {
             escalate_after: Some(Duration::hours(48)),
             assign_after: Some(Duration::hours(72)),
             assign: None,
+            overflow_after: None,
+            overflow_to: BTreeSet::new(),
         }
     }
 }

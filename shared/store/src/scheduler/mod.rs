@@ -11,5 +11,5 @@ mod runs;
 pub use cleanup::{KeptRecord, MergeRecord, ProposalRecord};
 pub use events::{AlertState, WarnBy};
 pub use health::{ClaimTiming, Flow, Outcomes, PoolCounts, QuotaShortfall};
-pub use moves::{AgeFrom, AgeOut, AgeStep, Boost, DuplicateKey, ForcedAssignment, Release};
+pub use moves::{AgeFrom, AgeOut, AgeStep, Boost, DuplicateKey, ForcedAssignment, Push, Release};
 pub use runs::{JobRunRecord, JobTx};

@@ -5,7 +5,9 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use leadpool_domain::{AvailabilitySetting, Error, EventKind, Lead, LeadId, PoolId, RepId};
+use leadpool_domain::{
+    AssignedBy, AvailabilitySetting, Error, EventKind, Lead, LeadId, PoolId, RepId,
+};
 use uuid::Uuid;
 
 use super::JobTx;
@@ -78,6 +80,36 @@ pub struct Boost {
     pub pool: PoolId,
     pub top_half_before: Option<DateTime<Utc>>,
     pub top_tenth_before: Option<DateTime<Utc>>,
+}
+
+/// How a lifecycle step pushes a lead to a rep.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Push {
+    /// S4: no choice.
+    Forced,
+    /// P3: to a rep of lower seniority, who may reject it.
+    Overflow,
+}
+
+impl Push {
+    pub fn kind(self) -> EventKind {
+        match self {
+            Self::Forced => EventKind::ForceAssigned,
+            Self::Overflow => EventKind::Overflowed,
+        }
+    }
+
+    pub fn assigned_by(self) -> AssignedBy {
+        match self {
+            Self::Forced => AssignedBy::Forced,
+            Self::Overflow => AssignedBy::Overflow,
+        }
+    }
+
+    /// Whether the rep may turn it down (and it counts towards her acceptance).
+    pub fn rejectable(self) -> bool {
+        self == Self::Overflow
+    }
 }
 
 /// One forced assignment.
@@ -374,6 +406,7 @@ impl JobTx {
     pub async fn due_for_assignment(
         &mut self,
         pool: &PoolId,
+        push: Push,
         entered_before: DateTime<Utc>,
         after: Option<(DateTime<Utc>, LeadId)>,
         limit: i64,
@@ -384,7 +417,7 @@ impl JobTx {
                  WHERE pool_id = $1 AND state IN ('available', 'escalated') AND pooled_at <= $2 \
                    AND ($3::timestamptz IS NULL OR (pooled_at, id) > ($3, $4)) \
                    AND NOT EXISTS (SELECT 1 FROM lead_events e WHERE e.lead_id = l.id \
-                     AND e.kind = 'lead.force_assigned' AND e.occurred_at >= l.pooled_at) \
+                     AND e.kind = $6 AND e.occurred_at >= l.pooled_at) \
                  ORDER BY pooled_at, id LIMIT $5 FOR UPDATE SKIP LOCKED)"
             ]
             order by "pooled_at, id",
@@ -392,7 +425,8 @@ impl JobTx {
             entered_before,
             after.map(|(at, _)| at),
             after.map(|(_, id)| id.0),
-            limit
+            limit,
+            push.kind().as_str()
         )
         .fetch_all(&mut *self.tx)
         .await
@@ -400,10 +434,11 @@ impl JobTx {
         rows::leads(rows)
     }
 
-    /// S4: assigns each lead to its rep (state `assigned`, the pool's contact SLA running from
-    /// `now`) and counts the turns under `rule_key`.
-    pub async fn assign_forced(
+    /// S4, P3: assigns each lead to its rep (state `assigned`, to be accepted by its `due`) as
+    /// `push` says, and counts the turns under `rule_key`.
+    pub async fn push_assigned(
         &mut self,
+        push: Push,
         rule_key: &str,
         assignments: &[ForcedAssignment],
         now: DateTime<Utc>,
@@ -421,18 +456,21 @@ impl JobTx {
                  AS t(id, rep, reason, due)), \
                old AS (SELECT id, state AS old_state FROM leads WHERE id = ANY($1)) \
              UPDATE leads l SET state = 'assigned', owner_rep_id = i.rep, claimed_at = $4::timestamptz, \
-               assigned_by = 'forced', rejectable = false, contact_due_at = i.due, \
+               assigned_by = $7, rejectable = $8, contact_due_at = i.due, \
                updated_at = $4::timestamptz \
              FROM input i, old \
              WHERE l.id = i.id AND old.id = i.id AND l.state IN ('available', 'escalated') \
              RETURNING l.*, old.old_state, i.reason AS assign_reason",
-            "'lead.force_assigned', $5, assign_reason, pool_id, owner_rep_id, $4, false",
+            "$9, $5, assign_reason, pool_id, owner_rep_id, $4, false",
             &ids,
             &reps as &[&str],
             &reasons as &[&str],
             now,
             actor,
-            &dues
+            &dues,
+            push.assigned_by().as_str(),
+            push.rejectable(),
+            push.kind().as_str()
         )
         .fetch_all(&mut *self.tx)
         .await
