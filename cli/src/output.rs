@@ -134,6 +134,28 @@ pub fn cleanup(proposal: &v1::CleanupProposal) -> anyhow::Result<()> {
     for kept in &proposal.kept {
         println!("keep   {}: {}", kept.pool, kept.reason);
     }
+    for movement in &proposal.moves {
+        println!(
+            "move   {} {} from rule {} ({}) to rule {} ({}): {} leads in 14 days",
+            movement.criterion,
+            movement.value,
+            movement.from_rule,
+            movement.from_pool,
+            movement.to_rule,
+            movement.to_pool,
+            movement.leads
+        );
+    }
+    for share in &proposal.shares {
+        println!(
+            "share  {:<24} {:>5.1}% ({}) -> {:>5.1}% ({})",
+            share.pool,
+            share.percent_before,
+            share.leads_before,
+            share.percent_after,
+            share.leads_after
+        );
+    }
     for change in &proposal.changes {
         let kind = change
             .kind()

@@ -498,3 +498,77 @@ async fn the_weekly_cleanup_proposes_merging_a_low_volume_pool_and_changes_nothi
     );
     cluster.stop().await;
 }
+
+const UNBALANCED: &str = r"
+apiVersion: leadpool.dev/v1
+kind: Policy
+reps: [{ id: ana, role: sdr }]
+pools:
+  - { id: west, type: segmented }
+  - { id: east, type: segmented }
+health: { lowVolumePerWeek: 0 }
+routing:
+  rules:
+    - { name: west, match: { regions: [ca, wa, or] }, pool: west }
+    - { name: east, match: { regions: [ny] }, pool: east }
+";
+
+/// Issue 21.4: an unbalanced segmentation becomes a proposal too — routing values moved from
+/// the busy segment's rule to the quiet one's, with the shares of the last weeks' inflow before
+/// and after, which add up — and nothing changes until it is applied.
+#[tokio::test]
+async fn the_weekly_cleanup_proposes_evening_out_unbalanced_segments() {
+    let cluster = Cluster::start().await;
+    let version = apply_policy(&mut cluster.routing().await, UNBALANCED).await;
+    let mut intake = cluster.intake().await;
+    for (region, count) in [("ca", 12), ("wa", 9), ("or", 3), ("ny", 2)] {
+        for i in 0..count {
+            leadpool_e2e::submit_segmented(&mut intake, &format!("{region}{i}"), 50, region, "web")
+                .await;
+        }
+    }
+    let now = leadpool_domain::Clock::now(&cluster.env.clock);
+    crate::jobs::run_job(&cluster, "weekly-cleanup", now).await;
+    let proposed = proposal(&cluster).await;
+    assert!(proposed.merges.is_empty());
+    assert!(!proposed.moves.is_empty());
+    assert!(proposed.moves.iter().all(|m| (
+        m.criterion.as_str(),
+        m.from_pool.as_str(),
+        m.to_pool.as_str()
+    ) == ("regions", "pools/west", "pools/east")));
+    let total =
+        |leads: fn(&v1::SegmentShare) -> i64| proposed.shares.iter().map(leads).sum::<i64>();
+    assert_eq!(total(|s| s.leads_before), 26, "every lead counted once");
+    assert_eq!(total(|s| s.leads_after), 26);
+    let percent: f64 = proposed.shares.iter().map(|s| s.percent_after).sum();
+    assert!((percent - 100.0).abs() < 0.2, "{percent}");
+    let west = &proposed.shares[0];
+    let moved: i64 = proposed.moves.iter().map(|m| m.leads).sum();
+    assert_eq!(
+        (west.pool.as_str(), west.leads_before - west.leads_after),
+        ("pools/west", moved)
+    );
+    // The document validates and is not in force until someone applies it.
+    let dry = cluster
+        .routing()
+        .await
+        .apply_policy(authed(
+            &admin(),
+            v1::ApplyPolicyRequest {
+                document: proposed.document.clone(),
+                validate_only: true,
+                expected_version: version,
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(
+        dry.changes.iter().any(|c| c.path == "routing.rules/east"),
+        "{:?}",
+        dry.changes
+    );
+    assert_eq!(dry.policy.unwrap().version, version);
+    cluster.stop().await;
+}

@@ -408,6 +408,30 @@ impl SchedulerService for SchedulerApi {
                     .iter()
                     .map(convert::policy_change)
                     .collect(),
+                moves: record
+                    .moves
+                    .iter()
+                    .map(|m| v1::SegmentMove {
+                        criterion: m.criterion.clone(),
+                        value: m.value.clone(),
+                        from_rule: m.from_rule.clone(),
+                        to_rule: m.to_rule.clone(),
+                        from_pool: format!("pools/{}", m.from_pool),
+                        to_pool: format!("pools/{}", m.to_pool),
+                        leads: m.leads,
+                    })
+                    .collect(),
+                shares: record
+                    .shares
+                    .iter()
+                    .map(|s| v1::SegmentShare {
+                        pool: format!("pools/{}", s.pool),
+                        leads_before: s.leads_before,
+                        percent_before: s.percent_before,
+                        leads_after: s.leads_after,
+                        percent_after: s.percent_after,
+                    })
+                    .collect(),
             })
         }
         .await;

@@ -253,11 +253,15 @@ impl Job {
                 let history = chrono::Duration::from_std(ctx.config.job_history)
                     .unwrap_or(chrono::Duration::days(30));
                 let mut records = run.prune_job_runs(now - history).await?;
-                // S5: low-volume pools become a proposed policy change, kept for review.
+                // S5: low-volume pools and unbalanced segments become a proposed policy
+                // change, kept for review; segments are judged on the last two weeks' leads.
                 let arrivals = run
                     .arrivals_by_pool(now - chrono::Duration::days(7), now)
                     .await?;
-                if let Some(proposal) = policy.propose_merges(&arrivals) {
+                let inflow = run
+                    .inflow(now - chrono::Duration::days(14), now, INFLOW_SAMPLE)
+                    .await?;
+                if let Some(proposal) = policy.propose_cleanup(&arrivals, &inflow) {
                     run.record_proposal(&proposal, ctx.policy_version, now)
                         .await?;
                     records += 1;
@@ -321,6 +325,9 @@ impl Job {
         }
     }
 }
+
+/// The most leads a rebalancing proposal routes to judge its moves (the newest of two weeks).
+const INFLOW_SAMPLE: i64 = 20_000;
 
 /// One [`sql::AgeStep`] per pool for which `step` gives (age, reason, target pool): the leads
 /// that entered the pool at least that long before `now`, on the pool's lifecycle clock.

@@ -20,15 +20,50 @@ pub struct Merge {
     pub new_leads: i64,
 }
 
-/// The proposed document, what it merges, and the low-volume pools it leaves (with why).
+/// The proposed document, what it merges, the low-volume pools it leaves (with why), and the
+/// routing values it moves between segments with the segments' expected shares.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Proposal {
     pub document: PolicyDocument,
     pub merges: Vec<Merge>,
     pub kept: Vec<(PoolId, String)>,
+    pub moves: Vec<crate::SegmentMove>,
+    /// Each segmented pool's share of the last weeks' inflow, now and with the moves.
+    pub shares: Vec<(crate::Share, crate::Share)>,
 }
 
 impl Policy {
+    /// The weekly cleanup's proposal: low-volume pools merged (`arrivals`: new leads of the
+    /// last 7 days by pool), then unbalanced segments evened out by moving routing values
+    /// (judged on `inflow`, the last weeks' leads). The moves are made on the merged document
+    /// and kept only if it still validates. `None` when there is nothing to propose.
+    pub fn propose_cleanup(
+        &self,
+        arrivals: &HashMap<String, i64>,
+        inflow: &[crate::LeadFacts],
+    ) -> Option<Proposal> {
+        let rebalance = self.propose_rebalance(inflow);
+        let mut proposal = self.propose_merges(arrivals).unwrap_or_else(|| Proposal {
+            document: self.document.clone(),
+            merges: Vec::new(),
+            kept: Vec::new(),
+            moves: Vec::new(),
+            shares: Vec::new(),
+        });
+        if let Some(rebalance) = rebalance {
+            let mut document = proposal.document.clone();
+            for movement in &rebalance.moves {
+                document.move_criterion(movement);
+            }
+            if crate::compile(&document).is_ok() {
+                proposal.document = document;
+                proposal.shares = rebalance.before.into_iter().zip(rebalance.after).collect();
+                proposal.moves = rebalance.moves;
+            }
+        }
+        (!proposal.merges.is_empty() || !proposal.moves.is_empty()).then_some(proposal)
+    }
+
     /// Proposes merging every pool with fewer than `health.lowVolumePerWeek` new leads in 7
     /// days (`arrivals`, by pool id) into the busiest pool of the same kind and tier that is
     /// not itself low-volume — or, where there is none, into the busiest of the low-volume ones.
@@ -56,6 +91,8 @@ impl Policy {
             document: self.document.clone(),
             merges: Vec::new(),
             kept: Vec::new(),
+            moves: Vec::new(),
+            shares: Vec::new(),
         };
         for pool in &low {
             let healthy = self

@@ -18,3 +18,8 @@ ALTER TABLE lead_events ADD CONSTRAINT lead_events_kind_is_known CHECK (kind IN 
     'lead.moved', 'lead.nurtured', 'lead.archived', 'lead.held', 'lead.resumed',
     'lead.assigned', 'lead.reassigned', 'lead.returned', 'lead.erased', 'lead.drained',
     'lead.waiting', 'lead.contact_due_soon'));
+
+-- The weekly cleanup also proposes evening out unbalanced segments: the routing values it
+-- moves between rules, and each segmented pool's share of the inflow before and after.
+ALTER TABLE cleanup_proposals ADD COLUMN moves jsonb NOT NULL DEFAULT '[]';
+ALTER TABLE cleanup_proposals ADD COLUMN shares jsonb NOT NULL DEFAULT '[]';

@@ -242,6 +242,40 @@ impl Store {
 }
 
 impl JobTx {
+    /// What routing looks at of the leads received in `(from, to]` (at most `limit`, the
+    /// newest), except rejected ones: the inflow a rebalancing proposal is judged on.
+    pub async fn inflow(
+        &mut self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<leadpool_policy::LeadFacts>, Error> {
+        let rows = sqlx::query!(
+            "SELECT id, score, region, country, product, industry, source, language FROM leads \
+             WHERE received_at > $1 AND received_at <= $2 AND state <> 'rejected' \
+             ORDER BY received_at DESC LIMIT $3",
+            from,
+            to,
+            limit
+        )
+        .fetch_all(&mut *self.tx)
+        .await
+        .map_err(db_error)?;
+        Ok(rows
+            .into_iter()
+            .map(|r| leadpool_policy::LeadFacts {
+                id: r.id,
+                score: r.score,
+                region: r.region,
+                country: r.country,
+                product: r.product,
+                industry: r.industry,
+                source: r.source,
+                language: r.language,
+            })
+            .collect())
+    }
+
     /// New leads per pool in `(from, to]` (see [`Store::arrivals_by_pool`]).
     pub async fn arrivals_by_pool(
         &mut self,
