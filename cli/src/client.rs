@@ -207,6 +207,20 @@ impl Connection {
 }
 
 impl Connection {
+    /// M3 per pool type, from the scheduler.
+    pub async fn type_velocity(&self) -> anyhow::Result<Vec<v1::PoolTypeVelocity>> {
+        let token = self.token()?;
+        Ok(self
+            .scheduler()
+            .await?
+            .list_pool_type_velocity(
+                self.request(&token, v1::ListPoolTypeVelocityRequest { as_of: None })?,
+            )
+            .await?
+            .into_inner()
+            .types)
+    }
+
     pub async fn cleanup_proposal(&self) -> anyhow::Result<v1::CleanupProposal> {
         let token = self.token()?;
         Ok(self

@@ -310,7 +310,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             what: ExplainWhat::Access { rep, pool, at },
         } => commands::explain_access(&conn, &rep, &pool, at.as_deref()).await,
         Command::Import { file, import_id } => commands::import(&conn, &file, import_id).await,
-        Command::Pools => output::pools(&conn.list_pool_health().await?),
+        Command::Pools => {
+            output::pools(&conn.list_pool_health().await?)?;
+            output::type_velocity(&conn.type_velocity().await?);
+            Ok(())
+        }
         Command::Jobs => output::jobs(&conn.list_jobs().await?),
         Command::Cleanup { out } => {
             let proposal = conn.cleanup_proposal().await?;

@@ -44,14 +44,11 @@ pub fn pools(pools: &[v1::PoolHealth]) -> anyhow::Result<()> {
             .map_or_else(|| "-".to_owned(), |d| short_duration(d.seconds));
         let ages = pool.ages.unwrap_or_default();
         let sizing = pool.sizing.clone().unwrap_or_default();
-        let size = if sizing.recommendation == "ok" {
-            "ok"
-        } else if sizing.recommendation.starts_with("above") {
-            "above"
-        } else if sizing.recommendation.starts_with("below") {
-            "below"
-        } else {
-            "-"
+        // "ok", or the word before the advice: "above", "lean", "below"; "-" with no claims.
+        let size = match sizing.recommendation.split_once(':') {
+            Some((word, _)) if !word.contains(' ') => word,
+            _ if sizing.recommendation == "ok" => "ok",
+            _ => "-",
         };
         println!(
             "{:<22} {:<12} {:>5} {:<8} {:>9} {:>7} {:>7} {:>17} {:<9} {:<7} {:>6}",
@@ -91,6 +88,25 @@ pub fn pools(pools: &[v1::PoolHealth]) -> anyhow::Result<()> {
         println!("{severity:<8} {}: {}", alert.name, alert.summary);
     }
     Ok(())
+}
+
+/// M3 per pool type: the median time to claim of all its pools against the type's target.
+pub fn type_velocity(types: &[v1::PoolTypeVelocity]) {
+    for t in types {
+        let v = t.velocity.clone().unwrap_or_default();
+        let median = v
+            .median
+            .map_or_else(|| "-".to_owned(), |d| short_duration(d.seconds));
+        let target = v.target.map_or(0, |d| d.seconds);
+        println!(
+            "velocity {} ({} pools, {} claims): median {median}, target {}: {}",
+            t.kind,
+            t.pools.len(),
+            v.claims,
+            short_duration(target),
+            if t.meets_target { "met" } else { "missed" }
+        );
+    }
 }
 
 /// Audit records, newest first.

@@ -726,3 +726,59 @@ async fn the_claim_rules_example_applies_and_a_rep_sees_every_rule_in_her_status
     );
     cluster.stop().await;
 }
+
+/// C6's three controls in one claim sequence, each refusing in the documented order (policy
+/// checks, then Redis, then the claim transaction — docs/claim-rules.md "When several rules
+/// bind"): the ratio refuses hot, the gate refuses warm, and once both are met the cooldown
+/// refuses hot — a claim the ratio refused did not count towards the run.
+#[tokio::test]
+async fn ratio_gating_and_cooldown_each_refuse_in_turn_in_one_claim_sequence() {
+    let cluster = start(format!(
+        "{HEAD}reps: [{{ id: alice, role: sdr }}]\n\
+         limits: {{ perDay: 50, cooldown: {{ after: 2, pause: 30m }} }}\n\
+         pools:\n\
+         - {{ id: hot, type: open, requires: {{ claims: 1, from: [warm] }} }}\n\
+         - {{ id: warm, type: open, opensWhenEmpty: [cold] }}\n\
+         - {{ id: cold, type: open }}\n\
+         routing:\n  rules:\n\
+         \x20   - {{ name: hot, match: {{ sources: [hot] }}, pool: hot }}\n\
+         \x20   - {{ name: warm, match: {{ sources: [warm] }}, pool: warm }}\n\
+         \x20 default: {{ pool: cold }}\n"
+    ))
+    .await;
+    fill(&cluster, "hot", 1).await;
+    fill(&cluster, "warm", 1).await;
+    fill(&cluster, "cold", 1).await;
+    let mut claim = cluster.claim().await;
+
+    // 1. Hot needs a worked warm claim first: the claim transaction refuses it, and the
+    //    reservation it made in Redis is handed back.
+    let refused = claim_next(&mut claim, "alice", "hot").await.unwrap_err();
+    assert_eq!(
+        precondition(&refused),
+        ("CLAIM_RATIO".into(), "pools/hot".into())
+    );
+    // 2. Warm opens only once cold is empty: refused before anything is reserved.
+    let refused = claim_next(&mut claim, "alice", "warm").await.unwrap_err();
+    assert_eq!(
+        precondition(&refused),
+        ("TIER_GATED".into(), "pools/warm".into())
+    );
+    // 3. Cold, then warm (now open), worked: two claims in a row — the refusals above did not
+    //    count, or the second would already have hit the cooldown.
+    claim_next(&mut claim, "alice", "cold").await.unwrap();
+    let warm = claim_next(&mut claim, "alice", "warm").await.unwrap();
+    contact(&mut claim, "alice", &warm).await;
+    assert!(
+        hot_ratio(&status(&mut claim, "alice").await).3,
+        "the ratio is met"
+    );
+    // 4. The ratio is met, but two claims in a row started the pause: Redis refuses first.
+    let refused = claim_next(&mut claim, "alice", "hot").await.unwrap_err();
+    assert_eq!(refused.code(), Code::ResourceExhausted, "{refused:?}");
+    assert_eq!(crate::limits::reason(&refused), "CLAIM_COOLDOWN");
+    // 5. After the pause, hot is hers.
+    cluster.env.clock.advance(Span::minutes(30));
+    claim_next(&mut claim, "alice", "hot").await.unwrap();
+    cluster.stop().await;
+}

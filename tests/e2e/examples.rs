@@ -578,3 +578,49 @@ async fn h3_the_timed_pool_releases_every_two_hours_and_overflow_goes_to_the_ter
     );
     cluster.stop().await;
 }
+
+#[tokio::test]
+async fn x3_skills_decide_who_claims_and_the_contact_sla_counts_working_time() {
+    let cluster = start_with("x3-working-time-and-skills").await;
+    // Friday 13 March 2026, 17:00 in New York (22:00 in Berlin): an hour of working time left.
+    cluster.env.clock.set(
+        chrono::DateTime::parse_from_rfc3339("2026-03-13T21:00:00Z")
+            .unwrap()
+            .to_utc(),
+    );
+    let mut intake = cluster.intake().await;
+    let mut claim = cluster.claim().await;
+    let mut request = leadpool_e2e::lead_request("es", 60);
+    request.source = "web".into();
+    request.language = "es".into();
+    request.product = "platform".into();
+    let lead = submit_request(&mut intake, request).await.lead.unwrap();
+    assert_eq!(lead.pool, "pools/warm");
+
+    // Ben speaks no Spanish and does not sell the platform: the lead is not his to take.
+    let refused = claim
+        .claim_lead(claim_lead_request("ben", &lead))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::FailedPrecondition, "{refused:?}");
+    assert_eq!(crate::limits::reason(&refused), "SKILL_MISMATCH");
+    let claimed = claim
+        .claim_lead(claim_lead_request("nick", &lead))
+        .await
+        .unwrap()
+        .into_inner()
+        .lead
+        .unwrap();
+    // Two working hours: one on Friday until 18:00 in New York, one from 09:00 in Berlin on
+    // Monday (08:00 UTC): due at 09:00 UTC.
+    assert_eq!(
+        claimed.contact_due_time.unwrap().seconds,
+        chrono::DateTime::parse_from_rfc3339("2026-03-16T09:00:00Z")
+            .unwrap()
+            .timestamp()
+    );
+    // The enterprise pool asks for the platform: Ben (on call this week) may not, Nick may.
+    assert!(!may_claim(&mut claim, "ben", "enterprise").await);
+    assert!(may_claim(&mut claim, "nick", "enterprise").await);
+    cluster.stop().await;
+}

@@ -528,3 +528,82 @@ routing:
     assert_eq!(unbalanced, ["pools/emea"]);
     cluster.stop().await;
 }
+
+/// M3 per pool type: the claims of both hot pools together against the hot type's 30 minutes
+/// (not the 2 hours one of them sets for itself), the cold pool against 24 hours.
+#[tokio::test]
+async fn claim_velocity_rolls_up_per_pool_type_against_the_types_target() {
+    let cluster = Cluster::start().await;
+    apply_policy(
+        &mut cluster.routing().await,
+        r"
+apiVersion: leadpool.dev/v1
+kind: Policy
+aging: { topHalfAfter: never, topTenthAfter: never, escalateAfter: never, assignAfter: never }
+reps: [{ id: alice, role: sdr }]
+pools:
+  - { id: hot-a, type: tiered, tier: hot, health: { claimTarget: 2h } }
+  - { id: hot-b, type: tiered, tier: hot }
+  - { id: cold, type: tiered, tier: cold }
+routing:
+  rules:
+    - { name: a, match: { regions: [a] }, pool: hot-a }
+    - { name: b, match: { regions: [b] }, pool: hot-b }
+  default: { pool: cold }
+",
+    )
+    .await;
+    let mut intake = cluster.intake().await;
+    let mut alice = Alice {
+        claim: cluster.claim().await,
+    };
+    let clock = &cluster.env.clock;
+    let t = DateTime::parse_from_rfc3339("2026-03-10T12:00:00Z")
+        .unwrap()
+        .to_utc();
+    let m = Duration::minutes;
+    clock.set(t - Duration::hours(40));
+    let cold = leadpool_e2e::submit_segmented(&mut intake, "c", 10, "", "").await;
+    clock.set(t - Duration::hours(10));
+    alice.claims(&cold).await;
+    // Hot: 10, 20 and 50 minutes from entry to claim, over the two pools.
+    for (key, region, waited) in [("a", "a", 10), ("b1", "b", 20), ("b2", "b", 50)] {
+        clock.set(t - m(120));
+        let lead = leadpool_e2e::submit_segmented(&mut intake, key, 90, region, "").await;
+        clock.set(t - m(120) + m(waited));
+        alice.claims(&lead).await;
+    }
+    clock.set(t);
+
+    let types = cluster
+        .scheduler()
+        .await
+        .list_pool_type_velocity(authed(
+            &manager(),
+            v1::ListPoolTypeVelocityRequest {
+                as_of: Some(timestamp(t)),
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .types;
+    let kinds: Vec<&str> = types.iter().map(|t| t.kind.as_str()).collect();
+    assert_eq!(kinds, ["tiered/cold", "tiered/hot"]);
+    let (cold, hot) = (&types[0], &types[1]);
+    assert_eq!(hot.pools, ["pools/hot-a", "pools/hot-b"]);
+    let v = hot.velocity.as_ref().unwrap();
+    assert_eq!(v.claims, 3);
+    assert_eq!(secs(v.target.as_ref()), 30 * 60, "the type's target");
+    assert_eq!(secs(v.median.as_ref()), 20 * 60);
+    assert_eq!(
+        v.within_target_percent, 66.7,
+        "two of three within 30 minutes"
+    );
+    assert!(hot.meets_target);
+    let v = cold.velocity.as_ref().unwrap();
+    assert_eq!((v.claims, secs(v.target.as_ref())), (1, 24 * 3600));
+    assert_eq!(secs(v.median.as_ref()), 30 * 3600);
+    assert!(!cold.meets_target, "30 hours is over the cold target");
+    cluster.stop().await;
+}

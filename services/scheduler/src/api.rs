@@ -147,12 +147,8 @@ fn depletion(flow: &leadpool_store::Flow) -> v1::Depletion {
 }
 
 fn pool_health(pool: &leadpool_policy::Pool, h: &Health) -> v1::PoolHealth {
-    let kind = match pool.tier {
-        Some(tier) => format!("{}/{}", pool.kind.name(), tier.name()),
-        None => pool.kind.name().to_owned(),
-    };
+    let kind = pool.type_name();
     let o = &h.outcomes;
-    let v = &h.velocity;
     v1::PoolHealth {
         pool: pool.id.name(),
         kind,
@@ -170,18 +166,7 @@ fn pool_health(pool: &leadpool_policy::Pool, h: &Health) -> v1::PoolHealth {
         .into(),
         depletion: Some(depletion(&h.depletion)),
         depletion_by_day: h.depletion_by_day.iter().map(depletion).collect(),
-        velocity: Some(v1::Velocity {
-            claims: v.claims,
-            mean: v.mean.map(chrono_duration),
-            median: v.median.map(chrono_duration),
-            target: Some(chrono_duration(v.target)),
-            within_target_percent: v.within_target_percent,
-            claims_by_hour: v.by_hour.iter().map(|s| s.claims).collect(),
-            claims_by_weekday: v.by_weekday.iter().map(|s| s.claims).collect(),
-            p90: v.p90.map(chrono_duration),
-            by_hour: v.by_hour.iter().map(slot_velocity).collect(),
-            by_weekday: v.by_weekday.iter().map(slot_velocity).collect(),
-        }),
+        velocity: Some(velocity(&h.velocity)),
         conversion: Some(v1::Conversion {
             leads: o.leads,
             opportunities: o.opportunities,
@@ -206,6 +191,7 @@ fn pool_health(pool: &leadpool_policy::Pool, h: &Health) -> v1::PoolHealth {
         sizing: Some(v1::Sizing {
             daily_claim_capacity: h.sizing.daily_claim_capacity,
             healthy_min: h.sizing.healthy_min,
+            below_under: h.sizing.below_under,
             healthy_max: h.sizing.healthy_max,
             recommendation: h.sizing.recommendation.to_owned(),
             average_depth_7d: h.sizing.average_depth_7d,
@@ -215,6 +201,30 @@ fn pool_health(pool: &leadpool_policy::Pool, h: &Health) -> v1::PoolHealth {
         new_last_7_days: h.new_last_7_days,
         segment_share_percent: h.segment_share.map(|s| s.percent),
         forecast: Some(forecast(&h.forecast)),
+    }
+}
+
+fn velocity(v: &health::Velocity) -> v1::Velocity {
+    v1::Velocity {
+        claims: v.claims,
+        mean: v.mean.map(chrono_duration),
+        median: v.median.map(chrono_duration),
+        target: Some(chrono_duration(v.target)),
+        within_target_percent: v.within_target_percent,
+        claims_by_hour: v.by_hour.iter().map(|s| s.claims).collect(),
+        claims_by_weekday: v.by_weekday.iter().map(|s| s.claims).collect(),
+        p90: v.p90.map(chrono_duration),
+        by_hour: v.by_hour.iter().map(slot_velocity).collect(),
+        by_weekday: v.by_weekday.iter().map(slot_velocity).collect(),
+    }
+}
+
+fn type_velocity(t: &health::TypeVelocity) -> v1::PoolTypeVelocity {
+    v1::PoolTypeVelocity {
+        kind: t.kind.clone(),
+        pools: t.pools.iter().map(|p| p.name()).collect(),
+        velocity: Some(velocity(&t.velocity)),
+        meets_target: t.velocity.meets_target(),
     }
 }
 
@@ -360,6 +370,24 @@ impl SchedulerService for SchedulerApi {
                     _ => String::new(),
                 },
                 pools: page.iter().map(|(pool, h)| pool_health(pool, h)).collect(),
+            })
+        }
+        .await;
+        result.map(Response::new).map_err(to_status)
+    }
+
+    async fn list_pool_type_velocity(
+        &self,
+        request: Request<v1::ListPoolTypeVelocityRequest>,
+    ) -> Result<Response<v1::ListPoolTypeVelocityResponse>, Status> {
+        let result = async {
+            caller(&request)?;
+            let as_of = self
+                .as_of(request.get_ref().as_of.as_ref())
+                .map_err(|e| Error::InvalidArgument(vec![e]))?;
+            let types = self.scheduler.type_velocity(as_of).await?;
+            Ok(v1::ListPoolTypeVelocityResponse {
+                types: types.iter().map(type_velocity).collect(),
             })
         }
         .await;

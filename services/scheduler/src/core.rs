@@ -9,7 +9,7 @@ use leadpool_domain::{Error, PoolId};
 use leadpool_policy::Pool;
 use leadpool_store::{JobRunRecord, ProposalRecord};
 
-use crate::health::{Alert, Health};
+use crate::health::{Alert, Health, TypeVelocity};
 use crate::jobs::{Job, Outcome};
 use crate::monitor;
 use crate::runner::{Runner, next_slot};
@@ -140,6 +140,12 @@ impl Scheduler {
             page.push((pool.clone(), health));
         }
         Ok((page, more))
+    }
+
+    /// M3 per pool type as of `as_of`.
+    pub async fn type_velocity(&self, as_of: DateTime<Utc>) -> Result<Vec<TypeVelocity>, Error> {
+        let current = self.runner.policy.current().await?;
+        monitor::type_velocity(&self.runner.store, &current.policy, as_of).await
     }
 
     /// NOT_FOUND unless `id` is a pool of the policy in force.

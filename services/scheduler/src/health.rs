@@ -88,6 +88,22 @@ pub struct Velocity {
     pub by_weekday: Vec<SlotVelocity>,
 }
 
+impl Velocity {
+    /// Whether the median time to claim is within the target; false without claims.
+    pub fn meets_target(&self) -> bool {
+        self.median.is_some_and(|m| m <= self.target)
+    }
+}
+
+/// M3 rolled up: all claims of the pools of one type against the type's target.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TypeVelocity {
+    /// "tiered/hot", "open", …
+    pub kind: String,
+    pub pools: Vec<leadpool_domain::PoolId>,
+    pub velocity: Velocity,
+}
+
 /// M3 for the claims made in one hour of day or weekday.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SlotVelocity {
@@ -202,23 +218,30 @@ pub struct Sizing {
     pub daily_claim_capacity: f64,
     pub healthy_min: i64,
     pub healthy_max: i64,
+    /// Under one day of claims: "below".
+    pub below_under: i64,
     pub recommendation: &'static str,
     pub average_depth_7d: Option<f64>,
 }
 
-/// M6: a healthy pool holds two to three days of claims. Judged on the mean depth of the
-/// week's snapshots where there are any ("consistently above"), else on the depth now.
+/// M6: a healthy pool holds two to three days of claims (10 reps × 10 a day: 200–300);
+/// consistently above is "above", under one day's claims (under 100) "below", and between one
+/// and two days "lean". Judged on the mean depth of the week's snapshots where there are any
+/// ("consistently"), else on the depth now.
 pub fn sizing(claims_last_7_days: i64, depth: i64, average_depth_7d: Option<f64>) -> Sizing {
     let capacity = claims_last_7_days as f64 / 7.0;
     let healthy_min = (capacity * 2.0).round() as i64;
     let healthy_max = (capacity * 3.0).round() as i64;
+    let below_under = capacity.round() as i64;
     let judged = average_depth_7d.unwrap_or(depth as f64);
     let recommendation = if claims_last_7_days == 0 {
         "no claims in 7 days: nothing to size against"
     } else if judged > healthy_max as f64 {
         "above: add reps or qualify stricter"
-    } else if judged < healthy_min as f64 {
+    } else if judged < below_under as f64 {
         "below: overstaffed or under-qualifying"
+    } else if judged < healthy_min as f64 {
+        "lean: under two days of claims"
     } else {
         "ok"
     };
@@ -226,6 +249,7 @@ pub fn sizing(claims_last_7_days: i64, depth: i64, average_depth_7d: Option<f64>
         daily_claim_capacity: (capacity * 10.0).round() / 10.0,
         healthy_min,
         healthy_max,
+        below_under,
         recommendation,
         average_depth_7d,
     }
@@ -633,7 +657,18 @@ mod tests {
         );
         assert_eq!(
             sizing(700, 99, None).recommendation,
-            "below: overstaffed or under-qualifying"
+            "below: overstaffed or under-qualifying",
+            "under 100 for a 100-a-day team"
+        );
+        assert_eq!(sizing(700, 99, None).below_under, 100);
+        assert_eq!(
+            sizing(700, 100, None).recommendation,
+            "lean: under two days of claims",
+            "100 to 200 is lean, not below"
+        );
+        assert_eq!(
+            sizing(700, 199, None).recommendation,
+            "lean: under two days of claims"
         );
     }
 

@@ -10,7 +10,9 @@ use leadpool_policy::{Policy, Pool};
 use leadpool_store::Store;
 use leadpool_telemetry::metrics;
 
-use crate::health::{self, Alert, AlertKind, Figures, Health, SegmentShare, Severity};
+use crate::health::{
+    self, Alert, AlertKind, Figures, Health, SegmentShare, Severity, TypeVelocity,
+};
 
 /// How far back each figure looks.
 const VELOCITY_WINDOW: Duration = Duration::days(7);
@@ -65,6 +67,37 @@ pub async fn pool_health(
             .await?,
     };
     Ok(health::evaluate(pool, rules, as_of, figures))
+}
+
+/// M3 rolled up: for each pool type in force (ordered by name), its pools and the velocity of
+/// all their claims together against the type's target.
+pub async fn type_velocity(
+    store: &Store,
+    policy: &Policy,
+    as_of: DateTime<Utc>,
+) -> Result<Vec<TypeVelocity>, Error> {
+    let mut types: BTreeMap<String, Vec<&Pool>> = BTreeMap::new();
+    for pool in &policy.pools {
+        types.entry(pool.type_name()).or_default().push(pool);
+    }
+    let mut rolled_up = Vec::with_capacity(types.len());
+    for (kind, pools) in types {
+        let mut timings = Vec::new();
+        for pool in &pools {
+            timings.extend(
+                store
+                    .claim_timings(&pool.id, as_of - VELOCITY_WINDOW, as_of, Tz::UTC.name())
+                    .await?,
+            );
+        }
+        let target = pools[0].type_claim_target();
+        rolled_up.push(TypeVelocity {
+            kind,
+            pools: pools.iter().map(|p| p.id.clone()).collect(),
+            velocity: health::velocity(&timings, target),
+        });
+    }
+    Ok(rolled_up)
 }
 
 /// M7 as events: compares the alerts firing at `now` with the set the last run recorded and

@@ -146,7 +146,7 @@ impl Policy {
             current = after;
             moves.push(movement);
         }
-        (!moves.is_empty()).then(|| Rebalance {
+        (!moves.is_empty()).then_some(Rebalance {
             document,
             moves,
             before,

@@ -184,15 +184,10 @@ pub(crate) fn compile_pool_schedule(
     if pool_health.is_some_and(|h| h.warning.is_some() || h.critical.is_some()) {
         check_thresholds(c, &format!("{path}.health"), warning, critical);
     }
-    let default_target = match tier {
-        Some(Tier::Hot) => Duration::minutes(30),
-        Some(Tier::Cold) => Duration::hours(24),
-        _ => Duration::hours(4),
-    };
     let claim_target = pool_health
         .and_then(|h| h.claim_target.as_ref())
         .and_then(|t| c.duration(&format!("{path}.health.claimTarget"), t))
-        .unwrap_or(default_target);
+        .unwrap_or_else(|| crate::model::type_claim_target(tier));
     PoolSchedule {
         release,
         aging,

@@ -233,6 +233,32 @@ pub struct Pool {
     pub skills: Option<crate::SkillMatch>,
 }
 
+impl Pool {
+    /// Its type as health reports name it: the kind, with the tier for tiered pools
+    /// ("tiered/hot").
+    pub fn type_name(&self) -> String {
+        match self.tier {
+            Some(tier) => format!("{}/{}", self.kind.name(), tier.name()),
+            None => self.kind.name().to_owned(),
+        }
+    }
+
+    /// M3: the claim-velocity target of this pool's type (see [`type_claim_target`]).
+    pub fn type_claim_target(&self) -> Duration {
+        type_claim_target(self.tier)
+    }
+}
+
+/// M3: the brief's claim-velocity target for pools of a tier — hot 30 minutes, cold 24 hours,
+/// everything else (warm, and pools without a tier) 4 hours. A pool's own target defaults to it.
+pub fn type_claim_target(tier: Option<Tier>) -> Duration {
+    match tier {
+        Some(Tier::Hot) => Duration::minutes(30),
+        Some(Tier::Cold) => Duration::hours(24),
+        _ => Duration::hours(4),
+    }
+}
+
 /// "A claim here needs `claims` claims from `from` since the last claim here."
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ratio {

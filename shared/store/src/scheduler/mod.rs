@@ -8,7 +8,7 @@ mod moves;
 mod performance;
 mod runs;
 
-pub use cleanup::{KeptRecord, MergeRecord, MoveRecord, ProposalRecord, ShareRecord};
+pub use cleanup::{KeptRecord, MergeRecord, MoveRecord, ProposalRecord};
 pub use events::{AlertState, WarnBy};
 pub use health::{ClaimTiming, Flow, Outcomes, PoolCounts, QuotaShortfall};
 pub use moves::{AgeFrom, AgeOut, AgeStep, Boost, DuplicateKey, ForcedAssignment, Push, Release};
