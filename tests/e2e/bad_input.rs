@@ -433,6 +433,7 @@ async fn every_rpc_refuses_bad_input_with_the_fields_to_fix() {
             .get_pool_health(authed(
                 &alice,
                 v1::GetPoolHealthRequest {
+                    depletion_days: 0,
                     name: "west".into(),
                     as_of: None,
                     time_zone: "Mars/Olympus".into(),
@@ -446,6 +447,7 @@ async fn every_rpc_refuses_bad_input_with_the_fields_to_fix() {
             .get_pool_health(authed(
                 &alice,
                 v1::GetPoolHealthRequest {
+                    depletion_days: 0,
                     name: "west".into(),
                     as_of: Some(prost_types::Timestamp {
                         seconds: i64::MAX,
@@ -485,6 +487,7 @@ async fn every_rpc_refuses_bad_input_with_the_fields_to_fix() {
         .get_pool_health(authed(
             &alice,
             v1::GetPoolHealthRequest {
+                depletion_days: 0,
                 name: "pools/nowhere".into(),
                 ..Default::default()
             },

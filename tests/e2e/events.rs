@@ -742,6 +742,33 @@ async fn reps_see_their_own_leads_managers_their_teams_and_filters_narrow() {
         [("lead.claimed".to_owned(), west.name.clone())],
         "ann sees her own lead's events only"
     );
+    // Watching a pool she may browse, she also sees leads entering and leaving its available
+    // leads — ben's claim too — but not another team's pool.
+    let ann_pool = |pool: &str| v1::ListEventsRequest {
+        pool: format!("pools/{pool}"),
+        ..Default::default()
+    };
+    let west_pool = listed(&mut events, &rep("ann"), ann_pool("west-leads"))
+        .await
+        .unwrap();
+    let moves: BTreeSet<(String, String)> = subjects(&west_pool).into_iter().collect();
+    let expected: BTreeSet<(String, String)> = [&west, &west_2]
+        .into_iter()
+        .flat_map(|lead| {
+            [
+                ("lead.routed".to_owned(), lead.name.clone()),
+                ("lead.claimed".to_owned(), lead.name.clone()),
+            ]
+        })
+        .collect();
+    assert_eq!(moves, expected);
+    assert!(
+        listed(&mut events, &rep("ann"), ann_pool("east-leads"))
+            .await
+            .unwrap()
+            .is_empty(),
+        "not a pool she may browse"
+    );
     let refused = listed(
         &mut events,
         &rep("ann"),

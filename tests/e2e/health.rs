@@ -171,6 +171,7 @@ async fn health_figures_from_a_history_made_through_the_api_match_the_hand_compu
         .get_pool_health(authed(
             &rep("alice"),
             v1::GetPoolHealthRequest {
+                depletion_days: 0,
                 name: "pools/inbound".into(),
                 as_of: Some(timestamp(t)),
                 time_zone: "UTC".into(),
@@ -244,6 +245,16 @@ async fn health_figures_from_a_history_made_through_the_api_match_the_hand_compu
         "nobody claims at 03:00"
     );
     assert_eq!(slot(&v.by_weekday[1]), (2, 2, 4500, 7200, false));
+    // The heat map: one cell per weekday × hour with a claim — Tue 07:00 and 11:00, Wed 12:00,
+    // Sun 14:00.
+    let cells: Vec<(i32, i32, i64)> = v
+        .by_weekday_hour
+        .iter()
+        .filter(|c| c.claims > 0)
+        .map(|c| (c.weekday, c.hour, c.claims))
+        .collect();
+    assert_eq!(v.by_weekday_hour.len(), 168);
+    assert_eq!(cells, [(2, 7, 1), (2, 11, 1), (3, 12, 1), (7, 14, 1)]);
     // M4 from the history: 10 leads entered in 30 days; 4 ever reached opportunity (C1; C2,
     // later lost; C3 and C4, won), 2 customers (500 000 and 300 000 → 400 000), 1 lost. The
     // cycle runs from pool entry to the final close: 76h (C4), 27h (C3), 2h30m (C2, lost) →
@@ -320,6 +331,36 @@ async fn health_figures_from_a_history_made_through_the_api_match_the_hand_compu
         .into_inner();
     assert_eq!(listed.pools.len(), 1);
     assert_eq!(listed.pools[0].depth, 5);
+
+    // Depletion over a week, for a chart: the two days above, three quiet days, and the
+    // seventh day back (windows end inclusive) holding C4's entry and its claim exactly 6
+    // days ago.
+    let mut scheduler = cluster.scheduler().await;
+    let week = |days| v1::GetPoolHealthRequest {
+        name: "pools/inbound".into(),
+        as_of: Some(timestamp(t)),
+        depletion_days: days,
+        ..Default::default()
+    };
+    let by_day: Vec<(i64, i64)> = scheduler
+        .get_pool_health(authed(&rep("alice"), week(7)))
+        .await
+        .unwrap()
+        .into_inner()
+        .depletion_by_day
+        .iter()
+        .map(|d| (d.claims, d.new_leads))
+        .collect();
+    assert_eq!(
+        by_day,
+        [(2, 6), (1, 3), (0, 0), (0, 0), (0, 0), (0, 0), (1, 1)]
+    );
+    leadpool_e2e::assert_invalid(
+        scheduler
+            .get_pool_health(authed(&rep("alice"), week(91)))
+            .await,
+        &["depletion_days"],
+    );
     cluster.stop().await;
 }
 

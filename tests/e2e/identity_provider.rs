@@ -201,6 +201,39 @@ async fn tokens_of_the_identity_provider_are_mapped_to_reps_and_roles() {
         .unwrap_err();
     assert_eq!(denied.code(), tonic::Code::PermissionDenied);
 
+    // GetCaller says who each of them is to Leadpool, as a front end needs to know.
+    let max = idp.token(json!({
+        "email": "max@example.com",
+        "realm_access": { "roles": ["sales", "Sales-Managers"] }
+    }));
+    let who = |token: String| {
+        let mut routing_client = routing_client.clone();
+        async move {
+            routing_client
+                .get_caller(authed(&token, v1::GetCallerRequest {}))
+                .await
+                .unwrap()
+                .into_inner()
+        }
+    };
+    let as_max = who(max).await;
+    assert_eq!(
+        (as_max.subject.as_str(), as_max.roles.as_slice()),
+        (
+            "reps/max",
+            ["rep".to_owned(), "manager".to_owned()].as_slice()
+        )
+    );
+    assert_eq!(as_max.rep.unwrap().name, "reps/max");
+    assert!(!as_max.oversees_everything);
+    let as_ops = who(ops).await;
+    assert_eq!(
+        (as_ops.subject.as_str(), as_ops.rep.is_none()),
+        ("users/ops@example.com", true)
+    );
+    assert_eq!(as_ops.roles, ["admin"]);
+    assert!(as_ops.oversees_everything);
+
     // Without the mapped claim, or with no group that maps to a role: refused.
     let nameless = idp.token(json!({ "realm_access": { "roles": ["sales"] } }));
     let refused = claims

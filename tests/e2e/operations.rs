@@ -596,6 +596,7 @@ async fn pool_health(cluster: &Cluster) -> v1::PoolHealth {
         .get_pool_health(authed(
             &admin(),
             v1::GetPoolHealthRequest {
+                depletion_days: 0,
                 name: "pools/west".to_owned(),
                 as_of: Some(timestamp(cluster.env.clock.now())),
                 time_zone: String::new(),

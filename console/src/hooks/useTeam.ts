@@ -1,6 +1,5 @@
 // The reps a manager oversees: her own team and every team that names her in the policy's
-// `teams[].managers` (admins: everyone) — from ListReps and the policy in force (GetPolicy).
-import { parse } from "yaml";
+// `teams[].managers` (admins: everyone) — from ListReps and GetCaller's `oversees_teams`.
 import { routing } from "../api/clients";
 import type { Identity } from "../auth/identity";
 import { type Rep, RepRole } from "../gen/leadpool/v1/pool_pb";
@@ -25,26 +24,13 @@ export async function listAllReps(): Promise<Rep[]> {
   return reps;
 }
 
-async function overseenTeams(identity: Identity): Promise<string[]> {
-  const teams = new Set<string>(identity.team ? [identity.team] : []);
-  const me = identity.rep ? idOf(identity.rep) : "";
-  const policy = await routing.getPolicy({ version: 0n });
-  const doc = parse(policy.policy?.document ?? "") as { teams?: { id?: string; managers?: string[] }[] } | null;
-  for (const team of doc?.teams ?? []) {
-    if (team.id && team.managers?.some((m) => idOf(m) === me)) teams.add(team.id);
-  }
-  return [...teams];
-}
-
 export function useTeam(identity: Identity) {
   return useAsync<Team>(async () => {
-    const [reps, teams] = await Promise.all([
-      listAllReps(),
-      identity.isAdmin ? Promise.resolve([]) : overseenTeams(identity),
-    ]);
+    const reps = await listAllReps();
+    const teams = identity.isAdmin ? [] : identity.teams;
     const mine = identity.isAdmin ? reps : reps.filter((r) => teams.includes(r.team));
     return { reps: mine.filter((r) => r.name !== identity.rep), teams };
-  }, [identity.rep, identity.team, identity.isAdmin]);
+  }, [identity.rep, identity.teams, identity.isAdmin]);
 }
 
 /** Reps a lead can be handed to: active, not managers. */

@@ -107,5 +107,12 @@ test("the health dashboard shows the figures GetPoolHealth returns", async ({ pa
   const conversion = page.getByRole("row", { name: /^health / }).filter({ hasText: "%" });
   await expect(conversion).toContainText(`${n(h.conversion?.opportunities)} (${h.conversion!.opportunityPercent.toFixed(1)}%)`);
   await expect(page.getByRole("img", { name: /Depth of health/ })).toBeVisible();
+  await expect(page.getByRole("img", { name: "Claims from health by hour and weekday" })).toBeVisible();
+  // M3 per pool type, as ListPoolTypeVelocity gives it.
+  const types = (await (await asAdmin(stack())).scheduler.listPoolTypeVelocity({})).types;
+  const kind = types.find((t) => t.pools.includes("pools/health"))!;
+  expect(kind.velocity?.claims).toBeGreaterThanOrEqual(2n);
+  const typeRow = page.getByRole("table").filter({ hasText: "Pool type" }).getByRole("row", { name: new RegExp(`^${kind.kind} `) });
+  await expect(typeRow).toContainText(n(kind.velocity?.claims));
   await screenshot(page, "manager-pool-health");
 });

@@ -80,3 +80,34 @@ test("every action is reachable with the keyboard", async ({ page }) => {
   await page.keyboard.press("Enter");
   await expect(page.getByRole("status").filter({ hasText: "You claimed Alan Turing." })).toBeVisible();
 });
+
+test("the console's origin sends a strict CSP and the usual security headers, and the CSP holds", async ({ browser }) => {
+  // A page of its own: the refusal below is this test's doing, not a problem of the console.
+  const page = await browser.newPage();
+  const answer = await page.request.get(`${stack().url}/`);
+  const headers = answer.headers();
+  const csp = headers["content-security-policy"] ?? "";
+  for (const directive of ["default-src 'self'", "script-src 'self'", "frame-ancestors 'none'", "object-src 'none'", "base-uri 'none'"]) {
+    expect(csp, directive).toContain(directive);
+  }
+  expect(csp).not.toContain("unsafe-inline");
+  expect(csp).not.toContain("unsafe-eval");
+  expect(headers["x-content-type-options"]).toBe("nosniff");
+  expect(headers["x-frame-options"]).toBe("DENY");
+  expect(headers["referrer-policy"]).toBe("no-referrer");
+
+  // Script injected into the signed-in console (what an XSS would do) does not run.
+  await devSignIn(page, stack(), "wendy");
+  const refused = await page.evaluate(
+    () =>
+      new Promise<string>((resolve) => {
+        document.addEventListener("securitypolicyviolation", (e) => resolve(e.violatedDirective), { once: true });
+        const script = document.createElement("script");
+        script.textContent = "window.__injected = true";
+        document.body.appendChild(script);
+      }),
+  );
+  expect(refused).toMatch(/^script-src/);
+  expect(await page.evaluate(() => (window as unknown as { __injected?: boolean }).__injected === true)).toBe(false);
+  await page.close();
+});

@@ -18,6 +18,7 @@ use leadpool_store::{Applied, AuditFilter, AuditLog, PolicyRecord};
 use tonic::{Request, Response, Status};
 
 use crate::routing::{AvailabilityChange, Explained, RepView, RouteQuestion, Routing};
+use leadpool_policy::Oversight;
 
 const MAX_CONTACT_SLA: Duration = Duration::from_secs(30 * 24 * 3600);
 const MAX_NAME_LEN: usize = 200;
@@ -404,6 +405,33 @@ impl RoutingService for RoutingApi {
                 let view = self.routing.rep(&id).await?;
                 Ok(v1::GetRepResponse {
                     rep: Some(rep_message(&view)),
+                })
+            }
+            .await,
+        )
+    }
+
+    async fn get_caller(
+        &self,
+        request: Request<v1::GetCallerRequest>,
+    ) -> Reply<v1::GetCallerResponse> {
+        reply(
+            async {
+                let identity = caller(&request)?;
+                let caller = self
+                    .routing
+                    .caller(identity.rep(), &identity.authority())
+                    .await?;
+                let (oversees_teams, oversees_everything) = match caller.oversight {
+                    Oversight::Everything => (Vec::new(), true),
+                    Oversight::Teams { teams, .. } => (teams.into_iter().collect(), false),
+                };
+                Ok(v1::GetCallerResponse {
+                    subject: identity.actor(),
+                    roles: identity.roles.iter().map(|r| r.name().to_owned()).collect(),
+                    rep: caller.rep.as_ref().map(rep_message),
+                    oversees_teams,
+                    oversees_everything,
                 })
             }
             .await,

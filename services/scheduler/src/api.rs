@@ -18,7 +18,7 @@ use tonic::{Request, Response, Status};
 use crate::core::{JobInfo, Scheduler};
 use crate::health::{self, Alert, AlertKind, Health, Level, Severity};
 use crate::jobs::Job;
-use crate::monitor;
+use crate::monitor::{self, HealthQuery};
 
 /// How many of the leads a run changed RunJob names: a run over a million leads would not fit
 /// a gRPC message, and the history has every one.
@@ -91,6 +91,21 @@ fn parse_job(name: &str) -> Result<Job, FieldViolation> {
             FieldViolation::new(
                 "name",
                 format!("`{name}` is not a job; known jobs: {}", known()),
+            )
+        })
+}
+
+/// The most days of depletion one GetPoolHealth reports.
+const MAX_DEPLETION_DAYS: i32 = 90;
+
+fn depletion_days(days: i32) -> Result<u32, FieldViolation> {
+    u32::try_from(days)
+        .ok()
+        .filter(|_| days <= MAX_DEPLETION_DAYS)
+        .ok_or_else(|| {
+            FieldViolation::new(
+                "depletion_days",
+                format!("must be 0 to {MAX_DEPLETION_DAYS}, not {days}"),
             )
         })
 }
@@ -216,6 +231,18 @@ fn velocity(v: &health::Velocity) -> v1::Velocity {
         p90: v.p90.map(chrono_duration),
         by_hour: v.by_hour.iter().map(slot_velocity).collect(),
         by_weekday: v.by_weekday.iter().map(slot_velocity).collect(),
+        by_weekday_hour: v
+            .by_weekday_hour
+            .iter()
+            .map(|s| v1::WeekHourVelocity {
+                weekday: s.slot / 24 + 1,
+                hour: s.slot % 24,
+                claims: s.claims,
+                median: s.median.map(chrono_duration),
+                p90: s.p90.map(chrono_duration),
+                meets_target: s.meets_target,
+            })
+            .collect(),
     }
 }
 
@@ -332,10 +359,18 @@ impl SchedulerService for SchedulerApi {
             let id = v.check(PoolId::from_name(&req.name, "name"));
             let tz = v.check(parse_time_zone(&req.time_zone));
             let as_of = v.check(self.as_of(req.as_of.as_ref()));
-            let (Some(id), Some(tz), Some(as_of)) = (id, tz, as_of) else {
+            let days = v.check(depletion_days(req.depletion_days));
+            let (Some(id), Some(time_zone), Some(as_of), Some(depletion_days)) =
+                (id, tz, as_of, days)
+            else {
                 return Err(Error::InvalidArgument(v.into_vec()));
             };
-            let (pool, h) = self.scheduler.pool_health(&id, tz, as_of).await?;
+            let query = HealthQuery {
+                as_of,
+                time_zone,
+                depletion_days,
+            };
+            let (pool, h) = self.scheduler.pool_health(&id, query).await?;
             Ok(pool_health(&pool, &h))
         }
         .await;

@@ -4,14 +4,13 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use chrono_tz::Tz;
 use leadpool_domain::{Error, PoolId};
 use leadpool_policy::Pool;
 use leadpool_store::{JobRunRecord, ProposalRecord};
 
 use crate::health::{Alert, Health, TypeVelocity};
 use crate::jobs::{Job, Outcome};
-use crate::monitor;
+use crate::monitor::{self, HealthQuery};
 use crate::runner::{Runner, next_slot};
 
 #[derive(Clone)]
@@ -96,12 +95,11 @@ impl Scheduler {
         self.runner.run_manually(job, as_of).await
     }
 
-    /// The health of one pool of the policy in force, as of `as_of`, hours of day in `tz`.
+    /// The health of one pool of the policy in force, as `query` asks.
     pub async fn pool_health(
         &self,
         id: &PoolId,
-        tz: Tz,
-        as_of: DateTime<Utc>,
+        query: HealthQuery,
     ) -> Result<(Pool, Health), Error> {
         let current = self.runner.policy.current().await?;
         let pool = current
@@ -109,8 +107,8 @@ impl Scheduler {
             .pool(id)
             .ok_or_else(|| Error::not_found("pool", id.name()))?;
         let store = &self.runner.store;
-        let shares = monitor::segment_shares(store, &current.policy, as_of).await?;
-        let health = monitor::pool_health(store, &current.policy, pool, &shares, as_of, tz).await?;
+        let shares = monitor::segment_shares(store, &current.policy, query.as_of).await?;
+        let health = monitor::pool_health(store, &current.policy, pool, &shares, query).await?;
         Ok((pool.clone(), health))
     }
 
@@ -135,8 +133,14 @@ impl Scheduler {
         let shares = monitor::segment_shares(store, &current.policy, as_of).await?;
         let mut page = Vec::new();
         for pool in pools {
-            let health =
-                monitor::pool_health(store, &current.policy, pool, &shares, as_of, Tz::UTC).await?;
+            let health = monitor::pool_health(
+                store,
+                &current.policy,
+                pool,
+                &shares,
+                HealthQuery::at(as_of),
+            )
+            .await?;
             page.push((pool.clone(), health));
         }
         Ok((page, more))

@@ -86,6 +86,8 @@ pub struct Velocity {
     pub by_hour: Vec<SlotVelocity>,
     /// Per weekday, Monday first.
     pub by_weekday: Vec<SlotVelocity>,
+    /// Per weekday × hour, Monday 00:00 first; `slot` is (weekday − 1) × 24 + hour.
+    pub by_weekday_hour: Vec<SlotVelocity>,
 }
 
 impl Velocity {
@@ -174,6 +176,21 @@ pub fn velocity(timings: &[ClaimTiming], target: Duration) -> Velocity {
         by_weekday: (1..=7)
             .map(|day| slot(day, in_slot(&|t| t.weekday == day), target))
             .collect(),
+        by_weekday_hour: {
+            let mut cells: Vec<Vec<f64>> = vec![Vec::new(); 7 * 24];
+            for t in timings {
+                if let Some(cell) = usize::try_from((t.weekday - 1) * 24 + t.hour)
+                    .ok()
+                    .and_then(|i| cells.get_mut(i))
+                {
+                    cell.push(t.seconds);
+                }
+            }
+            (0..)
+                .zip(cells)
+                .map(|(i, secs)| slot(i, secs, target))
+                .collect()
+        },
     }
 }
 
@@ -605,6 +622,16 @@ mod tests {
         assert!((v.within_target_percent - 50.0).abs() < 1e-9);
         let claims = |slots: &[SlotVelocity]| slots.iter().map(|s| s.claims).collect::<Vec<_>>();
         assert_eq!(claims(&v.by_weekday), [2, 0, 1, 0, 0, 0, 1]);
+        // The heat map: Monday 09:00, Wednesday 14:00, Sunday 23:00 (the last cell).
+        assert_eq!(v.by_weekday_hour.len(), 168);
+        let cells: Vec<(i32, i64)> = v
+            .by_weekday_hour
+            .iter()
+            .filter(|s| s.claims > 0)
+            .map(|s| (s.slot, s.claims))
+            .collect();
+        assert_eq!(cells, [(9, 2), (2 * 24 + 14, 1), (167, 1)]);
+        assert_eq!(v.by_weekday_hour[9].median, Some(Duration::seconds(900)));
         let nine = &v.by_hour[9];
         assert_eq!(
             (

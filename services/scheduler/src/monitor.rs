@@ -31,17 +31,42 @@ pub async fn segment_shares(
     Ok(health::segment_shares(policy, &arrivals))
 }
 
-/// The health of `pool` as of `as_of`, claim hours counted in `time_zone`.
+/// What a health report covers.
+#[derive(Debug, Clone, Copy)]
+pub struct HealthQuery {
+    /// The end of every window.
+    pub as_of: DateTime<Utc>,
+    /// Claims by hour of day and weekday are counted in this time zone.
+    pub time_zone: Tz,
+    /// Whole days of depletion back from `as_of`: at least as many as the depletion alert
+    /// needs, and at least 2.
+    pub depletion_days: u32,
+}
+
+impl HealthQuery {
+    /// The figures as of `as_of`, in UTC, with as many days of depletion as the alert needs.
+    pub fn at(as_of: DateTime<Utc>) -> Self {
+        Self {
+            as_of,
+            time_zone: Tz::UTC,
+            depletion_days: 0,
+        }
+    }
+}
+
+/// The health of `pool` as `query` asks.
 pub async fn pool_health(
     store: &Store,
     policy: &Policy,
     pool: &Pool,
     shares: &HashMap<String, SegmentShare>,
-    as_of: DateTime<Utc>,
-    time_zone: Tz,
+    query: HealthQuery,
 ) -> Result<Health, Error> {
+    let HealthQuery {
+        as_of, time_zone, ..
+    } = query;
     let rules = &policy.health;
-    let days = i64::from(rules.depletion_alert_days.max(2));
+    let days = i64::from(rules.depletion_alert_days.max(2).max(query.depletion_days));
     let mut windows: Vec<(DateTime<Utc>, DateTime<Utc>)> = (0..days)
         .map(|d| (as_of - Duration::days(d + 1), as_of - Duration::days(d)))
         .collect();
@@ -140,7 +165,7 @@ pub async fn all_alerts(
     let mut alerts = BTreeMap::new();
     let shares = segment_shares(store, policy, as_of).await?;
     for pool in &policy.pools {
-        let health = pool_health(store, policy, pool, &shares, as_of, Tz::UTC).await?;
+        let health = pool_health(store, policy, pool, &shares, HealthQuery::at(as_of)).await?;
         for alert in health.alerts {
             alerts.insert(alert.name.clone(), alert);
         }
@@ -175,7 +200,7 @@ pub async fn refresh_gauges(
     let mut healths = Vec::with_capacity(policy.pools.len());
     let shares = segment_shares(store, policy, as_of).await?;
     for pool in &policy.pools {
-        let health = pool_health(store, policy, pool, &shares, as_of, Tz::UTC).await?;
+        let health = pool_health(store, policy, pool, &shares, HealthQuery::at(as_of)).await?;
         healths.push((pool, health));
     }
     // Reset and set with no await in between, so a scrape never sees half the pools, and pools

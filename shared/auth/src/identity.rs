@@ -19,6 +19,24 @@ pub enum Role {
     Service,
 }
 
+impl Role {
+    /// As tokens spell it (`roles`): `rep`, `manager`, `admin`, `service`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Rep => "rep",
+            Self::Manager => "manager",
+            Self::Admin => "admin",
+            Self::Service => "service",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        [Self::Rep, Self::Manager, Self::Admin, Self::Service]
+            .into_iter()
+            .find(|role| role.name() == name)
+    }
+}
+
 /// Who the token was issued to, from its `sub` claim.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Subject {

@@ -62,7 +62,7 @@ impl ClaimMapping {
             role_map: config
                 .role_map
                 .iter()
-                .filter_map(|(from, to)| Some((from.to_lowercase(), role_named(to)?)))
+                .filter_map(|(from, to)| Some((from.to_lowercase(), Role::from_name(to)?)))
                 .collect(),
             team: config.team.clone(),
         }
@@ -131,22 +131,12 @@ impl ClaimMapping {
             .iter()
             .filter_map(|value| {
                 if self.role_map.is_empty() {
-                    role_named(value)
+                    Role::from_name(value)
                 } else {
                     self.role_map.get(&value.to_lowercase()).copied()
                 }
             })
             .collect()
-    }
-}
-
-fn role_named(name: &str) -> Option<Role> {
-    match name {
-        "rep" => Some(Role::Rep),
-        "manager" => Some(Role::Manager),
-        "admin" => Some(Role::Admin),
-        "service" => Some(Role::Service),
-        _ => None,
     }
 }
 

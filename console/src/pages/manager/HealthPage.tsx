@@ -29,6 +29,8 @@ import {
 } from "./healthCharts";
 
 const TIME_ZONE = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+/** How many days back the depletion chart goes. */
+const DEPLETION_DAYS = 14;
 
 async function listAllPoolHealth(): Promise<PoolHealth[]> {
   const pools: PoolHealth[] = [];
@@ -61,6 +63,9 @@ export function HealthPage() {
         </Loaded>
       </Panel>
       {selected && <PoolDetail key={selected} poolId={selected} />}
+      <Panel title="Are pool types claimed fast enough?">
+        <TypeVelocity />
+      </Panel>
       <Panel title="Which pools convert?">
         <Loaded state={overview} what="conversion">
           {(pools) => <ConversionByPool pools={pools} />}
@@ -113,7 +118,10 @@ function PoolsTable({ pools, selected, onShow }: { pools: PoolHealth[]; selected
 }
 
 function PoolDetail({ poolId }: { poolId: string }) {
-  const state = useAsync(() => scheduler.getPoolHealth({ name: `pools/${poolId}`, timeZone: TIME_ZONE }), [poolId]);
+  const state = useAsync(
+    () => scheduler.getPoolHealth({ name: `pools/${poolId}`, timeZone: TIME_ZONE, depletionDays: DEPLETION_DAYS }),
+    [poolId],
+  );
   usePoll(() => void state.reload(), 60_000);
   return (
     <Loaded state={state} what={`the health of ${poolId}`}>
@@ -201,7 +209,7 @@ function PoolPanels({ h }: { h: PoolHealth }) {
           ) : (
             <Chart option={options.heat} label={`Claims from ${pool} by hour and weekday`} summary={`${claims7d} claims in 7 days`} tall />
           )}
-          <p className="muted small">Claims over the last 7 days. The API gives hours and weekdays apart, not each hour of each weekday.</p>
+          <p className="muted small">Claims over the last 7 days, by weekday and local hour.</p>
         </Panel>
         <Panel title={`How fast are ${pool}'s leads claimed?`}>
           {claims7d === 0 ? (
@@ -241,6 +249,7 @@ function PoolPanels({ h }: { h: PoolHealth }) {
             rows={[
               ["Daily claim capacity", (s?.dailyClaimCapacity ?? 0).toFixed(1)],
               ["Healthy depth", `${count(s?.healthyMin ?? 0n)}–${count(s?.healthyMax ?? 0n)}`],
+              ["Below under", count(s?.belowUnder ?? 0n)],
               ["Mean depth, 7 days", s?.averageDepth7d === undefined ? "no snapshots yet" : s.averageDepth7d.toFixed(1)],
               ["Recommendation", s?.recommendation || "—"],
             ]}
@@ -248,6 +257,53 @@ function PoolPanels({ h }: { h: PoolHealth }) {
         </Panel>
       </div>
     </>
+  );
+}
+
+/** M3 per pool type: all pools of a type together against the type's target. */
+function TypeVelocity() {
+  const state = useAsync(() => scheduler.listPoolTypeVelocity({}), []);
+  usePoll(() => void state.reload(), 60_000);
+  return (
+    <Loaded state={state} what="claim speed by pool type">
+      {({ types }) =>
+        types.length === 0 ? (
+          <Empty>No pool is in force yet.</Empty>
+        ) : (
+          <div className="table-scroll">
+            <table>
+              <thead>
+                <tr>
+                  <th scope="col">Pool type</th>
+                  <th scope="col">Pools</th>
+                  <th scope="col">Claims (7 d)</th>
+                  <th scope="col">Median to claim</th>
+                  <th scope="col">Target</th>
+                  <th scope="col">Within target</th>
+                </tr>
+              </thead>
+              <tbody>
+                {types.map((t) => (
+                  <tr key={t.kind}>
+                    <th scope="row">{t.kind}</th>
+                    <td>{t.pools.map(idOf).join(", ")}</td>
+                    <td>{count(t.velocity?.claims ?? 0n)}</td>
+                    <td>
+                      {durationText(t.velocity?.median)}{" "}
+                      {Number(t.velocity?.claims ?? 0n) > 0 && (
+                        <span className={`badge level-${t.meetsTarget ? "ok" : "critical"}`}>{t.meetsTarget ? "met" : "missed"}</span>
+                      )}
+                    </td>
+                    <td>{durationText(t.velocity?.target)}</td>
+                    <td>{percent(t.velocity?.withinTargetPercent, 1)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )
+      }
+    </Loaded>
   );
 }
 

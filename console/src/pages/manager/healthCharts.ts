@@ -99,29 +99,28 @@ export function agesOption(h: PoolHealth): ChartOption {
   };
 }
 
-/** Claims by local hour of day and by weekday, as heat strips (the API gives the two apart). */
+/** Claims by weekday × local hour of day (Velocity.by_weekday_hour), as a heat map. */
 export function claimHeatOption(h: PoolHealth): ChartOption {
-  const byHour = h.velocity?.claimsByHour.map(Number) ?? [];
-  const byDay = h.velocity?.claimsByWeekday.map(Number) ?? [];
-  const max = Math.max(1, ...byHour, ...byDay);
+  const cells = h.velocity?.byWeekdayHour ?? [];
+  const max = Math.max(1, ...cells.map((c) => Number(c.claims)));
   const hours = Array.from({ length: 24 }, (_, i) => String(i).padStart(2, "0"));
   return {
-    grid: [
-      { left: 64, right: 16, top: 8, height: 40 },
-      { left: 64, right: 16, top: 104, height: 40 },
-    ],
-    xAxis: [
-      { type: "category", data: hours, gridIndex: 0, name: "hour of day (local)", ...AXIS, splitArea: { show: true } },
-      { type: "category", data: WEEKDAYS, gridIndex: 1, name: "weekday", ...AXIS, splitArea: { show: true } },
-    ],
-    yAxis: [
-      { type: "category", data: ["claims"], gridIndex: 0 },
-      { type: "category", data: ["claims"], gridIndex: 1 },
-    ],
+    grid: { left: 56, right: 16, top: 8, bottom: 72 },
+    tooltip: {
+      formatter: (p: unknown) => {
+        const [hour, day, claims] = (p as { value: number[] }).value;
+        return `${WEEKDAYS[day]} ${hours[hour]}:00 — ${claims} claims`;
+      },
+    },
+    xAxis: { type: "category", data: hours, name: "hour of day (local)", ...AXIS, splitArea: { show: true } },
+    yAxis: { type: "category", data: WEEKDAYS, inverse: true, splitArea: { show: true } },
     visualMap: { min: 0, max, calculable: false, orient: "horizontal", left: "center", bottom: 0, itemHeight: 120, text: [`${max} claims`, "0 claims"], inRange: { color: ["#f1f5fb", PALETTE.claims] } },
     series: [
-      { type: "heatmap", xAxisIndex: 0, yAxisIndex: 0, data: byHour.map((v, i) => [i, 0, v]), label: { show: true } },
-      { type: "heatmap", xAxisIndex: 1, yAxisIndex: 1, data: byDay.map((v, i) => [i, 0, v]), label: { show: true } },
+      {
+        type: "heatmap",
+        data: cells.map((c) => [c.hour, c.weekday - 1, Number(c.claims)]),
+        label: { show: false },
+      },
     ],
   };
 }

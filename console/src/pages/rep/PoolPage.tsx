@@ -21,8 +21,9 @@ const ORDERS: { value: LeadOrder; label: string }[] = [
   { value: LeadOrder.SCORE, label: "Score" },
 ];
 
-/** How often the pool view refreshes on its own (ms). */
-const REFRESH_MS = 1000;
+/** The pool view follows the pool's events live (WatchEvents with the pool: every lead
+ * entering or leaving it); this slow poll only catches what a dropped stream missed (ms). */
+const REFRESH_MS = 30_000;
 
 export function PoolPage({ poolId }: { poolId: string }) {
   const poolName = `pools/${poolId}`;

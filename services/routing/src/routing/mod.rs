@@ -13,7 +13,8 @@ use leadpool_domain::{
     PoolId, PoolSummary, Reason, RepId,
 };
 use leadpool_policy::{
-    Away, DEFAULT_CONTACT_SLA, Decision, LeadFacts, Policy, RouteExplanation, next_assignee,
+    Away, DEFAULT_CONTACT_SLA, Decision, LeadFacts, Oversight, Policy, RouteExplanation,
+    next_assignee,
 };
 use leadpool_store::{Assignment, AssignmentRequest, Placement, PolicyCache, Store};
 
@@ -364,6 +365,24 @@ impl Routing {
         ))
     }
 
+    /// GetCaller: the caller's rep record (when `rep` is a rep of the policy in force) and
+    /// what her `authority` oversees.
+    pub async fn caller(
+        &self,
+        rep: Option<&RepId>,
+        authority: &Authority,
+    ) -> Result<Caller, Error> {
+        let current = self.policy.current().await?;
+        let rep = match rep {
+            Some(id) if current.policy.rep(id).is_some() => Some(self.rep(id).await?),
+            _ => None,
+        };
+        Ok(Caller {
+            rep,
+            oversight: current.policy.oversight(authority),
+        })
+    }
+
     /// SetRepAvailability: `rep` away as `change` says, or available again. Managers set it for
     /// reps of their teams; admins and services for anyone; a rep for herself, as the policy's
     /// `selfAvailability` allows.
@@ -449,6 +468,12 @@ pub enum AvailabilityChange {
         note: String,
     },
     Available,
+}
+
+/// Who a caller is to the policy in force.
+pub struct Caller {
+    pub rep: Option<RepView>,
+    pub oversight: Oversight,
 }
 
 /// A rep of the policy, with the daily limit that applies to her and her availability now.

@@ -66,6 +66,7 @@ impl Events {
             &identity.authority(),
             &identity.actor(),
             wanted,
+            self.clock.now(),
         )
     }
 

@@ -1,9 +1,11 @@
-//! Who may read which events: a rep the events naming her, a manager her teams' (their reps',
-//! their pools' and those pools' alerts), admins and services everything — narrowed by the
-//! reader's own filters.
+//! Who may read which events: a rep the events naming her (and, watching a pool she may browse,
+//! its leads entering and leaving `available`), a manager her teams' (their reps', their pools'
+//! and those pools' alerts), admins and services everything — narrowed by the reader's own
+//! filters.
 
 use std::collections::BTreeSet;
 
+use chrono::{DateTime, Utc};
 use leadpool_domain::{Authority, Error, PoolId};
 use leadpool_policy::{Oversight, Policy};
 use leadpool_store::{EventFilter, EventScope};
@@ -16,12 +18,13 @@ pub struct Wanted<'a> {
     pub team: &'a str,
 }
 
-/// The filter for `authority` (called `actor`) reading `wanted`, or why not.
+/// The filter for `authority` (called `actor`) reading `wanted` at `now`, or why not.
 pub fn filter_for(
     policy: &Policy,
     authority: &Authority,
     actor: &str,
     wanted: &Wanted<'_>,
+    now: DateTime<Utc>,
 ) -> Result<EventFilter, Error> {
     let mut filter = EventFilter {
         types: wanted.types.to_vec(),
@@ -37,9 +40,18 @@ pub fn filter_for(
     }
     let oversight = match (authority, team) {
         (Authority::Rep(rep), None) => {
+            // The live pool view: what leaves or enters a pool she may browse right now.
+            let browsable = wanted
+                .pool
+                .as_ref()
+                .filter(|pool| policy.explain_access(rep, pool, now).allowed);
             filter.scope = Some(EventScope {
                 reps: vec![rep.as_str().to_owned()],
                 pools: Vec::new(),
+                available_in: browsable
+                    .map(|p| p.as_str().to_owned())
+                    .into_iter()
+                    .collect(),
             });
             filter.service_events = false;
             return Ok(filter);
@@ -78,6 +90,7 @@ pub fn filter_for(
         filter.scope = Some(EventScope {
             reps: reps.iter().map(|r| r.as_str().to_owned()).collect(),
             pools: pools.iter().map(|p| p.as_str().to_owned()).collect(),
+            available_in: Vec::new(),
         });
     }
     Ok(filter)

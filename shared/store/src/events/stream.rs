@@ -46,6 +46,9 @@ pub struct EventFilter {
 pub struct EventScope {
     pub reps: Vec<String>,
     pub pools: Vec<String>,
+    /// Pools of which the reader also sees leads entering or leaving `available` (whoever
+    /// moved them): a rep watching a pool she may browse.
+    pub available_in: Vec<String>,
 }
 
 /// An event row as the stream's statements select it.
@@ -102,8 +105,10 @@ impl Store {
                  AND (lead_id IS NOT NULL OR $4)
                  AND (cardinality($5::text[]) = 0 OR type = ANY ($5))
                  AND ($6::text IS NULL OR pool_id = $6)
-                 AND (NOT $7 OR rep_id = ANY ($8) OR pool_id = ANY ($9))
-               ORDER BY epoch, id LIMIT $10"#,
+                 AND (NOT $7 OR rep_id = ANY ($8) OR pool_id = ANY ($9)
+                   OR (pool_id = ANY ($10)
+                     AND 'available' IN (data->>'from', data->>'to')))
+               ORDER BY epoch, id LIMIT $11"#,
             after.epoch,
             after.id,
             until_epoch,
@@ -113,6 +118,7 @@ impl Store {
             filter.scope.is_some(),
             &scope.reps,
             &scope.pools,
+            &scope.available_in,
             limit
         )
         .fetch_all(&self.pool)
