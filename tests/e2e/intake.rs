@@ -104,8 +104,9 @@ async fn a_lead_below_the_threshold_is_rejected_and_kept_with_its_reason() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn leads_accepted_while_routing_is_down_are_routed_once_it_is_back() {
     let env = TestEnv::new().await;
-    // The policy is in place before routing ever runs.
-    let yaml = "apiVersion: leadpool.dev/v1\nkind: Policy\npools: [{ id: inbound, type: open }]\nrouting: { default: { pool: inbound } }\n";
+    // The policy is in place before routing ever runs. Pool-bound leads intake places itself;
+    // leads pushed to a rep need routing (its turn order).
+    let yaml = "apiVersion: leadpool.dev/v1\nkind: Policy\nreps: [{ id: alice, role: sdr }]\npools: [{ id: inbound, type: open }]\nrouting:\n  rules: [{ name: web, match: { sources: [web] }, pool: inbound }]\n  default: { assign: { strategy: round-robin, reps: [alice] } }\n";
     let policy = leadpool_policy::load(yaml).unwrap();
     env.db
         .store()
@@ -128,6 +129,20 @@ async fn leads_accepted_while_routing_is_down_are_routed_once_it_is_back() {
         .unwrap();
     assert_eq!(accepted.state(), v1::LeadState::Received);
     let id = LeadId::from_name(&accepted.name, "name").unwrap();
+    // A lead for a pool does not wait for routing: it is written in its pool at once.
+    let mut web = lead_request("web-outage", 60);
+    web.source = "web".into();
+    let pooled = client
+        .submit_lead(authed(&web_forms(), web))
+        .await
+        .unwrap()
+        .into_inner()
+        .lead
+        .unwrap();
+    assert_eq!(
+        (pooled.state(), pooled.pool.as_str()),
+        (v1::LeadState::Available, "pools/inbound")
+    );
 
     let mut config = env.routing_config();
     config.server.listen_addr = routing_addr;
@@ -139,12 +154,12 @@ async fn leads_accepted_while_routing_is_down_are_routed_once_it_is_back() {
         "the waiting lead is routed",
         || {
             let store = store.clone();
-            async move { store.get_lead(id).await.unwrap().state == LeadState::Available }
+            async move { store.get_lead(id).await.unwrap().state == LeadState::Assigned }
         },
     )
     .await;
     let (routed_events,): (i64,) = sqlx::query_as(
-        "SELECT count(*) FROM lead_events WHERE lead_id = $1 AND to_state = 'available'",
+        "SELECT count(*) FROM lead_events WHERE lead_id = $1 AND to_state = 'assigned'",
     )
     .bind(id.0)
     .fetch_one(store.pool())

@@ -317,7 +317,7 @@ async fn the_weekly_cleanup_rejects_live_duplicates_naming_the_original() {
     let copy = submit(&mut intake, "copy", 50).await;
     let other = submit(&mut intake, "other", 50).await;
     // Data from before duplicate checks (an old import): the same person twice, in any case.
-    sqlx::query("UPDATE leads SET email = 'ORIGINAL@example.com' WHERE id = $1")
+    sqlx::query("UPDATE lead_contacts SET email = 'ORIGINAL@example.com' WHERE id = $1")
         .bind(LeadId::from_name(&copy.name, "name").unwrap().0)
         .execute(cluster.env.db.store().pool())
         .await

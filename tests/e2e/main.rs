@@ -22,6 +22,7 @@ mod intake;
 mod jobs;
 mod lifecycle;
 mod limits;
+mod migration;
 mod open_leads;
 mod operations;
 mod overflow;

@@ -1,6 +1,7 @@
-//! One trace follows a lead from intake into routing: the trace context crosses the gRPC call.
+//! One trace follows a lead from intake into routing: the trace context crosses the gRPC call
+//! (made for a lead the policy pushes to a rep: routing keeps the turn order).
 
-use leadpool_e2e::{Cluster, create_pool, submit};
+use leadpool_e2e::{Cluster, apply_policy, submit};
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider};
@@ -19,7 +20,12 @@ async fn intake_and_routing_spans_of_one_submission_share_a_trace() {
     let _guard = tracing::subscriber::set_default(subscriber);
 
     let cluster = Cluster::start().await;
-    create_pool(&mut cluster.routing().await, "inbound", 0).await;
+    apply_policy(
+        &mut cluster.routing().await,
+        "apiVersion: leadpool.dev/v1\nkind: Policy\nreps: [{ id: alice, role: sdr }]\n\
+         routing: { default: { assign: { strategy: round-robin, reps: [alice] } } }\n",
+    )
+    .await;
     submit(&mut cluster.intake().await, "form-traced", 70).await;
     cluster.stop().await;
     provider.force_flush().unwrap();

@@ -24,8 +24,8 @@ const POLICY: &str = "apiVersion: leadpool.dev/v1\nkind: Policy\npools:\n  - { i
 async fn seed(db: &PgPool, now: DateTime<Utc>) {
     // Available: entered the pool uniformly over the last 96 hours, priorities 0–99.
     sqlx::query(
-        "INSERT INTO leads (id, idempotency_key, request_hash, state, score, priority, pool_id, received_at, pooled_at, updated_at) \
-         SELECT gen_random_uuid(), 'a' || i, '\\x00', 'available', i % 100, (i * 37) % 100, 'big', \
+        "INSERT INTO leads (id, state, score, priority, pool_id, received_at, pooled_at, updated_at) \
+         SELECT gen_random_uuid(), 'available', i % 100, (i * 37) % 100, 'big', \
            $1 - make_interval(secs => (i % 345600)), $1 - make_interval(secs => (i % 345600)), $1 \
          FROM generate_series(1, $2) AS i",
     )
@@ -35,8 +35,8 @@ async fn seed(db: &PgPool, now: DateTime<Utc>) {
     .await
     .unwrap();
     sqlx::query(
-        "INSERT INTO leads (id, idempotency_key, request_hash, state, score, priority, pool_id, received_at, updated_at) \
-         SELECT gen_random_uuid(), 's' || i, '\\x00', 'scheduled', 50, 50, 'drop', $1 - interval '10 minutes', $1 \
+        "INSERT INTO leads (id, state, score, priority, pool_id, received_at, updated_at) \
+         SELECT gen_random_uuid(), 'scheduled', 50, 50, 'drop', $1 - interval '10 minutes', $1 \
          FROM generate_series(1, $2) AS i",
     )
     .bind(now)

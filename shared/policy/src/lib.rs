@@ -40,7 +40,7 @@ pub use performance::{Rating, RepFigures};
 pub use qualify::Verdict;
 pub use rebalance::{Rebalance, SegmentMove, Share};
 pub use retirement::{Drain, Holding};
-pub use route::{Decision, LeadFacts, RouteExplanation, RuleCheck, split_bucket};
+pub use route::{Decision, LeadFacts, PoolEntry, RouteExplanation, RuleCheck, split_bucket};
 pub use skills::{Skill, SkillMatch, SkillRequirement};
 pub use span::span;
 

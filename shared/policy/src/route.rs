@@ -22,6 +22,22 @@ pub struct LeadFacts {
     pub language: String,
 }
 
+impl LeadFacts {
+    /// The facts of a lead just submitted, under the id it will be stored as.
+    pub fn of_new(id: Uuid, lead: &leadpool_domain::NewLead) -> Self {
+        Self {
+            id,
+            score: lead.score,
+            region: lead.region.clone(),
+            country: lead.country.clone(),
+            product: lead.product.clone(),
+            industry: lead.industry.clone(),
+            language: lead.language.clone(),
+            source: lead.source.clone(),
+        }
+    }
+}
+
 impl From<&leadpool_domain::Lead> for LeadFacts {
     fn from(lead: &leadpool_domain::Lead) -> Self {
         Self {
@@ -70,7 +86,53 @@ pub struct RouteExplanation {
     pub detail: String,
 }
 
+/// A lead the policy sends to a pool, as it enters it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PoolEntry {
+    pub pool: PoolId,
+    /// For its history: the rule (or default) and how it decided.
+    pub reason: String,
+    /// A timed pool's flash lead (P4): available at once instead of waiting for the release.
+    pub flash: bool,
+}
+
+impl RouteExplanation {
+    /// Why, for the lead's history: "rule `hot`: score 80 ≥ 75".
+    pub fn reason(&self) -> String {
+        let by = self.rule.as_deref().map_or_else(
+            || "default route".to_owned(),
+            |rule| format!("rule `{rule}`"),
+        );
+        format!("{by}: {}", self.detail)
+    }
+}
+
 impl Policy {
+    /// How a lead of `score` the route sends to `pool` enters it.
+    pub fn pool_entry(&self, pool: PoolId, score: i32, reason: String) -> PoolEntry {
+        let flash = self.is_flash(&pool, score);
+        PoolEntry {
+            reason: if flash {
+                format!("{reason}; flash lead: released at once")
+            } else {
+                reason
+            },
+            pool,
+            flash,
+        }
+    }
+
+    /// Where `lead` goes when the policy alone decides it: a pool. `None` for an assignment
+    /// (the turn order and who is on duty are routing's) or no route.
+    pub fn pool_for(&self, lead: &LeadFacts) -> Option<PoolEntry> {
+        let explained = self.route(lead);
+        let reason = explained.reason();
+        match explained.decision {
+            Decision::Pool(pool) => Some(self.pool_entry(pool, lead.score, reason)),
+            Decision::Assign { .. } | Decision::Unroutable => None,
+        }
+    }
+
     pub fn route(&self, lead: &LeadFacts) -> RouteExplanation {
         let mut checks = Vec::new();
         for rule in &self.routing.rules {

@@ -39,7 +39,7 @@ pub use events::{
     Delivery, DeliveryOutcome, DeliveryRecord, EventFilter, EventScope, NewSubscription,
     StreamEvent, Subscription,
 };
-pub use intake::{ERASED, IngestTx, RejectedRow, Stored};
+pub use intake::{ERASED, IngestTx, Placed, RejectedRow, Stored};
 pub use policies::{Applied, ChangeRecord, PolicyRecord};
 pub use policy_cache::{CurrentPolicy, PolicyCache};
 pub use routing::{Assignment, AssignmentRequest, Placement};

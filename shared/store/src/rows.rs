@@ -1,8 +1,10 @@
 //! Rows as Postgres returns them, turned into domain values in one place, and the two macros
 //! every statement returning leads goes through:
 //!
-//! * [`lead_rows!`] runs `WITH <ctes> SELECT <lead columns> FROM out`: the statement's last
-//!   CTE, `out`, yields the leads (read, inserted or changed).
+//! * [`lead_rows!`] runs `WITH <ctes> SELECT <lead columns> FROM out JOIN lead_contacts`: the
+//!   statement's last CTE, `out`, yields the leads' state rows (`leads`: read, inserted or
+//!   changed), and their contact data comes from `lead_contacts`, which no change of state
+//!   touches.
 //! * [`transition!`] changes leads and appends one `lead_events` row per changed lead **in the
 //!   same statement**: the change is the `out` CTE, returning the lead's columns plus
 //!   `old_state`; the macro adds the history insert. Every state change of a lead goes
@@ -21,9 +23,9 @@ use leadpool_domain::{
 use sqlx::types::Json;
 use uuid::Uuid;
 
-/// `WITH <ctes> SELECT <every lead column> FROM out [ORDER BY <order>]`, as a checked query
-/// returning [`LeadRow`]s. The ctes are string literals, concatenated; the last one must be
-/// `out`.
+/// `WITH <ctes> SELECT <every lead column> FROM out JOIN lead_contacts [ORDER BY <order>]`, as
+/// a checked query returning [`LeadRow`]s. The ctes are string literals, concatenated; the last
+/// one must be `out`, yielding `leads` rows.
 macro_rules! lead_rows {
     ([$($cte:literal)+] $(order by $order:literal)? $(, $arg:expr)* $(,)?) => {
         sqlx::query_as!(
@@ -42,7 +44,8 @@ macro_rules! lead_rows {
              outcome AS \"outcome?\", deal_size_minor AS \"deal_size_minor!\", \
              duplicate_of AS \"duplicate_of?\", previous_lead AS \"previous_lead?\", \
              assigned_by AS \"assigned_by?\", \
-             rejectable AS \"rejectable!\", erased_at AS \"erased_at?\" FROM out" $(+ " ORDER BY " + $order)?
+             rejectable AS \"rejectable!\", erased_at AS \"erased_at?\" \
+             FROM out JOIN lead_contacts USING (id)" $(+ " ORDER BY " + $order)?
             $(, $arg)*
         )
     };

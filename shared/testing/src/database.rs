@@ -72,6 +72,50 @@ impl TestDatabase {
         Self::connect(name).await
     }
 
+    /// A database migrated only up to `version`, as a deployment of that release left it: a
+    /// migration's test writes rows the old way, then [`TestDatabase::migrate`]s the rest.
+    pub async fn at_migration(version: i64) -> Self {
+        let name = format!("leadpool_test_{}", uuid::Uuid::new_v4().simple());
+        let mut admin = PgConnection::connect(&admin_url())
+            .await
+            .expect("connect to the test Postgres (TEST_DATABASE_URL)");
+        sqlx::query(&format!(r#"CREATE DATABASE "{name}""#))
+            .execute(&mut admin)
+            .await
+            .expect("create test database");
+        let _ = admin.close().await;
+        // The migrations up to `version`, as files sqlx reads like the real ones (same names,
+        // same text, so the same checksums: the rest apply on top).
+        let dir = std::env::temp_dir().join(&name);
+        std::fs::create_dir_all(&dir).expect("migrations folder");
+        for migration in MIGRATOR.iter().filter(|m| m.version <= version) {
+            let file = format!(
+                "{:04}_{}.sql",
+                migration.version,
+                migration.description.replace(' ', "_")
+            );
+            std::fs::write(dir.join(file), migration.sql.as_bytes()).expect("write migration");
+        }
+        let database = Self::connect(name).await;
+        let older = sqlx::migrate::Migrator::new(dir.as_path())
+            .await
+            .expect("read the older migrations");
+        older
+            .run(database.store.pool())
+            .await
+            .expect("migrate to the older version");
+        let _ = std::fs::remove_dir_all(&dir);
+        database
+    }
+
+    /// Applies every migration not applied yet.
+    pub async fn migrate(&self) {
+        MIGRATOR
+            .run(self.store.pool())
+            .await
+            .expect("migrate to the latest version");
+    }
+
     pub fn store(&self) -> Store {
         self.store.clone()
     }

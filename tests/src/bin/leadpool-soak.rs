@@ -437,10 +437,11 @@ async fn main() {
         failed.push(format!("{unrouted} leads left unrouted"));
     }
     let acked = acked.lock().unwrap().clone();
-    let stored: Vec<(String, uuid::Uuid)> = sqlx::query_as("SELECT idempotency_key, id FROM leads")
-        .fetch_all(&pool)
-        .await
-        .unwrap();
+    let stored: Vec<(String, uuid::Uuid)> =
+        sqlx::query_as("SELECT idempotency_key, id FROM lead_contacts")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
     let mut by_key: HashMap<&str, Vec<String>> = HashMap::new();
     for (key, id) in &stored {
         by_key

@@ -176,15 +176,17 @@ impl Intake {
             .record_rejected_rows(import_id, &malformed, now)
             .await?;
         let outcomes = self
-            .store_submissions(&subs, &current.policy.duplicates, actor, now)
+            .store_submissions(&subs, &current.policy, actor, now)
             .await?;
         let mut waiting = Vec::new();
         for ((row, rule), outcome) in rows_of.into_iter().zip(outcomes) {
             use v1::import_issue::Kind::{Duplicate, Rejected};
             match outcome {
-                Stored::Created(lead) if lead.state == LeadState::Received => {
+                Stored::Created(lead) if lead.state != LeadState::Rejected => {
                     summary.response.accepted += 1;
-                    waiting.push(lead.id);
+                    if lead.state == LeadState::Received {
+                        waiting.push(lead.id);
+                    }
                 }
                 Stored::Created(lead) => {
                     let reason = lead.rejection_reason.clone().unwrap_or_default();
@@ -220,7 +222,8 @@ impl Intake {
                 }
             }
         }
-        // Routing failures leave the leads waiting for the retry loop; the import still counts them.
+        // Leads the policy pushes to reps wait for routing (its turn order); its failures leave
+        // them to the retry loop, and the import still counts them.
         self.router.route_many(&waiting).await;
         Ok(())
     }

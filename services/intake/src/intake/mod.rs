@@ -7,11 +7,11 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use leadpool_domain::new_lead::LeadInput;
 use leadpool_domain::{Clock, Error, Lead, LeadId, LeadState, NewLead};
-use leadpool_policy::duplicates::{self, Submission};
-use leadpool_policy::{Duplicates, Policy, Verdict};
+use leadpool_policy::duplicates::{self, Plan, Submission};
+use leadpool_policy::{LeadFacts, Policy, Verdict};
 use leadpool_proto::v1;
 use leadpool_server::convert;
-use leadpool_store::{PolicyCache, Store, Stored};
+use leadpool_store::{Placed, Placement, PolicyCache, Store, Stored};
 
 use crate::router::Router;
 
@@ -67,6 +67,29 @@ pub fn submission(lead: NewLead, policy: &Policy) -> (Submission, Option<&'stati
     )
 }
 
+/// Who the history says routed the leads intake places itself: intake, as when it asks the
+/// routing service.
+const ROUTED_BY: &str = "services/intake";
+
+/// Where the policy sends each new qualified lead of `batch`, when it sends it to a pool.
+fn pool_placements(batch: &[Submission], plans: &[Plan], policy: &Policy) -> Vec<Placement> {
+    batch
+        .iter()
+        .zip(plans)
+        .filter_map(|(sub, plan)| match plan {
+            Plan::Create {
+                id,
+                state: LeadState::Received,
+                ..
+            } => Some(Placement {
+                lead: *id,
+                entry: policy.pool_for(&LeadFacts::of_new(id.0, &sub.lead))?,
+            }),
+            _ => None,
+        })
+        .collect()
+}
+
 impl Intake {
     pub fn new(store: Store, router: Router, policy: PolicyCache) -> Self {
         Self {
@@ -78,13 +101,16 @@ impl Intake {
 
     /// Stores a batch of submissions: locks their keys, reads what the duplicate and
     /// idempotency plan needs, plans (a pure function of what was read), carries the plan out.
+    /// A new lead the policy sends to a pool is written there at once (routed in the same
+    /// write); one it pushes to a rep waits for routing.
     pub(crate) async fn store_submissions(
         &self,
         batch: &[Submission],
-        rules: &Duplicates,
+        policy: &Policy,
         actor: &str,
         now: DateTime<Utc>,
     ) -> Result<Vec<Stored>, Error> {
+        let rules = &policy.duplicates;
         let mut tx = self
             .store
             .begin_ingest(&duplicates::lock_keys(batch, rules))
@@ -104,7 +130,12 @@ impl Intake {
             .collect();
         let known = tx.known_leads(&emails, &companies).await?;
         let plans = duplicates::plan(batch, earlier, &known, rules, LeadId::new);
-        tx.carry_out(batch, &plans, actor, now).await
+        let placements = pool_placements(batch, &plans, policy);
+        let placed = Placed {
+            placements: &placements,
+            by: ROUTED_BY,
+        };
+        tx.carry_out(batch, &plans, placed, actor, now).await
     }
 
     pub async fn accept(
@@ -120,7 +151,7 @@ impl Intake {
         let outcome = self
             .store_submissions(
                 std::slice::from_ref(&sub),
-                &current.policy.duplicates,
+                &current.policy,
                 actor,
                 clock.now(),
             )

@@ -144,13 +144,12 @@ impl Routing {
                 }
             }
             let explained = policy.route(&LeadFacts::from(&lead));
-            let by = explained.rule.as_deref().map_or_else(
-                || "default route".to_owned(),
-                |rule| format!("rule `{rule}`"),
-            );
-            let reason = format!("{by}: {}", explained.detail);
+            let reason = explained.reason();
             match explained.decision {
-                Decision::Pool(pool) => placements.push(placement(policy, &lead, pool, reason)),
+                Decision::Pool(pool) => placements.push(Placement {
+                    lead: lead.id,
+                    entry: policy.pool_entry(pool, lead.score, reason),
+                }),
                 Decision::Assign { assign, key } => assignments.push(PendingAssignment {
                     lead,
                     assign,
@@ -266,7 +265,10 @@ impl Routing {
                     pending.reason,
                     pool.name()
                 );
-                placements.push(placement(policy, &pending.lead, pool, reason));
+                placements.push(Placement {
+                    lead: pending.lead.id,
+                    entry: policy.pool_entry(pool, pending.lead.score, reason),
+                });
             }
             None => {
                 let reason = format!("{}, but nobody is available: {why}", pending.reason);
@@ -500,20 +502,5 @@ impl RepView {
             away: policy.away_at(now, setting.as_slice()).of(&rep.id).cloned(),
             setting,
         }
-    }
-}
-
-/// `lead` into `pool`; a flash lead of a timed pool is available at once (P4).
-fn placement(policy: &Policy, lead: &Lead, pool: PoolId, reason: String) -> Placement {
-    let flash = policy.is_flash(&pool, lead.score);
-    Placement {
-        lead: lead.id,
-        reason: if flash {
-            format!("{reason}; flash lead: released at once")
-        } else {
-            reason
-        },
-        pool,
-        flash,
     }
 }

@@ -99,13 +99,13 @@ impl Store {
                          AND ($3::text IS NULL OR owner_rep_id = $3) \
                          AND ($4::timestamptz IS NULL OR received_at >= $4) \
                          AND ($5::timestamptz IS NULL OR received_at < $5) \
-                         AND ($6::text IS NULL \
-                           OR (email <> '' AND lower(email) ~>=~ $6 AND lower(email) ~<~ $7) \
+                         AND ($6::text IS NULL OR id IN (SELECT id FROM lead_contacts WHERE \
+                           (email <> '' AND lower(email) ~>=~ $6 AND lower(email) ~<~ $7) \
                            OR (contact_name <> '' AND lower(contact_name) ~>=~ $6 \
                              AND lower(contact_name) ~<~ $7) \
                            OR (company <> '' AND lower(company) ~>=~ $6 AND lower(company) ~<~ $7) \
                            OR (company_domain <> '' AND company_domain ~>=~ $6 \
-                             AND company_domain ~<~ $7)) \
+                             AND company_domain ~<~ $7))) \
                          AND ($8 OR pool_id = ANY($9) OR owner_rep_id = ANY($10)) AND "
                         $after " ORDER BY " $order " LIMIT $14)"
                     ]

@@ -24,7 +24,7 @@ impl Store {
     ) -> Result<(Lead, bool), Error> {
         let mut tx = self.begin().await?;
         let target = sqlx::query!(
-            "SELECT email, phone, erased_at FROM leads WHERE id = $1 FOR UPDATE",
+            "SELECT email, phone, erased_at FROM lead_contacts WHERE id = $1 FOR UPDATE",
             id.0
         )
         .fetch_optional(&mut *tx)
@@ -58,12 +58,23 @@ impl Store {
         .execute(&mut *tx)
         .await
         .map_err(db_error)?;
+        sqlx::query!(
+            "UPDATE lead_contacts SET email = '', contact_name = '', company = '', \
+               company_domain = '', phone = '', attributes = '{}', \
+               idempotency_key = 'erased:' || id, request_hash = '\\x'::bytea, \
+               erased_at = $2, erased_by = $3 \
+             WHERE id = $1",
+            id.0,
+            now,
+            actor
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(db_error)?;
         let erased = transition!(
-            "UPDATE leads SET email = '', contact_name = '', company = '', company_domain = '', \
-               phone = '', attributes = '{}', idempotency_key = 'erased:' || id, \
-               request_hash = '\\x'::bytea, \
+            "UPDATE leads SET \
                rejection_reason = CASE WHEN rejection_reason IS NULL THEN NULL ELSE $3 END, \
-               erased_at = $2, erased_by = $4, updated_at = $2 \
+               updated_at = $2 \
              WHERE id = $1 RETURNING *, state AS old_state",
             "'lead.erased', $4, '', pool_id, NULL, $2, false",
             id.0,

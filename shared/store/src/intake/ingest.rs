@@ -6,7 +6,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
-use leadpool_domain::{Error, Lead, LeadId};
+use leadpool_domain::{Error, Lead, LeadId, LeadState};
 use leadpool_policy::duplicates::IN_PLAY;
 use leadpool_policy::duplicates::{Earlier, KnownLead, Plan, Submission};
 use sha2::{Digest, Sha256};
@@ -14,9 +14,9 @@ use sqlx::types::Json;
 use sqlx::{Postgres, Transaction};
 use uuid::Uuid;
 
-use crate::Store;
 use crate::error::db_error;
 use crate::rows::{self, Attributes};
+use crate::{Placement, Store};
 
 /// What happened to one submission.
 #[derive(Debug, Clone)]
@@ -130,7 +130,7 @@ impl IngestTx {
     ) -> Result<HashMap<String, Earlier>, Error> {
         let rows = sqlx::query!(
             r#"SELECT idempotency_key AS "key!", id AS "id!", request_hash AS "hash!", false AS "merged!"
-                 FROM leads WHERE idempotency_key = ANY($1)
+                 FROM lead_contacts WHERE idempotency_key = ANY($1)
                UNION ALL SELECT idempotency_key, lead_id, request_hash, true
                  FROM lead_merges WHERE idempotency_key = ANY($1)"#,
             keys as &[&str]
@@ -164,16 +164,18 @@ impl IngestTx {
         let in_play: Vec<&str> = IN_PLAY.iter().map(|s| s.as_str()).collect();
         // Two index-friendly lookups (each matching its partial index) rather than one OR.
         let rows = sqlx::query!(
-            r#"SELECT id AS "id!", email AS "email!", company_domain AS "domain!",
-                 lower(company) AS "company!", received_at AS "received_at!",
-                 state = ANY($4) AS "in_play!" FROM leads
-               WHERE email = ANY($1) AND email <> '' AND state <> 'rejected'
+            r#"SELECT c.id AS "id!", c.email AS "email!", c.company_domain AS "domain!",
+                 lower(c.company) AS "company!", l.received_at AS "received_at!",
+                 l.state = ANY($4) AS "in_play!"
+               FROM lead_contacts c JOIN leads l USING (id)
+               WHERE c.email = ANY($1) AND c.email <> '' AND l.state <> 'rejected'
                UNION
-               SELECT l.id, l.email, l.company_domain, lower(l.company), l.received_at,
+               SELECT c.id, c.email, c.company_domain, lower(c.company), l.received_at,
                  l.state = ANY($4)
-               FROM leads l JOIN unnest($2::text[], $3::text[]) AS t(d, c)
-                 ON l.company_domain = t.d AND lower(l.company) = t.c
-               WHERE l.company_domain <> '' AND l.company <> '' AND l.state <> 'rejected'
+               FROM lead_contacts c JOIN unnest($2::text[], $3::text[]) AS t(d, n)
+                 ON c.company_domain = t.d AND lower(c.company) = t.n
+               JOIN leads l USING (id)
+               WHERE c.company_domain <> '' AND c.company <> '' AND l.state <> 'rejected'
                ORDER BY 5, 1"#,
             emails,
             &domains,
@@ -196,15 +198,18 @@ impl IngestTx {
     }
 
     /// Writes the plan for `batch` (inserts the new leads, records merges, each with its
-    /// history), commits, and says what happened to each submission.
+    /// history), commits, and says what happened to each submission. New leads with a
+    /// placement are inserted in their pool, routed by `placed.by` (one write, two history
+    /// rows); the others wait for routing as `received`.
     pub async fn carry_out(
         mut self,
         batch: &[Submission],
         plans: &[Plan],
+        placed: Placed<'_>,
         actor: &str,
         now: DateTime<Utc>,
     ) -> Result<Vec<Stored>, Error> {
-        let created = self.insert_leads(batch, plans, actor, now).await?;
+        let created = self.insert_leads(batch, plans, placed, actor, now).await?;
         self.merge_leads(batch, plans, actor, now).await?;
         let referenced: Vec<Uuid> = plans
             .iter()
@@ -262,10 +267,15 @@ impl IngestTx {
         &mut self,
         batch: &[Submission],
         plans: &[Plan],
+        placed: Placed<'_>,
         actor: &str,
         now: DateTime<Utc>,
     ) -> Result<Vec<Lead>, Error> {
+        let routed_by = placed.by;
+        let placed: HashMap<LeadId, &Placement> =
+            placed.placements.iter().map(|p| (p.lead, p)).collect();
         let mut rows = Columns::default();
+        let (mut pools, mut flash, mut routes) = (Vec::new(), Vec::new(), Vec::new());
         for (sub, plan) in batch.iter().zip(plans) {
             if let Plan::Create {
                 id,
@@ -280,51 +290,88 @@ impl IngestTx {
                 rows.reasons.push(reason.clone());
                 rows.duplicate_of.push(duplicate_of.map(|d| d.0));
                 rows.previous.push(previous.map(|p| p.0));
+                let placement = placed.get(id).filter(|_| *state == LeadState::Received);
+                pools.push(placement.map(|p| p.entry.pool.as_str()));
+                flash.push(placement.is_some_and(|p| p.entry.flash));
+                routes.push(placement.map(|p| p.entry.reason.as_str()));
             }
         }
         if rows.ids.is_empty() {
             return Ok(Vec::new());
         }
-        let inserted = transition!(
-            "WITH input AS (SELECT * FROM unnest($1::uuid[], $2::text[], $3::bytea[], $4::text[], \
-               $5::text[], $6::uuid[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], \
-               $12::text[], $13::int[], $14::text[], $15::text[], $16::text[], $17::text[], $18::jsonb[], \
-               $21::uuid[], $22::text[]) \
-               AS t(id, key, hash, state, reason, duplicate_of, email, contact_name, company, \
-                 company_domain, country, phone, score, source, region, product, industry, attributes, \
-                 previous, language)) \
-             INSERT INTO leads (id, idempotency_key, request_hash, state, rejection_reason, duplicate_of, \
-               email, contact_name, company, company_domain, country, phone, score, priority, source, \
-               region, product, industry, language, attributes, previous_lead, received_at, updated_at) \
-             SELECT id, key, hash, state, reason, duplicate_of, email, contact_name, company, \
-               company_domain, country, phone, score, score, source, region, product, industry, \
-               language, attributes, previous, $19, $19 FROM input \
-             RETURNING *, NULL::text AS old_state",
-            "CASE state WHEN 'received' THEN 'lead.received' ELSE 'lead.rejected' END, $20, \
-             COALESCE(rejection_reason, 'returning contact: earlier lead leads/' || previous_lead, ''), \
-             NULL, NULL, $19, false",
+        // The contact first: the statement inserting the lead answers with the whole lead.
+        sqlx::query!(
+            "INSERT INTO lead_contacts (id, idempotency_key, request_hash, email, contact_name, \
+               company, company_domain, phone, attributes) \
+             SELECT * FROM unnest($1::uuid[], $2::text[], $3::bytea[], $4::text[], $5::text[], \
+               $6::text[], $7::text[], $8::text[], $9::jsonb[])",
             &rows.ids,
             &rows.keys,
             &rows.hashes,
-            &rows.states as &[&str],
-            &rows.reasons as &[Option<String>],
-            &rows.duplicate_of as &[Option<Uuid>],
             &rows.emails,
             &rows.names,
             &rows.companies,
             &rows.domains,
-            &rows.countries,
             &rows.phones,
+            &rows.attributes as &[Attributes],
+        )
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db_error)?;
+        // Each lead written once, in its final state: placed in its pool (a timed pool's
+        // waiting for the release, flash leads excepted) or received; its history says it
+        // was received, then routed.
+        let inserted = lead_rows!(
+            [
+                "input AS (SELECT t.*, p.kind AS pool_kind FROM unnest($1::uuid[], $2::text[], \
+                   $3::text[], $4::uuid[], $5::text[], $6::int[], $7::text[], $8::text[], \
+                   $9::text[], $10::text[], $13::uuid[], $14::text[], $15::text[], $16::bool[], \
+                   $17::text[]) \
+                   AS t(id, state, reason, duplicate_of, country, score, source, region, product, \
+                     industry, previous, language, pool, flash, route) \
+                   LEFT JOIN pools p ON p.id = t.pool), "
+                "placed AS (SELECT *, CASE WHEN pool IS NULL THEN state \
+                     WHEN pool_kind = 'timed' AND NOT flash THEN 'scheduled' ELSE 'available' END \
+                     AS final_state FROM input), "
+                "ins AS (INSERT INTO leads (id, state, rejection_reason, duplicate_of, country, \
+                   score, priority, source, region, product, industry, language, previous_lead, \
+                   pool_id, pooled_at, received_at, updated_at) \
+                 SELECT id, final_state, reason, duplicate_of, country, score, score, source, \
+                   region, product, industry, language, previous, pool, \
+                   CASE WHEN final_state = 'available' THEN $11::timestamptz END, $11, $11 \
+                 FROM placed RETURNING *), "
+                "event AS (INSERT INTO lead_events (lead_id, from_state, to_state, kind, actor, \
+                   reason, pool_id, rep_id, occurred_at, excused) \
+                 SELECT ins.id, e.from_state, e.to_state, e.kind, e.actor, e.reason, e.pool_id, \
+                   NULL, $11, false \
+                 FROM ins JOIN input i USING (id), LATERAL (VALUES \
+                   (1, NULL::text, i.state, CASE i.state WHEN 'received' THEN 'lead.received' \
+                      ELSE 'lead.rejected' END, $12, \
+                    COALESCE(ins.rejection_reason, \
+                      'returning contact: earlier lead leads/' || ins.previous_lead, ''), NULL::text), \
+                   (2, 'received', ins.state, 'lead.routed', $18, i.route, ins.pool_id)) \
+                   AS e(step, from_state, to_state, kind, actor, reason, pool_id) \
+                 WHERE e.step = 1 OR ins.pool_id IS NOT NULL ORDER BY ins.id, e.step), "
+                "out AS (SELECT * FROM ins)"
+            ],
+            &rows.ids,
+            &rows.states as &[&str],
+            &rows.reasons as &[Option<String>],
+            &rows.duplicate_of as &[Option<Uuid>],
+            &rows.countries,
             &rows.scores,
             &rows.sources,
             &rows.regions,
             &rows.products,
             &rows.industries,
-            &rows.attributes as &[Attributes],
             now,
             actor,
             &rows.previous as &[Option<Uuid>],
-            &rows.languages
+            &rows.languages,
+            &pools as &[Option<&str>],
+            &flash,
+            &routes as &[Option<&str>],
+            routed_by
         )
         .fetch_all(&mut *self.tx)
         .await
@@ -362,46 +409,55 @@ impl IngestTx {
         .execute(&mut *self.tx)
         .await
         .map_err(db_error)?;
+        sqlx::query!(
+            "UPDATE lead_contacts c SET \
+               contact_name = CASE WHEN c.contact_name = '' THEN i.contact_name ELSE c.contact_name END, \
+               company = CASE WHEN c.company = '' THEN i.company ELSE c.company END, \
+               company_domain = CASE WHEN c.company_domain = '' THEN i.company_domain \
+                 ELSE c.company_domain END, \
+               phone = CASE WHEN c.phone = '' THEN i.phone ELSE c.phone END, \
+               attributes = i.attributes || c.attributes \
+             FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[]) \
+               AS i(lead_id, contact_name, company, company_domain, phone, attributes) \
+             WHERE c.id = i.lead_id",
+            &rows.ids,
+            &rows.names,
+            &rows.companies,
+            &rows.domains,
+            &rows.phones,
+            &rows.attributes as &[Attributes],
+        )
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db_error)?;
         transition!(
-            "WITH input AS (SELECT * FROM unnest($1::uuid[], $2::text[], $3::bytea[], $4::text[], \
-               $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], \
-               $12::text[], $13::jsonb[], $16::int[], $17::text[]) \
-               AS t(lead_id, key, hash, contact_name, company, company_domain, country, phone, source, \
-                 region, product, industry, attributes, score, language)), \
+            "WITH input AS (SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], \
+               $5::text[], $6::text[], $7::text[], $10::int[], $11::text[]) \
+               AS t(lead_id, key, country, source, region, product, industry, score, language)), \
              keys AS (SELECT i.lead_id, string_agg(i.key, ', ' ORDER BY i.key) AS keys, \
                max(i.score) AS score, min(l.score) AS old_score \
                FROM input i JOIN leads l ON l.id = i.lead_id GROUP BY i.lead_id) \
              UPDATE leads l SET \
-               contact_name = CASE WHEN l.contact_name = '' THEN i.contact_name ELSE l.contact_name END, \
-               company = CASE WHEN l.company = '' THEN i.company ELSE l.company END, \
-               company_domain = CASE WHEN l.company_domain = '' THEN i.company_domain ELSE l.company_domain END, \
                country = CASE WHEN l.country = '' THEN i.country ELSE l.country END, \
-               phone = CASE WHEN l.phone = '' THEN i.phone ELSE l.phone END, \
                region = CASE WHEN l.region = '' THEN i.region ELSE l.region END, \
                product = CASE WHEN l.product = '' THEN i.product ELSE l.product END, \
                industry = CASE WHEN l.industry = '' THEN i.industry ELSE l.industry END, \
                language = CASE WHEN l.language = '' THEN i.language ELSE l.language END, \
-               attributes = i.attributes || l.attributes, updated_at = $14, \
+               updated_at = $8, \
                score = GREATEST(k.old_score, k.score), \
                priority = l.priority + GREATEST(k.score - k.old_score, 0) \
              FROM input i JOIN keys k USING (lead_id) WHERE l.id = i.lead_id \
              RETURNING l.*, l.state AS old_state, 'merged duplicate submission ' || k.keys \
                || CASE WHEN k.score > k.old_score THEN format(' (score %s → %s)', k.old_score, k.score) \
                  ELSE '' END AS merge_reason",
-            "'lead.merged', $15, merge_reason, pool_id, NULL, $14, false",
+            "'lead.merged', $9, merge_reason, pool_id, NULL, $8, false",
             &rows.ids,
             &rows.keys,
-            &rows.hashes,
-            &rows.names,
-            &rows.companies,
-            &rows.domains,
             &rows.countries,
-            &rows.phones,
             &rows.sources,
             &rows.regions,
             &rows.products,
             &rows.industries,
-            &rows.attributes as &[Attributes],
             now,
             actor,
             &rows.scores,
@@ -412,6 +468,14 @@ impl IngestTx {
         .map_err(db_error)?;
         Ok(())
     }
+}
+
+/// New leads routed as they are stored: where each goes, and who routed them (the history's
+/// actor of `lead.routed`).
+#[derive(Clone, Copy)]
+pub struct Placed<'a> {
+    pub placements: &'a [Placement],
+    pub by: &'a str,
 }
 
 /// A batch of leads as column arrays, for `unnest`.

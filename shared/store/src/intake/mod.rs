@@ -5,4 +5,4 @@ mod erase;
 mod ingest;
 
 pub use erase::ERASED;
-pub use ingest::{IngestTx, RejectedRow, Stored};
+pub use ingest::{IngestTx, Placed, RejectedRow, Stored};

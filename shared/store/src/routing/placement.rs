@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use leadpool_domain::{Error, Lead, LeadId, PoolId, RepId};
-use leadpool_policy::{Candidate, Strategy, next_assignee};
+use leadpool_policy::{Candidate, PoolEntry, Strategy, next_assignee};
 use uuid::Uuid;
 
 use crate::Store;
@@ -13,15 +13,12 @@ use crate::claim::{lock_rep, open_lead_counts};
 use crate::error::db_error;
 use crate::rows;
 
-/// A received lead and the pool routing chose for it.
+/// A received lead and the pool the policy sends it to (with the reason for its history, and
+/// whether a timed pool releases it at once).
 #[derive(Debug, Clone)]
 pub struct Placement {
     pub lead: LeadId,
-    pub pool: PoolId,
-    /// Kept in the lead's history: which rule, which tier.
-    pub reason: String,
-    /// A flash lead of a timed pool: available at once instead of waiting for the release.
-    pub flash: bool,
+    pub entry: PoolEntry,
 }
 
 /// Who an assignment goes to and under which rule.
@@ -62,9 +59,9 @@ impl Store {
             return Ok(Vec::new());
         }
         let ids: Vec<Uuid> = placements.iter().map(|p| p.lead.0).collect();
-        let pools: Vec<&str> = placements.iter().map(|p| p.pool.as_str()).collect();
-        let reasons: Vec<&str> = placements.iter().map(|p| p.reason.as_str()).collect();
-        let flash: Vec<bool> = placements.iter().map(|p| p.flash).collect();
+        let pools: Vec<&str> = placements.iter().map(|p| p.entry.pool.as_str()).collect();
+        let reasons: Vec<&str> = placements.iter().map(|p| p.entry.reason.as_str()).collect();
+        let flash: Vec<bool> = placements.iter().map(|p| p.entry.flash).collect();
         let rows = transition!(
             "WITH input AS (SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $6::bool[]) \
                AS t(id, pool, reason, flash)) \

@@ -500,8 +500,8 @@ impl JobTx {
                 batch,
                 transition!(ids:
                     "WITH live AS (SELECT id, state, first_value(id) OVER \
-                         (PARTITION BY lower(email) ORDER BY received_at, id) AS original \
-                       FROM leads WHERE email <> '' \
+                         (PARTITION BY lower(c.email) ORDER BY received_at, id) AS original \
+                       FROM leads JOIN lead_contacts c USING (id) WHERE c.email <> '' \
                          AND state IN ('scheduled', 'available', 'escalated', 'claimed', 'assigned', 'contacted')), \
                      due AS (SELECT l.id, l.state AS old_state, live.original FROM live \
                        JOIN leads l ON l.id = live.id \
@@ -521,8 +521,10 @@ impl JobTx {
                 batch,
                 transition!(ids:
                     "WITH live AS (SELECT id, state, first_value(id) OVER \
-                         (PARTITION BY company_domain || '/' || lower(company) ORDER BY received_at, id) AS original \
-                       FROM leads WHERE company_domain <> '' AND company <> '' \
+                         (PARTITION BY c.company_domain || '/' || lower(c.company) \
+                           ORDER BY received_at, id) AS original \
+                       FROM leads JOIN lead_contacts c USING (id) \
+                       WHERE c.company_domain <> '' AND c.company <> '' \
                          AND state IN ('scheduled', 'available', 'escalated', 'claimed', 'assigned', 'contacted')), \
                      due AS (SELECT l.id, l.state AS old_state, live.original FROM live \
                        JOIN leads l ON l.id = live.id \
