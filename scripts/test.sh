@@ -15,6 +15,10 @@ for db in $stale; do
     psql "$TEST_DATABASE_URL" -qc "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" >/dev/null
 done
 
+# Headless Chromium (Debian's package; nothing downloads a browser) draws the simulation
+# report's plots in leadpoolctl's tests and runs the console's end-to-end tests.
+command -v chromium >/dev/null || apt_install chromium
+
 if cargo nextest --version >/dev/null 2>&1; then
     cargo nextest run --workspace "$@"
 else
@@ -22,10 +26,9 @@ else
     cargo test --workspace "$@"
 fi
 
-# The console end to end: a real headless Chromium (Debian's package; nothing downloads a
-# browser) against the real stack its tests start from these binaries.
+# The console end to end: a real headless Chromium against the real stack its tests start
+# from these binaries.
 if [ $# -eq 0 ]; then
-    command -v chromium >/dev/null || apt_install chromium
     cargo build --bins
     scripts/console.sh build
     (cd console && LEADPOOL_BIN_DIR="$REPO_ROOT/target/debug" npm run --silent test:e2e)

@@ -98,6 +98,8 @@ $console_line
           target/debug/leadpoolctl explain access --rep nora --pool east
           target/debug/leadpoolctl claim next west --as reps/nora
           target/debug/leadpoolctl apply -f examples/p3-tiered-pools.yaml --dry-run
+          target/debug/leadpoolctl simulate -f examples/p3-tiered-pools.yaml \\
+              --from $(date -u -d '1 day ago' +%FT%TZ) --to $(date -u +%FT%TZ) --html .run/what-if.html
           target/debug/leadpoolctl events watch            # every change, as it happens
           target/debug/leadpoolctl webhooks create --url http://127.0.0.1:8080/hook
   stop:   Ctrl-C here, or make down

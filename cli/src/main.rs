@@ -7,6 +7,8 @@ mod demo;
 mod events;
 mod manage;
 mod output;
+mod report;
+mod simulate;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -77,6 +79,9 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// What if (X8): replay a past window's inflow through a candidate policy and the policy
+    /// in force, side by side, with the model's own error (admins; managers: their pools).
+    Simulate(simulate::SimulateArgs),
     /// Claim as a rep (use --as reps/{id}): `claim next <pool>` or `claim <lead>`.
     Claim {
         /// `next` followed by a pool, or a lead name (leads/{uuid}).
@@ -324,6 +329,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             output::cleanup(&proposal)
         }
+        Command::Simulate(args) => simulate::run(&conn, args).await,
         Command::Claim { target, pool } => commands::claim(&conn, &target, pool.as_deref()).await,
         Command::Status { rep } => commands::rep_status(&conn, rep.as_deref()).await,
         Command::Token {

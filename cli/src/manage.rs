@@ -125,7 +125,7 @@ pub enum AvailabilityCommand {
     Get { rep: String },
 }
 
-fn timestamp(flag: &str, text: &str) -> anyhow::Result<prost_types::Timestamp> {
+pub fn timestamp(flag: &str, text: &str) -> anyhow::Result<prost_types::Timestamp> {
     let at = chrono::DateTime::parse_from_rfc3339(text).with_context(|| {
         format!("--{flag} `{text}` is not an RFC 3339 time such as 2026-03-02T09:00:00+01:00")
     })?;

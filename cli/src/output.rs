@@ -187,7 +187,7 @@ pub fn cleanup(proposal: &v1::CleanupProposal) -> anyhow::Result<()> {
 }
 
 /// `90` → `1m30s`, `5400` → `1h30m`.
-fn short_duration(seconds: i64) -> String {
+pub fn short_duration(seconds: i64) -> String {
     let (h, m, s) = (seconds / 3600, seconds % 3600 / 60, seconds % 60);
     match (h, m, s) {
         (0, 0, s) => format!("{s}s"),

@@ -584,3 +584,166 @@ async fn the_demo_loads_into_its_own_deployment_and_never_replaces_a_policy_of_y
     cluster.stop().await;
     other.stop().await;
 }
+
+/// The pixels of `colour` (RGB, within a small tolerance for anti-aliasing) in a PNG.
+fn pixels_of(png: &[u8], colour: [u8; 3]) -> usize {
+    let mut decoder = png::Decoder::new(std::io::Cursor::new(png));
+    decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
+    let mut reader = decoder.read_info().unwrap();
+    let mut buffer = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut buffer).unwrap();
+    let channels = info.color_type.samples();
+    buffer[..info.buffer_size()]
+        .chunks(channels)
+        .filter(|p| (0..3).all(|i| p[i].abs_diff(colour[i]) <= 24))
+        .count()
+}
+
+/// `svg` drawn by headless Chromium (Debian's package, as the console's tests use it), alone
+/// on a white page, as a PNG.
+fn drawn(svg: &str, dir: &std::path::Path, name: &str) -> Vec<u8> {
+    let page = dir.join(format!("{name}.html"));
+    let shot = dir.join(format!("{name}.png"));
+    std::fs::write(
+        &page,
+        format!(
+            "<!doctype html><html><body style=\"margin:0;background:#fff\">{svg}</body></html>"
+        ),
+    )
+    .unwrap();
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_owned());
+    let status = std::process::Command::new(&chromium)
+        .args([
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            "--no-first-run",
+            "--disable-background-networking",
+            &format!("--user-data-dir={}", dir.join("profile").display()),
+            "--window-size=700,500",
+            &format!("--screenshot={}", shot.display()),
+        ])
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .unwrap_or_else(|e| panic!("running {chromium} (make test installs it): {e}"));
+    assert!(status.status.success(), "{}", stderr(&status));
+    std::fs::read(&shot).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn simulate_compares_a_candidate_and_writes_a_report_whose_plots_chromium_draws() {
+    use leadpool_domain::Clock;
+    let cluster = Cluster::start().await;
+    let in_force = "apiVersion: leadpool.dev/v1\nkind: Policy\nmetadata: { name: in-force }\n\
+                    reps: [{ id: ann, role: sdr }]\npools: [{ id: work, type: open }]\n\
+                    routing: { default: { pool: work } }\n";
+    leadpool_e2e::apply_policy(&mut cluster.routing().await, in_force).await;
+    let (mut intake, mut claim) = (cluster.intake().await, cluster.claim().await);
+    let from = cluster.env.clock.now();
+    // A lead an hour for a day; Ann claims one in each of hours 1 to 10.
+    for hour in 0..24 {
+        leadpool_e2e::submit(&mut intake, &format!("lead-{hour}"), 50).await;
+        if (1..=10).contains(&hour) {
+            leadpool_e2e::claim_next(&mut claim, "ann", "work")
+                .await
+                .unwrap();
+        }
+        cluster.env.clock.advance(chrono::Duration::hours(1));
+    }
+    let to = cluster.env.clock.now();
+    let candidate = file_with(
+        &in_force.replace(
+            "type: open }",
+            "type: open, access: [{ name: nobody, regions: [nowhere] }] }",
+        ),
+        ".yaml",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("report.html");
+    let args = |json: bool| {
+        let mut args = vec![
+            "simulate".to_owned(),
+            "-f".to_owned(),
+            candidate.path().display().to_string(),
+            "--from".to_owned(),
+            from.to_rfc3339(),
+            "--to".to_owned(),
+            to.to_rfc3339(),
+            "--runs".to_owned(),
+            "2".to_owned(),
+            "--html".to_owned(),
+            report.display().to_string(),
+        ];
+        if json {
+            args.push("--json".to_owned());
+        }
+        args
+    };
+    let table = ctl(
+        &cluster,
+        &args(false).iter().map(String::as_str).collect::<Vec<_>>(),
+    )
+    .await;
+    assert!(table.status.success(), "{}", stderr(&table));
+    // The candidate claims nothing, whatever the policy in force claimed.
+    let row = stdout(&table)
+        .lines()
+        .find(|line| line.starts_with("work "))
+        .map(str::to_owned);
+    assert!(
+        row.as_deref().is_some_and(|r| r.contains(" → 0 (-")),
+        "{}",
+        stdout(&table)
+    );
+
+    let json = ctl(
+        &cluster,
+        &args(true).iter().map(String::as_str).collect::<Vec<_>>(),
+    )
+    .await;
+    assert!(json.status.success(), "{}", stderr(&json));
+    let json: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let depth = &json["candidate"]["pools"][0]["depthByHour"];
+    // Nobody may claim: one more lead each hour (JSON's int64 are strings).
+    let expected: Vec<String> = (0..24).map(|h| h.to_string()).collect();
+    assert_eq!(depth, &serde_json::json!(expected));
+    assert_eq!(json["validation"]["pools"][0]["claims"]["actual"], 10.0);
+
+    let html = std::fs::read_to_string(&report).unwrap();
+    let svgs: Vec<&str> = html
+        .split("<svg")
+        .skip(1)
+        .map(|rest| &rest[..rest.find("</svg>").unwrap() + "</svg>".len()])
+        .collect();
+    let svg = |label: &str| {
+        let found = svgs
+            .iter()
+            .find(|s| s.contains(&format!("aria-label=\"{label}\"")))
+            .unwrap_or_else(|| panic!("no {label} plot in {html}"));
+        format!("<svg{found}")
+    };
+    const CURRENT: [u8; 3] = [0x25, 0x63, 0xeb];
+    const CANDIDATE: [u8; 3] = [0xea, 0x58, 0x0c];
+    let depth = drawn(&svg("depth of pools/work"), dir.path(), "depth");
+    assert!(
+        pixels_of(&depth, CURRENT) > 100,
+        "the policy in force's depth is drawn"
+    );
+    assert!(
+        pixels_of(&depth, CANDIDATE) > 100,
+        "the candidate's depth is drawn"
+    );
+    let reps = drawn(&svg("claims per rep"), dir.path(), "reps");
+    assert!(
+        pixels_of(&reps, CURRENT) > 100,
+        "Ann's simulated claims are drawn"
+    );
+    let ages = drawn(&svg("age mix"), dir.path(), "ages");
+    let aged: usize = [[0x16, 0xa3, 0x4a], [0xca, 0x8a, 0x04], [0xdc, 0x26, 0x26]]
+        .into_iter()
+        .map(|c| pixels_of(&ages, c))
+        .sum();
+    assert!(aged > 100, "the age mix is drawn");
+    cluster.stop().await;
+}

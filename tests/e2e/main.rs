@@ -36,6 +36,7 @@ mod routing;
 mod rules;
 mod scheduler;
 mod self_availability;
+mod simulation;
 mod skills;
 mod tls;
 mod tracing;

@@ -48,7 +48,9 @@ pub struct ClaimsConfig {
     pub group_commit: bool,
     /// The most calls one group makes.
     pub group_size: usize,
-    /// Groups of one pool in the database at once (per claim replica).
+    /// Groups of one pool in the database at once (per claim replica). Default: as many as the
+    /// machine has cores (2 to 16) — each group is one transaction, and Postgres runs as many
+    /// at once as it has cores; concurrent groups pass over each other's leads (`SKIP LOCKED`).
     pub groups_in_flight: usize,
 }
 
@@ -59,7 +61,9 @@ impl Default for ClaimsConfig {
             max_batch: 10,
             group_commit: true,
             group_size: 64,
-            groups_in_flight: 2,
+            groups_in_flight: std::thread::available_parallelism()
+                .map_or(2, std::num::NonZeroUsize::get)
+                .clamp(2, 16),
         }
     }
 }

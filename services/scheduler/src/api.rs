@@ -19,6 +19,7 @@ use crate::core::{JobInfo, Scheduler};
 use crate::health::{self, Alert, AlertKind, Health, Level, Severity};
 use crate::jobs::Job;
 use crate::monitor::{self, HealthQuery};
+use crate::simulation::Simulation;
 
 /// How many of the leads a run changed RunJob names: a run over a million leads would not fit
 /// a gRPC message, and the history has every one.
@@ -430,6 +431,28 @@ impl SchedulerService for SchedulerApi {
     }
 
     type WatchAlertsStream = AlertStream;
+
+    #[tracing::instrument(skip_all)]
+    async fn simulate_policy(
+        &self,
+        request: Request<v1::SimulatePolicyRequest>,
+    ) -> Result<Response<v1::SimulationReport>, Status> {
+        let result = async {
+            let identity = caller(&request)?;
+            require_role(
+                &identity,
+                &[Role::Manager, Role::Admin, Role::Service],
+                "simulate a policy",
+            )?;
+            let simulation = Simulation::parse(request.get_ref(), self.scheduler.now())?;
+            let authority = identity.authority();
+            self.scheduler
+                .simulate(&simulation, |policy| policy.oversight(&authority))
+                .await
+        }
+        .await;
+        result.map(Response::new).map_err(to_status)
+    }
 
     async fn get_cleanup_proposal(
         &self,

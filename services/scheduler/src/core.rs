@@ -43,6 +43,17 @@ impl Scheduler {
         self.runner.clock.now()
     }
 
+    pub(crate) fn store(&self) -> &leadpool_store::Store {
+        &self.runner.store
+    }
+
+    /// The policy in force now, with its version.
+    pub(crate) async fn current_policy(
+        &self,
+    ) -> Result<std::sync::Arc<leadpool_store::CurrentPolicy>, Error> {
+        self.runner.policy.current().await
+    }
+
     /// How often a watcher's alerts are evaluated.
     pub fn alert_interval(&self) -> std::time::Duration {
         self.runner.config.alert_interval

@@ -5,114 +5,11 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
-use leadpool_domain::{Error, Lead, LeadId, PoolId, RepId};
-use leadpool_policy::{
-    Away, Candidate, Candidates, LeadFacts, Policy, Pool, Rep, Role, SkillMatch, Strategy,
-    next_assignee,
-};
+use leadpool_domain::{Error, LeadId, PoolId, RepId};
+use leadpool_policy::{Away, Candidate, LeadFacts, Policy, Pool, Strategy, next_assignee};
 use leadpool_store::{ForcedAssignment, JobTx, Push};
 
 use crate::history::{ACTOR, span};
-
-/// Who may receive a forced assignment from `pool` at `now` (and who was passed over, why):
-/// the step's `assign` candidates, or else every rep who is not a manager, is not away and may
-/// claim from the pool right now — which includes being on duty by her team's calendar (A4).
-pub fn candidates(
-    policy: &Policy,
-    pool: &Pool,
-    lead: &Lead,
-    away: &Away,
-    now: DateTime<Utc>,
-) -> (Strategy, Candidates) {
-    let facts = LeadFacts::from(lead);
-    // The step's own skill match, else the pool's, each until the lead's wait relaxed it.
-    let skills = match pool
-        .schedule
-        .aging
-        .assign
-        .as_ref()
-        .and_then(|a| a.skills.as_ref())
-    {
-        Some(skills) => lead
-            .pooled_at
-            .and_then(|at| skills.asked(at, now, &pool.clocks.lifecycle)),
-        None => pool.skills_asked(lead.pooled_at, now),
-    };
-    if let Some(assign) = &pool.schedule.aging.assign {
-        let candidates =
-            policy.assignment_candidates(assign, &facts, skills, away, now, Some(&pool.id));
-        return (assign.strategy, candidates);
-    }
-    let mut candidates = Candidates::default();
-    for rep in policy.reps.values().filter(|rep| rep.role != Role::Manager) {
-        if let Some(skipped) = unavailable_or_lacking(rep, away, skills, &facts) {
-            candidates.skipped.push(skipped);
-            continue;
-        }
-        let access = policy.explain_access(&rep.id, &pool.id, now);
-        if access.allowed {
-            candidates
-                .eligible
-                .push(policy.candidate(rep, Some(&pool.id)));
-        } else {
-            candidates.skipped.push(access.reasons.join("; "));
-        }
-    }
-    (Strategy::RoundRobin, candidates)
-}
-
-/// P3: who may receive an overflow lead of `pool` at `now`: the active reps (not managers) of
-/// the step's seniority, not away, on duty by their team's calendar, covering the lead's
-/// skills where the pool asks — whether or not they may claim from the pool: that is what
-/// overflow is for.
-pub fn overflow_candidates(
-    policy: &Policy,
-    pool: &Pool,
-    lead: &Lead,
-    away: &Away,
-    now: DateTime<Utc>,
-) -> Candidates {
-    let facts = LeadFacts::from(lead);
-    let skills = pool.skills_asked(lead.pooled_at, now);
-    let mut candidates = Candidates::default();
-    for rep in policy.reps.values().filter(|rep| {
-        rep.active
-            && rep.role != Role::Manager
-            && pool.schedule.aging.overflow_to.contains(&rep.seniority)
-    }) {
-        if let Some(skipped) = unavailable_or_lacking(rep, away, skills, &facts) {
-            candidates.skipped.push(skipped);
-        } else if let Err((_, off_duty)) = policy.claim_window(rep, now) {
-            candidates
-                .skipped
-                .push(format!("{} is off duty: {off_duty}", rep.id.name()));
-        } else {
-            candidates
-                .eligible
-                .push(policy.candidate(rep, Some(&pool.id)));
-        }
-    }
-    candidates
-}
-
-/// Why `rep` is passed over before anything else is asked: she is away, or lacks the lead's
-/// skills.
-fn unavailable_or_lacking(
-    rep: &Rep,
-    away: &Away,
-    skills: Option<&SkillMatch>,
-    lead: &LeadFacts,
-) -> Option<String> {
-    if let Some(away) = away.of(&rep.id) {
-        return Some(format!(
-            "{} is unavailable {}",
-            rep.id.name(),
-            away.describe()
-        ));
-    }
-    let lacking = skills.map(|s| s.lacking(rep, lead)).unwrap_or_default();
-    (!lacking.is_empty()).then(|| format!("{} {}", rep.id.name(), lacking.join(", ")))
-}
 
 /// The open leads of the reps this run has locked, kept current with the run's own picks, so
 /// every pick respects the rep's caps exactly.
@@ -232,11 +129,14 @@ impl Pushing<'_> {
             let mut picks = Vec::new();
             let mut waits = Vec::new();
             for lead in &due {
+                let facts = LeadFacts::from(lead);
                 let (strategy, mut candidates) = match push {
-                    Push::Forced => candidates(policy, pool, lead, &self.away, now),
+                    Push::Forced => {
+                        policy.forced_candidates(pool, &facts, lead.pooled_at, &self.away, now)
+                    }
                     Push::Overflow => (
                         Strategy::RoundRobin,
-                        overflow_candidates(policy, pool, lead, &self.away, now),
+                        policy.overflow_candidates(pool, &facts, lead.pooled_at, &self.away, now),
                     ),
                 };
                 let chosen = loop {

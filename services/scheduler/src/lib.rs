@@ -13,6 +13,7 @@ mod history;
 mod jobs;
 mod monitor;
 mod runner;
+mod simulation;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

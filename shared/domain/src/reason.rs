@@ -89,6 +89,8 @@ reasons! {
     SkillMismatch = "SKILL_MISMATCH",
     /// The policy does not let a rep set this absence of her own.
     AvailabilityNotAllowed = "AVAILABILITY_NOT_ALLOWED",
+    /// No lead arrived in the window a simulation was asked to replay (X8).
+    NothingToReplay = "NOTHING_TO_REPLAY",
 }
 
 impl fmt::Display for Reason {

@@ -13,6 +13,7 @@ mod diff;
 pub mod document;
 pub mod duplicates;
 mod edits;
+mod forced;
 mod model;
 mod oversight;
 mod performance;
@@ -80,6 +81,24 @@ pub fn load(yaml: &str) -> Result<Policy, Vec<PolicyError>> {
 }
 
 /// The JSON Schema of the policy document (published as `policy.schema.json`).
+/// A document's problems as the API reports them: `INVALID_ARGUMENT`, one field violation per
+/// problem at its document path (`document` for the whole).
+pub fn invalid_document(errors: Vec<PolicyError>) -> leadpool_domain::Error {
+    leadpool_domain::Error::InvalidArgument(
+        errors
+            .into_iter()
+            .map(|e| {
+                let path = if e.path.is_empty() {
+                    "document".to_owned()
+                } else {
+                    e.path
+                };
+                leadpool_domain::FieldViolation::new(path, e.message)
+            })
+            .collect(),
+    )
+}
+
 pub fn json_schema() -> String {
     let schema = schemars::schema_for!(PolicyDocument);
     serde_json::to_string_pretty(&schema).unwrap_or_default() + "\n"

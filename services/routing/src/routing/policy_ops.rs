@@ -1,7 +1,7 @@
 //! Applying policy documents, and the imperative edits (create a pool, save a rep) that are
 //! applied as new policy versions too, so the policy stays the one source of truth.
 
-use leadpool_domain::{Error, FieldViolation, PoolId, PoolSummary, Reason, RepId};
+use leadpool_domain::{Error, PoolId, PoolSummary, Reason, RepId};
 use leadpool_policy::PolicyDocument;
 use leadpool_policy::document::{PoolDoc, RepDoc};
 use leadpool_store::{Applied, PolicyRecord};
@@ -10,25 +10,6 @@ use super::{RepView, Routing};
 
 /// How often an edit is retried when another apply lands between its read and its write.
 const EDIT_ATTEMPTS: usize = 5;
-
-/// Every problem in a document, as field violations named by document path.
-fn invalid(errors: Vec<leadpool_policy::PolicyError>) -> Error {
-    Error::InvalidArgument(
-        errors
-            .into_iter()
-            .map(|e| {
-                FieldViolation::new(
-                    if e.path.is_empty() {
-                        "document".to_owned()
-                    } else {
-                        e.path
-                    },
-                    e.message,
-                )
-            })
-            .collect(),
-    )
-}
 
 impl Routing {
     /// Validates `yaml` whole and applies it (unless `dry_run`). An invalid document changes
@@ -46,7 +27,7 @@ impl Routing {
                 "is required: a YAML policy document",
             ));
         }
-        let policy = leadpool_policy::load(yaml).map_err(invalid)?;
+        let policy = leadpool_policy::load(yaml).map_err(leadpool_policy::invalid_document)?;
         let applied = self
             .store
             .apply_policy(

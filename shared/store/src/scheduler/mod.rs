@@ -6,6 +6,7 @@ mod events;
 mod health;
 mod moves;
 mod performance;
+mod replay;
 mod runs;
 
 pub use cleanup::{KeptRecord, MergeRecord, MoveRecord, ProposalRecord};

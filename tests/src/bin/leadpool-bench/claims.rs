@@ -1,7 +1,9 @@
-//! Claims: 64 reps claiming through two claim processes (the full path: token, policy,
-//! access, Redis limits, open-lead cap, claim, history) for a fixed time, against the bare
-//! claim statement on as many connections, on copies of the same million leads.
+//! Claims: the reps claiming through the claim processes (the full path: token, policy,
+//! access, Redis limits, open-lead cap, claim, history) for a fixed time, and at a fixed
+//! arrival rate, against the bare claim statement at several connection counts, on copies of
+//! the same million leads.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -15,12 +17,18 @@ use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 use tonic::transport::Channel;
 
+use crate::cpu;
 use crate::report::Latencies;
-use crate::seed::REPS;
+use crate::seed::reps;
 use crate::stack::Stack;
 
-/// Channels the reps share, spread over the claim processes.
+/// Channels the reps share, spread over the claim processes (at least one each).
 const CHANNELS: usize = 8;
+
+/// Connections the bare statements run on, one count after the other. The reps' number is not
+/// the statement's best: on few cores 64 connections mostly wait on each other for the head of
+/// the pool's index, so the ceiling is the best of these.
+pub const CONNECTIONS: [usize; 4] = [4, 8, 16, 64];
 
 /// What one timed run did.
 pub struct Run {
@@ -40,7 +48,7 @@ impl Run {
 pub async fn channels(stack: &Stack) -> Vec<Channel> {
     let claims: Vec<_> = stack.all("claim").collect();
     let mut channels = Vec::new();
-    for i in 0..CHANNELS {
+    for i in 0..CHANNELS.max(claims.len()) {
         channels.push(claims[i % claims.len()].channel().await);
     }
     channels
@@ -51,7 +59,7 @@ pub async fn channels(stack: &Stack) -> Vec<Channel> {
 pub async fn through_leadpool(channels: &[Channel], count: u32, duration: Duration) -> Run {
     let stop = Arc::new(AtomicBool::new(false));
     let started = Instant::now();
-    let reps = (0..REPS).map(|i| {
+    let reps = (0..reps()).map(|i| {
         let mut client = ClaimServiceClient::new(channels[i % channels.len()].clone());
         let stop = stop.clone();
         tokio::spawn(async move {
@@ -94,31 +102,159 @@ pub async fn through_leadpool(channels: &[Channel], count: u32, duration: Durati
     stop_after(duration, &stop, started, reps).await
 }
 
-/// The bare claim statement — pick with `FOR UPDATE SKIP LOCKED`, update, history row, one
-/// statement per claim — for `count` leads at a time on as many connections as reps.
-pub async fn ceiling(db: &TestDatabase, count: i64, duration: Duration) -> Run {
+/// A bare claim statement: claims up to `count` leads for the rep, and says how many.
+pub type Claim<Claimed> = fn(PgPool, String, i64) -> Claimed;
+
+/// `claim` run for `count` leads at a time on `connections` connections, again and again for
+/// `duration`, each connection claiming for a rep of its own while there are reps.
+pub async fn ceiling<Claimed>(
+    db: &TestDatabase,
+    claim: Claim<Claimed>,
+    count: i64,
+    connections: usize,
+    duration: Duration,
+) -> Run
+where
+    Claimed: Future<Output = usize> + Send + 'static,
+{
     let pool = PgPoolOptions::new()
-        .max_connections(u32::try_from(REPS).unwrap())
+        .max_connections(u32::try_from(connections).unwrap())
         .connect(&db.url())
         .await
         .unwrap();
     let stop = Arc::new(AtomicBool::new(false));
     let started = Instant::now();
-    let connections: Vec<_> = (0..REPS)
+    let workers: Vec<_> = (0..connections)
         .map(|i| {
             let (pool, stop) = (pool.clone(), stop.clone());
+            // The bare statement claims for reps the policy knows (the owner is one of them).
+            let rep = format!("rep-{}", i % reps());
             tokio::spawn(async move {
                 let (mut latencies, mut rows) = (Vec::new(), 0);
                 while !stop.load(Ordering::Relaxed) {
                     let sent = Instant::now();
-                    rows += bare_claim(&pool, &format!("rep-{i}"), count).await;
+                    rows += claim(pool.clone(), rep.clone(), count).await;
                     latencies.push(sent.elapsed());
                 }
                 (latencies, rows, 0)
             })
         })
         .collect();
-    stop_after(duration, &stop, started, connections).await
+    let run = stop_after(duration, &stop, started, workers).await;
+    // Closed before the next run, so its connections are not still winding down in Postgres.
+    pool.close().await;
+    run
+}
+
+/// One run of a bare statement at a number of connections, and the CPU it took by process.
+pub struct AtConnections {
+    pub connections: usize,
+    pub run: Run,
+    pub cpu: String,
+}
+
+/// A bare statement's runs at each of `CONNECTIONS`.
+pub struct Sweep(Vec<AtConnections>);
+
+/// `claim` for `count` leads at a time at each of `CONNECTIONS`, `duration` each.
+pub async fn sweep<Claimed>(
+    db: &TestDatabase,
+    claim: Claim<Claimed>,
+    count: i64,
+    duration: Duration,
+) -> Sweep
+where
+    Claimed: Future<Output = usize> + Send + 'static,
+{
+    let mut runs = Vec::new();
+    for connections in CONNECTIONS {
+        let before = cpu::used();
+        let run = ceiling(db, claim, count, connections, duration).await;
+        let cpu = cpu::spent(&before, &cpu::used());
+        runs.push(AtConnections {
+            connections,
+            run,
+            cpu,
+        });
+    }
+    Sweep(runs)
+}
+
+impl Sweep {
+    /// The run that claimed the most rows a second: the ceiling.
+    pub fn best(&mut self) -> &mut AtConnections {
+        self.0
+            .iter_mut()
+            .max_by(|a, b| a.run.rows_per_s().total_cmp(&b.run.rows_per_s()))
+            .expect("a run at each connection count")
+    }
+
+    /// Rows a second by connection count, for results.json: `{"4": …, "64": …}`.
+    pub fn by_connections(&self) -> serde_json::Value {
+        self.0
+            .iter()
+            .map(|at| {
+                let per_s = at.run.rows_per_s().round();
+                (at.connections.to_string(), per_s.into())
+            })
+            .collect::<serde_json::Map<_, _>>()
+            .into()
+    }
+
+    /// Rows a second by connection count, for the table: "4: 1210, 8: 1268, …".
+    pub fn summary(&self) -> String {
+        self.0
+            .iter()
+            .map(|at| format!("{}: {:.0}", at.connections, at.run.rows_per_s()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// ClaimNext at a fixed `rate` for `duration`, rotating over the reps and the channels: request
+/// k is sent at start + k/rate whether or not earlier ones have answered, and its latency runs
+/// from that scheduled time, so a request sent late (behind a busy sender or runtime) counts its
+/// wait too: no coordinated omission.
+pub async fn open_loop(channels: &[Channel], rate: f64, duration: Duration) -> Run {
+    let tokens: Vec<String> = (0..reps()).map(|i| rep(&format!("rep-{i}"))).collect();
+    let arrivals = (rate * duration.as_secs_f64()) as usize;
+    let started = tokio::time::Instant::now();
+    let mut requests = Vec::with_capacity(arrivals);
+    for k in 0..arrivals {
+        let due = started + Duration::from_secs_f64(k as f64 / rate);
+        tokio::time::sleep_until(due).await;
+        let mut client = ClaimServiceClient::new(channels[k % channels.len()].clone());
+        let token = tokens[k % tokens.len()].clone();
+        requests.push(tokio::spawn(async move {
+            let request = v1::ClaimNextRequest {
+                pool: "pools/hot".into(),
+            };
+            let answer = client.claim_next(authed(&token, request)).await;
+            answer.map(|_| due.elapsed())
+        }));
+    }
+    let mut run = Run {
+        rows: 0,
+        calls: arrivals,
+        elapsed: duration,
+        latencies: Latencies::default(),
+        refused: 0,
+    };
+    let mut latencies = Vec::with_capacity(arrivals);
+    for answered in join_all(requests).await {
+        match answered.unwrap() {
+            Ok(latency) => latencies.push(latency),
+            Err(status) => {
+                run.refused += 1;
+                if run.refused < 3 {
+                    eprintln!("open loop: {status:?}");
+                }
+            }
+        }
+    }
+    run.rows = latencies.len();
+    run.latencies.extend(latencies);
+    run
 }
 
 /// What each worker of a timed run did: its call latencies, rows claimed, calls refused.
@@ -151,7 +287,10 @@ async fn stop_after(
     run
 }
 
-async fn bare_claim(pool: &PgPool, rep: &str, count: i64) -> usize {
+/// The bare claim statement on Leadpool's schema — pick with `FOR UPDATE SKIP LOCKED`, update,
+/// history row, one statement per claim — for `count` of the hot pool's leads; the one place
+/// that knows it.
+pub async fn bare_claim(pool: PgPool, rep: String, count: i64) -> usize {
     sqlx::query_scalar::<_, i64>(
         "WITH picked AS (SELECT id FROM leads WHERE pool_id = 'hot' AND state = 'available' \
            ORDER BY priority DESC, pooled_at, id LIMIT $3 FOR UPDATE SKIP LOCKED), \
@@ -167,7 +306,7 @@ async fn bare_claim(pool: &PgPool, rep: &str, count: i64) -> usize {
     .bind(rep)
     .bind(chrono::Utc::now())
     .bind(count)
-    .fetch_one(pool)
+    .fetch_one(&pool)
     .await
     .map_or(0, |n| usize::try_from(n).unwrap_or(0))
 }

@@ -155,10 +155,10 @@ async fn seed(db: &TestDatabase, now: chrono::DateTime<chrono::Utc>) {
         release
     };
     sqlx::query(
-        "INSERT INTO leads (id, idempotency_key, request_hash, state, email, score, priority, \
+        "INSERT INTO leads (id, state, score, priority, \
            source, pool_id, owner_rep_id, received_at, pooled_at, claimed_at, contact_due_at, \
            updated_at) \
-         SELECT gen_random_uuid(), 'seed-' || n, '\\x00', s.state, 'user' || n || '@example.com', \
+         SELECT gen_random_uuid(), s.state, \
            20 + n % 80, 20 + n % 80, 'web', s.pool, s.owner, s.received, \
            CASE WHEN s.state <> 'scheduled' THEN s.received END, \
            CASE WHEN s.state = 'claimed' THEN $5 - interval '2 hours' END, \
@@ -179,5 +179,12 @@ async fn seed(db: &TestDatabase, now: chrono::DateTime<chrono::Utc>) {
     .execute(db.store().pool())
     .await
     .expect("seed the scheduler's leads");
+    sqlx::query(
+        "INSERT INTO lead_contacts (id, idempotency_key, request_hash, email) \
+         SELECT id, 'seed-' || id, '\\x00', id || '@example.com' FROM leads",
+    )
+    .execute(db.store().pool())
+    .await
+    .expect("seed the scheduler's leads' contacts");
     crate::seed::analyze(db).await;
 }

@@ -1,13 +1,16 @@
 //! `make bench`: Leadpool's hot paths against the bare database doing the same work, in one
 //! run, on the same machine, each on its own throwaway databases:
 //!
-//! * claims: 64 reps claiming the next lead (and batches of 10) through two claim processes for
-//!   a fixed time, against the bare claim statement on as many connections, over a million
-//!   leads in eight pools with one hot pool; no lead claimed twice;
+//! * claims: 64 reps (`BENCH_REPS`) claiming the next lead (and batches of 10) through two
+//!   claim processes (`BENCH_CLAIM_PROCESSES`) for a fixed time, against the bare claim
+//!   statement at its best of 4, 8, 16 and 64 connections, over a million leads in eight pools
+//!   with one hot pool; no lead claimed twice; ClaimNext's latency at half its maximum rate
+//!   (open loop); the same claim on a minimal table of its own;
 //! * import: `ImportLeads` against a raw `COPY` of the same rows into the same tables;
 //! * scheduler jobs over hundreds of thousands of leads, each one set-based run;
 //! * memory: each service's resident set idle and under the claim load;
-//! * lead search over the million leads.
+//! * lead search over the million leads;
+//! * SimulatePolicy's engine on a month of 100,000 leads and 50 reps.
 //!
 //! Prints a table and writes `target/bench/results.json`. Services run as release processes
 //! (`make bench` builds them); the bench client shares the two cores with them.
@@ -18,24 +21,31 @@ mod claims;
 mod cpu;
 mod import;
 mod jobs;
+mod minimal;
 mod report;
 mod search;
 mod seed;
+mod simulation;
 mod stack;
 
 use std::time::Duration;
 
 use leadpool_testing::TestDatabase;
+use tonic::transport::Channel;
 
 use crate::report::Report;
 use crate::stack::Stack;
 
 /// How long the claim-next runs last; the batch runs last half as long.
 const CLAIM_RUN: Duration = Duration::from_secs(30);
+/// How long each bare statement runs at each connection count; its batches half as long.
+const CEILING_RUN: Duration = Duration::from_secs(10);
+/// How long ClaimNext runs at a fixed arrival rate.
+const OPEN_LOOP_RUN: Duration = Duration::from_secs(15);
 
 #[tokio::main]
 async fn main() {
-    // `BENCH_ONLY=claims` (or import, jobs) measures one part, while working on it.
+    // `BENCH_ONLY=claims` (or import, jobs, simulation) measures one part, while working on it.
     let only = std::env::var("BENCH_ONLY").unwrap_or_default();
     let part = |name: &str| only.is_empty() || only == name;
     let mut report = Report::default();
@@ -50,6 +60,9 @@ async fn main() {
     if part("jobs") {
         jobs::measure(&mut report).await;
     }
+    if part("simulation") {
+        simulation::measure(&mut report);
+    }
     report.print();
     report.write(std::path::Path::new("target/bench/results.json"));
 }
@@ -59,26 +72,65 @@ async fn measure_claims(report: &mut Report) {
     let db = TestDatabase::new().await;
     seed::apply(&db, &seed::claims_policy()).await;
     seed::claims_leads(&db).await;
+    // The bare single claims and the bare batches each get a copy of their own, so that the hot
+    // pool outlasts each set of runs (seed::HOT_LEADS).
     let raw = db.duplicate().await;
-    let stack = Stack::start(
-        &db,
-        &["routing", "claim", "claim", "intake", "scheduler"],
-        &[],
-    )
-    .await;
+    let raw_batch = db.duplicate().await;
+    let processes = claim_processes();
+    let services: Vec<&str> = std::iter::once("routing")
+        .chain(std::iter::repeat_n("claim", processes))
+        .chain(["intake", "scheduler"])
+        .collect();
+    let stack = Stack::start(&db, &services, &[]).await;
     report.set("rss_idle_mb", by_service(stack.rss()));
     let channels = claims::channels(&stack).await;
+    let load = format!("{} reps, {processes} claim processes", seed::reps());
 
-    println!("claims: {} reps, ClaimNext for {CLAIM_RUN:?}", seed::REPS);
-    let sampling = sample_rss(&stack);
+    let claims_per_s = claim_next(&db, &raw, &stack, &channels, &load, report).await;
+    open_loop(&channels, claims_per_s / 2.0, report).await;
+    claim_batch(&raw_batch, &channels, &load, report).await;
+    minimal_ceiling(claims_per_s, report).await;
+
+    let claim = stack.one("claim");
+    search::measure(&db, claim, report).await;
+    let idle: Vec<String> = stack
+        .rss()
+        .iter()
+        .map(|(name, mib)| format!("{name} {mib:.0}"))
+        .collect();
+    report.line("RSS after the load (MiB)", idle.join(", "));
+}
+
+/// Claim service replicas: `BENCH_CLAIM_PROCESSES`, 2 unless set.
+fn claim_processes() -> usize {
+    std::env::var("BENCH_CLAIM_PROCESSES")
+        .map_or(2, |n| n.parse().expect("BENCH_CLAIM_PROCESSES: a number"))
+}
+
+/// ClaimNext for `CLAIM_RUN` by `load` (its reps and processes) against the bare statement's
+/// best; the claims a second Leadpool
+/// answered.
+async fn claim_next(
+    db: &TestDatabase,
+    raw: &TestDatabase,
+    stack: &Stack,
+    channels: &[Channel],
+    load: &str,
+    report: &mut Report,
+) -> f64 {
+    println!("claims: {load}, ClaimNext for {CLAIM_RUN:?}");
+    let sampling = sample_rss(stack);
     let cpu_before = cpu::used();
-    let mut next = claims::through_leadpool(&channels, 1, CLAIM_RUN).await;
+    let mut next = claims::through_leadpool(channels, 1, CLAIM_RUN).await;
     let leadpool_cpu = cpu::spent(&cpu_before, &cpu::used());
     let peak = sampling.stop().await;
-    let cpu_before = cpu::used();
-    let mut ceiling = claims::ceiling(&raw, 1, CLAIM_RUN).await;
-    let ceiling_cpu = cpu::spent(&cpu_before, &cpu::used());
-    let (double, claimed) = claims::double_claims(&db).await;
+    println!("claims: the bare statement, {CEILING_RUN:?} at each connection count");
+    let mut sweep = claims::sweep(raw, claims::bare_claim, 1, CEILING_RUN).await;
+    let (double, claimed) = claims::double_claims(db).await;
+    report.set("claim_ceiling_by_connections", sweep.by_connections());
+    let summary = sweep.summary();
+    let best = sweep.best();
+    let ceiling = &mut best.run;
     report.set("claims_per_s", round(next.rows_per_s()));
     report.set("claim_ceiling_per_s", round(ceiling.rows_per_s()));
     report.set(
@@ -91,11 +143,12 @@ async fn measure_claims(report: &mut Report) {
     report.set("claim_refusals", next.refused);
     report.set("double_claims", double);
     report.row(
-        "ClaimNext, 64 reps (claims/s)",
+        &format!("ClaimNext, {load} (claims/s)"),
         next.rows_per_s(),
         ceiling.rows_per_s(),
         "",
     );
+    report.line("bare statement by connections (claims/s)", summary);
     report.line(
         "ClaimNext latency",
         format!(
@@ -106,36 +159,80 @@ async fn measure_claims(report: &mut Report) {
         ),
     );
     report.line("ClaimNext: CPU by process", leadpool_cpu);
-    report.line("bare statement: CPU by process", ceiling_cpu);
+    report.line(
+        &format!(
+            "bare statement, {} connections: CPU by process",
+            best.connections
+        ),
+        best.cpu.clone(),
+    );
     report.line(
         "claims answered / in the history / leads claimed twice",
         format!("{} / {claimed} / {double}", next.rows),
     );
     report.set("rss_load_mb", by_service(peak));
+    next.rows_per_s()
+}
 
+/// ClaimNext at a fixed `rate` for `OPEN_LOOP_RUN`, latencies from each request's scheduled
+/// time: what a caller sees below saturation, which the closed loop (each rep waiting for its
+/// answer before asking again) cannot show.
+async fn open_loop(channels: &[Channel], rate: f64, report: &mut Report) {
+    println!("claims: ClaimNext at {rate:.0}/s (open loop) for {OPEN_LOOP_RUN:?}");
+    let mut open = claims::open_loop(channels, rate, OPEN_LOOP_RUN).await;
+    report.set("claim_open_loop_rate", round(rate));
+    report.set("claim_open_loop_p50_ms", round2(open.latencies.ms(0.5)));
+    report.set("claim_open_loop_p99_ms", round2(open.latencies.ms(0.99)));
+    report.set("claim_open_loop_refusals", open.refused);
+    report.line(
+        &format!("ClaimNext open loop at {rate:.0}/s (half the maximum)"),
+        format!(
+            "p50 {:.1} ms, p99 {:.1} ms from the scheduled send, {} refused",
+            open.latencies.ms(0.5),
+            open.latencies.ms(0.99),
+            open.refused
+        ),
+    );
+}
+
+/// ClaimBatch of 10 for half `CLAIM_RUN` against the bare 10-row statement's best.
+async fn claim_batch(raw: &TestDatabase, channels: &[Channel], load: &str, report: &mut Report) {
     let batch_run = CLAIM_RUN / 2;
     println!("claims: ClaimBatch of 10 for {batch_run:?}");
-    let batch = claims::through_leadpool(&channels, 10, batch_run).await;
-    let batch_ceiling = claims::ceiling(&raw, 10, batch_run).await;
+    let batch = claims::through_leadpool(channels, 10, batch_run).await;
+    let mut sweep = claims::sweep(raw, claims::bare_claim, 10, CEILING_RUN / 2).await;
     report.set("batch_rows_per_s", round(batch.rows_per_s()));
-    report.set(
-        "batch_ceiling_rows_per_s",
-        round(batch_ceiling.rows_per_s()),
-    );
+    report.set("batch_ceiling_by_connections", sweep.by_connections());
+    let summary = sweep.summary();
+    let ceiling = &sweep.best().run;
+    report.set("batch_ceiling_rows_per_s", round(ceiling.rows_per_s()));
     report.row(
-        "ClaimBatch of 10, 64 reps (leads/s)",
+        &format!("ClaimBatch of 10, {load} (leads/s)"),
         batch.rows_per_s(),
-        batch_ceiling.rows_per_s(),
+        ceiling.rows_per_s(),
         "",
     );
-    let claim = stack.one("claim");
-    search::measure(&db, claim, report).await;
-    let idle: Vec<String> = stack
-        .rss()
-        .iter()
-        .map(|(name, mib)| format!("{name} {mib:.0}"))
-        .collect();
-    report.line("RSS after the load (MiB)", idle.join(", "));
+    report.line("bare 10-row statement by connections (leads/s)", summary);
+}
+
+/// The same single claim on a minimal table of its own, against Leadpool's `claims_per_s`.
+async fn minimal_ceiling(claims_per_s: f64, report: &mut Report) {
+    println!("claims: the minimal table, {CEILING_RUN:?} at each connection count");
+    let minimal = minimal::database().await;
+    let mut sweep = claims::sweep(&minimal, minimal::claim, 1, CEILING_RUN).await;
+    drop(minimal);
+    report.set("claim_minimal_by_connections", sweep.by_connections());
+    let summary = sweep.summary();
+    let ceiling = sweep.best().run.rows_per_s();
+    report.set("claim_minimal_ceiling_per_s", round(ceiling));
+    report.set("claim_minimal_ratio", round2(claims_per_s / ceiling));
+    report.row(
+        "ClaimNext against the minimal table (claims/s)",
+        claims_per_s,
+        ceiling,
+        "",
+    );
+    report.line("minimal-table claim by connections (claims/s)", summary);
 }
 
 /// `claim#1` → `claim`.

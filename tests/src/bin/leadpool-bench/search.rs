@@ -26,7 +26,7 @@ pub async fn measure(db: &TestDatabase, claim: &Replica, report: &mut Report) {
     let admin = token("users/bench", &[Role::Admin]);
     for term in TERMS {
         let matching: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM leads WHERE lower(email) LIKE $1 || '%' \
+            "SELECT count(*) FROM lead_contacts WHERE lower(email) LIKE $1 || '%' \
              OR lower(contact_name) LIKE $1 || '%' OR lower(company) LIKE $1 || '%' \
              OR company_domain LIKE $1 || '%'",
         )

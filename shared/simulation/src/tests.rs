@@ -1,0 +1,188 @@
+//! Answers worked out by hand: a pool nobody may claim from, a binding daily limit, seeds.
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use leadpool_domain::{NewLead, PoolId, RepId};
+use uuid::Uuid;
+
+use super::*;
+
+fn monday() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 2, 0, 0, 0).unwrap()
+}
+
+fn policy(extra: &str) -> leadpool_policy::Policy {
+    leadpool_policy::load(&format!(
+        "apiVersion: leadpool.dev/v1\nkind: Policy\nmetadata: {{ name: sim }}\n\
+         reps:\n  - {{ id: ann, role: sdr }}\n\
+         pools:\n  - {{ id: work, type: open{extra} }}\n\
+         routing:\n  default: {{ pool: work }}\n"
+    ))
+    .unwrap()
+}
+
+fn arrival(n: u32, at: DateTime<Utc>) -> Arrival {
+    Arrival {
+        id: Uuid::from_u128(u128::from(n) + 1),
+        at,
+        lead: NewLead {
+            idempotency_key: format!("k{n}"),
+            email: format!("l{n}@example.com"),
+            contact_name: String::new(),
+            company: String::new(),
+            company_domain: String::new(),
+            country: String::new(),
+            phone: String::new(),
+            score: 50,
+            source: "web".into(),
+            region: String::new(),
+            product: String::new(),
+            industry: String::new(),
+            language: String::new(),
+            attributes: Default::default(),
+        },
+    }
+}
+
+/// Ann claimed 40 leads between 09:00 and 10:00 on the window's Monday, each contacted within
+/// ten minutes.
+fn eager_ann(from: DateTime<Utc>) -> Vec<ClaimRecord> {
+    (0..40)
+        .map(|i| ClaimRecord {
+            rep: RepId::parse("ann", "rep").unwrap(),
+            pool: PoolId::parse("work", "pool").unwrap(),
+            at: from + Duration::hours(9) + Duration::seconds(i * 60),
+            contacted_after: Some(Duration::minutes(10)),
+            released: false,
+            outcome: None,
+        })
+        .collect()
+}
+
+/// One day with 200 leads waiting from midnight and Ann as eager as on the Monday she had.
+fn eager_day(policy: &leadpool_policy::Policy, seed: u64) -> Outcome {
+    let from = monday();
+    let to = from + Duration::days(1);
+    let arrivals: Vec<Arrival> = (0..200).map(|n| arrival(n, from)).collect();
+    let behaviour = Behaviour::fit(policy, &eager_ann(from), from, to);
+    let scenario = Scenario {
+        from,
+        to,
+        arrivals: &arrivals,
+        waiting: &[],
+        behaviour: &behaviour,
+    };
+    simulate(policy, &scenario, seed)
+}
+
+fn claims(policy: &leadpool_policy::Policy, seed: u64) -> i64 {
+    eager_day(policy, seed).totals().claimed
+}
+
+#[test]
+fn halving_a_binding_daily_limit_halves_the_claims_it_allows() {
+    assert_eq!(claims(&policy(", limits: { perDay: 10 }"), 1), 10);
+    assert_eq!(claims(&policy(", limits: { perDay: 5 }"), 1), 5);
+}
+
+#[test]
+fn a_pool_nobody_may_claim_from_grows_linearly_and_escalates_every_lead_at_its_age() {
+    let policy = policy(", access: [{ name: nobody, regions: [nowhere] }]");
+    let from = monday();
+    let to = from + Duration::hours(72);
+    // One lead at half past every hour.
+    let arrivals: Vec<Arrival> = (0..72)
+        .map(|n| {
+            arrival(
+                n,
+                from + Duration::hours(i64::from(n)) + Duration::minutes(30),
+            )
+        })
+        .collect();
+    let behaviour = Behaviour::fit(&policy, &eager_ann(from), from, to);
+    let scenario = Scenario {
+        from,
+        to,
+        arrivals: &arrivals,
+        waiting: &[],
+        behaviour: &behaviour,
+    };
+    let outcome = simulate(&policy, &scenario, 1);
+    let pool = &outcome.pools[0];
+    assert_eq!(pool.totals.claimed, 0);
+    assert_eq!(pool.totals.entered, 72);
+    // Before the first escalation (48 h after the first arrival) the depth is one per hour.
+    for hour in 0..=48 {
+        assert_eq!(pool.depth_by_hour[hour], hour as i64, "hour {hour}");
+    }
+    // Escalated at 48 h: the leads that arrived in the first 24 hours.
+    assert_eq!(pool.totals.escalated, 24);
+}
+
+#[test]
+fn the_same_seed_gives_the_same_answer() {
+    let policy = policy(", limits: { perDay: 30, cooldown: { after: 3, pause: 10m } }");
+    assert_eq!(claims(&policy, 7), claims(&policy, 7));
+}
+
+#[test]
+fn a_cooldown_shows_in_the_claims_per_hour() {
+    // Ann tries about 40 claims between 09:00 and 10:00. Without a cooldown she makes 15 of
+    // them, her daily limit; with three claims then 30 minutes' pause, at most three per half
+    // hour.
+    for seed in 1..=5 {
+        let free = eager_day(&policy(""), seed);
+        assert_eq!(free.pools[0].claims_by_hour[9], 15, "seed {seed}");
+        let cooled = eager_day(
+            &policy(", limits: { cooldown: { after: 3, pause: 30m } }"),
+            seed,
+        );
+        let by_hour = &cooled.pools[0].claims_by_hour;
+        assert!(
+            by_hour[9] <= 6 && by_hour[9] >= 4,
+            "seed {seed}: {by_hour:?}"
+        );
+        assert_eq!(by_hour.iter().sum::<i64>(), by_hour[9], "seed {seed}");
+    }
+}
+
+#[test]
+fn a_candidate_that_drops_a_pool_drains_its_leads_as_retired_pools_says() {
+    let candidate = leadpool_policy::load(
+        "apiVersion: leadpool.dev/v1\nkind: Policy\nmetadata: { name: sim }\n\
+         reps:\n  - { id: ann, role: sdr }\n\
+         pools:\n  - { id: work, type: open }\n  - { id: spare, type: open }\n\
+         retiredPools: [{ id: old, drainTo: spare }]\n\
+         routing:\n  default: { pool: work }\n",
+    )
+    .unwrap();
+    let from = monday();
+    let to = from + Duration::hours(6);
+    let waiting: Vec<Waiting> = (0..7)
+        .map(|n| Waiting {
+            facts: leadpool_policy::LeadFacts::of_new(
+                Uuid::from_u128(n + 1000),
+                &arrival(0, from).lead,
+            ),
+            pool: PoolId::parse("old", "pool").unwrap(),
+            entered: from - Duration::hours(3),
+            escalated: false,
+        })
+        .collect();
+    let behaviour = Behaviour::fit(&candidate, &[], from, to);
+    let scenario = Scenario {
+        from,
+        to,
+        arrivals: &[],
+        waiting: &waiting,
+        behaviour: &behaviour,
+    };
+    let outcome = simulate(&candidate, &scenario, 1);
+    let spare = outcome
+        .pool(&PoolId::parse("spare", "pool").unwrap())
+        .unwrap();
+    assert_eq!(spare.totals.entered, 7);
+    assert_eq!(spare.totals.available_at_end, 7);
+    assert_eq!(spare.depth_by_hour, vec![7; 6]);
+    assert_eq!(outcome.pools[0].totals.entered, 0);
+    assert_eq!(outcome.unrouted, 0);
+}
