@@ -454,6 +454,27 @@ async fn erasure_leaves_no_personal_data_anywhere_keeps_the_skeleton_and_the_met
         ))
         .await
         .unwrap();
+    // Search finds her by a prefix of her email, name or company, in every order.
+    for search in ["ada", "ada lovelace", "analytical"] {
+        for order in [
+            v1::LeadOrder::Priority,
+            v1::LeadOrder::Age,
+            v1::LeadOrder::Score,
+        ] {
+            let found = list(
+                &mut claim,
+                &admin(),
+                v1::ListLeadsRequest {
+                    search: search.to_owned(),
+                    order_by: order as i32,
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+            assert_eq!(found, [lead.name.clone()], "{search} by {order:?}");
+        }
+    }
     let health_before = pool_health(&cluster).await;
     let history_before = history(&mut claim, &lead.name).await;
 

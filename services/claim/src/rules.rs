@@ -113,8 +113,7 @@ impl ClaimRules {
     pub fn excluding_turn(&self, rep: &RepId, now: DateTime<Utc>) -> Option<WindowTurn> {
         self.rotation
             .as_ref()
-            .and_then(|rotation| rotation.turn_at(now))
-            .filter(|turn| &turn.holder != rep)
+            .and_then(|rotation| rotation.excluding_turn(rep, now))
     }
 }
 

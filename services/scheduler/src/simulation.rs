@@ -374,7 +374,7 @@ fn model(
              window"
                 .to_owned(),
             "not modelled: managers assigning escalated leads by hand, reps' availability \
-             set through the API (absences in the policy are), rotation windows, the reclaim \
+             set through the API (absences in the policy are), the reclaim \
              embargo, duplicate merging"
                 .to_owned(),
         ],

@@ -560,19 +560,26 @@ impl Sim<'_> {
         self.policy.pools[pool].limits.cooldown.or(own.cooldown)
     }
 
-    /// The first lead of `pool` in claim order that `rep` may take at `at` (skills).
+    /// The first lead of `pool` in claim order that `rep` may take at `at`: not one another
+    /// rep's rotation window keeps for her, not one needing skills she lacks.
     fn head_for(&self, rep: usize, pool: usize, at: DateTime<Utc>) -> Option<usize> {
         let policy_pool = &self.policy.pools[pool];
         let record = self.reps[rep].0;
+        let kept_since = policy_pool
+            .rotation
+            .as_ref()
+            .and_then(|rotation| rotation.excluding_turn(&record.id, at))
+            .map(|turn| turn.start);
         self.pools[pool]
             .available
             .iter()
             .map(|(_, _, lead)| *lead)
             .find(|&lead| {
                 let lead = &self.leads[lead];
-                policy_pool
-                    .skills_asked(Some(lead.entered), at)
-                    .is_none_or(|skills| skills.lacking(record, &lead.facts).is_empty())
+                kept_since.is_none_or(|start| lead.entered < start)
+                    && policy_pool
+                        .skills_asked(Some(lead.entered), at)
+                        .is_none_or(|skills| skills.lacking(record, &lead.facts).is_empty())
             })
     }
 

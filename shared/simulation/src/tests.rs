@@ -186,3 +186,47 @@ fn a_candidate_that_drops_a_pool_drains_its_leads_as_retired_pools_says() {
     assert_eq!(outcome.pools[0].totals.entered, 0);
     assert_eq!(outcome.unrouted, 0);
 }
+
+#[test]
+fn another_reps_rotation_window_keeps_the_leads_that_entered_in_it_from_ann() {
+    let with = |pool: &str| {
+        leadpool_policy::load(&format!(
+            "apiVersion: leadpool.dev/v1\nkind: Policy\nmetadata: {{ name: sim }}\n\
+             reps:\n  - {{ id: ann, role: sdr }}\n  - {{ id: bob, role: sdr }}\n\
+             pools:\n  - {{ id: work, type: open{pool} }}\n\
+             routing:\n  default: {{ pool: work }}\n"
+        ))
+        .unwrap()
+    };
+    let ann_claims = |policy: &leadpool_policy::Policy| {
+        let from = monday();
+        let to = from + Duration::days(1);
+        // A lead a minute from 09:00, while Ann (and Bob, who borrows her behaviour) claim.
+        let arrivals: Vec<Arrival> = (0..60)
+            .map(|n| {
+                arrival(
+                    n,
+                    from + Duration::hours(9) + Duration::minutes(i64::from(n)),
+                )
+            })
+            .collect();
+        let behaviour = Behaviour::fit(policy, &eager_ann(from), from, to);
+        let scenario = Scenario {
+            from,
+            to,
+            arrivals: &arrivals,
+            waiting: &[],
+            behaviour: &behaviour,
+        };
+        let outcome = simulate(policy, &scenario, 1);
+        let ann = RepId::parse("ann", "rep").unwrap();
+        outcome.claims_by_rep.get(&ann).copied().unwrap_or(0)
+    };
+    assert!(ann_claims(&with("")) > 0);
+    // Bob's window is 09:00–10:00 (aligned to the hour): every lead entered in it, and nobody
+    // claims after 10:00.
+    assert_eq!(
+        ann_claims(&with(", rotation: { window: 1h, reps: [bob] }")),
+        0
+    );
+}

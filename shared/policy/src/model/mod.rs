@@ -299,6 +299,12 @@ impl RotationWindow {
         Some(WindowTurn { holder, start, end })
     }
 
+    /// The turn that keeps new leads from `rep` at `now`: another rep's open window, in which
+    /// the leads that entered the pool since it opened are that rep's alone.
+    pub fn excluding_turn(&self, rep: &RepId, now: DateTime<Utc>) -> Option<WindowTurn> {
+        self.turn_at(now).filter(|turn| &turn.holder != rep)
+    }
+
     /// When `rep`'s next window starts (now, if it is open).
     pub fn next_turn_of(&self, rep: &RepId, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
         let current = self.turn_at(now)?;

@@ -90,8 +90,10 @@ impl Store {
             cursor.map(|c| c.received_at),
             cursor.map(|c| c.id),
         );
+        // A search is its own statement: behind `$6 IS NULL OR …` the planner cannot turn the
+        // contacts' prefix indexes into a semi-join and probes every lead of the order instead.
         macro_rules! listing {
-            ($after:literal, $order:literal) => {
+            ($search:literal, $after:literal, $order:literal) => {
                 lead_rows!(
                     [
                         "out AS (SELECT * FROM leads WHERE ($1::text[] IS NULL OR state = ANY($1)) \
@@ -99,13 +101,7 @@ impl Store {
                          AND ($3::text IS NULL OR owner_rep_id = $3) \
                          AND ($4::timestamptz IS NULL OR received_at >= $4) \
                          AND ($5::timestamptz IS NULL OR received_at < $5) \
-                         AND ($6::text IS NULL OR id IN (SELECT id FROM lead_contacts WHERE \
-                           (email <> '' AND lower(email) ~>=~ $6 AND lower(email) ~<~ $7) \
-                           OR (contact_name <> '' AND lower(contact_name) ~>=~ $6 \
-                             AND lower(contact_name) ~<~ $7) \
-                           OR (company <> '' AND lower(company) ~>=~ $6 AND lower(company) ~<~ $7) \
-                           OR (company_domain <> '' AND company_domain ~>=~ $6 \
-                             AND company_domain ~<~ $7))) \
+                         AND " $search " \
                          AND ($8 OR pool_id = ANY($9) OR owner_rep_id = ANY($10)) AND "
                         $after " ORDER BY " $order " LIMIT $14)"
                     ]
@@ -129,18 +125,37 @@ impl Store {
                 .await
             };
         }
+        macro_rules! ordered {
+            ($after:literal, $order:literal) => {
+                if filter.search.is_some() {
+                    listing!(
+                        "id IN (SELECT id FROM lead_contacts WHERE \
+                           (email <> '' AND lower(email) ~>=~ $6 AND lower(email) ~<~ $7) \
+                           OR (contact_name <> '' AND lower(contact_name) ~>=~ $6 \
+                             AND lower(contact_name) ~<~ $7) \
+                           OR (company <> '' AND lower(company) ~>=~ $6 AND lower(company) ~<~ $7) \
+                           OR (company_domain <> '' AND company_domain ~>=~ $6 \
+                             AND company_domain ~<~ $7))",
+                        $after,
+                        $order
+                    )
+                } else {
+                    listing!("$6::text IS NULL AND $7::text IS NULL", $after, $order)
+                }
+            };
+        }
         let rows = match order {
-            LeadOrder::Priority => listing!(
+            LeadOrder::Priority => ordered!(
                 "($11::int IS NULL OR priority < $11 \
                  OR (priority = $11 AND (received_at, id) > ($12, $13)))",
                 "priority DESC, received_at, id"
             ),
-            LeadOrder::Score => listing!(
+            LeadOrder::Score => ordered!(
                 "($11::int IS NULL OR score < $11 \
                  OR (score = $11 AND (received_at, id) > ($12, $13)))",
                 "score DESC, received_at, id"
             ),
-            LeadOrder::Age => listing!(
+            LeadOrder::Age => ordered!(
                 "($11::int IS NULL OR (received_at, id) > ($12, $13))",
                 "received_at, id"
             ),

@@ -59,6 +59,7 @@ async fn main() {
     }
     if part("jobs") {
         jobs::measure(&mut report).await;
+        report.print();
     }
     if part("simulation") {
         simulation::measure(&mut report);

@@ -79,7 +79,7 @@ pub async fn claims_leads(db: &TestDatabase) {
              CASE WHEN n <= $1 THEN 'hot' ELSE 'cold-' || (1 + n % 7) END AS pool, \
              CASE WHEN n <= $1 THEN 'available' \
                ELSE (ARRAY['available','escalated','claimed','closed','archived'])[1 + n % 5] END AS state \
-           FROM generate_series(1, $1 + $2) AS n) \
+           FROM generate_series(1, $1 + $2) AS n), \
          contacts AS (INSERT INTO lead_contacts (id, idempotency_key, request_hash, email, \
              contact_name, company, company_domain) \
            SELECT id, 'seed-' || n, '\\x00', \

@@ -21,27 +21,26 @@ fn policy(daily_limit: u32) -> leadpool_policy::Policy {
     let reps: String = (0..REPS)
         .map(|i| {
             format!(
-                "  - {{ id: rep-{i}, team: emea, role: sdr, seniority: {} }}\n",
+                "- {{ id: rep-{i}, team: emea, role: sdr, seniority: {} }}\n",
                 seniority[i % 3]
             )
         })
         .collect();
     leadpool_policy::load(&format!(
         "apiVersion: leadpool.dev/v1\nkind: Policy\nmetadata: {{ name: bench }}\n\
-         teams:\n  - {{ id: emea, timeZone: Europe/Berlin, \
-           businessHours: {{ days: [mon, tue, wed, thu, fri], from: \"08:00\", to: \"18:00\" }} }}\n\
+         teams: [{{ id: emea, timeZone: Europe/Berlin, \
+           businessHours: {{ days: [mon, tue, wed, thu, fri], from: \"08:00\", to: \"18:00\" }} }}]\n\
          reps:\n{reps}\
          pools:\n\
-           - {{ id: hot, type: tiered, tier: hot, minScore: 80, contactSla: 30m, \
-                access: [{{ seniority: [senior] }}] }}\n\
-           - {{ id: warm, type: tiered, tier: warm, minScore: 50, \
-                access: [{{ seniority: [senior, standard] }}] }}\n\
-           - {{ id: cold, type: tiered, tier: cold, minScore: 0, contactSla: 24h }}\n\
+         - {{ id: hot, type: tiered, tier: hot, minScore: 80, contactSla: 30m, \
+              access: [{{ seniority: [senior] }}] }}\n\
+         - {{ id: warm, type: tiered, tier: warm, minScore: 50, \
+              access: [{{ seniority: [senior, standard] }}] }}\n\
+         - {{ id: cold, type: tiered, tier: cold, minScore: 0, contactSla: 24h }}\n\
          limits: {{ perDay: {daily_limit}, cooldown: {{ after: 5, pause: 10m }} }}\n\
-         lifecycle:\n\
-           - {{ after: 12h, then: top-half }}\n  - {{ after: 24h, then: top-tenth }}\n\
-           - {{ after: 48h, then: escalate }}\n  - {{ after: 72h, then: force-assign }}\n\
-         routing:\n  rules:\n    - {{ name: by-score, tiers: [hot, warm, cold] }}\n"
+         lifecycle: [{{ after: 12h, then: top-half }}, {{ after: 24h, then: top-tenth }}, \
+           {{ after: 48h, then: escalate }}, {{ after: 72h, then: force-assign }}]\n\
+         routing: {{ rules: [{{ name: by-score, tiers: [hot, warm, cold] }}] }}\n"
     ))
     .expect("the bench policy compiles")
 }
