@@ -472,7 +472,11 @@ async fn erasure_leaves_no_personal_data_anywhere_keeps_the_skeleton_and_the_met
             )
             .await
             .unwrap();
-            assert_eq!(found, [lead.name.clone()], "{search} by {order:?}");
+            assert_eq!(
+                found,
+                std::slice::from_ref(&lead.name),
+                "{search} by {order:?}"
+            );
         }
     }
     let health_before = pool_health(&cluster).await;
