@@ -105,6 +105,14 @@ struct PoolState {
     /// Available and escalated leads by entry: the lifecycle's queue.
     unclaimed: BTreeSet<(DateTime<Utc>, usize)>,
     scheduled: Vec<usize>,
+    /// Leads that (re)entered the lifecycle's queue since its last pass: their age may have
+    /// passed steps already.
+    fresh: Vec<usize>,
+    /// Unclaimed leads past a step retried until it succeeds (force-assign, overflow).
+    retrying: BTreeSet<(DateTime<Utc>, usize)>,
+    /// Each lifecycle step's cutoff at the last pass: only leads whose age crossed one since
+    /// then (and the fresh and retrying ones) can have something to do.
+    passed: Option<[Option<DateTime<Utc>>; 8]>,
     next_release: Option<DateTime<Utc>>,
     escalated_now: i64,
     outcome: PoolOutcome,
@@ -120,6 +128,9 @@ struct Sim<'a> {
     endings: BinaryHeap<Reverse<(DateTime<Utc>, usize, Ending)>>,
     owners: HashMap<usize, usize>,
     turns: HashMap<(usize, bool), HashMap<RepId, i64>>,
+    /// Forced-assignment and overflow candidates per pool and push kind at one time, where
+    /// they do not depend on the lead (no skills asked, no assignment rule).
+    candidates: HashMap<(usize, bool), (DateTime<Utc>, Strategy, Candidates)>,
     out: Outcome,
     hour: usize,
 }
@@ -134,6 +145,9 @@ pub fn simulate(policy: &Policy, scenario: &Scenario, seed: u64) -> Outcome {
             available: BTreeSet::new(),
             unclaimed: BTreeSet::new(),
             scheduled: Vec::new(),
+            fresh: Vec::new(),
+            retrying: BTreeSet::new(),
+            passed: None,
             next_release: pool
                 .schedule
                 .release
@@ -164,6 +178,7 @@ pub fn simulate(policy: &Policy, scenario: &Scenario, seed: u64) -> Outcome {
         endings: BinaryHeap::new(),
         owners: HashMap::new(),
         turns: HashMap::new(),
+        candidates: HashMap::new(),
         out: Outcome::default(),
         hour: 0,
     };
@@ -361,21 +376,17 @@ impl Sim<'_> {
             let overflow = cutoff(aging.overflow_after);
             let tenth = cutoff(aging.top_tenth_after);
             let half = cutoff(aging.top_half_after);
-            let Some(latest) = [
+            let cutoffs = [
                 archive, nurture, move_at, force, escalate, overflow, tenth, half,
-            ]
-            .into_iter()
-            .flatten()
-            .max() else {
+            ];
+            if cutoffs.iter().all(Option::is_none) {
                 continue;
-            };
-            let due: Vec<(DateTime<Utc>, usize)> = self.pools[index]
-                .unclaimed
-                .range(..(latest, 0))
-                .copied()
-                .collect();
+            }
             let mut percentiles = None;
-            for (entered, lead) in due {
+            for (entered, lead) in self.due(index, cutoffs) {
+                if !self.pools[index].unclaimed.contains(&(entered, lead)) {
+                    continue;
+                }
                 let past = |c: Option<DateTime<Utc>>| c.is_some_and(|c| entered < c);
                 let state = self.leads[lead].state;
                 if past(archive) || past(nurture) {
@@ -416,8 +427,43 @@ impl Sim<'_> {
                         self.boost(lead, boost, to);
                     }
                 }
+                let l = &self.leads[lead];
+                let waiting = self.pools[index].unclaimed.contains(&(l.entered, lead));
+                if waiting
+                    && (past(force) || (past(overflow) && !l.overflowed && l.state == State::Available))
+                {
+                    self.pools[index].retrying.insert((l.entered, lead));
+                }
             }
         }
+    }
+
+    /// The unclaimed leads of `pool` the lifecycle may act on at this pass, oldest first:
+    /// those whose age crossed a step's cutoff since the last pass, those that (re)entered
+    /// the queue since, and those a retried step is waiting for. Any other lead would meet
+    /// exactly what it met at the last pass, so looking at it changes nothing.
+    fn due(
+        &mut self,
+        pool: usize,
+        cutoffs: [Option<DateTime<Utc>>; 8],
+    ) -> BTreeSet<(DateTime<Utc>, usize)> {
+        let state = &mut self.pools[pool];
+        let mut due = std::mem::take(&mut state.retrying);
+        for lead in state.fresh.drain(..) {
+            due.insert((self.leads[lead].entered, lead));
+        }
+        for (k, cutoff) in cutoffs.into_iter().enumerate() {
+            let Some(cutoff) = cutoff else { continue };
+            let since = state.passed.and_then(|passed| passed[k]);
+            match since {
+                Some(since) if since <= cutoff => {
+                    due.extend(state.unclaimed.range((since, 0)..(cutoff, 0)).copied());
+                }
+                _ => due.extend(state.unclaimed.range(..(cutoff, 0)).copied()),
+            }
+        }
+        state.passed = Some(cutoffs);
+        due
     }
 
     /// Every rep's claims in `[now, step_end)`: as many tries as her behaviour draws for the
@@ -597,15 +643,35 @@ impl Sim<'_> {
         let index = self.leads[lead].pool;
         let (facts, entered) = (&self.leads[lead].facts, self.leads[lead].entered);
         let away = Away::default();
-        let (strategy, candidates) = if forced {
-            self.policy
-                .forced_candidates(pool, facts, Some(entered), &away, now)
-        } else {
-            let candidates =
+        let ask = || {
+            if forced {
                 self.policy
-                    .overflow_candidates(pool, facts, Some(entered), &away, now);
-            (Strategy::RoundRobin, candidates)
+                    .forced_candidates(pool, facts, Some(entered), &away, now)
+            } else {
+                let candidates =
+                    self.policy
+                        .overflow_candidates(pool, facts, Some(entered), &away, now);
+                (Strategy::RoundRobin, candidates)
+            }
         };
+        let lead_independent =
+            pool.skills.is_none() && (!forced || pool.schedule.aging.assign.is_none());
+        let (strategy, candidates) = if lead_independent {
+            match self.candidates.get(&(index, forced)) {
+                Some((at, strategy, candidates)) if *at == now => (*strategy, candidates.clone()),
+                _ => {
+                    let (strategy, candidates) = ask();
+                    self.candidates
+                        .insert((index, forced), (now, strategy, candidates.clone()));
+                    (strategy, candidates)
+                }
+            }
+        } else {
+            ask()
+        };
+        if candidates.eligible.is_empty() {
+            return false;
+        }
         let Some(rep) = self.choose(candidates, strategy, index, Some(forced)) else {
             return false;
         };
@@ -684,6 +750,7 @@ impl Sim<'_> {
         pool.available
             .insert((Reverse(l.priority), l.entered, lead));
         pool.unclaimed.insert((l.entered, lead));
+        pool.fresh.push(lead);
     }
 
     fn escalate(&mut self, lead: usize) {
@@ -692,6 +759,7 @@ impl Sim<'_> {
         l.state = State::Escalated;
         let pool = &mut self.pools[l.pool];
         pool.unclaimed.insert((l.entered, lead));
+        pool.fresh.push(lead);
         pool.escalated_now += 1;
     }
 

@@ -90,8 +90,10 @@ impl Store {
             cursor.map(|c| c.received_at),
             cursor.map(|c| c.id),
         );
-        // A search is its own statement: behind `$6 IS NULL OR …` the planner cannot turn the
-        // contacts' prefix indexes into a semi-join and probes every lead of the order instead.
+        // A search is its own statement, and its matches are gathered first (an array the
+        // leads' primary key looks up): behind `$6 IS NULL OR …`, or as a join whose size a
+        // generic plan cannot know, the planner scans every lead (80–130 ms on a million for
+        // one match; 0.3 ms this way, and time growing with the matches: 55 ms for 11,000).
         macro_rules! listing {
             ($search:literal, $after:literal, $order:literal) => {
                 lead_rows!(
@@ -129,13 +131,13 @@ impl Store {
             ($after:literal, $order:literal) => {
                 if filter.search.is_some() {
                     listing!(
-                        "id IN (SELECT id FROM lead_contacts WHERE \
+                        "id = ANY(ARRAY(SELECT id FROM lead_contacts WHERE \
                            (email <> '' AND lower(email) ~>=~ $6 AND lower(email) ~<~ $7) \
                            OR (contact_name <> '' AND lower(contact_name) ~>=~ $6 \
                              AND lower(contact_name) ~<~ $7) \
                            OR (company <> '' AND lower(company) ~>=~ $6 AND lower(company) ~<~ $7) \
                            OR (company_domain <> '' AND company_domain ~>=~ $6 \
-                             AND company_domain ~<~ $7))",
+                             AND company_domain ~<~ $7)))",
                         $after,
                         $order
                     )

@@ -217,6 +217,12 @@ impl Sweep {
 /// wait too: no coordinated omission.
 pub async fn open_loop(channels: &[Channel], rate: f64, duration: Duration) -> Run {
     let tokens: Vec<String> = (0..reps()).map(|i| rep(&format!("rep-{i}"))).collect();
+    // A rep is one person: she asks again only once answered. Request k is due at k / rate
+    // and goes out as the next rep with no call in flight; waiting for one counts in its
+    // latency, which runs from when it was due (no coordinated omission).
+    let free = Arc::new(std::sync::Mutex::new((0..tokens.len()).collect::<Vec<usize>>()));
+    let reps_free = Arc::new(tokio::sync::Semaphore::new(tokens.len()));
+    let tokens = Arc::new(tokens);
     let arrivals = (rate * duration.as_secs_f64()) as usize;
     let started = tokio::time::Instant::now();
     let mut requests = Vec::with_capacity(arrivals);
@@ -224,12 +230,15 @@ pub async fn open_loop(channels: &[Channel], rate: f64, duration: Duration) -> R
         let due = started + Duration::from_secs_f64(k as f64 / rate);
         tokio::time::sleep_until(due).await;
         let mut client = ClaimServiceClient::new(channels[k % channels.len()].clone());
-        let token = tokens[k % tokens.len()].clone();
+        let (free, reps_free, tokens) = (free.clone(), reps_free.clone(), tokens.clone());
         requests.push(tokio::spawn(async move {
+            let _turn = reps_free.acquire().await.expect("the semaphore stays open");
+            let who = free.lock().expect("free reps").pop().expect("a permit means a free rep");
             let request = v1::ClaimNextRequest {
                 pool: "pools/hot".into(),
             };
-            let answer = client.claim_next(authed(&token, request)).await;
+            let answer = client.claim_next(authed(&tokens[who], request)).await;
+            free.lock().expect("free reps").push(who);
             answer.map(|_| due.elapsed())
         }));
     }
