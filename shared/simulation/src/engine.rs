@@ -4,7 +4,7 @@
 //! reps' claims under every claim rule — with the policy's own functions deciding.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeSet, BinaryHeap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, VecDeque};
 
 use chrono::{DateTime, Duration, Utc};
 use leadpool_domain::{NewLead, PoolId, RepId};
@@ -102,6 +102,8 @@ struct Holder {
 struct PoolState {
     /// Available leads in claim order: priority, then time in the pool.
     available: BTreeSet<(Reverse<i32>, DateTime<Utc>, usize)>,
+    /// How many available leads have each priority: the percentiles aging raises to.
+    priorities: BTreeMap<i32, usize>,
     /// Available and escalated leads by entry: the lifecycle's queue.
     unclaimed: BTreeSet<(DateTime<Utc>, usize)>,
     scheduled: Vec<usize>,
@@ -143,6 +145,7 @@ pub fn simulate(policy: &Policy, scenario: &Scenario, seed: u64) -> Outcome {
         .iter()
         .map(|pool| PoolState {
             available: BTreeSet::new(),
+            priorities: BTreeMap::new(),
             unclaimed: BTreeSet::new(),
             scheduled: Vec::new(),
             fresh: Vec::new(),
@@ -184,6 +187,25 @@ pub fn simulate(policy: &Policy, scenario: &Scenario, seed: u64) -> Outcome {
     };
     sim.run();
     sim.finish()
+}
+
+impl PoolState {
+    fn make_available(&mut self, priority: i32, entered: DateTime<Utc>, lead: usize) {
+        if self.available.insert((Reverse(priority), entered, lead)) {
+            *self.priorities.entry(priority).or_default() += 1;
+        }
+    }
+
+    fn take_available(&mut self, priority: i32, entered: DateTime<Utc>, lead: usize) {
+        if self.available.remove(&(Reverse(priority), entered, lead))
+            && let Some(n) = self.priorities.get_mut(&priority)
+        {
+            *n -= 1;
+            if *n == 0 {
+                self.priorities.remove(&priority);
+            }
+        }
+    }
 }
 
 impl Sim<'_> {
@@ -430,7 +452,8 @@ impl Sim<'_> {
                 let l = &self.leads[lead];
                 let waiting = self.pools[index].unclaimed.contains(&(l.entered, lead));
                 if waiting
-                    && (past(force) || (past(overflow) && !l.overflowed && l.state == State::Available))
+                    && (past(force)
+                        || (past(overflow) && !l.overflowed && l.state == State::Available))
                 {
                     self.pools[index].retrying.insert((l.entered, lead));
                 }
@@ -747,8 +770,7 @@ impl Sim<'_> {
         l.state = State::Available;
         l.forced = false;
         let pool = &mut self.pools[l.pool];
-        pool.available
-            .insert((Reverse(l.priority), l.entered, lead));
+        pool.make_available(l.priority, l.entered, lead);
         pool.unclaimed.insert((l.entered, lead));
         pool.fresh.push(lead);
     }
@@ -767,8 +789,7 @@ impl Sim<'_> {
     fn leave(&mut self, lead: usize) {
         let l = &mut self.leads[lead];
         let pool = &mut self.pools[l.pool];
-        pool.available
-            .remove(&(Reverse(l.priority), l.entered, lead));
+        pool.take_available(l.priority, l.entered, lead);
         pool.unclaimed.remove(&(l.entered, lead));
         if l.state == State::Escalated {
             pool.escalated_now -= 1;
@@ -779,22 +800,27 @@ impl Sim<'_> {
     fn boost(&mut self, lead: usize, boost: u8, to: i32) {
         let l = &mut self.leads[lead];
         let pool = &mut self.pools[l.pool];
-        pool.available
-            .remove(&(Reverse(l.priority), l.entered, lead));
+        pool.take_available(l.priority, l.entered, lead);
         l.priority = l.priority.max(to);
         l.boosts = boost;
-        pool.available
-            .insert((Reverse(l.priority), l.entered, lead));
+        pool.make_available(l.priority, l.entered, lead);
     }
 
-    /// The median and 90th percentile of the priorities available in `pool`.
+    /// The median and 90th percentile of the priorities available in `pool`: the smallest
+    /// priority with at least ⌈q·n⌉ leads at or below it.
     fn priorities(&self, pool: usize) -> (i32, i32) {
-        let mut all: Vec<i32> = self.pools[pool].available.iter().map(|k| k.0.0).collect();
-        all.sort_unstable();
+        let counts = &self.pools[pool].priorities;
+        let total: usize = counts.values().sum();
         let at = |q: f64| {
-            all.get(((q * all.len() as f64).ceil() as usize).saturating_sub(1))
-                .copied()
-                .unwrap_or(0)
+            let rank = ((q * total as f64).ceil() as usize).max(1);
+            let mut seen = 0;
+            counts
+                .iter()
+                .find(|(_, n)| {
+                    seen += **n;
+                    seen >= rank
+                })
+                .map_or(0, |(priority, _)| *priority)
         };
         (at(0.5), at(0.9))
     }

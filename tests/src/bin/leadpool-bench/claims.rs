@@ -220,7 +220,9 @@ pub async fn open_loop(channels: &[Channel], rate: f64, duration: Duration) -> R
     // A rep is one person: she asks again only once answered. Request k is due at k / rate
     // and goes out as the next rep with no call in flight; waiting for one counts in its
     // latency, which runs from when it was due (no coordinated omission).
-    let free = Arc::new(std::sync::Mutex::new((0..tokens.len()).collect::<Vec<usize>>()));
+    let free = Arc::new(std::sync::Mutex::new(
+        (0..tokens.len()).collect::<Vec<usize>>(),
+    ));
     let reps_free = Arc::new(tokio::sync::Semaphore::new(tokens.len()));
     let tokens = Arc::new(tokens);
     let arrivals = (rate * duration.as_secs_f64()) as usize;
@@ -233,7 +235,11 @@ pub async fn open_loop(channels: &[Channel], rate: f64, duration: Duration) -> R
         let (free, reps_free, tokens) = (free.clone(), reps_free.clone(), tokens.clone());
         requests.push(tokio::spawn(async move {
             let _turn = reps_free.acquire().await.expect("the semaphore stays open");
-            let who = free.lock().expect("free reps").pop().expect("a permit means a free rep");
+            let who = free
+                .lock()
+                .expect("free reps")
+                .pop()
+                .expect("a permit means a free rep");
             let request = v1::ClaimNextRequest {
                 pool: "pools/hot".into(),
             };
