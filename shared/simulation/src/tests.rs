@@ -58,20 +58,32 @@ fn eager_ann(from: DateTime<Utc>) -> Vec<ClaimRecord> {
         .collect()
 }
 
+/// The arrivals replayed through `policy` over `[from, to)` with Ann as eager as in
+/// [`eager_ann`] (and reps without history borrowing her behaviour).
+fn replay(
+    policy: &leadpool_policy::Policy,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    arrivals: &[Arrival],
+    seed: u64,
+) -> Outcome {
+    let behaviour = Behaviour::fit(policy, &eager_ann(from), from, to);
+    let scenario = Scenario {
+        from,
+        to,
+        arrivals,
+        waiting: &[],
+        behaviour: &behaviour,
+    };
+    simulate(policy, &scenario, seed)
+}
+
 /// One day with 200 leads waiting from midnight and Ann as eager as on the Monday she had.
 fn eager_day(policy: &leadpool_policy::Policy, seed: u64) -> Outcome {
     let from = monday();
     let to = from + Duration::days(1);
     let arrivals: Vec<Arrival> = (0..200).map(|n| arrival(n, from)).collect();
-    let behaviour = Behaviour::fit(policy, &eager_ann(from), from, to);
-    let scenario = Scenario {
-        from,
-        to,
-        arrivals: &arrivals,
-        waiting: &[],
-        behaviour: &behaviour,
-    };
-    simulate(policy, &scenario, seed)
+    replay(policy, from, to, &arrivals, seed)
 }
 
 fn claims(policy: &leadpool_policy::Policy, seed: u64) -> i64 {
@@ -98,15 +110,7 @@ fn a_pool_nobody_may_claim_from_grows_linearly_and_escalates_every_lead_at_its_a
             )
         })
         .collect();
-    let behaviour = Behaviour::fit(&policy, &eager_ann(from), from, to);
-    let scenario = Scenario {
-        from,
-        to,
-        arrivals: &arrivals,
-        waiting: &[],
-        behaviour: &behaviour,
-    };
-    let outcome = simulate(&policy, &scenario, 1);
+    let outcome = replay(&policy, from, to, &arrivals, 1);
     let pool = &outcome.pools[0];
     assert_eq!(pool.totals.claimed, 0);
     assert_eq!(pool.totals.entered, 72);
@@ -210,15 +214,7 @@ fn another_reps_rotation_window_keeps_the_leads_that_entered_in_it_from_ann() {
                 )
             })
             .collect();
-        let behaviour = Behaviour::fit(policy, &eager_ann(from), from, to);
-        let scenario = Scenario {
-            from,
-            to,
-            arrivals: &arrivals,
-            waiting: &[],
-            behaviour: &behaviour,
-        };
-        let outcome = simulate(policy, &scenario, 1);
+        let outcome = replay(policy, from, to, &arrivals, 1);
         let ann = RepId::parse("ann", "rep").unwrap();
         outcome.claims_by_rep.get(&ann).copied().unwrap_or(0)
     };
