@@ -1,9 +1,9 @@
 //! Access (A1–A4): may this rep browse and claim from this pool right now, and why (not).
 
-use chrono::{DateTime, Datelike, Utc};
+use chrono::{DateTime, Datelike, TimeZone, Utc};
 use leadpool_domain::{PoolId, RepId};
 
-use crate::model::{AccessRule, Performance, Policy, Rep, Team};
+use crate::model::{AccessRule, BusinessHours, Performance, Policy, Rep, Rotation, Team};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccessExplanation {
@@ -147,8 +147,6 @@ impl Policy {
             ));
         };
         let local = now.with_timezone(&team.time_zone);
-        let weekday = local.weekday().num_days_from_monday() as usize;
-        let business_day = hours.days[weekday];
         let hours_text = format!(
             "{}–{} {}",
             hours.from.format("%H:%M"),
@@ -156,16 +154,17 @@ impl Policy {
             team.time_zone
         );
         let at = local.format("%a %H:%M %Z");
-        if business_day && local.time() >= hours.from && local.time() < hours.to {
+        let (business_day, within) = hours.at(&local);
+        if within {
             return Ok(format!(
                 "{at} is within team {} business hours ({hours_text})",
                 team.id
             ));
         }
-        let (rotation, kind) = if business_day {
-            (team.after_hours, "after-hours (on-call)")
+        let kind = if business_day {
+            "after-hours (on-call)"
         } else {
-            (team.weekends, "weekend duty")
+            "weekend duty"
         };
         let window = if business_day {
             format!(
@@ -175,42 +174,61 @@ impl Policy {
         } else {
             format!("{at} is not a business day for team {}", team.id)
         };
-        on_duty(self, team, rotation, rep, now, kind)
-            .map(|duty| format!("{window}; {duty}"))
-            .map_err(|reason| (window, reason))
+        let Some(rotation) = self.shift_rotation(team, business_day) else {
+            return Err((
+                window,
+                format!(
+                    "team {} has no {kind} rotation, so nobody may claim now",
+                    team.id
+                ),
+            ));
+        };
+        if rotation.on_duty(now).contains(&rep.id) {
+            Ok(format!(
+                "{window}; {} is on the {kind} rotation `{}` now",
+                rep.id.name(),
+                rotation.id
+            ))
+        } else {
+            Err((
+                window,
+                format!(
+                    "only the {kind} rotation `{}` may claim now, and {} is not on its current shift",
+                    rotation.id,
+                    rep.id.name()
+                ),
+            ))
+        }
+    }
+
+    /// Whether `claim_window` lets `rep` claim at `now`, decided without putting it in words:
+    /// for callers that ask for every rep again and again (the what-if simulation).
+    pub fn may_claim_at(&self, rep: &Rep, now: DateTime<Utc>) -> bool {
+        let Some(team) = self.team_of(rep) else {
+            return true;
+        };
+        let Some(hours) = &team.business_hours else {
+            return true;
+        };
+        let (business_day, within) = hours.at(&now.with_timezone(&team.time_zone));
+        within
+            || self
+                .shift_rotation(team, business_day)
+                .is_some_and(|rotation| rotation.on_duty(now).contains(&rep.id))
+    }
+
+    /// The rotation that may claim outside `team`'s business hours: on-call on a business
+    /// day, weekend duty on another.
+    fn shift_rotation(&self, team: &Team, business_day: bool) -> Option<&Rotation> {
+        let rotation = if business_day {
+            team.after_hours
+        } else {
+            team.weekends
+        };
+        rotation.and_then(|i| self.rotations.get(i))
     }
 }
 
-fn on_duty(
-    policy: &Policy,
-    team: &Team,
-    rotation: Option<usize>,
-    rep: &Rep,
-    now: DateTime<Utc>,
-    kind: &str,
-) -> Result<String, String> {
-    let Some(rotation) = rotation.and_then(|i| policy.rotations.get(i)) else {
-        return Err(format!(
-            "team {} has no {kind} rotation, so nobody may claim now",
-            team.id
-        ));
-    };
-    if rotation.on_duty(now).contains(&rep.id) {
-        Ok(format!(
-            "{} is on the {kind} rotation `{}` now",
-            rep.id.name(),
-            rotation.id
-        ))
-    } else {
-        Err(format!(
-            "only the {kind} rotation `{}` may claim now, and {} is not on its current shift",
-            rotation.id,
-            rep.id.name()
-        ))
-    }
-}
-
-/// Every criterion of `rule` the rep does not meet.
 /// What a pool that matches leads to skills means for `rep`: which leads she may take.
 fn pool_skills(pool: &crate::Pool, rep: &Rep) -> Option<String> {
     let skills = pool.skills.as_ref()?;
@@ -237,6 +255,7 @@ fn pool_skills(pool: &crate::Pool, rep: &Rep) -> Option<String> {
     ))
 }
 
+/// Every criterion of `rule` the rep does not meet.
 fn rule_misses(rule: &AccessRule, rep: &Rep) -> Vec<String> {
     let mut misses = Vec::new();
     let list = |items: Vec<String>| items.join(", ");
@@ -284,4 +303,16 @@ fn rule_misses(rule: &AccessRule, rep: &Rep) -> Vec<String> {
         misses.extend(skills.misses(rep));
     }
     misses
+}
+
+impl BusinessHours {
+    /// Whether `local` falls on one of the business days, and within the hours of it.
+    fn at<Z: TimeZone>(&self, local: &DateTime<Z>) -> (bool, bool) {
+        let business_day = self.days[local.weekday().num_days_from_monday() as usize];
+        let time = local.time();
+        (
+            business_day,
+            business_day && time >= self.from && time < self.to,
+        )
+    }
 }

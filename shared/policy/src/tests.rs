@@ -284,6 +284,28 @@ fn after_hours_only_the_on_call_shift_may_claim_and_weekends_only_the_duty_team(
 }
 
 #[test]
+fn may_claim_at_decides_as_the_claim_window_does_every_five_minutes_for_three_weeks() {
+    let policy = policy();
+    // Across business hours, evenings, weekends, two on-call shifts and the DST change.
+    let mut at = berlin(2026, 3, 16, 0, 0);
+    let mut allowed = 0;
+    while at < berlin(2026, 4, 6, 0, 0) {
+        for rep in policy.reps.values() {
+            let window = policy.claim_window(rep, at);
+            assert_eq!(
+                policy.may_claim_at(rep, at),
+                window.is_ok(),
+                "{} at {at}: {window:?}",
+                rep.id.name()
+            );
+            allowed += usize::from(window.is_ok());
+        }
+        at += chrono::Duration::minutes(5);
+    }
+    assert!(allowed > 0, "some rep may claim at some time");
+}
+
+#[test]
 fn business_hours_stay_local_across_daylight_saving() {
     let policy = policy();
     let open_pool = pool("demo-requests");

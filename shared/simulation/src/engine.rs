@@ -3,14 +3,16 @@
 //! releases and contact-SLA expiries, the lifecycle, forced assignment and overflow, and the
 //! reps' claims under every claim rule — with the policy's own functions deciding.
 
+use std::borrow::Cow;
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, VecDeque};
+use std::rc::Rc;
 
 use chrono::{DateTime, Duration, Utc};
 use leadpool_domain::{NewLead, PoolId, RepId};
 use leadpool_policy::{
-    Away, Candidates, Decision, LeadFacts, Limits, Policy, Pool, PoolKind, Rep, Role, Strategy,
-    Verdict, next_assignee,
+    Away, Candidate, Candidates, Decision, LeadFacts, Limits, Policy, Pool, PoolKind, Rep, Role,
+    Strategy, Verdict, next_assignee,
 };
 use uuid::Uuid;
 
@@ -130,9 +132,12 @@ struct Sim<'a> {
     endings: BinaryHeap<Reverse<(DateTime<Utc>, usize, Ending)>>,
     owners: HashMap<usize, usize>,
     turns: HashMap<(usize, bool), HashMap<RepId, i64>>,
-    /// Forced-assignment and overflow candidates per pool and push kind at one time, where
-    /// they do not depend on the lead (no skills asked, no assignment rule).
-    candidates: HashMap<(usize, bool), (DateTime<Utc>, Strategy, Candidates)>,
+    /// Forced-assignment and overflow candidates per pool and push kind where they do not
+    /// depend on the lead (no skills asked, no assignment rule), with the duty they were
+    /// asked under: they change only when who is on duty does.
+    candidates: HashMap<(usize, bool), (Rc<[bool]>, Strategy, Rc<Candidates>)>,
+    /// Who may claim by her team's calendar (`reps`' order), and when that was asked.
+    duty: Option<(DateTime<Utc>, Rc<[bool]>)>,
     out: Outcome,
     hour: usize,
 }
@@ -182,6 +187,7 @@ pub fn simulate(policy: &Policy, scenario: &Scenario, seed: u64) -> Outcome {
         owners: HashMap::new(),
         turns: HashMap::new(),
         candidates: HashMap::new(),
+        duty: None,
         out: Outcome::default(),
         hour: 0,
     };
@@ -299,7 +305,7 @@ impl Sim<'_> {
                     arrival.at,
                     None,
                 );
-                let rep = self.choose(candidates, assign.strategy, usize::MAX, None);
+                let rep = self.choose(&candidates.eligible, assign.strategy, usize::MAX, None);
                 match (rep, assign.fallback_pool.and_then(|p| self.pool_index(&p))) {
                     (Some(rep), _) => {
                         self.out.auto_assigned += 1;
@@ -405,7 +411,8 @@ impl Sim<'_> {
                 continue;
             }
             let mut percentiles = None;
-            for (entered, lead) in self.due(index, cutoffs) {
+            let retry = self.retry_may_succeed(index, pool, now);
+            for (entered, lead) in self.due(index, cutoffs, retry) {
                 if !self.pools[index].unclaimed.contains(&(entered, lead)) {
                     continue;
                 }
@@ -463,15 +470,20 @@ impl Sim<'_> {
 
     /// The unclaimed leads of `pool` the lifecycle may act on at this pass, oldest first:
     /// those whose age crossed a step's cutoff since the last pass, those that (re)entered
-    /// the queue since, and those a retried step is waiting for. Any other lead would meet
-    /// exactly what it met at the last pass, so looking at it changes nothing.
+    /// the queue since, and (with `retry`) those a retried step is waiting for. Any other
+    /// lead would meet exactly what it met at the last pass, so looking at it changes nothing.
     fn due(
         &mut self,
         pool: usize,
         cutoffs: [Option<DateTime<Utc>>; 8],
+        retry: bool,
     ) -> BTreeSet<(DateTime<Utc>, usize)> {
         let state = &mut self.pools[pool];
-        let mut due = std::mem::take(&mut state.retrying);
+        let mut due = if retry {
+            std::mem::take(&mut state.retrying)
+        } else {
+            BTreeSet::new()
+        };
         for lead in state.fresh.drain(..) {
             due.insert((self.leads[lead].entered, lead));
         }
@@ -663,39 +675,12 @@ impl Sim<'_> {
     /// Forced assignment (`forced`) or overflow of `lead` to the rep whose turn it is, as the
     /// scheduler chooses; false when nobody can take it now.
     fn push(&mut self, lead: usize, pool: &Pool, now: DateTime<Utc>, forced: bool) -> bool {
-        let index = self.leads[lead].pool;
-        let (facts, entered) = (&self.leads[lead].facts, self.leads[lead].entered);
-        let away = Away::default();
-        let ask = || {
-            if forced {
-                self.policy
-                    .forced_candidates(pool, facts, Some(entered), &away, now)
-            } else {
-                let candidates =
-                    self.policy
-                        .overflow_candidates(pool, facts, Some(entered), &away, now);
-                (Strategy::RoundRobin, candidates)
-            }
-        };
-        let lead_independent =
-            pool.skills.is_none() && (!forced || pool.schedule.aging.assign.is_none());
-        let (strategy, candidates) = if lead_independent {
-            match self.candidates.get(&(index, forced)) {
-                Some((at, strategy, candidates)) if *at == now => (*strategy, candidates.clone()),
-                _ => {
-                    let (strategy, candidates) = ask();
-                    self.candidates
-                        .insert((index, forced), (now, strategy, candidates.clone()));
-                    (strategy, candidates)
-                }
-            }
-        } else {
-            ask()
-        };
+        let (strategy, candidates) = self.candidates(lead, pool, now, forced);
         if candidates.eligible.is_empty() {
             return false;
         }
-        let Some(rep) = self.choose(candidates, strategy, index, Some(forced)) else {
+        let index = self.leads[lead].pool;
+        let Some(rep) = self.choose(&candidates.eligible, strategy, index, Some(forced)) else {
             return false;
         };
         self.leads[lead].forced = forced;
@@ -704,26 +689,103 @@ impl Sim<'_> {
         true
     }
 
+    /// Who may be pushed `lead` at `now` (`forced`: forced assignment, else overflow), asked
+    /// once a step where the answer does not depend on the lead.
+    fn candidates(
+        &mut self,
+        lead: usize,
+        pool: &Pool,
+        now: DateTime<Utc>,
+        forced: bool,
+    ) -> (Strategy, Rc<Candidates>) {
+        let index = self.leads[lead].pool;
+        let duty = lead_independent(pool, forced).then(|| self.duty(now));
+        if let Some(duty) = &duty
+            && let Some((asked, strategy, candidates)) = self.candidates.get(&(index, forced))
+            && asked == duty
+        {
+            return (*strategy, Rc::clone(candidates));
+        }
+        let (facts, entered) = (&self.leads[lead].facts, self.leads[lead].entered);
+        let away = Away::default();
+        let (strategy, candidates) = if forced {
+            self.policy
+                .forced_candidates(pool, facts, Some(entered), &away, now)
+        } else {
+            let candidates =
+                self.policy
+                    .overflow_candidates(pool, facts, Some(entered), &away, now);
+            (Strategy::RoundRobin, candidates)
+        };
+        let candidates = Rc::new(candidates);
+        if let Some(duty) = duty {
+            self.candidates
+                .insert((index, forced), (duty, strategy, Rc::clone(&candidates)));
+        }
+        (strategy, candidates)
+    }
+
+    /// Which reps may claim at `now` by their team's calendar: all that lead-independent
+    /// candidates depend on that changes with time.
+    fn duty(&mut self, now: DateTime<Utc>) -> Rc<[bool]> {
+        if let Some((at, duty)) = &self.duty
+            && *at == now
+        {
+            return Rc::clone(duty);
+        }
+        let duty: Rc<[bool]> = self
+            .reps
+            .iter()
+            .map(|(rep, _, _)| self.policy.may_claim_at(rep, now))
+            .collect();
+        self.duty = Some((now, Rc::clone(&duty)));
+        duty
+    }
+
+    /// Whether pushing `pool`'s retried leads may succeed at `now`: false only where neither
+    /// push depends on the lead and nobody is eligible for either — every retry would then
+    /// fail as it did at the last pass (nights and weekends, mostly).
+    fn retry_may_succeed(&mut self, index: usize, pool: &Pool, now: DateTime<Utc>) -> bool {
+        let Some(&(_, lead)) = self.pools[index].retrying.first() else {
+            return false;
+        };
+        let aging = &pool.schedule.aging;
+        [(true, aging.assign_after), (false, aging.overflow_after)]
+            .into_iter()
+            .filter(|(_, after)| after.is_some())
+            .any(|(forced, _)| {
+                !lead_independent(pool, forced)
+                    || !self
+                        .candidates(lead, pool, now, forced)
+                        .1
+                        .eligible
+                        .is_empty()
+            })
+    }
+
     /// The candidate whose turn it is (per pool and push kind), under her open-lead caps.
     fn choose(
         &mut self,
-        mut candidates: Candidates,
+        eligible: &[Candidate],
         strategy: Strategy,
         pool: usize,
         kind: Option<bool>,
     ) -> Option<usize> {
         let key = (pool, kind.unwrap_or(false));
+        // Copied only when a candidate's caps are full and she drops out.
+        let mut left = Cow::Borrowed(eligible);
         loop {
             let counts = self.turns.entry(key).or_default();
-            let next = next_assignee(strategy, &candidates.eligible, counts)?.clone();
+            let next = next_assignee(strategy, &left, counts)?;
             let rep = self.reps.iter().position(|(r, _, _)| r.id == next.rep)?;
             let holder = &self.reps[rep].2;
             let in_pool = holder.open_by_pool.get(&pool).copied().unwrap_or(0);
             if next.caps.full(holder.open, in_pool).is_none() {
-                *counts.entry(next.rep).or_default() += 1;
+                *counts.entry(next.rep.clone()).or_default() += 1;
                 return Some(rep);
             }
-            candidates.eligible.retain(|c| c.rep != next.rep);
+            let full = next.rep.clone();
+            left.to_mut().retain(|c| c.rep != full);
         }
     }
 
@@ -860,4 +922,10 @@ impl Sim<'_> {
     fn pool_index(&self, id: &PoolId) -> Option<usize> {
         self.policy.pools.iter().position(|p| &p.id == id)
     }
+}
+
+/// Whether a push's candidates are the same for every lead of `pool`: no skills asked, and
+/// for forced assignment no assignment rule of its own.
+fn lead_independent(pool: &Pool, forced: bool) -> bool {
+    pool.skills.is_none() && (!forced || pool.schedule.aging.assign.is_none())
 }

@@ -11,6 +11,8 @@ mod engine;
 mod outcome;
 mod rng;
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use chrono::Duration;
 use leadpool_domain::PoolId;
 use leadpool_policy::Policy;
@@ -20,11 +22,39 @@ pub use engine::{Arrival, DEFAULT_DAILY_LIMIT, STEP, Scenario, Waiting, simulate
 pub use outcome::{Episodes, Outcome, PoolOutcome, Totals, gini, percentile};
 
 /// `runs` runs of `policy` over `scenario`, run `k` drawing with `seed + k`: the same seeds
-/// for every policy, so two policies' runs differ only by the policy.
+/// for every policy, so two policies' runs differ only by the policy. The runs share nothing
+/// but what they read: as many threads as there are cores take the next run until none is
+/// left.
 pub fn runs(policy: &Policy, scenario: &Scenario, seed: u64, runs: u32) -> Vec<Outcome> {
-    (0..u64::from(runs.max(1)))
-        .map(|k| simulate(policy, scenario, seed.wrapping_add(k)))
-        .collect()
+    let count = u64::from(runs.max(1));
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get() as u64);
+    let next = AtomicU64::new(0);
+    let mut done: Vec<(u64, Outcome)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..cores.min(count))
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let k = next.fetch_add(1, Ordering::Relaxed);
+                        if k >= count {
+                            return mine;
+                        }
+                        mine.push((k, simulate(policy, scenario, seed.wrapping_add(k))));
+                    }
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|worker| {
+                worker
+                    .join()
+                    .unwrap_or_else(|p| std::panic::resume_unwind(p))
+            })
+            .collect()
+    });
+    done.sort_by_key(|(k, _)| *k);
+    done.into_iter().map(|(_, outcome)| outcome).collect()
 }
 
 /// What actually happened in one pool in the window, from its history.
