@@ -122,6 +122,9 @@ struct PoolState {
     outcome: PoolOutcome,
 }
 
+/// Who was on duty (`Sim::duty`) when a push's candidates were asked, and the answer.
+type Asked = (Rc<[bool]>, Strategy, Rc<Candidates>);
+
 struct Sim<'a> {
     policy: &'a Policy,
     scenario: &'a Scenario<'a>,
@@ -135,7 +138,7 @@ struct Sim<'a> {
     /// Forced-assignment and overflow candidates per pool and push kind where they do not
     /// depend on the lead (no skills asked, no assignment rule), with the duty they were
     /// asked under: they change only when who is on duty does.
-    candidates: HashMap<(usize, bool), (Rc<[bool]>, Strategy, Rc<Candidates>)>,
+    candidates: HashMap<(usize, bool), Asked>,
     /// Who may claim by her team's calendar (`reps`' order), and when that was asked.
     duty: Option<(DateTime<Utc>, Rc<[bool]>)>,
     out: Outcome,
