@@ -229,3 +229,40 @@ async fn a_window_without_inflow_is_refused_and_a_bad_window_is_invalid() {
     );
     cluster.stop().await;
 }
+
+#[tokio::test]
+async fn the_leads_waiting_when_the_window_starts_are_replayed_with_it() {
+    let cluster = Cluster::start().await;
+    apply_policy(&mut cluster.routing().await, IN_FORCE).await;
+    let (mut intake, mut claim) = (cluster.intake().await, cluster.claim().await);
+    // Four leads before the window; Ann claims two of them before it and a third in it.
+    for n in 0..4 {
+        submit(&mut intake, &format!("before-{n}"), 50).await;
+    }
+    cluster.env.clock.advance(Duration::hours(1));
+    for _ in 0..2 {
+        claim_next(&mut claim, "ann", "west-leads")
+            .await
+            .expect("Ann claims before the window");
+    }
+    cluster.env.clock.advance(Duration::hours(1));
+    let from = cluster.env.clock.now();
+    cluster.env.clock.advance(Duration::minutes(30));
+    claim_next(&mut claim, "ann", "west-leads")
+        .await
+        .expect("Ann claims in the window");
+    submit(&mut intake, "in-the-window", 50).await;
+    cluster.env.clock.advance(Duration::hours(3));
+    let to = cluster.env.clock.now();
+
+    let report = simulate(&cluster, &admin(), request(&unclaimable(), from, to, 1))
+        .await
+        .expect("simulate");
+    let candidate = pool(report.candidate.as_ref().unwrap(), "pools/west-leads");
+    // Waiting at the start: the two Ann had not claimed by then (one of them she claimed
+    // later, which must not hide it); the lead of the window arrives in its first hour, and
+    // nobody may claim in the candidate: hours 0 to 3 of the three and a half.
+    assert_eq!(candidate.depth_by_hour, [2, 3, 3, 3], "{candidate:?}");
+    assert_eq!(candidate.totals.unwrap().entered, 1);
+    cluster.stop().await;
+}

@@ -74,7 +74,11 @@ struct Lead {
     state: State,
     /// Boosts taken in this stay: 1 top half, 2 top tenth.
     boosts: u8,
+    /// The overflow and forced-assignment steps, each taken once per stay in a pool (a
+    /// forced lead left uncontacted waits in the escalation queue, as the SLA job leaves it).
     overflowed: bool,
+    force_taken: bool,
+    /// Held by a forced assignment now.
     forced: bool,
 }
 
@@ -438,9 +442,12 @@ impl Sim<'_> {
                     self.pools[to].outcome.totals.entered += 1;
                     let moved = &mut self.leads[lead];
                     (moved.pool, moved.entered, moved.boosts) = (to, now, 0);
-                    moved.overflowed = false;
+                    (moved.overflowed, moved.force_taken) = (false, false);
                     self.make_available(lead);
-                } else if past(force) && self.push(lead, pool, now, true) {
+                } else if past(force)
+                    && !self.leads[lead].force_taken
+                    && self.push(lead, pool, now, true)
+                {
                     self.pools[index].outcome.totals.force_assigned += 1;
                 } else if past(escalate) && state == State::Available {
                     self.pools[index].outcome.totals.escalated += 1;
@@ -462,7 +469,7 @@ impl Sim<'_> {
                 let l = &self.leads[lead];
                 let waiting = self.pools[index].unclaimed.contains(&(l.entered, lead));
                 if waiting
-                    && (past(force)
+                    && ((past(force) && !l.force_taken)
                         || (past(overflow) && !l.overflowed && l.state == State::Available))
                 {
                     self.pools[index].retrying.insert((l.entered, lead));
@@ -687,6 +694,7 @@ impl Sim<'_> {
             return false;
         };
         self.leads[lead].forced = forced;
+        self.leads[lead].force_taken |= forced;
         self.leads[lead].overflowed |= !forced;
         self.take(lead, rep, now);
         true
@@ -825,6 +833,7 @@ impl Sim<'_> {
             state: State::Gone,
             boosts: 0,
             overflowed: false,
+            force_taken: false,
             forced: false,
         });
         self.leads.len() - 1

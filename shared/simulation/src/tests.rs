@@ -226,3 +226,26 @@ fn another_reps_rotation_window_keeps_the_leads_that_entered_in_it_from_ann() {
         0
     );
 }
+
+#[test]
+fn a_forced_lead_left_uncontacted_waits_in_the_escalation_queue_and_is_not_forced_again() {
+    // Ann may claim one lead a day and contacts in ten minutes; the SLA of forced leads is
+    // five minutes, so every forced lead expires in her hands.
+    let policy = policy(
+        ", contactSla: 5m, limits: { perDay: 1 }, \
+         lifecycle: [{ after: 1h, then: force-assign }]",
+    );
+    let from = monday();
+    let to = from + Duration::days(1);
+    let arrivals: Vec<Arrival> = (0..20).map(|n| arrival(n, from)).collect();
+    let outcome = replay(&policy, from, to, &arrivals, 1);
+    let totals = &outcome.pools[0].totals;
+    let claimed = totals.claimed;
+    assert!(claimed <= 1, "{totals:?}");
+    // Every lead not claimed first is forced once, at one hour, and expires: 19 or 20.
+    assert_eq!(totals.force_assigned, 20 - claimed, "{totals:?}");
+    assert_eq!(
+        totals.contact_sla_expired, totals.force_assigned,
+        "{totals:?}"
+    );
+}

@@ -71,17 +71,23 @@ impl Store {
     }
 
     /// The leads available or escalated in a pool at `at`, by their history: each with its
-    /// pool and when it entered it.
+    /// pool and when it entered it. Only leads received before `at` that are waiting now or
+    /// changed since (every change of a lead sets `updated_at`, with its history row) can have
+    /// been waiting then; the others' history is not read, so the cost follows the pools'
+    /// depth and what happened since `at`, not the whole history.
     pub async fn waiting_at(&self, at: DateTime<Utc>) -> Result<Vec<Waiting>, Error> {
         let rows = sqlx::query!(
-            r#"WITH last AS (SELECT DISTINCT ON (lead_id) lead_id, to_state, pool_id
-                 FROM lead_events WHERE occurred_at < $1 ORDER BY lead_id, occurred_at DESC, id DESC)
-               SELECT l.id, last.to_state, last.pool_id AS "pool!", l.score, l.region, l.country,
+            r#"SELECT l.id, last.to_state, last.pool_id AS "pool!", l.score, l.region, l.country,
                  l.product, l.industry, l.source, l.language,
                  (SELECT max(e.occurred_at) FROM lead_events e WHERE e.lead_id = l.id
                     AND e.occurred_at < $1 AND e.kind = ANY($2)) AS entered
-               FROM last JOIN leads l ON l.id = last.lead_id
-               WHERE last.to_state IN ('available', 'escalated') AND last.pool_id IS NOT NULL"#,
+               FROM leads l
+               CROSS JOIN LATERAL (SELECT e.to_state, e.pool_id FROM lead_events e
+                 WHERE e.lead_id = l.id AND e.occurred_at < $1
+                 ORDER BY e.occurred_at DESC, e.id DESC LIMIT 1) last
+               WHERE l.received_at < $1
+                 AND (l.state IN ('available', 'escalated') OR l.updated_at >= $1)
+                 AND last.to_state IN ('available', 'escalated') AND last.pool_id IS NOT NULL"#,
             at,
             &ENTERING.map(str::to_owned)[..]
         )

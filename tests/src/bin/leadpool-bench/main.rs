@@ -10,7 +10,8 @@
 //! * scheduler jobs over hundreds of thousands of leads, each one set-based run;
 //! * memory: each service's resident set idle and under the claim load;
 //! * lead search over the million leads;
-//! * SimulatePolicy's engine on a month of 100,000 leads and 50 reps.
+//! * SimulatePolicy on a month of 100,000 leads and 50 reps: the engine in process, and the
+//!   whole call with the history in Postgres.
 //!
 //! Prints a table and writes `target/bench/results.json`. Services run as release processes
 //! (`make bench` builds them); the bench client shares the two cores with them.
@@ -63,6 +64,7 @@ async fn main() {
     }
     if part("simulation") {
         simulation::measure(&mut report);
+        simulation::measure_request(&mut report).await;
     }
     report.print();
     report.write(std::path::Path::new("target/bench/results.json"));
