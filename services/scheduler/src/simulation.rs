@@ -134,14 +134,17 @@ impl Scheduler {
                 waiting: &waiting,
                 behaviour,
             };
-            let in_force = runs(&in_force_policy.policy, &scenario(&behaviour), seed, count);
-            let candidate = runs(
-                &candidate_policy,
-                &scenario(&candidate_behaviour),
-                seed,
-                count,
-            );
-            (in_force, candidate, behaviour)
+            let cases = [
+                (&in_force_policy.policy, &scenario(&behaviour)),
+                (&candidate_policy, &scenario(&candidate_behaviour)),
+            ];
+            let mut outcomes = runs(&cases, seed, count).into_iter();
+            let (in_force, candidate) = (outcomes.next(), outcomes.next());
+            (
+                in_force.unwrap_or_default(),
+                candidate.unwrap_or_default(),
+                behaviour,
+            )
         })
         .await
         .map_err(|e| Error::Internal(format!("the simulation stopped: {e}")))?;

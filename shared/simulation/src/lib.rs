@@ -21,12 +21,13 @@ pub use behaviour::{Behaviour, ClaimRecord, MIN_OWN_CLAIMS, RepBehaviour, Source
 pub use engine::{Arrival, DEFAULT_DAILY_LIMIT, STEP, Scenario, Waiting, simulate};
 pub use outcome::{Episodes, Outcome, PoolOutcome, Totals, gini, percentile};
 
-/// `runs` runs of `policy` over `scenario`, run `k` drawing with `seed + k`: the same seeds
-/// for every policy, so two policies' runs differ only by the policy. The runs share nothing
-/// but what they read: as many threads as there are cores take the next run until none is
-/// left.
-pub fn runs(policy: &Policy, scenario: &Scenario, seed: u64, runs: u32) -> Vec<Outcome> {
-    let count = u64::from(runs.max(1));
+/// `runs` runs of each (policy, scenario) case, run `k` drawing with `seed + k`: the same
+/// seeds for every case, so two policies' runs differ only by the policy. The runs share
+/// nothing but what they read: as many threads as there are cores take the next run of any
+/// case until none is left. One list of outcomes per case, in run order.
+pub fn runs(cases: &[(&Policy, &Scenario)], seed: u64, runs: u32) -> Vec<Vec<Outcome>> {
+    let per_case = u64::from(runs.max(1));
+    let count = per_case * cases.len() as u64;
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get() as u64);
     let next = AtomicU64::new(0);
     let mut done: Vec<(u64, Outcome)> = std::thread::scope(|scope| {
@@ -35,11 +36,13 @@ pub fn runs(policy: &Policy, scenario: &Scenario, seed: u64, runs: u32) -> Vec<O
                 scope.spawn(|| {
                     let mut mine = Vec::new();
                     loop {
-                        let k = next.fetch_add(1, Ordering::Relaxed);
-                        if k >= count {
+                        let n = next.fetch_add(1, Ordering::Relaxed);
+                        if n >= count {
                             return mine;
                         }
-                        mine.push((k, simulate(policy, scenario, seed.wrapping_add(k))));
+                        let (policy, scenario) = cases[(n / per_case) as usize];
+                        let k = n % per_case;
+                        mine.push((n, simulate(policy, scenario, seed.wrapping_add(k))));
                     }
                 })
             })
@@ -53,8 +56,12 @@ pub fn runs(policy: &Policy, scenario: &Scenario, seed: u64, runs: u32) -> Vec<O
             })
             .collect()
     });
-    done.sort_by_key(|(k, _)| *k);
-    done.into_iter().map(|(_, outcome)| outcome).collect()
+    done.sort_by_key(|(n, _)| *n);
+    let mut outcomes = done.into_iter().map(|(_, outcome)| outcome);
+    cases
+        .iter()
+        .map(|_| outcomes.by_ref().take(per_case as usize).collect())
+        .collect()
 }
 
 /// What actually happened in one pool in the window, from its history.

@@ -1,5 +1,7 @@
 //! Answers worked out by hand: a pool nobody may claim from, a binding daily limit, seeds.
 
+use std::collections::BTreeSet;
+
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use leadpool_domain::{NewLead, PoolId, RepId};
 use uuid::Uuid;
@@ -126,6 +128,46 @@ fn a_pool_nobody_may_claim_from_grows_linearly_and_escalates_every_lead_at_its_a
 fn the_same_seed_gives_the_same_answer() {
     let policy = policy(", limits: { perDay: 30, cooldown: { after: 3, pause: 10m } }");
     assert_eq!(claims(&policy, 7), claims(&policy, 7));
+}
+
+#[test]
+fn runs_of_several_policies_on_several_threads_each_give_what_their_seed_gives_alone() {
+    let (limited, free) = (policy(", limits: { perDay: 5 }"), policy(""));
+    let from = monday();
+    let to = from + Duration::days(1);
+    let arrivals: Vec<Arrival> = (0..200).map(|n| arrival(n, from)).collect();
+    // Ann releases every other lead: how many she releases differs from seed to seed.
+    let mut history = eager_ann(from);
+    for (i, record) in history.iter_mut().enumerate() {
+        record.released = i % 2 == 0;
+    }
+    let behaviour = Behaviour::fit(&free, &history, from, to);
+    let scenario = Scenario {
+        from,
+        to,
+        arrivals: &arrivals,
+        waiting: &[],
+        behaviour: &behaviour,
+    };
+    let outcomes = runs(&[(&limited, &scenario), (&free, &scenario)], 3, 4);
+    assert_eq!(outcomes.len(), 2);
+    for (policy, of_policy) in [&limited, &free].into_iter().zip(&outcomes) {
+        assert_eq!(of_policy.len(), 4);
+        for (k, outcome) in of_policy.iter().enumerate() {
+            let alone = simulate(policy, &scenario, 3 + k as u64);
+            assert_eq!(outcome.totals(), alone.totals(), "run {k}");
+            assert_eq!(
+                outcome.pools[0].claims_by_hour,
+                alone.pools[0].claims_by_hour
+            );
+        }
+    }
+    assert_eq!(outcomes[0][0].totals().claimed, 5);
+    let released: BTreeSet<i64> = outcomes[1].iter().map(|o| o.totals().released).collect();
+    assert!(
+        released.len() > 1,
+        "the seeds draw differently: {released:?}"
+    );
 }
 
 #[test]

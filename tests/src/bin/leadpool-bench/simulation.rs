@@ -157,10 +157,7 @@ pub fn measure(report: &mut Report) {
     let one = simulate(&in_force, &scenario, 1);
     let one_run = started.elapsed();
     let started = Instant::now();
-    let both = [
-        runs(&in_force, &scenario, 1, 5),
-        runs(&candidate, &scenario, 1, 5),
-    ];
+    let both = runs(&[(&in_force, &scenario), (&candidate, &scenario)], 1, 5);
     let request = started.elapsed() + fit;
     report.set("simulation_run_s", super::round2(one_run.as_secs_f64()));
     report.set("simulation_request_s", super::round2(request.as_secs_f64()));
