@@ -102,6 +102,7 @@ impl Scheduler {
         simulation: &Simulation,
         oversight: impl Fn(&Policy) -> Oversight,
     ) -> Result<v1::SimulationReport, Error> {
+        let started = std::time::Instant::now();
         let store = self.store();
         let current = self.current_policy().await?;
         let (from, to) = (simulation.from, simulation.to);
@@ -123,6 +124,7 @@ impl Scheduler {
         let candidate_behaviour = Behaviour::fit(&simulation.candidate, &records, from, to);
         let count = u32::try_from(simulation.runs).unwrap_or(1);
         let seed = simulation.seed;
+        let loaded = started.elapsed();
         let (in_force_policy, candidate_policy) = (current.clone(), simulation.candidate.clone());
         let (leads, waiting_leads) = (arrivals.len(), waiting.len());
         // Pure CPU for up to seconds: on a blocking thread, off the async workers' backs.
@@ -148,6 +150,14 @@ impl Scheduler {
         })
         .await
         .map_err(|e| Error::Internal(format!("the simulation stopped: {e}")))?;
+        tracing::info!(
+            leads,
+            waiting = waiting_leads,
+            runs = count,
+            history_ms = loaded.as_millis(),
+            simulation_ms = (started.elapsed() - loaded).as_millis(),
+            "simulated the policy in force and a candidate"
+        );
         let (validated, max_error) = validate(&in_force[0], &actual);
         let seen = oversight(&current.policy);
         let seen_candidate = oversight(&simulation.candidate);
