@@ -685,11 +685,11 @@ impl Sim<'_> {
     /// Forced assignment (`forced`) or overflow of `lead` to the rep whose turn it is, as the
     /// scheduler chooses; false when nobody can take it now.
     fn push(&mut self, lead: usize, pool: &Pool, now: DateTime<Utc>, forced: bool) -> bool {
-        let (strategy, candidates) = self.candidates(lead, pool, now, forced);
+        let index = self.leads[lead].pool;
+        let (strategy, candidates) = self.candidates(index, pool, lead, now, forced);
         if candidates.eligible.is_empty() {
             return false;
         }
-        let index = self.leads[lead].pool;
         let Some(rep) = self.choose(&candidates.eligible, strategy, index, Some(forced)) else {
             return false;
         };
@@ -700,16 +700,17 @@ impl Sim<'_> {
         true
     }
 
-    /// Who may be pushed `lead` at `now` (`forced`: forced assignment, else overflow), asked
-    /// once a step where the answer does not depend on the lead.
+    /// Who may be pushed `lead` of `pool` (at `index`) at `now` (`forced`: forced
+    /// assignment, else overflow), asked again only when who is on duty changed where the
+    /// answer does not depend on the lead.
     fn candidates(
         &mut self,
-        lead: usize,
+        index: usize,
         pool: &Pool,
+        lead: usize,
         now: DateTime<Utc>,
         forced: bool,
     ) -> (Strategy, Rc<Candidates>) {
-        let index = self.leads[lead].pool;
         let duty = lead_independent(pool, forced).then(|| self.duty(now));
         if let Some(duty) = &duty
             && let Some((asked, strategy, candidates)) = self.candidates.get(&(index, forced))
@@ -755,7 +756,8 @@ impl Sim<'_> {
 
     /// Whether pushing `pool`'s retried leads may succeed at `now`: false only where neither
     /// push depends on the lead and nobody is eligible for either — every retry would then
-    /// fail as it did at the last pass (nights and weekends, mostly).
+    /// fail as it did at the last pass (nights and weekends, mostly). Any retried lead
+    /// stands for all of them there (its facts are not asked).
     fn retry_may_succeed(&mut self, index: usize, pool: &Pool, now: DateTime<Utc>) -> bool {
         let Some(&(_, lead)) = self.pools[index].retrying.first() else {
             return false;
@@ -767,7 +769,7 @@ impl Sim<'_> {
             .any(|(forced, _)| {
                 !lead_independent(pool, forced)
                     || !self
-                        .candidates(lead, pool, now, forced)
+                        .candidates(index, pool, lead, now, forced)
                         .1
                         .eligible
                         .is_empty()
