@@ -118,6 +118,7 @@ impl Scheduler {
             ));
         }
         let waiting = store.waiting_at(from).await?;
+        let away = store.availability_settings().await?;
         let records = store.claim_records(from, to).await?;
         let actual = store.actual_by_pool(from, to).await?;
         let behaviour = Behaviour::fit(&current.policy, &records, from, to);
@@ -135,6 +136,7 @@ impl Scheduler {
                 arrivals: &arrivals,
                 waiting: &waiting,
                 behaviour,
+                away: &away,
             };
             let cases = [
                 (&in_force_policy.policy, &scenario(&behaviour)),
@@ -386,9 +388,12 @@ fn model(
              pool's contact SLA is an expiry; releases and outcomes keep the rates of the \
              window"
                 .to_owned(),
-            "not modelled: managers assigning escalated leads by hand, reps' availability \
-             set through the API (absences in the policy are), the reclaim \
-             embargo, duplicate merging"
+            "reps are away as the policy's absences and their availability set through the \
+             API say (each rep's current setting, over the time it covers; a setting replaced \
+             since is not known)"
+                .to_owned(),
+            "not modelled: managers assigning escalated leads by hand, the reclaim embargo, \
+             duplicate merging"
                 .to_owned(),
         ],
     }

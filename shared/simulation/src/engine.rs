@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, VecDeque};
 use std::rc::Rc;
 
 use chrono::{DateTime, Duration, Utc};
-use leadpool_domain::{NewLead, PoolId, RepId};
+use leadpool_domain::{AvailabilitySetting, NewLead, PoolId, RepId};
 use leadpool_policy::{
     Away, Candidate, Candidates, Decision, LeadFacts, Limits, Policy, Pool, PoolKind, Rep, Role,
     Strategy, Verdict, next_assignee,
@@ -54,6 +54,9 @@ pub struct Scenario<'a> {
     pub arrivals: &'a [Arrival],
     pub waiting: &'a [Waiting],
     pub behaviour: &'a Behaviour,
+    /// Availability set through the API (`SetRepAvailability`), each setting with the time
+    /// it covers: with the policy's absences, who was away when.
+    pub away: &'a [AvailabilitySetting],
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -143,8 +146,11 @@ struct Sim<'a> {
     /// depend on the lead (no skills asked, no assignment rule), with the duty they were
     /// asked under: they change only when who is on duty does.
     candidates: HashMap<(usize, bool), Asked>,
-    /// Who may claim by her team's calendar (`reps`' order), and when that was asked.
+    /// Who may claim by her team's calendar and is not away (`reps`' order), and when that
+    /// was asked.
     duty: Option<(DateTime<Utc>, Rc<[bool]>)>,
+    /// Who is away (the policy's absences and the API's settings), and when that was asked.
+    away: Option<(DateTime<Utc>, Rc<Away>)>,
     out: Outcome,
     hour: usize,
 }
@@ -195,6 +201,7 @@ pub fn simulate(policy: &Policy, scenario: &Scenario, seed: u64) -> Outcome {
         turns: HashMap::new(),
         candidates: HashMap::new(),
         duty: None,
+        away: None,
         out: Outcome::default(),
         hour: 0,
     };
@@ -235,8 +242,9 @@ impl Sim<'_> {
                 self.sample(now);
             }
             let step_end = now + STEP;
+            let away = self.away(now);
             while let Some(arrival) = arrivals.next_if(|a| a.at < step_end) {
-                self.arrive(arrival);
+                self.arrive(arrival, &away);
             }
             self.release_timed(step_end);
             self.end_holds(step_end);
@@ -280,7 +288,8 @@ impl Sim<'_> {
         }
     }
 
-    fn arrive(&mut self, arrival: &Arrival) {
+    /// `away`: who is away in the arrival's step.
+    fn arrive(&mut self, arrival: &Arrival, away: &Away) {
         if let Verdict::Rejected { .. } = self.policy.qualification.qualify(&arrival.lead) {
             self.out.rejected += 1;
             return;
@@ -308,7 +317,7 @@ impl Sim<'_> {
                     &assign,
                     &facts,
                     assign.skills.as_ref(),
-                    &Away::default(),
+                    away,
                     arrival.at,
                     None,
                 );
@@ -516,6 +525,7 @@ impl Sim<'_> {
     fn claims(&mut self, now: DateTime<Utc>, step_end: DateTime<Utc>) {
         let (day, hour) = slot(now);
         let share = STEP.num_seconds() as f64 / 3600.0;
+        let away = self.away(now);
         let mut order: Vec<usize> = (0..self.reps.len()).collect();
         for i in (1..order.len()).rev() {
             order.swap(i, self.rng.below(i + 1));
@@ -527,7 +537,7 @@ impl Sim<'_> {
                 continue;
             }
             let rep_record = self.reps[rep].0;
-            if rep_record.absence_at(now).is_some() {
+            if away.is_away(&rep_record.id) {
                 continue;
             }
             let allowed: Vec<usize> = (0..self.policy.pools.len())
@@ -718,8 +728,8 @@ impl Sim<'_> {
         {
             return (*strategy, Rc::clone(candidates));
         }
+        let away = self.away(now);
         let (facts, entered) = (&self.leads[lead].facts, self.leads[lead].entered);
-        let away = Away::default();
         let (strategy, candidates) = if forced {
             self.policy
                 .forced_candidates(pool, facts, Some(entered), &away, now)
@@ -737,21 +747,34 @@ impl Sim<'_> {
         (strategy, candidates)
     }
 
-    /// Which reps may claim at `now` by their team's calendar: all that lead-independent
-    /// candidates depend on that changes with time.
+    /// Which reps may claim at `now` by their team's calendar and are not away: all that
+    /// lead-independent candidates depend on that changes with time.
     fn duty(&mut self, now: DateTime<Utc>) -> Rc<[bool]> {
         if let Some((at, duty)) = &self.duty
             && *at == now
         {
             return Rc::clone(duty);
         }
+        let away = self.away(now);
         let duty: Rc<[bool]> = self
             .reps
             .iter()
-            .map(|(rep, _, _)| self.policy.may_claim_at(rep, now))
+            .map(|(rep, _, _)| self.policy.may_claim_at(rep, now) && !away.is_away(&rep.id))
             .collect();
         self.duty = Some((now, Rc::clone(&duty)));
         duty
+    }
+
+    /// Who is away at `now`, as the scheduler and the claim service see it.
+    fn away(&mut self, now: DateTime<Utc>) -> Rc<Away> {
+        if let Some((at, away)) = &self.away
+            && *at == now
+        {
+            return Rc::clone(away);
+        }
+        let away = Rc::new(self.policy.away_at(now, self.scenario.away));
+        self.away = Some((now, Rc::clone(&away)));
+        away
     }
 
     /// Whether pushing `pool`'s retried leads may succeed at `now`: false only where neither

@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use leadpool_domain::{NewLead, PoolId, RepId};
+use leadpool_domain::{AvailabilitySetting, AwayStatus, NewLead, PoolId, RepId};
 use uuid::Uuid;
 
 use super::*;
@@ -76,6 +76,7 @@ fn replay(
         arrivals,
         waiting: &[],
         behaviour: &behaviour,
+        away: &[],
     };
     simulate(policy, &scenario, seed)
 }
@@ -148,6 +149,7 @@ fn runs_of_several_policies_on_several_threads_each_give_what_their_seed_gives_a
         arrivals: &arrivals,
         waiting: &[],
         behaviour: &behaviour,
+        away: &[],
     };
     let outcomes = runs(&[(&limited, &scenario), (&free, &scenario)], 3, 4);
     assert_eq!(outcomes.len(), 2);
@@ -221,6 +223,7 @@ fn a_candidate_that_drops_a_pool_drains_its_leads_as_retired_pools_says() {
         arrivals: &[],
         waiting: &waiting,
         behaviour: &behaviour,
+        away: &[],
     };
     let outcome = simulate(&candidate, &scenario, 1);
     let spare = outcome
@@ -290,4 +293,45 @@ fn a_forced_lead_left_uncontacted_waits_in_the_escalation_queue_and_is_not_force
         totals.contact_sla_expired, totals.force_assigned,
         "{totals:?}"
     );
+}
+
+#[test]
+fn a_rep_away_by_the_api_claims_nothing_while_her_setting_covers_the_hour() {
+    let policy = policy("");
+    let from = monday();
+    let to = from + Duration::days(1);
+    let arrivals: Vec<Arrival> = (0..200).map(|n| arrival(n, from)).collect();
+    let behaviour = Behaviour::fit(&policy, &eager_ann(from), from, to);
+    let away_from = |start: DateTime<Utc>, hours: i64| AvailabilitySetting {
+        rep: RepId::parse("ann", "rep").unwrap(),
+        status: AwayStatus::OutOfOffice,
+        from: start,
+        until: Some(start + Duration::hours(hours)),
+        note: String::new(),
+        set_by: "reps/ann".into(),
+        set_at: start,
+    };
+    let claims_by_hour = |away: &[AvailabilitySetting]| {
+        let scenario = Scenario {
+            from,
+            to,
+            arrivals: &arrivals,
+            waiting: &[],
+            behaviour: &behaviour,
+            away,
+        };
+        simulate(&policy, &scenario, 1).pools[0]
+            .claims_by_hour
+            .clone()
+    };
+    // She claims 15 (her daily limit) between 09:00 and 10:00 when nothing keeps her away,
+    // and when a setting covers another day.
+    assert_eq!(claims_by_hour(&[])[9], 15);
+    assert_eq!(
+        claims_by_hour(&[away_from(from + Duration::days(1), 8)])[9],
+        15
+    );
+    // Out of office from 08:00 to 10:00: nothing that day.
+    let away = claims_by_hour(&[away_from(from + Duration::hours(8), 2)]);
+    assert_eq!(away.iter().sum::<i64>(), 0, "{away:?}");
 }

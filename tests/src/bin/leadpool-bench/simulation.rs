@@ -151,6 +151,7 @@ pub fn measure(report: &mut Report) {
         arrivals: &arrivals,
         waiting: &[],
         behaviour: &behaviour,
+        away: &[],
     };
     let fit = started.elapsed();
     let started = Instant::now();
