@@ -81,11 +81,16 @@ fn replay(
     simulate(policy, &scenario, seed)
 }
 
+/// The Monday (its start and end) with 200 leads arriving at midnight.
+fn monday_of_200_leads() -> (DateTime<Utc>, DateTime<Utc>, Vec<Arrival>) {
+    let from = monday();
+    let arrivals = (0..200).map(|n| arrival(n, from)).collect();
+    (from, from + Duration::days(1), arrivals)
+}
+
 /// One day with 200 leads waiting from midnight and Ann as eager as on the Monday she had.
 fn eager_day(policy: &leadpool_policy::Policy, seed: u64) -> Outcome {
-    let from = monday();
-    let to = from + Duration::days(1);
-    let arrivals: Vec<Arrival> = (0..200).map(|n| arrival(n, from)).collect();
+    let (from, to, arrivals) = monday_of_200_leads();
     replay(policy, from, to, &arrivals, seed)
 }
 
@@ -134,9 +139,7 @@ fn the_same_seed_gives_the_same_answer() {
 #[test]
 fn runs_of_several_policies_on_several_threads_each_give_what_their_seed_gives_alone() {
     let (limited, free) = (policy(", limits: { perDay: 5 }"), policy(""));
-    let from = monday();
-    let to = from + Duration::days(1);
-    let arrivals: Vec<Arrival> = (0..200).map(|n| arrival(n, from)).collect();
+    let (from, to, arrivals) = monday_of_200_leads();
     // Ann releases every other lead: how many she releases differs from seed to seed.
     let mut history = eager_ann(from);
     for (i, record) in history.iter_mut().enumerate() {
@@ -298,9 +301,7 @@ fn a_forced_lead_left_uncontacted_waits_in_the_escalation_queue_and_is_not_force
 #[test]
 fn a_rep_away_by_the_api_claims_nothing_while_her_setting_covers_the_hour() {
     let policy = policy("");
-    let from = monday();
-    let to = from + Duration::days(1);
-    let arrivals: Vec<Arrival> = (0..200).map(|n| arrival(n, from)).collect();
+    let (from, to, arrivals) = monday_of_200_leads();
     let behaviour = Behaviour::fit(&policy, &eager_ann(from), from, to);
     let away_from = |start: DateTime<Utc>, hours: i64| AvailabilitySetting {
         rep: RepId::parse("ann", "rep").unwrap(),
