@@ -3,10 +3,13 @@
 //! The summary counts every row exactly once.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use leadpool_domain::{Clock, Error, LeadId, LeadState, NewLead};
+use leadpool_policy::duplicates::Submission;
 use leadpool_proto::v1;
-use leadpool_store::{RejectedRow, Stored};
+use leadpool_store::{CurrentPolicy, RejectedRow, Stored};
+use tokio::sync::mpsc;
 use tokio_stream::StreamExt;
 
 use super::{Intake, lead_input, submission};
@@ -53,17 +56,54 @@ impl Summary {
 }
 
 impl Intake {
+    /// Reads the stream and parses each chunk (validation, qualification: intake's own CPU)
+    /// while the chunk before it is in Postgres; chunks are stored one after another, in the
+    /// order they arrived, so a row sees every earlier row of the import as stored.
     pub async fn import<S>(
         &self,
-        mut rows: S,
+        rows: S,
         actor: &str,
         clock: &dyn Clock,
     ) -> Result<v1::ImportLeadsResponse, Error>
     where
         S: tokio_stream::Stream<Item = Result<v1::ImportLeadsRequest, tonic::Status>> + Unpin,
     {
-        let mut import_id: Option<String> = None;
+        // One parsed chunk waits while another is stored: enough to keep both busy.
+        let (parsed, to_store) = mpsc::channel(1);
         let mut summary = Summary::default();
+        let (read, stored) = tokio::join!(
+            self.read_chunks(rows, parsed),
+            self.store_chunks(to_store, &mut summary, actor, clock)
+        );
+        // A failed store ends the reading too (its channel closes): its error is the cause.
+        stored?;
+        let id = read?;
+        summary
+            .response
+            .issues
+            .sort_by_key(|issue| issue.row_number);
+        tracing::info!(
+            import = id,
+            rows = summary.response.rows,
+            accepted = summary.response.accepted,
+            rejected = summary.response.rejected,
+            duplicates = summary.response.duplicates,
+            "import finished"
+        );
+        Ok(summary.response)
+    }
+
+    /// The reading half: messages into chunks of `CHUNK_ROWS`, each parsed and handed on.
+    /// Answers the import's id. What was handed on before an error is still stored.
+    async fn read_chunks<S>(
+        &self,
+        mut rows: S,
+        parsed: mpsc::Sender<Parsed>,
+    ) -> Result<String, Error>
+    where
+        S: tokio_stream::Stream<Item = Result<v1::ImportLeadsRequest, tonic::Status>> + Unpin,
+    {
+        let mut import_id: Option<String> = None;
         let mut pending: Vec<v1::ImportRow> = Vec::new();
         while let Some(message) = rows.next().await {
             let message = message.map_err(|status| {
@@ -94,48 +134,36 @@ impl Intake {
             pending.extend(message.rows);
             while pending.len() >= CHUNK_ROWS {
                 let chunk: Vec<v1::ImportRow> = pending.drain(..CHUNK_ROWS).collect();
-                self.import_chunk(&id, chunk, &mut summary, actor, clock)
-                    .await?;
+                let chunk = self.parse_chunk(&id, chunk).await?;
+                hand_on(&parsed, chunk).await?;
             }
         }
         let Some(id) = import_id else {
             return Err(Error::invalid("import_id", "the import sent no messages"));
         };
         if !pending.is_empty() {
-            self.import_chunk(&id, pending, &mut summary, actor, clock)
-                .await?;
+            let chunk = self.parse_chunk(&id, pending).await?;
+            hand_on(&parsed, chunk).await?;
         }
-        summary
-            .response
-            .issues
-            .sort_by_key(|issue| issue.row_number);
-        tracing::info!(
-            import = id,
-            rows = summary.response.rows,
-            accepted = summary.response.accepted,
-            rejected = summary.response.rejected,
-            duplicates = summary.response.duplicates,
-            "import finished"
-        );
-        Ok(summary.response)
+        Ok(id)
     }
 
-    async fn import_chunk(
+    /// Validates and qualifies a chunk's rows by the policy in force; nothing is written yet.
+    async fn parse_chunk(
         &self,
         import_id: &str,
         rows: Vec<v1::ImportRow>,
-        summary: &mut Summary,
-        actor: &str,
-        clock: &dyn Clock,
-    ) -> Result<(), Error> {
+    ) -> Result<Parsed, Error> {
         let current = self.policy.current().await?;
-        let now = clock.now();
-        let mut subs = Vec::with_capacity(rows.len());
-        // Per submission: its row number and, if qualification refused it, the rule.
-        let mut rows_of = Vec::with_capacity(rows.len());
-        let mut malformed = Vec::new();
+        let mut chunk = Parsed {
+            import_id: import_id.to_owned(),
+            rows: rows.len() as i64,
+            subs: Vec::with_capacity(rows.len()),
+            rows_of: Vec::with_capacity(rows.len()),
+            malformed: Vec::new(),
+            policy: current.clone(),
+        };
         for row in rows {
-            summary.response.rows += 1;
             let raw = row.lead.unwrap_or_default();
             let mut input = lead_input(raw.clone());
             if input.idempotency_key.trim().is_empty() {
@@ -144,8 +172,8 @@ impl Intake {
             match NewLead::parse(input) {
                 Ok(lead) => {
                     let (sub, rule) = submission(lead, &current.policy);
-                    subs.push(sub);
-                    rows_of.push((row.row_number, rule));
+                    chunk.subs.push(sub);
+                    chunk.rows_of.push((row.row_number, rule));
                 }
                 Err(violations) => {
                     let reason = violations
@@ -157,29 +185,62 @@ impl Intake {
                         "invalid {}",
                         violations.first().map_or("row", |v| v.field.as_str())
                     );
-                    summary.issue(
-                        row.row_number,
-                        v1::import_issue::Kind::Rejected,
-                        &category,
-                        reason.clone(),
-                        None,
-                    );
-                    malformed.push(RejectedRow {
-                        row_number: row.row_number,
-                        reason,
-                        data: row_json(&raw),
-                    });
+                    chunk.malformed.push((
+                        category,
+                        RejectedRow {
+                            row_number: row.row_number,
+                            reason,
+                            data: row_json(&raw),
+                        },
+                    ));
                 }
             }
         }
+        Ok(chunk)
+    }
+
+    /// The storing half: each parsed chunk in turn, until the reading half is done.
+    async fn store_chunks(
+        &self,
+        mut parsed: mpsc::Receiver<Parsed>,
+        summary: &mut Summary,
+        actor: &str,
+        clock: &dyn Clock,
+    ) -> Result<(), Error> {
+        while let Some(chunk) = parsed.recv().await {
+            self.store_chunk(chunk, summary, actor, clock).await?;
+        }
+        Ok(())
+    }
+
+    async fn store_chunk(
+        &self,
+        chunk: Parsed,
+        summary: &mut Summary,
+        actor: &str,
+        clock: &dyn Clock,
+    ) -> Result<(), Error> {
+        let now = clock.now();
+        summary.response.rows += chunk.rows;
+        let mut malformed = Vec::with_capacity(chunk.malformed.len());
+        for (category, row) in chunk.malformed {
+            summary.issue(
+                row.row_number,
+                v1::import_issue::Kind::Rejected,
+                &category,
+                row.reason.clone(),
+                None,
+            );
+            malformed.push(row);
+        }
         self.store
-            .record_rejected_rows(import_id, &malformed, now)
+            .record_rejected_rows(&chunk.import_id, &malformed, now)
             .await?;
         let outcomes = self
-            .store_submissions(&subs, &current.policy, actor, now)
+            .store_submissions(&chunk.subs, &chunk.policy.policy, actor, now)
             .await?;
         let mut waiting = Vec::new();
-        for ((row, rule), outcome) in rows_of.into_iter().zip(outcomes) {
+        for ((row, rule), outcome) in chunk.rows_of.into_iter().zip(outcomes) {
             use v1::import_issue::Kind::{Duplicate, Rejected};
             match outcome {
                 Stored::Created(lead) if lead.state != LeadState::Rejected => {
@@ -227,6 +288,29 @@ impl Intake {
         self.router.route_many(&waiting).await;
         Ok(())
     }
+}
+
+/// A chunk parsed and waiting to be stored.
+struct Parsed {
+    import_id: String,
+    /// Rows in the chunk, malformed ones included.
+    rows: i64,
+    /// The well-formed rows, qualified by `policy`.
+    subs: Vec<Submission>,
+    /// Per submission: its row number and, if qualification refused it, the rule.
+    rows_of: Vec<(i64, Option<&'static str>)>,
+    /// Rows that did not parse, each with the category it is counted under.
+    malformed: Vec<(String, RejectedRow)>,
+    policy: Arc<CurrentPolicy>,
+}
+
+/// Hands a parsed chunk to the storing half; fails only when storing has stopped on an error
+/// (which the import answers).
+async fn hand_on(to_store: &mpsc::Sender<Parsed>, chunk: Parsed) -> Result<(), Error> {
+    to_store
+        .send(chunk)
+        .await
+        .map_err(|_| Error::internal("storing the import stopped"))
 }
 
 fn row_json(lead: &v1::SubmitLeadRequest) -> serde_json::Value {
