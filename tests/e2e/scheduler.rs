@@ -161,6 +161,88 @@ async fn a_scheduled_slot_takes_effect_once_however_many_schedulers_race_for_it(
     cluster.stop().await;
 }
 
+/// Jobs move their due leads in batches (`scheduler.batch_size`), each batch resuming its scan
+/// after the last lead the batch before it moved. Leads claimed at one instant share their
+/// deadline, and leads submitted at one instant their time in the pool: in batches of two, every
+/// one of them still moves, and only once.
+#[tokio::test]
+async fn jobs_in_small_batches_move_every_due_lead_once_where_leads_tie_on_their_deadline_or_age() {
+    let cluster = Cluster::start().await;
+    let mut routing = cluster.routing().await;
+    create_pool(&mut routing, "inbound", 0).await;
+    add_rep(&mut routing, "alice", 100).await;
+    add_rep(&mut routing, "bob", 100).await;
+    let mut intake = cluster.intake().await;
+    let t0 = cluster.env.clock.now();
+    let mut submitted = Vec::new();
+    for i in 0..9 {
+        submitted.push(submit(&mut intake, &format!("lead-{i}"), 60).await.name);
+    }
+    let mut claim = cluster.claim().await;
+    let mut claimed = Vec::new();
+    for (who, count) in [("alice", 5), ("bob", 3)] {
+        let leads = claim
+            .claim_batch(authed(
+                &rep(who),
+                v1::ClaimBatchRequest {
+                    pool: "pools/inbound".into(),
+                    count,
+                },
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .leads;
+        claimed.extend(leads.into_iter().map(|l| l.name));
+    }
+    assert_eq!(claimed.len(), 8);
+
+    let config = leadpool_scheduler::SchedulerConfig {
+        batch_size: 2,
+        ..cluster.env.scheduler_config().scheduler
+    };
+    let runner =
+        leadpool_scheduler::Runner::new(cluster.env.db.store(), cluster.env.clock(), config);
+    let names = |outcome: leadpool_scheduler::Outcome| {
+        let mut names: Vec<String> = outcome.leads.iter().map(|id| id.name()).collect();
+        names.sort();
+        names
+    };
+    let expired = runner
+        .run_manually(leadpool_scheduler::Job::SlaExpiry, t0 + Duration::hours(3))
+        .await
+        .unwrap();
+    claimed.sort();
+    assert_eq!(names(expired), claimed, "every claim expired, each once");
+    // Still in the pool since t0: at 48h all nine escalate, in five batches.
+    let escalated = runner
+        .run_manually(leadpool_scheduler::Job::Aging, t0 + Duration::hours(48))
+        .await
+        .unwrap();
+    submitted.sort();
+    assert_eq!(
+        names(escalated),
+        submitted,
+        "every lead escalated, each once"
+    );
+
+    let history: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT kind, count(*) FROM lead_events \
+         WHERE kind IN ('lead.sla_expired', 'lead.escalated') GROUP BY kind ORDER BY kind",
+    )
+    .fetch_all(cluster.env.db.store().pool())
+    .await
+    .unwrap();
+    assert_eq!(
+        history,
+        vec![
+            ("lead.escalated".to_owned(), 9),
+            ("lead.sla_expired".to_owned(), 8)
+        ]
+    );
+    cluster.stop().await;
+}
+
 #[tokio::test]
 async fn slots_missed_while_no_scheduler_ran_are_caught_up_in_order_a_bounded_number_per_tick() {
     let cluster = Cluster::start().await;

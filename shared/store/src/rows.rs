@@ -58,8 +58,21 @@ macro_rules! lead_ids {
     };
 }
 
+/// `WITH <ctes> SELECT id, resume_at FROM out`: the ids of the leads `out` moved, each with its
+/// `resume_at` (the key it was found by in an ordered scan, before the move), for a batched move
+/// to resume its scan after the last lead it moved.
+macro_rules! lead_ids_resuming {
+    ([$($cte:literal)+] $(, $arg:expr)* $(,)?) => {
+        sqlx::query!(
+            "WITH " $(+ $cte)+ + " SELECT id AS \"id!\", resume_at AS \"resume_at!\" FROM out"
+            $(, $arg)*
+        )
+    };
+}
+
 /// A lead transition with its history row, as a checked query returning the changed leads
-/// (or, with `ids:` first, only their ids: for the scheduler's bulk moves).
+/// (or, with `ids:` first, only their ids: for the scheduler's bulk moves; with `resuming:`,
+/// their ids and `resume_at`, which `$change` then returns too).
 ///
 /// `$change` is the data-modifying statement (the `out` CTE): it returns `l.*` (or `*`) plus
 /// `old_state` (the state before). `$event` is the rest of the history row after `lead_id,
@@ -71,6 +84,9 @@ macro_rules! lead_ids {
 macro_rules! transition {
     (ids: $change:literal, $event:literal $(, $arg:expr)* $(,)?) => {
         transition!(@with_history lead_ids [$change, $event, ""] [] $(, $arg)*)
+    };
+    (resuming: $change:literal, $event:literal $(, $arg:expr)* $(,)?) => {
+        transition!(@with_history lead_ids_resuming [$change, $event, ""] [] $(, $arg)*)
     };
     (traced: $change:literal, $event:literal; order by $order:literal $(, $arg:expr)* $(,)?) => {
         transition!(@with_history lead_rows [$change, $event, ", traceparent"] [order by $order] $(, $arg)*)

@@ -14,9 +14,29 @@ use super::JobTx;
 use crate::error::db_error;
 use crate::rows;
 
-/// Runs a move returning the ids it changed (its last parameter the batch size) until a batch
-/// comes back short; evaluates to every id moved.
+/// Runs a move returning the ids it changed (its batch size a parameter) until a batch comes back
+/// short; evaluates to every id moved.
+///
+/// With `after =>`, the move walks an ordered index scan (`transition!(resuming: …)`) and each
+/// batch starts after the (`resume_at`, `id`) of the last lead the batch before it moved, which
+/// `$query` reads from `after` (`None` at first: from the start). A lead a batch moved keeps its
+/// entry in that index until the run commits (dead to the run, but only vacuum removes it), so a
+/// scan from the start would step over every lead moved so far: each batch slower than the one
+/// before (docs/benchmarks.md, "Scheduler jobs").
 macro_rules! in_batches {
+    ($tx:expr, $batch:expr, $after:ident => $query:expr) => {{
+        let mut moved: Vec<LeadId> = Vec::new();
+        let mut $after: Option<(DateTime<Utc>, Uuid)> = None;
+        loop {
+            let rows = $query.fetch_all(&mut *$tx).await.map_err(db_error)?;
+            let done = (rows.len() as i64) < $batch;
+            $after = rows.iter().map(|r| (r.resume_at, r.id)).max().or($after);
+            moved.extend(rows.into_iter().map(|r| LeadId(r.id)));
+            if done {
+                break moved;
+            }
+        }
+    }};
     ($tx:expr, $batch:expr, $query:expr) => {{
         let mut moved: Vec<LeadId> = Vec::new();
         loop {
@@ -144,14 +164,17 @@ impl JobTx {
             released.extend(in_batches!(
                 self.tx,
                 batch,
-                transition!(ids:
-                    "WITH due AS (SELECT id, COALESCE(received_at <= $2, false) AS timed FROM leads \
+                after => transition!(resuming:
+                    "WITH due AS (SELECT id, COALESCE(received_at <= $2, false) AS timed, \
+                         received_at AS resume_at FROM leads \
                        WHERE pool_id = $1 AND state = 'scheduled' AND (received_at <= $2 OR score >= $3) \
+                         AND (received_at, id) > (COALESCE($7, '-infinity'::timestamptz), \
+                           COALESCE($8, '00000000-0000-0000-0000-000000000000'::uuid)) \
                        ORDER BY received_at, id LIMIT $6 FOR UPDATE SKIP LOCKED) \
                      UPDATE leads l SET state = 'available', \
                        pooled_at = CASE WHEN due.timed THEN $2 ELSE $4 END, updated_at = $4 \
                      FROM due WHERE l.id = due.id \
-                     RETURNING l.*, 'scheduled'::text AS old_state, due.timed",
+                     RETURNING l.*, 'scheduled'::text AS old_state, due.timed, due.resume_at",
                     "'lead.pool_released', $5, \
                      CASE WHEN timed THEN 'timed release' ELSE 'flash release' END, pool_id, NULL, $4, false",
                     r.pool.as_str(),
@@ -159,7 +182,9 @@ impl JobTx {
                     r.flash_min_score,
                     now,
                     actor,
-                    batch
+                    batch,
+                    after.map(|(at, _)| at),
+                    after.map(|(_, id)| id)
                 )
             ));
         }
@@ -181,22 +206,17 @@ impl JobTx {
         batch: i64,
     ) -> Result<Vec<LeadId>, Error> {
         let off_duty: Vec<&str> = off_duty.iter().map(RepId::as_str).collect();
-        // One ordered scan of each state's partial index (a state list would make every batch
-        // scan and sort all claimed and assigned leads). A batch is up to `batch` of each; fewer
-        // than `batch` in all means both scans ran out.
+        // One ordered scan of claimed and assigned leads by deadline (`leads_held_by_deadline`).
         Ok(in_batches!(
             self.tx,
             batch,
-            transition!(ids:
-                "WITH claimed AS (SELECT id, state AS old_state, owner_rep_id, rejectable, \
-                     assigned_by = 'forced' AS forced FROM leads \
-                   WHERE state = 'claimed' AND contact_due_at <= $1 \
-                   ORDER BY contact_due_at LIMIT $3 FOR UPDATE SKIP LOCKED), \
-                 assigned AS (SELECT id, state AS old_state, owner_rep_id, rejectable, \
-                     assigned_by = 'forced' AS forced FROM leads \
-                   WHERE state = 'assigned' AND contact_due_at <= $1 \
-                   ORDER BY contact_due_at LIMIT $3 FOR UPDATE SKIP LOCKED), \
-                 due AS (SELECT * FROM claimed UNION ALL SELECT * FROM assigned) \
+            after => transition!(resuming:
+                "WITH due AS (SELECT id, state AS old_state, owner_rep_id, rejectable, \
+                     assigned_by = 'forced' AS forced, contact_due_at AS resume_at FROM leads \
+                   WHERE state IN ('claimed', 'assigned') AND contact_due_at <= $1 \
+                     AND (contact_due_at, id) > (COALESCE($5, '-infinity'::timestamptz), \
+                       COALESCE($6, '00000000-0000-0000-0000-000000000000'::uuid)) \
+                   ORDER BY contact_due_at, id LIMIT $3 FOR UPDATE SKIP LOCKED) \
                  UPDATE leads l SET \
                    state = CASE WHEN l.pool_id IS NULL THEN 'received' \
                      WHEN due.forced THEN 'escalated' ELSE 'available' END, \
@@ -205,7 +225,7 @@ impl JobTx {
                    rejectable = false, updated_at = $1 \
                  FROM due WHERE l.id = due.id \
                  RETURNING l.*, due.old_state, due.owner_rep_id AS lost_by, \
-                   due.rejectable AS was_rejectable, due.forced",
+                   due.rejectable AS was_rejectable, due.forced, due.resume_at",
                 "CASE old_state WHEN 'claimed' THEN 'lead.sla_expired' ELSE 'lead.assignment_expired' END, \
                  $2, CASE WHEN forced AND state = 'escalated' \
                      THEN 'forced assignment not worked in time: to the managers'' escalation queue' \
@@ -215,7 +235,9 @@ impl JobTx {
                 now,
                 actor,
                 batch,
-                &off_duty as &[&str]
+                &off_duty as &[&str],
+                after.map(|(at, _)| at),
+                after.map(|(_, id)| id)
             )
         ))
     }
@@ -238,14 +260,16 @@ impl JobTx {
                 AgeFrom::AvailableByPoolAge => in_batches!(
                     self.tx,
                     batch,
-                    transition!(ids:
-                        "WITH due AS (SELECT id, state AS old_state FROM leads \
+                    after => transition!(resuming:
+                        "WITH due AS (SELECT id, state AS old_state, pooled_at AS resume_at FROM leads \
                            WHERE pool_id = $1 AND state = 'available' AND pooled_at <= $2 \
+                             AND (pooled_at, id) > (COALESCE($10, '-infinity'::timestamptz), \
+                               COALESCE($11, '00000000-0000-0000-0000-000000000000'::uuid)) \
                            ORDER BY pooled_at, id LIMIT $8 FOR UPDATE SKIP LOCKED) \
                          UPDATE leads l SET state = $3, pool_id = COALESCE($4, l.pool_id), \
                            pooled_at = CASE WHEN $4::text IS NULL THEN l.pooled_at ELSE $5 END, \
                            updated_at = $5 \
-                         FROM due WHERE l.id = due.id RETURNING l.*, due.old_state",
+                         FROM due WHERE l.id = due.id RETURNING l.*, due.old_state, due.resume_at",
                         "$9, $6, $7, pool_id, NULL, $5, false",
                         s.pool.as_str(),
                         cutoff,
@@ -255,21 +279,25 @@ impl JobTx {
                         actor,
                         s.reason.as_str(),
                         batch,
-                        step.kind.as_str()
+                        step.kind.as_str(),
+                        after.map(|(at, _)| at),
+                        after.map(|(_, id)| id)
                     )
                 ),
                 AgeFrom::UnclaimedByPoolAge => in_batches!(
                     self.tx,
                     batch,
-                    transition!(ids:
-                        "WITH due AS (SELECT id, state AS old_state FROM leads \
+                    after => transition!(resuming:
+                        "WITH due AS (SELECT id, state AS old_state, pooled_at AS resume_at FROM leads \
                            WHERE pool_id = $1 AND state IN ('available', 'escalated') \
                              AND pooled_at <= $2 \
+                             AND (pooled_at, id) > (COALESCE($10, '-infinity'::timestamptz), \
+                               COALESCE($11, '00000000-0000-0000-0000-000000000000'::uuid)) \
                            ORDER BY pooled_at, id LIMIT $8 FOR UPDATE SKIP LOCKED) \
                          UPDATE leads l SET state = $3, pool_id = COALESCE($4, l.pool_id), \
                            pooled_at = CASE WHEN $4::text IS NULL THEN l.pooled_at ELSE $5 END, \
                            updated_at = $5 \
-                         FROM due WHERE l.id = due.id RETURNING l.*, due.old_state",
+                         FROM due WHERE l.id = due.id RETURNING l.*, due.old_state, due.resume_at",
                         "$9, $6, $7, pool_id, NULL, $5, false",
                         s.pool.as_str(),
                         cutoff,
@@ -279,7 +307,9 @@ impl JobTx {
                         actor,
                         s.reason.as_str(),
                         batch,
-                        step.kind.as_str()
+                        step.kind.as_str(),
+                        after.map(|(at, _)| at),
+                        after.map(|(_, id)| id)
                     )
                 ),
             });
@@ -607,16 +637,21 @@ impl JobTx {
         Ok(in_batches!(
             self.tx,
             batch,
-            transition!(ids:
-                "WITH due AS (SELECT id FROM leads WHERE pool_id = $1 AND state = 'scheduled' \
+            after => transition!(resuming:
+                "WITH due AS (SELECT id, received_at AS resume_at FROM leads \
+                   WHERE pool_id = $1 AND state = 'scheduled' \
+                     AND (received_at, id) > (COALESCE($5, '-infinity'::timestamptz), \
+                       COALESCE($6, '00000000-0000-0000-0000-000000000000'::uuid)) \
                    ORDER BY received_at, id LIMIT $4 FOR UPDATE SKIP LOCKED) \
                  UPDATE leads l SET state = 'available', pooled_at = $2, updated_at = $2 FROM due \
-                 WHERE l.id = due.id RETURNING l.*, 'scheduled'::text AS old_state",
+                 WHERE l.id = due.id RETURNING l.*, 'scheduled'::text AS old_state, due.resume_at",
                 "'lead.resumed', $3, 'backpressure lifted: source resumed', pool_id, NULL, $2, false",
                 pool.as_str(),
                 now,
                 actor,
-                batch
+                batch,
+                after.map(|(at, _)| at),
+                after.map(|(_, id)| id)
             )
         ))
     }
@@ -634,12 +669,15 @@ impl JobTx {
         Ok(in_batches!(
             self.tx,
             batch,
-            transition!(ids:
-                "WITH due AS (SELECT id FROM leads WHERE pool_id = $1 AND state = 'available' \
-                   AND lower(source) = ANY($2) AND pooled_at >= $3 ORDER BY pooled_at, id LIMIT $6 \
-                   FOR UPDATE SKIP LOCKED) \
+            after => transition!(resuming:
+                "WITH due AS (SELECT id, pooled_at AS resume_at FROM leads \
+                   WHERE pool_id = $1 AND state = 'available' \
+                   AND lower(source) = ANY($2) AND pooled_at >= $3 \
+                   AND (pooled_at, id) > (COALESCE($7, '-infinity'::timestamptz), \
+                     COALESCE($8, '00000000-0000-0000-0000-000000000000'::uuid)) \
+                   ORDER BY pooled_at, id LIMIT $6 FOR UPDATE SKIP LOCKED) \
                  UPDATE leads l SET state = 'scheduled', updated_at = $4 FROM due \
-                 WHERE l.id = due.id RETURNING l.*, 'available'::text AS old_state",
+                 WHERE l.id = due.id RETURNING l.*, 'available'::text AS old_state, due.resume_at",
                 "'lead.held', $5, format('backpressure: pool critical, source %s paused', source), \
                  pool_id, NULL, $4, false",
                 pool.as_str(),
@@ -647,7 +685,9 @@ impl JobTx {
                 since,
                 now,
                 actor,
-                batch
+                batch,
+                after.map(|(at, _)| at),
+                after.map(|(_, id)| id)
             )
         ))
     }
