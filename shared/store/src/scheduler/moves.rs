@@ -22,7 +22,8 @@ use crate::rows;
 /// `$query` reads from `after` (`None` at first: from the start). A lead a batch moved keeps its
 /// entry in that index until the run commits (dead to the run, but only vacuum removes it), so a
 /// scan from the start would step over every lead moved so far: each batch slower than the one
-/// before (docs/benchmarks.md, "Scheduler jobs").
+/// before (docs/benchmarks.md, "Scheduler jobs"). A lead that someone else held locked as its
+/// batch passed it (`SKIP LOCKED`) is left for the next run.
 macro_rules! in_batches {
     ($tx:expr, $batch:expr, $after:ident => $query:expr) => {{
         let mut moved: Vec<LeadId> = Vec::new();
