@@ -19,7 +19,7 @@ use crate::rows;
 ///
 /// With `after =>`, the move walks an ordered index scan (`transition!(resuming: …)`) and each
 /// batch starts after the (`resume_at`, `id`) of the last lead the batch before it moved, which
-/// `$query` reads from `after` (`None` at first: from the start). A lead a batch moved keeps its
+/// `$query` reads from `after` (a [`ScanPosition`]). A lead a batch moved keeps its
 /// entry in that index until the run commits (dead to the run, but only vacuum removes it), so a
 /// scan from the start would step over every lead moved so far: each batch slower than the one
 /// before (docs/benchmarks.md, "Scheduler jobs"). A lead that someone else held locked as its
@@ -27,11 +27,16 @@ use crate::rows;
 macro_rules! in_batches {
     ($tx:expr, $batch:expr, $after:ident => $query:expr) => {{
         let mut moved: Vec<LeadId> = Vec::new();
-        let mut $after: Option<(DateTime<Utc>, Uuid)> = None;
+        let mut $after = ScanPosition::default();
         loop {
             let rows = $query.fetch_all(&mut *$tx).await.map_err(db_error)?;
             let done = (rows.len() as i64) < $batch;
-            $after = rows.iter().map(|r| (r.resume_at, r.id)).max().or($after);
+            if let Some((at, id)) = rows.iter().map(|r| (r.resume_at, r.id)).max() {
+                $after = ScanPosition {
+                    at: Some(at),
+                    id: Some(id),
+                };
+            }
             moved.extend(rows.into_iter().map(|r| LeadId(r.id)));
             if done {
                 break moved;
@@ -49,6 +54,14 @@ macro_rules! in_batches {
             }
         }
     }};
+}
+
+/// Where a batched move's ordered scan resumes: after the lead with this scan key and id, the
+/// last one the batch before moved; both `None` before the first batch (from the start).
+#[derive(Debug, Clone, Copy, Default)]
+struct ScanPosition {
+    at: Option<DateTime<Utc>>,
+    id: Option<Uuid>,
 }
 
 /// A timed pool's release as of now: leads received at or before `released_at` (its latest
@@ -184,8 +197,8 @@ impl JobTx {
                     now,
                     actor,
                     batch,
-                    after.map(|(at, _)| at),
-                    after.map(|(_, id)| id)
+                    after.at,
+                    after.id
                 )
             ));
         }
@@ -237,8 +250,8 @@ impl JobTx {
                 actor,
                 batch,
                 &off_duty as &[&str],
-                after.map(|(at, _)| at),
-                after.map(|(_, id)| id)
+                after.at,
+                after.id
             )
         ))
     }
@@ -281,8 +294,8 @@ impl JobTx {
                         s.reason.as_str(),
                         batch,
                         step.kind.as_str(),
-                        after.map(|(at, _)| at),
-                        after.map(|(_, id)| id)
+                        after.at,
+                        after.id
                     )
                 ),
                 AgeFrom::UnclaimedByPoolAge => in_batches!(
@@ -309,8 +322,8 @@ impl JobTx {
                         s.reason.as_str(),
                         batch,
                         step.kind.as_str(),
-                        after.map(|(at, _)| at),
-                        after.map(|(_, id)| id)
+                        after.at,
+                        after.id
                     )
                 ),
             });
@@ -651,8 +664,8 @@ impl JobTx {
                 now,
                 actor,
                 batch,
-                after.map(|(at, _)| at),
-                after.map(|(_, id)| id)
+                after.at,
+                after.id
             )
         ))
     }
@@ -687,8 +700,8 @@ impl JobTx {
                 now,
                 actor,
                 batch,
-                after.map(|(at, _)| at),
-                after.map(|(_, id)| id)
+                after.at,
+                after.id
             )
         ))
     }
