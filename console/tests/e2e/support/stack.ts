@@ -92,6 +92,16 @@ export async function freePorts(n: number): Promise<number[]> {
 /** Thrown by a `waitFor` check to stop waiting at once (a process died). */
 export class Fatal extends Error {}
 class StartFailed extends Fatal {}
+/**
+ * A process could not listen on the port it was given: another process took the port between
+ * `freePorts` releasing it and the service binding it (a stack starting beside, or a client's
+ * outgoing connection). Starting again on fresh ports is the remedy.
+ */
+class PortTaken extends StartFailed {}
+const PORT_TAKEN = /Address already in use/;
+
+/** How many times a stack is started on fresh ports when one of its ports was taken. */
+const START_ATTEMPTS = 3;
 
 /** Polls `check` until it returns a value; fails after `timeoutMs` saying what it waited for. */
 export async function waitFor<T>(what: string, timeoutMs: number, check: () => Promise<T | undefined>, everyMs = 200): Promise<T> {
@@ -110,6 +120,26 @@ export async function waitFor<T>(what: string, timeoutMs: number, check: () => P
     }
     await new Promise((r) => setTimeout(r, everyMs));
   }
+}
+
+/**
+ * Writes `child`'s stdout and stderr to `file`. Resolves once the child has closed both and
+ * everything is in the file: a process that dies at start-up writes its reason last, and the
+ * log is read only after that.
+ */
+function logTo(child: ChildProcess, file: string): Promise<void> {
+  const log = createWriteStream(file);
+  // Not ended by either stream: the first to close would cut off what the other still has.
+  child.stdout!.pipe(log, { end: false });
+  child.stderr!.pipe(log, { end: false });
+  child.once("close", () => log.end());
+  return new Promise((ok) => log.once("close", () => ok()));
+}
+
+/** The error for a process that exited during start-up, with the end of its log. */
+function startFailed(what: string, code: number | string | null, log: string): StartFailed {
+  const message = `${what} exited ${code} during start-up:\n${log}`;
+  return PORT_TAKEN.test(log) ? new PortTaken(message) : new StartFailed(message);
 }
 
 function tail(file: string, lines = 30): string {
@@ -178,6 +208,17 @@ function stopChild(child: ChildProcess, timeoutMs = 10_000): Promise<void> {
 }
 
 export async function startStack(options: StackOptions): Promise<Stack> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startStackOnce(options);
+    } catch (err) {
+      if (!(err instanceof PortTaken) || attempt === START_ATTEMPTS) throw err;
+      console.warn(`starting the stack again on fresh ports: ${err.message}`);
+    }
+  }
+}
+
+async function startStackOnce(options: StackOptions): Promise<Stack> {
   installExitHook();
   for (const binary of [...BINARIES, "migrate"]) {
     const file = join(BIN_DIR, `leadpool-${binary}`);
@@ -267,13 +308,12 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         env: migrateEnv(common("routing")),
         stdio: ["ignore", "pipe", "pipe"],
       });
-      const log = createWriteStream(migrateLog);
-      migrate.stdout.pipe(log);
-      migrate.stderr.pipe(log);
+      const logged = logTo(migrate, migrateLog);
       const timer = setTimeout(() => migrate.kill("SIGKILL"), 60_000);
       migrate.once("error", fail);
-      migrate.once("exit", (code, signal) => {
+      migrate.once("exit", async (code, signal) => {
         clearTimeout(timer);
+        await logged;
         if (code === 0) ok();
         else fail(new Error(`leadpool-migrate exited ${code ?? signal}:\n${tail(migrateLog)}`));
       });
@@ -283,20 +323,19 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     const spawnService = (binary: Binary) => {
       const logFile = join(logDir, `${binary}.log`);
       const child = spawn(join(BIN_DIR, `leadpool-${binary}`), [], { env: env[binary], stdio: ["ignore", "pipe", "pipe"] });
-      const log = createWriteStream(logFile);
-      child.stdout!.pipe(log);
-      child.stderr!.pipe(log);
+      const logged = logTo(child, logFile);
       children.add(child);
       processes.push(child);
-      return { child, logFile };
+      return { child, logFile, logged };
     };
     const started = BINARIES.map((binary) => ({ binary, ...spawnService(binary) }));
     await Promise.all(
-      started.map(({ binary, child, logFile }) => {
+      started.map(({ binary, child, logFile, logged }) => {
         const health = createClient(Health, createGrpcWebTransport({ baseUrl: `http://${grpc[binary]}` }));
         return waitFor(`leadpool-${binary} to report ${READINESS[binary]} SERVING on ${grpc[binary]}`, 30_000, async () => {
           if (child.exitCode !== null || child.signalCode !== null) {
-            throw new StartFailed(`leadpool-${binary} exited ${child.exitCode ?? child.signalCode} during start-up:\n${tail(logFile)}`);
+            await logged;
+            throw startFailed(`leadpool-${binary}`, child.exitCode ?? child.signalCode, tail(logFile));
           }
           const answer = await health.check({ service: READINESS[binary] }, { timeoutMs: 1000 });
           return answer.status === HealthCheckResponse_ServingStatus.SERVING ? true : undefined;
@@ -334,14 +373,15 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     const nginx = spawn(process.env.NGINX ?? "nginx", ["-p", proxyDir, "-c", join(proxyDir, "nginx.conf"), "-g", "daemon off;"], {
       stdio: ["ignore", "pipe", "pipe"],
     });
-    const nginxOut = createWriteStream(nginxLog);
-    nginx.stdout.pipe(nginxOut);
-    nginx.stderr.pipe(nginxOut);
+    const nginxLogged = logTo(nginx, nginxLog);
     children.add(nginx);
     processes.push(nginx);
     const url = `http://127.0.0.1:${proxyPort}`;
     await waitFor(`nginx to serve the console at ${url}`, 15_000, async () => {
-      if (nginx.exitCode !== null) throw new StartFailed(`nginx exited ${nginx.exitCode}: ${tail(nginxLog)} ${tail(join(proxyDir, "error.log"))}`);
+      if (nginx.exitCode !== null) {
+        await nginxLogged;
+        throw startFailed("nginx", nginx.exitCode, `${tail(nginxLog)}\n${tail(join(proxyDir, "error.log"))}`);
+      }
       const response = await fetch(`${url}/config.json`);
       return response.ok ? true : undefined;
     });
