@@ -376,6 +376,98 @@ async fn webhooks_survive_the_deliverer_dying_mid_batch_and_keep_each_leads_orde
     }
 }
 
+/// A scheduler told to stop while it takes a batch of deliveries does not keep the batch under
+/// its lease (and every later event of those leads behind it) until the lease ends: it hands
+/// the batch back, due at once; and once it has stopped, it takes nothing more.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scheduler_stopping_as_it_takes_deliveries_hands_them_back() {
+    let env = TestEnv::new().await;
+    let routing = env.start_routing(env.routing_config()).await;
+    let intake = env
+        .start_intake(env.intake_config(&routing.endpoint()))
+        .await;
+    let scheduler = env.start_scheduler(env.scheduler_config()).await;
+    let receiver = WebhookReceiver::start().await;
+    subscribe(&mut events_client(&scheduler).await, &receiver, &[]).await;
+    apply_policy(
+        &mut RoutingServiceClient::new(channel(routing.addr).await),
+        POLICY,
+    )
+    .await;
+
+    // The lead's first event is refused once: it waits for its retry, on a clock that stands.
+    receiver.set_mode(Mode::Refuse);
+    let lead = submit(
+        &mut IntakeServiceClient::new(channel(intake.addr).await),
+        "handed-back",
+        50,
+    )
+    .await;
+    let lead_id = lead.name.trim_start_matches("leads/").to_owned();
+    let pool = env.db.store().pool().clone();
+    let attempted = || async {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT count(*) FROM webhook_deliveries WHERE lead_id = $1::uuid AND attempts > 0",
+        )
+        .bind(&lead_id)
+        .fetch_one(&pool)
+        .await
+        .unwrap()
+    };
+    while attempted().await == 0 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // The deliverer's next round is held before it takes anything, and the retry comes due.
+    let mut lock = pool.begin().await.unwrap();
+    sqlx::query("LOCK TABLE webhook_subscriptions IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut *lock)
+        .await
+        .unwrap();
+    loop {
+        let held: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
+             AND wait_event_type = 'Lock' AND query ILIKE '%webhook_subscriptions%'",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        if held > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    env.clock.advance(chrono::Duration::hours(1));
+    receiver.set_mode(Mode::Accept);
+    // Told to stop while held; then its round goes on and takes the lead's first event.
+    let stopped = scheduler.stop();
+    lock.commit().await.unwrap();
+    stopped.await.unwrap();
+
+    let deliveries: Vec<(String, DateTime<Utc>)> = sqlx::query_as(
+        "SELECT state, next_attempt_at FROM webhook_deliveries WHERE lead_id = $1::uuid",
+    )
+    .bind(&lead_id)
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    // Its first event was taken and handed back — before the scheduler stopped — due now; its
+    // later ones wait behind it, due since they were made. None is leased into the future.
+    assert!(deliveries.len() >= 2, "{deliveries:?}");
+    for (state, due) in &deliveries {
+        assert_eq!(state, "pending", "not sent");
+        assert!(*due <= env.clock.now(), "due at once, not leased: {due}");
+    }
+    let handed_back = deliveries
+        .iter()
+        .filter(|(_, due)| *due == env.clock.now())
+        .count();
+    assert_eq!(handed_back, 1, "{deliveries:?}");
+    assert!(receiver.accepted().iter().all(|e| e.subject != lead.name));
+    for service in [intake, routing] {
+        service.stop().await.unwrap();
+    }
+}
+
 #[tokio::test]
 async fn a_hanging_endpoint_holds_up_only_itself() {
     let cluster = Cluster::start().await;

@@ -65,20 +65,25 @@ impl Application {
     }
 
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), StartupError> {
-        let schedule = self
-            .runner
-            .config
-            .enabled
-            .then(|| tokio::spawn(self.runner.clone().run_schedule(shutdown.clone())));
+        // The loops working beside the server: each ends at its next tick after `shutdown`.
+        let mut background = Vec::new();
+        if self.runner.config.enabled {
+            background.push(tokio::spawn(
+                self.runner.clone().run_schedule(shutdown.clone()),
+            ));
+        }
         if self.gauges {
-            tokio::spawn(refresh_gauges(self.runner.clone(), shutdown.clone()));
+            background.push(tokio::spawn(refresh_gauges(
+                self.runner.clone(),
+                shutdown.clone(),
+            )));
         }
         let store = self.runner.store.clone();
         let readiness = readiness(move || {
             let store = store.clone();
             async move { store.is_reachable().await }
         });
-        let events = self.start_events(&shutdown);
+        let events = self.start_events(&shutdown, &mut background);
         let audit = AuditLog::new(self.runner.store.clone(), self.runner.clock.clone());
         let routes = Routes::new(SchedulerServiceServer::new(api::SchedulerApi::new(
             core::Scheduler::new(self.runner),
@@ -98,43 +103,48 @@ impl Application {
             .server
             .serve(SERVICES, routes, self.auth, readiness, shutdown)
             .await;
-        if let Some(schedule) = schedule {
-            // The loop stops at its next tick; a run in progress finishes or rolls back whole.
-            let _ = schedule.await;
+        // Stopped means nothing of this process still works on the database: a job run in
+        // progress finishes or rolls back whole, a delivery batch just taken is handed back.
+        for task in background {
+            let _ = task.await;
         }
         served.map_err(Into::into)
     }
 }
 
 impl Application {
-    /// The event stream's background work (where enabled) and its core: closing epochs,
-    /// delivering webhooks, and waking live streams when an epoch closes.
-    fn start_events(&self, shutdown: &CancellationToken) -> events::Events {
+    /// The event stream's background work (where enabled, added to `background`) and its
+    /// core: closing epochs, delivering webhooks, and waking live streams when an epoch closes.
+    fn start_events(
+        &self,
+        shutdown: &CancellationToken,
+        background: &mut Vec<tokio::task::JoinHandle<()>>,
+    ) -> events::Events {
         let (store, clock, config) = (
             self.runner.store.clone(),
             self.runner.clock.clone(),
             self.events.clone(),
         );
         if config.enabled {
-            tokio::spawn(events::close_epochs(
+            background.push(tokio::spawn(events::close_epochs(
                 store.clone(),
                 config.epoch_interval,
                 shutdown.clone(),
-            ));
-            tokio::spawn(events::webhooks::run(
+            )));
+            background.push(tokio::spawn(events::webhooks::run(
                 store.clone(),
                 clock.clone(),
                 config.clone(),
                 shutdown.clone(),
-            ));
+            )));
         }
         let (head, watching) = tokio::sync::watch::channel(0);
-        tokio::spawn(events::watch_head(
+        background.push(tokio::spawn(events::watch_head(
             store.clone(),
             head,
             config.watch_interval,
             shutdown.clone(),
-        ));
+        )));
         let reader = events::EventReader::new(store.clone(), watching);
         events::Events::new(store, self.runner.policy.clone(), clock, reader, config)
     }

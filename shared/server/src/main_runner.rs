@@ -145,11 +145,14 @@ impl RunningService {
         format!("http://{}", self.addr)
     }
 
-    /// Shuts the service down the way SIGTERM does and waits until it has stopped.
-    pub async fn stop(self) -> Result<(), StartupError> {
+    /// Shuts the service down the way SIGTERM does — signalled at the call, before the future
+    /// is first polled — and waits until it has stopped.
+    pub fn stop(self) -> impl Future<Output = Result<(), StartupError>> {
         self.shutdown.cancel();
-        self.task
-            .await
-            .map_err(|e| StartupError::Other(format!("service task failed: {e}")))?
+        async move {
+            self.task
+                .await
+                .map_err(|e| StartupError::Other(format!("service task failed: {e}")))?
+        }
     }
 }

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
-use leadpool_domain::Clock;
+use leadpool_domain::{Clock, EventCursor};
 use leadpool_server::CancellationToken;
 use leadpool_store::{Delivery, DeliveryOutcome, Store};
 use leadpool_telemetry::metrics;
@@ -69,6 +69,7 @@ pub async fn run(
     let mut housekeeping = Instant::now();
     loop {
         tokio::select! {
+            biased;
             () = shutdown.cancelled() => return,
             _ = ticker.tick() => {}
         }
@@ -80,6 +81,8 @@ pub async fn run(
             tracing::warn!(error = %err, "events not turned into deliveries; trying again");
         }
         match deliverer.take_due().await {
+            // Stopping came while the batch was taken: it is not sent here.
+            Ok(batches) if shutdown.is_cancelled() => deliverer.hand_back(batches).await,
             Ok(batches) => {
                 for (subscription, batch) in batches {
                     tokio::spawn(
@@ -127,6 +130,25 @@ impl Deliverer {
         }
         self.busy().extend(batches.keys().copied());
         Ok(batches)
+    }
+
+    /// Makes a taken batch due again at once, for another replica (or this one's successor)
+    /// to send, instead of leaving it to its lease — and the later events of its leads behind it.
+    async fn hand_back(&self, batches: BTreeMap<Uuid, Vec<Delivery>>) {
+        let taken: Vec<(Uuid, EventCursor)> = batches
+            .values()
+            .flatten()
+            .map(|delivery| (delivery.subscription, delivery.cursor))
+            .collect();
+        if let Err(err) = self
+            .store
+            .hand_back_deliveries(&taken, self.clock.now())
+            .await
+        {
+            tracing::warn!(error = %err, "deliveries not handed back; sent once their lease ends");
+        }
+        self.busy()
+            .retain(|subscription| !batches.contains_key(subscription));
     }
 
     fn busy(&self) -> std::sync::MutexGuard<'_, HashSet<Uuid>> {

@@ -416,6 +416,32 @@ impl Store {
         Ok(())
     }
 
+    /// Makes deliveries taken under a lease due at `now`, not attempted: a worker that stops
+    /// before sending what it took hands it back rather than leave it to its lease.
+    pub async fn hand_back_deliveries(
+        &self,
+        taken: &[(Uuid, EventCursor)],
+        now: DateTime<Utc>,
+    ) -> Result<(), Error> {
+        let subscriptions: Vec<Uuid> = taken.iter().map(|(s, _)| *s).collect();
+        let epochs: Vec<i64> = taken.iter().map(|(_, c)| c.epoch).collect();
+        let event_ids: Vec<i64> = taken.iter().map(|(_, c)| c.id).collect();
+        sqlx::query!(
+            "UPDATE webhook_deliveries d SET next_attempt_at = $4 \
+             FROM unnest($1::uuid[], $2::bigint[], $3::bigint[]) AS t (subscription_id, epoch, event_id) \
+             WHERE (d.subscription_id, d.epoch, d.event_id) = (t.subscription_id, t.epoch, t.event_id) \
+               AND d.state = 'pending'",
+            &subscriptions,
+            &epochs,
+            &event_ids,
+            now
+        )
+        .execute(&self.pool)
+        .await
+        .map_err(db_error)?;
+        Ok(())
+    }
+
     /// Deliveries of `subscription` (or all) in `state` (or any), newest first: those listed
     /// after `before` (the last one of the page before) if given.
     pub async fn deliveries(
