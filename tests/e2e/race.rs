@@ -1,18 +1,26 @@
 //! Many reps racing for the same leads through two claim-service instances: no lead may ever
-//! be given to two reps, every win is in the history exactly once, and the pool adds up.
+//! be given to two reps, every win is in the history exactly once, and the pool adds up. And
+//! reps claiming while the weekly cleanup rejects duplicates: a lead won is never rejected.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use futures::future::join_all;
 use leadpool_auth::Role;
+use leadpool_domain::Clock;
 use leadpool_domain::LeadId;
-use leadpool_e2e::{TestEnv, add_rep, channel, create_pool, rep, submit};
+use leadpool_e2e::{
+    Cluster, TestEnv, add_rep, apply_policy, channel, create_pool, lead_request, rep, submit,
+};
 use leadpool_proto::v1;
 use leadpool_proto::v1::claim_service_client::ClaimServiceClient;
 use leadpool_proto::v1::intake_service_client::IntakeServiceClient;
 use leadpool_proto::v1::routing_service_client::RoutingServiceClient;
 use leadpool_testing::authed;
 use tonic::Code;
+
+use crate::jobs::run_job;
 
 const LEADS: usize = 120;
 const CLAIMERS: usize = 32;
@@ -176,4 +184,171 @@ async fn racing_claimers_on_two_instances_never_win_the_same_lead() {
     for service in [claim_a, claim_b, intake, routing] {
         service.stop().await.unwrap();
     }
+}
+
+const PAIRS: usize = 300;
+const CLEANUP_CLAIMERS: usize = 16;
+/// Leads in a pool nobody claims from here: the cleanup reads them too, which gives the
+/// claims time to commit while it decides.
+const BACKLOG: usize = 20_000;
+
+/// A pool to claim from and one that holds the backlog; leads are duplicates when they match
+/// on `match_on`; reps whose limits let each claim every lead of the race.
+fn cleanup_race_policy(match_on: &str) -> String {
+    let reps: String = (0..CLEANUP_CLAIMERS)
+        .map(|i| {
+            format!(
+                "  - {{ id: rep-{i}, role: sdr, limits: {{ perDay: 1000, perHour: 1000, activeLeads: 1000 }} }}\n"
+            )
+        })
+        .collect();
+    format!(
+        "apiVersion: leadpool.dev/v1\nkind: Policy\nreps:\n{reps}\
+         pools: [{{ id: inbound, type: open }}, {{ id: backlog, type: open }}]\n\
+         routing: {{ rules: [{{ name: backlog, match: {{ regions: [backlog] }}, pool: backlog }}], \
+         default: {{ pool: inbound }} }}\n\
+         duplicates: {{ matchOn: [{match_on}] }}\n"
+    )
+}
+
+/// Claims from the pool until it is empty once the cleanup is `done` (while it runs, the leads
+/// it holds are not offered): what this rep won. Counts every win in `won`.
+async fn claim_until_empty(
+    mut claim: ClaimServiceClient<tonic::transport::Channel>,
+    me: String,
+    won: Arc<AtomicUsize>,
+    done: Arc<AtomicBool>,
+) -> Wins {
+    let token = rep(&me);
+    let mut wins = Wins::new();
+    loop {
+        let finished = done.load(Ordering::SeqCst);
+        let next = claim
+            .claim_next(authed(
+                &token,
+                v1::ClaimNextRequest {
+                    pool: "pools/inbound".into(),
+                },
+            ))
+            .await;
+        match next {
+            Ok(answer) => {
+                wins.push((answer.into_inner().lead.unwrap().name, me.clone()));
+                won.fetch_add(1, Ordering::SeqCst);
+            }
+            Err(status) if status.code() == Code::FailedPrecondition && finished => return wins,
+            Err(status) if status.code() == Code::FailedPrecondition => {
+                tokio::task::yield_now().await;
+            }
+            Err(status) => panic!("{status:?}"),
+        }
+    }
+}
+
+/// The weekly cleanup rejects unowned duplicates while reps claim from the same pool: a lead a
+/// rep won while the cleanup ran stays hers. (The cleanup decides what is a duplicate from a
+/// snapshot; a lead claimed after it must not be rejected when the cleanup locks it.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_weekly_cleanup_rejects_no_lead_a_rep_claimed_while_it_ran() {
+    let cluster = Cluster::start().await;
+    let mut routing = cluster.routing().await;
+    // Leads that share an email come in while only companies count as duplicates ...
+    apply_policy(&mut routing, &cleanup_race_policy("company")).await;
+    let rows: Vec<v1::ImportRow> = (0..PAIRS * 2 + BACKLOG)
+        .map(|i| {
+            let mut lead = lead_request(&format!("cleanup-{i}"), 50);
+            lead.idempotency_key = String::new();
+            // Pairs side by side: ids follow arrival, so the second of each pair is the
+            // duplicate, and the claims (by id among equal leads) reach duplicates at once.
+            if i < PAIRS * 2 {
+                lead.contact.as_mut().unwrap().email = format!("person-{}@example.com", i / 2);
+            } else {
+                lead.region = "backlog".into();
+            }
+            v1::ImportRow {
+                row_number: i as i64,
+                lead: Some(lead),
+            }
+        })
+        .collect();
+    let messages: Vec<v1::ImportLeadsRequest> = rows
+        .chunks(1_000)
+        .map(|chunk| v1::ImportLeadsRequest {
+            import_id: "before-email-checks".into(),
+            rows: chunk.to_vec(),
+        })
+        .collect();
+    let imported = cluster
+        .intake()
+        .await
+        .import_leads(authed(
+            &leadpool_testing::token("users/ops", &[Role::Admin]),
+            tokio_stream::iter(messages),
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        imported.accepted as usize,
+        PAIRS * 2 + BACKLOG,
+        "{imported:?}"
+    );
+    // ... and then emails count too: the weekly cleanup rejects one lead of each pair.
+    apply_policy(&mut routing, &cleanup_race_policy("email")).await;
+
+    let (won, done) = (
+        Arc::new(AtomicUsize::new(0)),
+        Arc::new(AtomicBool::new(false)),
+    );
+    let claimers: Vec<_> = (0..CLEANUP_CLAIMERS)
+        .map(|i| {
+            let (claim, won, done) = (cluster.claim.addr, won.clone(), done.clone());
+            tokio::spawn(async move {
+                let client = ClaimServiceClient::new(channel(claim).await);
+                claim_until_empty(client, format!("rep-{i}"), won, done).await
+            })
+        })
+        .collect();
+    // The cleanup starts while the reps are claiming at full speed.
+    while won.load(Ordering::SeqCst) < CLEANUP_CLAIMERS {
+        tokio::task::yield_now().await;
+    }
+    let cleanup = run_job(&cluster, "weekly-cleanup", cluster.env.clock.now()).await;
+    done.store(true, Ordering::SeqCst);
+    let wins: Wins = join_all(claimers)
+        .await
+        .into_iter()
+        .flat_map(|joined| joined.expect("claimer did not panic"))
+        .collect();
+
+    let store = cluster.env.db.store();
+    let rejected: HashSet<String> = cleanup.leads.iter().cloned().collect();
+    for (lead, rep) in &wins {
+        assert!(
+            !rejected.contains(lead),
+            "{lead}, claimed by {rep}, was rejected"
+        );
+        let now = store
+            .get_lead(LeadId::from_name(lead, "name").unwrap())
+            .await
+            .unwrap();
+        assert_eq!(
+            (now.state, now.owner.map(|o| o.as_str().to_owned())),
+            (leadpool_domain::LeadState::Claimed, Some(rep.clone())),
+            "{lead} stays with the rep who won it"
+        );
+    }
+    // Every lead was won or rejected, never both; each rejection is of an unowned lead.
+    assert_eq!(wins.len() + rejected.len(), PAIRS * 2);
+    let rejections: Vec<(String,)> =
+        sqlx::query_as("SELECT from_state FROM lead_events WHERE to_state = 'rejected'")
+            .fetch_all(store.pool())
+            .await
+            .unwrap();
+    assert_eq!(rejections.len(), rejected.len());
+    assert!(
+        rejections.iter().all(|(from,)| from == "available"),
+        "{rejections:?}"
+    );
+    cluster.stop().await;
 }

@@ -531,6 +531,9 @@ impl JobTx {
 
     /// S5 weekly: among leads that are still live, every unowned lead (available, scheduled or
     /// escalated) that duplicates an earlier one is rejected, naming the lead it duplicates.
+    /// Which leads are duplicates is read from the statement's snapshot; whether one is still
+    /// unowned is checked on the row it locks (`l.state`, checked again on the newest version
+    /// of a row changed since), so a lead a rep claimed meanwhile stays hers.
     pub async fn reject_duplicates(
         &mut self,
         key: DuplicateKey,
@@ -549,7 +552,7 @@ impl JobTx {
                          AND state IN ('scheduled', 'available', 'escalated', 'claimed', 'assigned', 'contacted')), \
                      due AS (SELECT l.id, l.state AS old_state, live.original FROM live \
                        JOIN leads l ON l.id = live.id \
-                       WHERE live.id <> live.original AND live.state IN ('available', 'scheduled', 'escalated') \
+                       WHERE live.id <> live.original AND l.state IN ('available', 'scheduled', 'escalated') \
                        ORDER BY l.id LIMIT $3 FOR UPDATE OF l SKIP LOCKED) \
                      UPDATE leads l SET state = 'rejected', duplicate_of = due.original, \
                        rejection_reason = 'duplicate of leads/' || due.original, updated_at = $1 \
@@ -572,7 +575,7 @@ impl JobTx {
                          AND state IN ('scheduled', 'available', 'escalated', 'claimed', 'assigned', 'contacted')), \
                      due AS (SELECT l.id, l.state AS old_state, live.original FROM live \
                        JOIN leads l ON l.id = live.id \
-                       WHERE live.id <> live.original AND live.state IN ('available', 'scheduled', 'escalated') \
+                       WHERE live.id <> live.original AND l.state IN ('available', 'scheduled', 'escalated') \
                        ORDER BY l.id LIMIT $3 FOR UPDATE OF l SKIP LOCKED) \
                      UPDATE leads l SET state = 'rejected', duplicate_of = due.original, \
                        rejection_reason = 'duplicate of leads/' || due.original, updated_at = $1 \
