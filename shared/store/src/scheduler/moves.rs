@@ -17,8 +17,7 @@ use crate::rows;
 /// Runs a move returning the ids it changed (its batch size a parameter) until a batch comes back
 /// short; evaluates to every id moved.
 ///
-/// With `after =>`, the move walks an ordered index scan (`transition!(resuming: …)`) and each
-/// batch starts after the (`resume_at`, `id`) of the last lead the batch before it moved, which
+/// The move walks an ordered index scan (`transition!(resuming: …)`) and each batch starts after the (`resume_at`, `id`) of the last lead the batch before it moved, which
 /// `$query` reads from `after` (a [`ScanPosition`]). A lead a batch moved keeps its
 /// entry in that index until the run commits (dead to the run, but only vacuum removes it), so a
 /// scan from the start would step over every lead moved so far: each batch slower than the one
@@ -43,17 +42,6 @@ macro_rules! in_batches {
             }
         }
     }};
-    ($tx:expr, $batch:expr, $query:expr) => {{
-        let mut moved: Vec<LeadId> = Vec::new();
-        loop {
-            let ids: Vec<Uuid> = $query.fetch_all(&mut *$tx).await.map_err(db_error)?;
-            let done = (ids.len() as i64) < $batch;
-            moved.extend(ids.into_iter().map(LeadId));
-            if done {
-                break moved;
-            }
-        }
-    }};
 }
 
 /// Where a batched move's ordered scan resumes: after the lead with this scan key and id, the
@@ -62,6 +50,12 @@ macro_rules! in_batches {
 struct ScanPosition {
     at: Option<DateTime<Utc>>,
     id: Option<Uuid>,
+}
+
+/// A live unowned lead that duplicates an earlier one, its `original`.
+struct DuplicatePair {
+    duplicate: Uuid,
+    original: Uuid,
 }
 
 /// A timed pool's release as of now: leads received at or before `released_at` (its latest
@@ -531,9 +525,10 @@ impl JobTx {
 
     /// S5 weekly: among leads that are still live, every unowned lead (available, scheduled or
     /// escalated) that duplicates an earlier one is rejected, naming the lead it duplicates.
-    /// Which leads are duplicates is read from the statement's snapshot; whether one is still
-    /// unowned is checked on the row it locks (`l.state`, checked again on the newest version
-    /// of a row changed since), so a lead a rep claimed meanwhile stays hers.
+    /// The duplicates are found once, over every live lead; they are then rejected in batches,
+    /// each checking on the row it locks that the lead is still unowned (Postgres checks again
+    /// on the newest version of a row changed since), so a lead a rep claimed meanwhile stays
+    /// hers, and one someone holds locked is left for the next run.
     pub async fn reject_duplicates(
         &mut self,
         key: DuplicateKey,
@@ -541,52 +536,63 @@ impl JobTx {
         actor: &str,
         batch: i64,
     ) -> Result<Vec<LeadId>, Error> {
-        Ok(match key {
-            DuplicateKey::Email => in_batches!(
-                self.tx,
-                batch,
-                transition!(ids:
-                    "WITH live AS (SELECT id, state, first_value(id) OVER \
-                         (PARTITION BY lower(c.email) ORDER BY received_at, id) AS original \
-                       FROM leads JOIN lead_contacts c USING (id) WHERE c.email <> '' \
-                         AND state IN ('scheduled', 'available', 'escalated', 'claimed', 'assigned', 'contacted')), \
-                     due AS (SELECT l.id, l.state AS old_state, live.original FROM live \
-                       JOIN leads l ON l.id = live.id \
-                       WHERE live.id <> live.original AND l.state IN ('available', 'scheduled', 'escalated') \
-                       ORDER BY l.id LIMIT $3 FOR UPDATE OF l SKIP LOCKED) \
-                     UPDATE leads l SET state = 'rejected', duplicate_of = due.original, \
-                       rejection_reason = 'duplicate of leads/' || due.original, updated_at = $1 \
-                     FROM due WHERE l.id = due.id RETURNING l.*, due.old_state",
-                    "'lead.rejected', $2, 'weekly cleanup: ' || rejection_reason, pool_id, NULL, $1, false",
-                    now,
-                    actor,
-                    batch
+        let pairs = match key {
+            DuplicateKey::Email => {
+                sqlx::query_as!(
+                    DuplicatePair,
+                    r#"SELECT id AS "duplicate!", original AS "original!" FROM (
+                         SELECT l.id, l.state, first_value(l.id) OVER
+                           (PARTITION BY lower(c.email) ORDER BY l.received_at, l.id) AS original
+                         FROM leads l JOIN lead_contacts c USING (id) WHERE c.email <> ''
+                           AND l.state IN ('scheduled', 'available', 'escalated', 'claimed', 'assigned', 'contacted')
+                       ) live
+                       WHERE id <> original AND state IN ('available', 'scheduled', 'escalated')"#
                 )
-            ),
-            DuplicateKey::Company => in_batches!(
-                self.tx,
-                batch,
-                transition!(ids:
-                    "WITH live AS (SELECT id, state, first_value(id) OVER \
-                         (PARTITION BY c.company_domain || '/' || lower(c.company) \
-                           ORDER BY received_at, id) AS original \
-                       FROM leads JOIN lead_contacts c USING (id) \
-                       WHERE c.company_domain <> '' AND c.company <> '' \
-                         AND state IN ('scheduled', 'available', 'escalated', 'claimed', 'assigned', 'contacted')), \
-                     due AS (SELECT l.id, l.state AS old_state, live.original FROM live \
-                       JOIN leads l ON l.id = live.id \
-                       WHERE live.id <> live.original AND l.state IN ('available', 'scheduled', 'escalated') \
-                       ORDER BY l.id LIMIT $3 FOR UPDATE OF l SKIP LOCKED) \
-                     UPDATE leads l SET state = 'rejected', duplicate_of = due.original, \
-                       rejection_reason = 'duplicate of leads/' || due.original, updated_at = $1 \
-                     FROM due WHERE l.id = due.id RETURNING l.*, due.old_state",
-                    "'lead.rejected', $2, 'weekly cleanup: ' || rejection_reason, pool_id, NULL, $1, false",
-                    now,
-                    actor,
-                    batch
+                .fetch_all(&mut *self.tx)
+                .await
+            }
+            DuplicateKey::Company => {
+                sqlx::query_as!(
+                    DuplicatePair,
+                    r#"SELECT id AS "duplicate!", original AS "original!" FROM (
+                         SELECT l.id, l.state, first_value(l.id) OVER
+                           (PARTITION BY c.company_domain || '/' || lower(c.company)
+                             ORDER BY l.received_at, l.id) AS original
+                         FROM leads l JOIN lead_contacts c USING (id)
+                         WHERE c.company_domain <> '' AND c.company <> ''
+                           AND l.state IN ('scheduled', 'available', 'escalated', 'claimed', 'assigned', 'contacted')
+                       ) live
+                       WHERE id <> original AND state IN ('available', 'scheduled', 'escalated')"#
                 )
-            ),
-        })
+                .fetch_all(&mut *self.tx)
+                .await
+            }
+        }
+        .map_err(db_error)?;
+        let mut rejected = Vec::new();
+        for chunk in pairs.chunks(usize::try_from(batch.max(1)).unwrap_or(usize::MAX)) {
+            let duplicates: Vec<Uuid> = chunk.iter().map(|p| p.duplicate).collect();
+            let originals: Vec<Uuid> = chunk.iter().map(|p| p.original).collect();
+            let ids = transition!(ids:
+                "WITH due AS (SELECT l.id, l.state AS old_state, p.original \
+                   FROM unnest($3::uuid[], $4::uuid[]) AS p (id, original) JOIN leads l ON l.id = p.id \
+                   WHERE l.state IN ('available', 'scheduled', 'escalated') \
+                   FOR UPDATE OF l SKIP LOCKED) \
+                 UPDATE leads l SET state = 'rejected', duplicate_of = due.original, \
+                   rejection_reason = 'duplicate of leads/' || due.original, updated_at = $1 \
+                 FROM due WHERE l.id = due.id RETURNING l.*, due.old_state",
+                "'lead.rejected', $2, 'weekly cleanup: ' || rejection_reason, pool_id, NULL, $1, false",
+                now,
+                actor,
+                &duplicates,
+                &originals
+            )
+            .fetch_all(&mut *self.tx)
+            .await
+            .map_err(db_error)?;
+            rejected.extend(ids.into_iter().map(LeadId));
+        }
+        Ok(rejected)
     }
 
     /// Available leads in `pool` right now.
