@@ -468,6 +468,86 @@ async fn a_scheduler_stopping_as_it_takes_deliveries_hands_them_back() {
     }
 }
 
+/// A scheduler stopping in the middle of a batch records the requests that went through (not
+/// sent again), hands back those it had not started (due at once), and leaves only the request
+/// under way to its lease.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scheduler_stopping_mid_batch_records_what_it_sent_and_hands_back_the_rest() {
+    let env = TestEnv::new().await;
+    let routing = env.start_routing(env.routing_config()).await;
+    let intake = env
+        .start_intake(env.intake_config(&routing.endpoint()))
+        .await;
+    let mut config = env.scheduler_config();
+    // One request at a time: which were sent, under way and not started follows from the order.
+    config.events.delivery_concurrency = 1;
+    let scheduler = env.start_scheduler(config).await;
+    let receiver = WebhookReceiver::start().await;
+    subscribe(
+        &mut events_client(&scheduler).await,
+        &receiver,
+        &["lead.received"],
+    )
+    .await;
+    apply_policy(
+        &mut RoutingServiceClient::new(channel(routing.addr).await),
+        POLICY,
+    )
+    .await;
+    // Five deliveries refused once each wait for their retry, on a clock that stands ...
+    receiver.set_mode(Mode::Refuse);
+    let mut intake_client = IntakeServiceClient::new(channel(intake.addr).await);
+    for n in 0..5 {
+        submit(&mut intake_client, &format!("mid-batch-{n}"), 50).await;
+    }
+    let pool = env.db.store().pool().clone();
+    let attempted = || async {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM webhook_deliveries WHERE attempts > 0")
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+    };
+    while attempted().await < 5 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // ... then come due together, as one batch: two go through, the third hangs.
+    receiver.set_mode(Mode::HoldAfter(2));
+    env.clock.advance(chrono::Duration::hours(1));
+    receiver
+        .wait_until(WAIT, "the third request hangs", |r| r.held() >= 1)
+        .await;
+    scheduler.stop().await.unwrap();
+
+    let now = env.clock.now();
+    let deliveries: Vec<(String, DateTime<Utc>)> =
+        sqlx::query_as("SELECT state, next_attempt_at FROM webhook_deliveries")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    let count = |state: &str, due: fn(DateTime<Utc>, DateTime<Utc>) -> bool| {
+        deliveries
+            .iter()
+            .filter(|(s, at)| s == state && due(*at, now))
+            .count()
+    };
+    assert_eq!(receiver.accepted().len(), 2);
+    assert_eq!(count("delivered", |_, _| true), 2, "{deliveries:?}");
+    assert_eq!(
+        count("pending", |at, now| at == now),
+        2,
+        "handed back: {deliveries:?}"
+    );
+    assert_eq!(
+        count("pending", |at, now| at > now),
+        1,
+        "under way: {deliveries:?}"
+    );
+    receiver.release();
+    for service in [intake, routing] {
+        service.stop().await.unwrap();
+    }
+}
+
 #[tokio::test]
 async fn a_hanging_endpoint_holds_up_only_itself() {
     let cluster = Cluster::start().await;

@@ -6,6 +6,7 @@
 //! exponential backoff and jitter until the retry period ends; then it is a dead letter.
 
 use std::collections::{BTreeMap, HashSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -14,6 +15,7 @@ use leadpool_domain::{Clock, EventCursor};
 use leadpool_server::CancellationToken;
 use leadpool_store::{Delivery, DeliveryOutcome, Store};
 use leadpool_telemetry::metrics;
+use tokio::task::JoinSet;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 use uuid::Uuid;
 
@@ -67,12 +69,15 @@ pub async fn run(
         busy: Mutex::default(),
     });
     let mut housekeeping = Instant::now();
+    // The batches being sent: awaited at shutdown, so each records what it sent first.
+    let mut sending = JoinSet::new();
     loop {
         tokio::select! {
             biased;
-            () = shutdown.cancelled() => return,
+            () = shutdown.cancelled() => break,
             _ = ticker.tick() => {}
         }
+        while sending.try_join_next().is_some() {}
         if housekeeping.elapsed() >= HOUSEKEEPING {
             housekeeping = Instant::now();
             deliverer.housekeeping().await;
@@ -82,10 +87,12 @@ pub async fn run(
         }
         match deliverer.take_due().await {
             // Stopping came while the batch was taken: it is not sent here.
-            Ok(batches) if shutdown.is_cancelled() => deliverer.hand_back(batches).await,
+            Ok(batches) if shutdown.is_cancelled() => {
+                deliverer.hand_back(batches.values().flatten()).await;
+            }
             Ok(batches) => {
                 for (subscription, batch) in batches {
-                    tokio::spawn(
+                    sending.spawn(
                         deliverer
                             .clone()
                             .send(subscription, batch, shutdown.clone()),
@@ -95,6 +102,7 @@ pub async fn run(
             Err(err) => tracing::warn!(error = %err, "webhook deliveries not taken; trying again"),
         }
     }
+    while sending.join_next().await.is_some() {}
 }
 
 impl Deliverer {
@@ -134,12 +142,14 @@ impl Deliverer {
 
     /// Makes a taken batch due again at once, for another replica (or this one's successor)
     /// to send, instead of leaving it to its lease — and the later events of its leads behind it.
-    async fn hand_back(&self, batches: BTreeMap<Uuid, Vec<Delivery>>) {
-        let taken: Vec<(Uuid, EventCursor)> = batches
-            .values()
-            .flatten()
+    async fn hand_back(&self, deliveries: impl IntoIterator<Item = &Delivery>) {
+        let taken: Vec<(Uuid, EventCursor)> = deliveries
+            .into_iter()
             .map(|delivery| (delivery.subscription, delivery.cursor))
             .collect();
+        if taken.is_empty() {
+            return;
+        }
         if let Err(err) = self
             .store
             .hand_back_deliveries(&taken, self.clock.now())
@@ -147,8 +157,6 @@ impl Deliverer {
         {
             tracing::warn!(error = %err, "deliveries not handed back; sent once their lease ends");
         }
-        self.busy()
-            .retain(|subscription| !batches.contains_key(subscription));
     }
 
     fn busy(&self) -> std::sync::MutexGuard<'_, HashSet<Uuid>> {
@@ -157,37 +165,52 @@ impl Deliverer {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Sends one subscription's batch (at most one event per lead), a few at a time.
+    /// Sends one subscription's batch (at most one event per lead), a few at a time, in order.
+    /// Told to stop, it records the attempts that finished, hands back the deliveries it had
+    /// not started, and abandons the requests under way, as a crash would: they are sent again
+    /// once their lease ends.
     async fn send(
         self: Arc<Self>,
         subscription: Uuid,
         batch: Vec<Delivery>,
         stop: CancellationToken,
     ) {
-        let concurrency = self.config.delivery_concurrency;
-        let attempts = futures::stream::iter(batch)
-            .map(|delivery| {
-                let this = self.clone();
+        // The stream starts the batch's attempts in order: those past `started` never began.
+        let started = AtomicUsize::new(0);
+        let batch = Arc::new(batch);
+        let mut attempts = futures::stream::iter(0..batch.len())
+            .map(|index| {
+                started.fetch_add(1, Ordering::Relaxed);
+                let (this, batch) = (self.clone(), batch.clone());
                 async move {
-                    let outcome = this.attempt(&delivery).await?;
+                    let delivery = &batch[index];
+                    let outcome = this.attempt(delivery).await?;
                     Some((delivery.subscription, delivery.cursor, outcome))
                 }
             })
-            .buffer_unordered(concurrency)
-            .filter_map(std::future::ready)
-            .collect::<Vec<_>>();
-        // Stopping abandons the requests under way, as a crash would: their outcomes are not
-        // recorded, so they are sent again once their lease ends.
-        let outcomes = tokio::select! {
-            () = stop.cancelled() => Vec::new(),
-            outcomes = attempts => outcomes,
+            .buffer_unordered(self.config.delivery_concurrency);
+        let mut outcomes = Vec::new();
+        let stopped = loop {
+            tokio::select! {
+                biased;
+                () = stop.cancelled() => break true,
+                attempt = attempts.next() => match attempt {
+                    Some(outcome) => outcomes.extend(outcome),
+                    None => break false,
+                },
+            }
         };
-        // Recorded once the batch is done (a crash before that sends the batch again). Those
-        // not attempted stay leased and are taken again when the lease ends, if still pending.
+        drop(attempts);
+        // Recorded once the batch is done or stopped (a crash before that sends it again). An
+        // attempt not made (see `attempt`) stays leased and is taken again when the lease ends.
         if !outcomes.is_empty()
             && let Err(err) = self.store.record_deliveries(&outcomes).await
         {
             tracing::warn!(error = %err, "delivery outcomes not recorded; they are sent again");
+        }
+        if stopped {
+            self.hand_back(&batch[started.load(Ordering::Relaxed)..])
+                .await;
         }
         self.busy().remove(&subscription);
     }
