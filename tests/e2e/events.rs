@@ -290,23 +290,74 @@ async fn deliveries(
         .deliveries
 }
 
+/// Routing and intake over `POLICY`, a scheduler, and a receiver it delivers `types` to (every
+/// type when empty), subscribed before the policy is applied.
+struct Delivering {
+    env: TestEnv,
+    routing: RunningService,
+    intake: RunningService,
+    scheduler: RunningService,
+    receiver: WebhookReceiver,
+}
+
+impl Delivering {
+    async fn start(
+        types: &[&str],
+        configure: impl FnOnce(&mut leadpool_scheduler::Config),
+    ) -> Self {
+        let env = TestEnv::new().await;
+        let routing = env.start_routing(env.routing_config()).await;
+        let intake = env
+            .start_intake(env.intake_config(&routing.endpoint()))
+            .await;
+        let mut config = env.scheduler_config();
+        configure(&mut config);
+        let scheduler = env.start_scheduler(config).await;
+        let receiver = WebhookReceiver::start().await;
+        subscribe(&mut events_client(&scheduler).await, &receiver, types).await;
+        apply_policy(
+            &mut RoutingServiceClient::new(channel(routing.addr).await),
+            POLICY,
+        )
+        .await;
+        Self {
+            env,
+            routing,
+            intake,
+            scheduler,
+            receiver,
+        }
+    }
+}
+
+/// Waits until at least `count` deliveries of lead events were attempted.
+async fn until_attempted(env: &TestEnv, count: i64) {
+    let store = env.db.store();
+    loop {
+        let attempted: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM webhook_deliveries WHERE lead_id IS NOT NULL AND attempts > 0",
+        )
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+        if attempted >= count {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn webhooks_survive_the_deliverer_dying_mid_batch_and_keep_each_leads_order() {
-    let env = TestEnv::new().await;
-    let routing = env.start_routing(env.routing_config()).await;
-    let intake = env
-        .start_intake(env.intake_config(&routing.endpoint()))
-        .await;
-    let claim = env.start_claim(env.claim_config()).await;
-    let scheduler = env.start_scheduler(env.scheduler_config()).await;
     // Subscribed before anything happens: every event of the test is for it.
-    let receiver = WebhookReceiver::start().await;
-    subscribe(&mut events_client(&scheduler).await, &receiver, &[]).await;
-    apply_policy(
-        &mut RoutingServiceClient::new(channel(routing.addr).await),
-        POLICY,
-    )
-    .await;
+    let Delivering {
+        env,
+        routing,
+        intake,
+        scheduler,
+        receiver,
+    } = Delivering::start(&[], |_| {}).await;
+    let claim = env.start_claim(env.claim_config()).await;
     // Five requests go through; the sixth hangs: the process dies in the middle of its batch.
     receiver.set_mode(Mode::HoldAfter(5));
     let mut intake_client = IntakeServiceClient::new(channel(intake.addr).await);
@@ -381,19 +432,13 @@ async fn webhooks_survive_the_deliverer_dying_mid_batch_and_keep_each_leads_orde
 /// the batch back, due at once; and once it has stopped, it takes nothing more.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_scheduler_stopping_as_it_takes_deliveries_hands_them_back() {
-    let env = TestEnv::new().await;
-    let routing = env.start_routing(env.routing_config()).await;
-    let intake = env
-        .start_intake(env.intake_config(&routing.endpoint()))
-        .await;
-    let scheduler = env.start_scheduler(env.scheduler_config()).await;
-    let receiver = WebhookReceiver::start().await;
-    subscribe(&mut events_client(&scheduler).await, &receiver, &[]).await;
-    apply_policy(
-        &mut RoutingServiceClient::new(channel(routing.addr).await),
-        POLICY,
-    )
-    .await;
+    let Delivering {
+        env,
+        routing,
+        intake,
+        scheduler,
+        receiver,
+    } = Delivering::start(&[], |_| {}).await;
 
     // The lead's first event is refused once: it waits for its retry, on a clock that stands.
     receiver.set_mode(Mode::Refuse);
@@ -404,19 +449,8 @@ async fn a_scheduler_stopping_as_it_takes_deliveries_hands_them_back() {
     )
     .await;
     let lead_id = lead.name.trim_start_matches("leads/").to_owned();
+    until_attempted(&env, 1).await;
     let pool = env.db.store().pool().clone();
-    let attempted = || async {
-        sqlx::query_scalar::<_, i64>(
-            "SELECT count(*) FROM webhook_deliveries WHERE lead_id = $1::uuid AND attempts > 0",
-        )
-        .bind(&lead_id)
-        .fetch_one(&pool)
-        .await
-        .unwrap()
-    };
-    while attempted().await == 0 {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
     // The deliverer's next round is held before it takes anything, and the retry comes due.
     let mut lock = pool.begin().await.unwrap();
     sqlx::query("LOCK TABLE webhook_subscriptions IN ACCESS EXCLUSIVE MODE")
@@ -473,26 +507,16 @@ async fn a_scheduler_stopping_as_it_takes_deliveries_hands_them_back() {
 /// under way to its lease.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_scheduler_stopping_mid_batch_records_what_it_sent_and_hands_back_the_rest() {
-    let env = TestEnv::new().await;
-    let routing = env.start_routing(env.routing_config()).await;
-    let intake = env
-        .start_intake(env.intake_config(&routing.endpoint()))
-        .await;
-    let mut config = env.scheduler_config();
     // One request at a time: which were sent, under way and not started follows from the order.
-    config.events.delivery_concurrency = 1;
-    let scheduler = env.start_scheduler(config).await;
-    let receiver = WebhookReceiver::start().await;
-    subscribe(
-        &mut events_client(&scheduler).await,
-        &receiver,
-        &["lead.received"],
-    )
-    .await;
-    apply_policy(
-        &mut RoutingServiceClient::new(channel(routing.addr).await),
-        POLICY,
-    )
+    let Delivering {
+        env,
+        routing,
+        intake,
+        scheduler,
+        receiver,
+    } = Delivering::start(&["lead.received"], |config| {
+        config.events.delivery_concurrency = 1;
+    })
     .await;
     // Five deliveries refused once each wait for their retry, on a clock that stands ...
     receiver.set_mode(Mode::Refuse);
@@ -500,16 +524,8 @@ async fn a_scheduler_stopping_mid_batch_records_what_it_sent_and_hands_back_the_
     for n in 0..5 {
         submit(&mut intake_client, &format!("mid-batch-{n}"), 50).await;
     }
+    until_attempted(&env, 5).await;
     let pool = env.db.store().pool().clone();
-    let attempted = || async {
-        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM webhook_deliveries WHERE attempts > 0")
-            .fetch_one(&pool)
-            .await
-            .unwrap()
-    };
-    while attempted().await < 5 {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
     // ... then come due together, as one batch: two go through, the third hangs.
     receiver.set_mode(Mode::HoldAfter(2));
     env.clock.advance(chrono::Duration::hours(1));
