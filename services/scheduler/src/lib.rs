@@ -104,7 +104,8 @@ impl Application {
             .serve(SERVICES, routes, self.auth, readiness, shutdown)
             .await;
         // Stopped means nothing of this process still works on the database: a job run in
-        // progress finishes or rolls back whole, a delivery batch just taken is handed back.
+        // progress finishes or rolls back whole; webhook batches record what they sent and
+        // hand back the rest.
         for task in background {
             let _ = task.await;
         }

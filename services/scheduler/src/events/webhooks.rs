@@ -6,7 +6,6 @@
 //! exponential backoff and jitter until the retry period ends; then it is a dead letter.
 
 use std::collections::{BTreeMap, HashSet};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -140,8 +139,9 @@ impl Deliverer {
         Ok(batches)
     }
 
-    /// Makes a taken batch due again at once, for another replica (or this one's successor)
-    /// to send, instead of leaving it to its lease — and the later events of its leads behind it.
+    /// Makes taken deliveries due again at once, for another replica (or this one's successor)
+    /// to send, instead of leaving them to their lease — and the later events of their leads
+    /// behind them.
     async fn hand_back(&self, deliveries: impl IntoIterator<Item = &Delivery>) {
         let taken: Vec<(Uuid, EventCursor)> = deliveries
             .into_iter()
@@ -176,11 +176,11 @@ impl Deliverer {
         stop: CancellationToken,
     ) {
         // The stream starts the batch's attempts in order: those past `started` never began.
-        let started = AtomicUsize::new(0);
+        let mut started = 0;
         let batch = Arc::new(batch);
         let mut attempts = futures::stream::iter(0..batch.len())
             .map(|index| {
-                started.fetch_add(1, Ordering::Relaxed);
+                started += 1;
                 let (this, batch) = (self.clone(), batch.clone());
                 async move {
                     let delivery = &batch[index];
@@ -209,8 +209,7 @@ impl Deliverer {
             tracing::warn!(error = %err, "delivery outcomes not recorded; they are sent again");
         }
         if stopped {
-            self.hand_back(&batch[started.load(Ordering::Relaxed)..])
-                .await;
+            self.hand_back(&batch[started..]).await;
         }
         self.busy().remove(&subscription);
     }

@@ -17,12 +17,13 @@ use crate::rows;
 /// Runs a move returning the ids it changed (its batch size a parameter) until a batch comes back
 /// short; evaluates to every id moved.
 ///
-/// The move walks an ordered index scan (`transition!(resuming: …)`) and each batch starts after the (`resume_at`, `id`) of the last lead the batch before it moved, which
-/// `$query` reads from `after` (a [`ScanPosition`]). A lead a batch moved keeps its
-/// entry in that index until the run commits (dead to the run, but only vacuum removes it), so a
-/// scan from the start would step over every lead moved so far: each batch slower than the one
-/// before (docs/benchmarks.md, "Scheduler jobs"). A lead that someone else held locked as its
-/// batch passed it (`SKIP LOCKED`) is left for the next run.
+/// The move walks an ordered index scan (`transition!(resuming: …)`) and each batch starts
+/// after the (`resume_at`, `id`) of the last lead the batch before it moved, which `$query`
+/// reads from `after` (a [`ScanPosition`]). A lead a batch moved keeps its entry in that index
+/// until the run commits (dead to the run, but only vacuum removes it), so a scan from the
+/// start would step over every lead moved so far: each batch slower than the one before
+/// (docs/benchmarks.md, "Scheduler jobs"). A lead that someone else held locked as its batch
+/// passed it (`SKIP LOCKED`) is left for the next run.
 macro_rules! in_batches {
     ($tx:expr, $batch:expr, $after:ident => $query:expr) => {{
         let mut moved: Vec<LeadId> = Vec::new();
