@@ -46,8 +46,17 @@ test("an admin's dry run shows the drain of a retired pool before the apply, the
 });
 
 test("a refused apply says why, field by field", async ({ page }) => {
+  // The policy in force arrives only after the admin has typed: her edit is kept, not replaced.
+  let typed!: () => void;
+  const afterTyping = new Promise<void>((resolve) => (typed = resolve));
+  await page.route("**/leadpool.v1.RoutingService/GetPolicy", async (route) => {
+    await afterTyping;
+    await route.continue();
+  });
   await devSignIn(page, stack(), "Ops (administrator)", "/policy");
   await page.getByLabel("Policy document (YAML)").fill("apiVersion: leadpool.dev/v1\nkind: Policy\nmetadata: { name: broken }\npools:\n  - { id: Not A Slug, type: sideways }\n");
+  typed();
+  await expect(page.getByText(/Version \d+ “console-e2e-admin”/)).toBeVisible();
   await page.getByRole("button", { name: "Dry run" }).click();
   const refusal = page.getByRole("alert");
   await expect(refusal).toContainText("Some of what you entered is not valid.");

@@ -1,7 +1,7 @@
 // The routing policy as code: the version in force (GetPolicy) in an editor; a dry run
 // (ApplyPolicy validate_only) shows what would change and which retired pools would drain
 // where, then Apply (with expected_version against lost updates). Earlier versions below.
-import { useEffect, useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import { routing } from "../../api/clients";
 import { Page, Panel } from "../../components/Page";
 import { RefusalMessage } from "../../components/Refusal";
@@ -19,8 +19,14 @@ export function PolicyPage() {
   const [checked, setChecked] = useState<{ document: string; answer: ApplyPolicyResponse }>();
   const [done, setDone] = useState<string>();
 
+  // The editor follows the version in force only while untouched: what the user typed while
+  // the policy loaded (or reloaded) is kept, never overwritten by the answer arriving late.
+  const shownInForce = useRef("");
   useEffect(() => {
-    if (current.data) setDraft(current.data.document);
+    if (!current.data) return;
+    const [shown, inForce] = [shownInForce.current, current.data.document];
+    shownInForce.current = inForce;
+    setDraft((draft) => (draft === shown ? inForce : draft));
   }, [current.data]);
 
   const dryRun = useAction(async () => {
@@ -30,6 +36,8 @@ export function PolicyPage() {
   });
   const apply = useAction(async () => {
     const answer = await routing.applyPolicy({ document: draft, expectedVersion: current.data?.version ?? 0n });
+    // Applied, the draft is what is in force: the editor shows the new version as stored.
+    shownInForce.current = draft;
     setChecked(undefined);
     setDone(
       answer.applied
