@@ -333,18 +333,16 @@ impl Delivering {
 /// Waits until at least `count` deliveries of lead events were attempted.
 async fn until_attempted(env: &TestEnv, count: i64) {
     let store = env.db.store();
-    loop {
+    leadpool_e2e::eventually(WAIT, "deliveries are attempted", || async {
         let attempted: i64 = sqlx::query_scalar(
             "SELECT count(*) FROM webhook_deliveries WHERE lead_id IS NOT NULL AND attempts > 0",
         )
         .fetch_one(store.pool())
         .await
         .unwrap();
-        if attempted >= count {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+        attempted >= count
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -457,7 +455,7 @@ async fn a_scheduler_stopping_as_it_takes_deliveries_hands_them_back() {
         .execute(&mut *lock)
         .await
         .unwrap();
-    loop {
+    leadpool_e2e::eventually(WAIT, "the deliverer waits for the lock", || async {
         let held: i64 = sqlx::query_scalar(
             "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
              AND wait_event_type = 'Lock' AND query ILIKE '%webhook_subscriptions%'",
@@ -465,11 +463,9 @@ async fn a_scheduler_stopping_as_it_takes_deliveries_hands_them_back() {
         .fetch_one(&pool)
         .await
         .unwrap();
-        if held > 0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+        held > 0
+    })
+    .await;
     env.clock.advance(chrono::Duration::hours(1));
     receiver.set_mode(Mode::Accept);
     // Told to stop while held; then its round goes on and takes the lead's first event.

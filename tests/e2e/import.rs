@@ -4,7 +4,7 @@
 use std::time::Instant;
 
 use leadpool_auth::Role;
-use leadpool_e2e::{Cluster, apply_policy, lead_request};
+use leadpool_e2e::{Cluster, apply_policy, import_rows, lead_request};
 use leadpool_proto::v1;
 use leadpool_testing::{authed, token};
 
@@ -12,7 +12,6 @@ const POLICY: &str = "apiVersion: leadpool.dev/v1\nkind: Policy\npools: [{ id: i
 // The 100k-row version runs through leadpoolctl with a CSV file (cli/tests/cli.rs); 20k rows
 // here still yield more row-level issues (3 per 50 rows) than the 1000 an import reports.
 const ROWS: i64 = 20_000;
-const BATCH: usize = 1_000;
 
 /// Row `n`: every 50 rows hold one malformed row, one duplicate of the row before it, one
 /// below the score threshold, and 47 good leads.
@@ -32,24 +31,8 @@ fn row(n: i64) -> v1::ImportRow {
 }
 
 async fn import(cluster: &Cluster) -> v1::ImportLeadsResponse {
-    let messages: Vec<v1::ImportLeadsRequest> = (0..ROWS)
-        .collect::<Vec<_>>()
-        .chunks(BATCH)
-        .map(|chunk| v1::ImportLeadsRequest {
-            import_id: "crm-export-2026-03".into(),
-            rows: chunk.iter().map(|n| row(*n)).collect(),
-        })
-        .collect();
-    cluster
-        .intake()
-        .await
-        .import_leads(authed(
-            &token("users/ops", &[Role::Admin]),
-            tokio_stream::iter(messages),
-        ))
-        .await
-        .unwrap()
-        .into_inner()
+    let rows = (0..ROWS).map(row).collect();
+    import_rows(&mut cluster.intake().await, "crm-export-2026-03", rows).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

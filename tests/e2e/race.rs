@@ -11,7 +11,8 @@ use leadpool_auth::Role;
 use leadpool_domain::Clock;
 use leadpool_domain::LeadId;
 use leadpool_e2e::{
-    Cluster, TestEnv, add_rep, apply_policy, channel, create_pool, lead_request, rep, submit,
+    Cluster, TestEnv, add_rep, apply_policy, channel, create_pool, import_rows, lead_request, rep,
+    submit,
 };
 use leadpool_proto::v1;
 use leadpool_proto::v1::claim_service_client::ClaimServiceClient;
@@ -191,6 +192,8 @@ const CLEANUP_CLAIMERS: usize = 16;
 /// Leads in a pool nobody claims from here: the cleanup reads them too, which gives the
 /// claims time to commit while it decides.
 const BACKLOG: usize = 20_000;
+/// How long the claimers may take to get going.
+const WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// A pool to claim from and one that holds the backlog; leads are duplicates when they match
 /// on `match_on`; reps whose limits let each claim every lead of the race.
@@ -271,23 +274,7 @@ async fn the_weekly_cleanup_rejects_no_lead_a_rep_claimed_while_it_ran() {
             }
         })
         .collect();
-    let messages: Vec<v1::ImportLeadsRequest> = rows
-        .chunks(1_000)
-        .map(|chunk| v1::ImportLeadsRequest {
-            import_id: "before-email-checks".into(),
-            rows: chunk.to_vec(),
-        })
-        .collect();
-    let imported = cluster
-        .intake()
-        .await
-        .import_leads(authed(
-            &leadpool_testing::token("users/ops", &[Role::Admin]),
-            tokio_stream::iter(messages),
-        ))
-        .await
-        .unwrap()
-        .into_inner();
+    let imported = import_rows(&mut cluster.intake().await, "before-email-checks", rows).await;
     assert_eq!(
         imported.accepted as usize,
         PAIRS * 2 + BACKLOG,
@@ -310,9 +297,10 @@ async fn the_weekly_cleanup_rejects_no_lead_a_rep_claimed_while_it_ran() {
         })
         .collect();
     // The cleanup starts while the reps are claiming at full speed.
-    while won.load(Ordering::SeqCst) < CLEANUP_CLAIMERS {
-        tokio::task::yield_now().await;
-    }
+    leadpool_e2e::eventually(WAIT, "the reps are claiming", || async {
+        won.load(Ordering::SeqCst) >= CLEANUP_CLAIMERS
+    })
+    .await;
     let cleanup = run_job(&cluster, "weekly-cleanup", cluster.env.clock.now()).await;
     done.store(true, Ordering::SeqCst);
     let wins: Wins = join_all(claimers)

@@ -316,6 +316,26 @@ pub async fn submit(intake: &mut IntakeServiceClient<Channel>, key: &str, score:
         .expect("lead")
 }
 
+/// Imports `rows` through ImportLeads as an admin, in messages of 1,000 rows; the summary.
+pub async fn import_rows(
+    intake: &mut IntakeServiceClient<Channel>,
+    import_id: &str,
+    rows: Vec<v1::ImportRow>,
+) -> v1::ImportLeadsResponse {
+    let messages: Vec<v1::ImportLeadsRequest> = rows
+        .chunks(1_000)
+        .map(|chunk| v1::ImportLeadsRequest {
+            import_id: import_id.to_owned(),
+            rows: chunk.to_vec(),
+        })
+        .collect();
+    intake
+        .import_leads(authed(&admin(), tokio_stream::iter(messages)))
+        .await
+        .expect("import leads")
+        .into_inner()
+}
+
 /// Waits until `condition` holds, checking every 20 ms, failing after `timeout`. For effects of
 /// background work (a retry loop) that a test cannot trigger directly.
 pub async fn eventually<F, Fut>(timeout: Duration, what: &str, mut condition: F)
