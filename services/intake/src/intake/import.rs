@@ -2,17 +2,17 @@
 //! rules as single submissions (qualification, duplicates, idempotency), then routed in bulk.
 //! The summary counts every row exactly once.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
 use leadpool_domain::{Clock, Error, LeadId, LeadState, NewLead};
-use leadpool_policy::duplicates::Submission;
+use leadpool_policy::duplicates::{Plan, Submission};
 use leadpool_proto::v1;
-use leadpool_store::{CurrentPolicy, RejectedRow, Stored};
+use leadpool_store::{CurrentPolicy, RejectedRow};
 use tokio::sync::mpsc;
 use tokio_stream::StreamExt;
 
-use super::{Intake, lead_input, submission};
+use super::{Intake, lead_input, placed, submission};
 
 /// Rows stored per transaction.
 pub const CHUNK_ROWS: usize = 500;
@@ -236,31 +236,43 @@ impl Intake {
         self.store
             .record_rejected_rows(&chunk.import_id, &malformed, now)
             .await?;
-        let outcomes = self
-            .store_submissions(&chunk.subs, &chunk.policy.policy, actor, now)
+        let (tx, plans, placements) = self
+            .plan_submissions(&chunk.subs, &chunk.policy.policy)
             .await?;
+        tx.carry_out_in_bulk(&chunk.subs, &plans, placed(&placements), actor, now)
+            .await?;
+        // What became of each row follows from its plan: nothing is read back.
+        let placed: HashSet<LeadId> = placements.iter().map(|p| p.lead).collect();
         let mut waiting = Vec::new();
-        for ((row, rule), outcome) in chunk.rows_of.into_iter().zip(outcomes) {
+        for ((row, rule), plan) in chunk.rows_of.into_iter().zip(plans) {
             use v1::import_issue::Kind::{Duplicate, Rejected};
-            match outcome {
-                Stored::Created(lead) if lead.state != LeadState::Rejected => {
+            match plan {
+                Plan::Create {
+                    id,
+                    reason,
+                    duplicate_of: Some(_),
+                    ..
+                } => {
+                    let reason = reason.unwrap_or_default();
+                    summary.issue(row, Duplicate, "duplicate-rejected", reason, Some(id));
+                }
+                Plan::Create {
+                    id,
+                    state: LeadState::Rejected,
+                    reason,
+                    ..
+                } => {
+                    let reason = reason.unwrap_or_default();
+                    summary.issue(row, Rejected, rule.unwrap_or("rejected"), reason, Some(id));
+                }
+                Plan::Create { id, .. } => {
                     summary.response.accepted += 1;
-                    if lead.state == LeadState::Received {
-                        waiting.push(lead.id);
+                    if !placed.contains(&id) {
+                        waiting.push(id);
                     }
                 }
-                Stored::Created(lead) => {
-                    let reason = lead.rejection_reason.clone().unwrap_or_default();
-                    summary.issue(
-                        row,
-                        Rejected,
-                        rule.unwrap_or("rejected"),
-                        reason,
-                        Some(lead.id),
-                    );
-                }
-                Stored::Repeated { .. } => summary.response.already_imported += 1,
-                Stored::KeyReused { existing } => {
+                Plan::Repeat { .. } => summary.response.already_imported += 1,
+                Plan::KeyReused(existing) => {
                     let reason = format!(
                         "idempotency key already used for a different lead ({})",
                         existing.name()
@@ -273,13 +285,9 @@ impl Intake {
                         Some(existing),
                     );
                 }
-                Stored::Merged(lead) => {
-                    let reason = format!("duplicate of {}, merged into it", lead.id.name());
-                    summary.issue(row, Duplicate, "duplicate-merged", reason, Some(lead.id));
-                }
-                Stored::DuplicateRejected { lead, .. } => {
-                    let reason = lead.rejection_reason.clone().unwrap_or_default();
-                    summary.issue(row, Duplicate, "duplicate-rejected", reason, Some(lead.id));
+                Plan::Merge(into) => {
+                    let reason = format!("duplicate of {}, merged into it", into.name());
+                    summary.issue(row, Duplicate, "duplicate-merged", reason, Some(into));
                 }
             }
         }

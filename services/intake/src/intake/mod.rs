@@ -11,7 +11,7 @@ use leadpool_policy::duplicates::{self, Plan, Submission};
 use leadpool_policy::{LeadFacts, Policy, Verdict};
 use leadpool_proto::v1;
 use leadpool_server::convert;
-use leadpool_store::{Placed, Placement, PolicyCache, Store, Stored};
+use leadpool_store::{IngestTx, Placed, Placement, PolicyCache, Store, Stored};
 
 use crate::router::Router;
 
@@ -71,6 +71,14 @@ pub fn submission(lead: NewLead, policy: &Policy) -> (Submission, Option<&'stati
 /// routing service.
 const ROUTED_BY: &str = "services/intake";
 
+/// Leads intake places itself, as routed by intake.
+fn placed(placements: &[Placement]) -> Placed<'_> {
+    Placed {
+        placements,
+        by: ROUTED_BY,
+    }
+}
+
 /// Where the policy sends each new qualified lead of `batch`, when it sends it to a pool.
 fn pool_placements(batch: &[Submission], plans: &[Plan], policy: &Policy) -> Vec<Placement> {
     batch
@@ -99,17 +107,33 @@ impl Intake {
         }
     }
 
-    /// Stores a batch of submissions: locks their keys, reads what the duplicate and
-    /// idempotency plan needs, plans (a pure function of what was read), carries the plan out.
-    /// A new lead the policy sends to a pool is written there at once (routed in the same
-    /// write); one it pushes to a rep waits for routing.
-    pub(crate) async fn store_submissions(
+    /// Stores one submission and answers with the lead it made or names (see
+    /// [`Intake::plan_submissions`]).
+    async fn store_submission(
         &self,
-        batch: &[Submission],
+        sub: &Submission,
         policy: &Policy,
         actor: &str,
         now: DateTime<Utc>,
-    ) -> Result<Vec<Stored>, Error> {
+    ) -> Result<Stored, Error> {
+        let batch = std::slice::from_ref(sub);
+        let (tx, plans, placements) = self.plan_submissions(batch, policy).await?;
+        tx.carry_out(batch, &plans, placed(&placements), actor, now)
+            .await?
+            .pop()
+            .ok_or_else(|| Error::internal("storing answered nothing"))
+    }
+
+    /// Plans a batch of submissions: locks their keys, reads what the duplicate and
+    /// idempotency plan needs, plans (a pure function of what was read) and places each new
+    /// lead the policy sends to a pool, which is then written there at once (routed in the
+    /// same write); one it pushes to a rep waits for routing. The transaction carries the plan
+    /// out.
+    pub(crate) async fn plan_submissions(
+        &self,
+        batch: &[Submission],
+        policy: &Policy,
+    ) -> Result<(IngestTx, Vec<Plan>, Vec<Placement>), Error> {
         let rules = &policy.duplicates;
         let mut tx = self
             .store
@@ -131,11 +155,7 @@ impl Intake {
         let known = tx.known_leads(&emails, &companies).await?;
         let plans = duplicates::plan(batch, earlier, &known, rules, LeadId::new);
         let placements = pool_placements(batch, &plans, policy);
-        let placed = Placed {
-            placements: &placements,
-            by: ROUTED_BY,
-        };
-        tx.carry_out(batch, &plans, placed, actor, now).await
+        Ok((tx, plans, placements))
     }
 
     pub async fn accept(
@@ -149,15 +169,8 @@ impl Intake {
         let key = lead.idempotency_key.clone();
         let (sub, _) = submission(lead, &current.policy);
         let outcome = self
-            .store_submissions(
-                std::slice::from_ref(&sub),
-                &current.policy,
-                actor,
-                clock.now(),
-            )
-            .await?
-            .pop()
-            .ok_or_else(|| Error::internal("storing answered nothing"))?;
+            .store_submission(&sub, &current.policy, actor, clock.now())
+            .await?;
         let (stored, created, duplicate_of) = match outcome {
             Stored::Created(lead) => (lead, true, None),
             Stored::Repeated { lead, merged } => {
