@@ -167,3 +167,68 @@ async fn a_row_holding_a_nul_character_is_kept_as_rejected_and_the_others_import
     assert_eq!(kept, 2, "both kept, the NUL shown as U+FFFD");
     cluster.stop().await;
 }
+
+/// Rows per transaction, as the README says: the rows below put each duplicate and each repeated
+/// key in the chunk after its original, which intake stores while that one is still open.
+const CHUNK: i64 = 500;
+
+/// Rows 0..2,000 in four chunks: a lead per row of the first (row 0 malformed: the chunk has
+/// a rejected row to keep before it stores its leads); in the second, a new key with the email
+/// of the row a chunk before; in the third, new leads again; in the fourth, the rows of the
+/// third sent again (same key, same lead).
+fn chunked_row(n: i64) -> v1::ImportRow {
+    let (key, email_of) = match n / CHUNK {
+        0 | 2 => (format!("row-{n}"), n),
+        1 => (format!("row-{n}"), n - CHUNK),
+        _ => (format!("row-{}", n - CHUNK), n - CHUNK),
+    };
+    let mut lead = lead_request(&key, 60);
+    lead.contact.as_mut().unwrap().email = format!("row-{email_of}@example.com");
+    if n == 0 {
+        lead.score = 150;
+    }
+    v1::ImportRow {
+        row_number: n,
+        lead: Some(lead),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_row_sharing_a_key_with_the_chunk_before_it_sees_that_chunk_stored() {
+    let cluster = Cluster::start().await;
+    apply_policy(&mut cluster.routing().await, POLICY).await;
+    let rows = (0..4 * CHUNK).map(chunked_row).collect();
+    let summary = import_rows(&mut cluster.intake().await, "adjacent-chunks", rows).await;
+
+    assert_eq!(
+        (summary.rows, summary.accepted, summary.duplicates),
+        (4 * CHUNK, 2 * CHUNK, CHUNK - 1),
+        "{:?}",
+        summary.reasons
+    );
+    assert_eq!(
+        summary.already_imported, CHUNK,
+        "a key repeated a chunk later answers as its first use"
+    );
+    assert_eq!(summary.reasons["invalid score"], 1);
+    assert_eq!(summary.rejected, 1, "{:?}", summary.reasons);
+    for issue in &summary.issues[1..] {
+        assert!(
+            (CHUNK..2 * CHUNK).contains(&issue.row_number),
+            "the later row is the duplicate: {issue:?}"
+        );
+        let (_, email) = original_of(&cluster, &issue.lead).await;
+        assert_eq!(
+            email,
+            format!("row-{}@example.com", issue.row_number - CHUNK),
+            "it names the row a chunk before it"
+        );
+    }
+    let (leads, available): (i64, i64) =
+        sqlx::query_as("SELECT count(*), count(*) FILTER (WHERE state = 'available') FROM leads")
+            .fetch_one(cluster.env.db.store().pool())
+            .await
+            .unwrap();
+    assert_eq!((leads, available), (3 * CHUNK - 1, 2 * CHUNK));
+    cluster.stop().await;
+}

@@ -5,17 +5,21 @@
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
+use futures_util::stream::FuturesOrdered;
 use leadpool_domain::{Clock, Error, LeadId, LeadState, NewLead};
 use leadpool_policy::duplicates::{Plan, Submission};
 use leadpool_proto::v1;
 use leadpool_store::{CurrentPolicy, RejectedRow};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tokio_stream::StreamExt;
 
 use super::{Intake, lead_input, placed, submission};
 
 /// Rows stored per transaction.
 pub const CHUNK_ROWS: usize = 500;
+/// Chunks of one import in Postgres at once (see `Intake::store_chunks`): while one waits for
+/// its statements, another keeps a second core busy.
+const CHUNKS_IN_FLIGHT: usize = 2;
 /// Row-level issues returned in the summary; the counts always cover every row.
 pub const MAX_ISSUES: usize = 1000;
 const MAX_IMPORT_ID_LEN: usize = 64;
@@ -199,7 +203,12 @@ impl Intake {
         Ok(chunk)
     }
 
-    /// The storing half: each parsed chunk in turn, until the reading half is done.
+    /// The storing half: up to [`CHUNKS_IN_FLIGHT`] parsed chunks in Postgres at once, until
+    /// the reading half is done. Each chunk takes its locks only once the chunk before it holds
+    /// its own, so a row sharing a key (idempotency key, email, company) with a row of an
+    /// earlier chunk waits until that chunk is stored and sees it, as if the chunks were stored
+    /// one after another; chunks sharing no key are stored side by side. What each stored is
+    /// counted in the order the chunks arrived.
     async fn store_chunks(
         &self,
         mut parsed: mpsc::Receiver<Parsed>,
@@ -207,42 +216,82 @@ impl Intake {
         actor: &str,
         clock: &dyn Clock,
     ) -> Result<(), Error> {
-        while let Some(chunk) = parsed.recv().await {
-            self.store_chunk(chunk, summary, actor, clock).await?;
+        let mut in_flight = FuturesOrdered::new();
+        let mut last_locked: Option<oneshot::Receiver<()>> = None;
+        let mut reading = true;
+        while reading || !in_flight.is_empty() {
+            tokio::select! {
+                chunk = parsed.recv(), if reading && in_flight.len() < CHUNKS_IN_FLIGHT => {
+                    match chunk {
+                        Some(chunk) => {
+                            let (locked, next) = oneshot::channel();
+                            let after = last_locked.replace(next);
+                            in_flight.push_back(self.store_chunk(chunk, after, locked, actor, clock));
+                        }
+                        None => reading = false,
+                    }
+                }
+                Some(stored) = in_flight.next(), if !in_flight.is_empty() => {
+                    // An error ends the import; a later chunk may already be stored (its rows
+                    // count as already imported when the import is sent again).
+                    self.count_chunk(stored?, summary).await;
+                }
+            }
         }
         Ok(())
     }
 
+    /// Stores one chunk in its transaction, taking its locks once the chunk before it
+    /// (`after`) holds its own, and saying so (`locked`) for the chunk after it.
     async fn store_chunk(
         &self,
         chunk: Parsed,
-        summary: &mut Summary,
+        after: Option<oneshot::Receiver<()>>,
+        locked: oneshot::Sender<()>,
         actor: &str,
         clock: &dyn Clock,
-    ) -> Result<(), Error> {
+    ) -> Result<StoredChunk, Error> {
         let now = clock.now();
+        let malformed: Vec<RejectedRow> =
+            chunk.malformed.iter().map(|(_, row)| row.clone()).collect();
+        self.store
+            .record_rejected_rows(&chunk.import_id, &malformed, now)
+            .await?;
+        if let Some(after) = after {
+            // An earlier chunk that failed before locking ends the import anyway.
+            let _ = after.await;
+        }
+        let policy = &chunk.policy.policy;
+        let tx = self.lock_submissions(&chunk.subs, policy).await?;
+        let _ = locked.send(());
+        let (tx, plans, placements) = self.plan_submissions(tx, &chunk.subs, policy).await?;
+        tx.carry_out_in_bulk(&chunk.subs, &plans, placed(&placements), actor, now)
+            .await?;
+        Ok(StoredChunk {
+            placed: placements.iter().map(|p| p.lead).collect(),
+            plans,
+            chunk,
+        })
+    }
+
+    /// Counts what a stored chunk did to each of its rows (it follows from the plans: nothing
+    /// is read back), then routes the leads it left waiting.
+    async fn count_chunk(&self, stored: StoredChunk, summary: &mut Summary) {
+        let StoredChunk {
+            chunk,
+            plans,
+            placed,
+        } = stored;
         summary.response.rows += chunk.rows;
-        let mut malformed = Vec::with_capacity(chunk.malformed.len());
         for (category, row) in chunk.malformed {
             summary.issue(
                 row.row_number,
                 v1::import_issue::Kind::Rejected,
                 &category,
-                row.reason.clone(),
+                row.reason,
                 None,
             );
-            malformed.push(row);
         }
-        self.store
-            .record_rejected_rows(&chunk.import_id, &malformed, now)
-            .await?;
-        let (tx, plans, placements) = self
-            .plan_submissions(&chunk.subs, &chunk.policy.policy)
-            .await?;
-        tx.carry_out_in_bulk(&chunk.subs, &plans, placed(&placements), actor, now)
-            .await?;
-        // What became of each row follows from its plan: nothing is read back.
-        let placed: HashSet<LeadId> = placements.iter().map(|p| p.lead).collect();
         let mut waiting = Vec::new();
         for ((row, rule), plan) in chunk.rows_of.into_iter().zip(plans) {
             use v1::import_issue::Kind::{Duplicate, Rejected};
@@ -291,11 +340,17 @@ impl Intake {
                 }
             }
         }
-        // Leads the policy pushes to reps wait for routing (its turn order); its failures leave
-        // them to the retry loop, and the import still counts them.
+        // Leads the policy pushes to reps wait for routing (its turn order, chunk by chunk);
+        // its failures leave them to the retry loop, and the import still counts them.
         self.router.route_many(&waiting).await;
-        Ok(())
     }
+}
+
+/// A chunk stored: the plan of each of its submissions, and the new leads placed in a pool.
+struct StoredChunk {
+    chunk: Parsed,
+    plans: Vec<Plan>,
+    placed: HashSet<LeadId>,
 }
 
 /// A chunk parsed and waiting to be stored.

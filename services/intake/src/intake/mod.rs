@@ -117,28 +117,37 @@ impl Intake {
         now: DateTime<Utc>,
     ) -> Result<Stored, Error> {
         let batch = std::slice::from_ref(sub);
-        let (tx, plans, placements) = self.plan_submissions(batch, policy).await?;
+        let tx = self.lock_submissions(batch, policy).await?;
+        let (tx, plans, placements) = self.plan_submissions(tx, batch, policy).await?;
         tx.carry_out(batch, &plans, placed(&placements), actor, now)
             .await?
             .pop()
             .ok_or_else(|| Error::internal("storing answered nothing"))
     }
 
-    /// Plans a batch of submissions: locks their keys, reads what the duplicate and
-    /// idempotency plan needs, plans (a pure function of what was read) and places each new
-    /// lead the policy sends to a pool, which is then written there at once (routed in the
-    /// same write); one it pushes to a rep waits for routing. The transaction carries the plan
-    /// out.
+    /// Opens the transaction that stores a batch of submissions, holding the locks of their
+    /// keys (idempotency key, email, company): a batch sharing one waits until this one is
+    /// stored.
+    pub(crate) async fn lock_submissions(
+        &self,
+        batch: &[Submission],
+        policy: &Policy,
+    ) -> Result<IngestTx, Error> {
+        let keys = duplicates::lock_keys(batch, &policy.duplicates);
+        self.store.begin_ingest(&keys).await
+    }
+
+    /// Plans a batch of submissions under its locks: reads what the duplicate and idempotency
+    /// plan needs, plans (a pure function of what was read) and places each new lead the
+    /// policy sends to a pool, which is then written there at once (routed in the same write);
+    /// one it pushes to a rep waits for routing. The transaction carries the plan out.
     pub(crate) async fn plan_submissions(
         &self,
+        mut tx: IngestTx,
         batch: &[Submission],
         policy: &Policy,
     ) -> Result<(IngestTx, Vec<Plan>, Vec<Placement>), Error> {
         let rules = &policy.duplicates;
-        let mut tx = self
-            .store
-            .begin_ingest(&duplicates::lock_keys(batch, rules))
-            .await?;
         let keys: Vec<&str> = batch
             .iter()
             .map(|s| s.lead.idempotency_key.as_str())

@@ -34,15 +34,16 @@ pub enum Stored {
     DuplicateRejected { lead: Lead, original: LeadId },
 }
 
-/// Namespace of the advisory locks guarding intake (the second key is a hash bucket).
+/// Namespace of the advisory locks guarding intake (the second key names the guarded key).
 const INTAKE_LOCKS: i32 = 0x1ead;
-const LOCK_BUCKETS: u64 = 4096;
 
-fn lock_bucket(key: &str) -> i32 {
+/// The lock of one key: 32 bits of its SHA-256. Two batches wait on each other only when they
+/// share a key (or, one pair in billions, a lock), so the chunks of an import and the
+/// submissions beside it go into Postgres side by side. Each key costs a slot in Postgres'
+/// lock table for the transaction's length (a 500-row chunk: up to 1,500).
+fn lock_of(key: &str) -> i32 {
     let digest = Sha256::digest(key.as_bytes());
-    let mut first = [0u8; 8];
-    first.copy_from_slice(&digest[..8]);
-    i32::try_from(u64::from_be_bytes(first) % LOCK_BUCKETS).unwrap_or(0)
+    i32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]])
 }
 
 /// An open intake transaction holding the locks of its batch. Dropped without
@@ -56,14 +57,14 @@ impl Store {
     /// concurrent submissions of the same lead serialise.
     pub async fn begin_ingest(&self, keys: &BTreeSet<String>) -> Result<IngestTx, Error> {
         let mut tx = self.begin().await?;
-        let buckets: BTreeSet<i32> = keys.iter().map(|key| lock_bucket(key)).collect();
-        let buckets: Vec<i32> = buckets.into_iter().collect();
+        let locks: BTreeSet<i32> = keys.iter().map(|key| lock_of(key)).collect();
+        let locks: Vec<i32> = locks.into_iter().collect();
         // Locks in ascending order, so two batches can never wait on each other in a cycle.
         sqlx::query!(
             "SELECT count(pg_advisory_xact_lock($1, b)) \
              FROM (SELECT b FROM unnest($2::int[]) AS b ORDER BY b) AS sorted",
             INTAKE_LOCKS,
-            &buckets
+            &locks
         )
         .fetch_one(&mut *tx)
         .await
