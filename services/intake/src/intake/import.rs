@@ -1,5 +1,6 @@
-//! Bulk import: rows arrive in a client stream and are stored a chunk at a time with the same
-//! rules as single submissions (qualification, duplicates, idempotency), then routed in bulk.
+//! Bulk import: rows arrive in a client stream and are stored in chunks, a transaction each, with
+//! the same rules as single submissions (qualification, duplicates, idempotency), then routed in
+//! bulk.
 //! The summary counts every row exactly once.
 
 use std::collections::{BTreeMap, HashSet};
@@ -61,8 +62,8 @@ impl Summary {
 
 impl Intake {
     /// Reads the stream and parses each chunk (validation, qualification: intake's own CPU)
-    /// while the chunk before it is in Postgres; chunks are stored one after another, in the
-    /// order they arrived, so a row sees every earlier row of the import as stored.
+    /// while earlier chunks are in Postgres; a row sees every earlier row of the import it
+    /// shares a key with as stored (see `store_chunks`).
     pub async fn import<S>(
         &self,
         rows: S,
