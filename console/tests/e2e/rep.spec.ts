@@ -87,10 +87,13 @@ test("a rep over her hourly limit is told when she can claim again", async ({ pa
     await claimNext.click();
     await expect(page.getByRole("status").filter({ hasText: /^You claimed Busy Lead/ })).toBeVisible();
   }
+  const askedAt = new Date();
   await claimNext.click();
   const refusal = page.getByRole("alert");
   await expect(refusal).toContainText("You reached your hourly claim limit.");
-  await expect(refusal).toContainText(/You can claim again at \d{2}:\d{2}\./);
+  // The time, with the day before it when that is not today ("Mon 7 Dec 00:07").
+  const again = /You can claim again at (?:(\w{3} \d{1,2} \w{3}) )?(\d{2}:\d{2})\./;
+  await expect(refusal).toContainText(again);
   await expect(refusal).toContainText(/Limit: /);
   await screenshot(page, "rep-hourly-limit-refusal");
 
@@ -101,8 +104,17 @@ test("a rep over her hourly limit is told when she can claim again", async ({ pa
   expect(hourly!.remaining).toBe(0);
   const reset = timestampDate(hourly!.resetTime!);
   const hhmm = (d: Date) => d.toISOString().slice(11, 16);
-  const shown = (await refusal.textContent())!.match(/claim again at (\d{2}:\d{2})/)![1];
+  const [, day, shown] = (await refusal.textContent())!.match(again)!;
   expect([hhmm(reset), hhmm(new Date(reset.getTime() + 60_000))]).toContain(shown);
+  const utcDay = (d: Date) => d.toISOString().slice(0, 10);
+  if (utcDay(askedAt) === utcDay(new Date())) {
+    expect(day !== undefined, "the day is shown exactly when it is not today").toBe(utcDay(reset) !== utcDay(askedAt));
+  }
+  if (day !== undefined) {
+    const label = (d: Date) =>
+      d.toLocaleDateString("en-GB", { weekday: "short", day: "numeric", month: "short", timeZone: "UTC" });
+    expect([label(reset), label(new Date(reset.getTime() + 60_000))]).toContain(day);
+  }
 
   // Her limits page says the same.
   await goTo(page, "My limits");
