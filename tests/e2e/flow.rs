@@ -2,7 +2,7 @@
 
 use chrono::Duration;
 use leadpool_domain::Clock;
-use leadpool_e2e::{Cluster, add_rep, admin, create_pool, rep, submit};
+use leadpool_e2e::{Cluster, add_rep, admin, create_pool, eventually, rep, submit};
 use leadpool_proto::v1;
 use leadpool_server::convert::timestamp;
 use leadpool_testing::authed;
@@ -116,5 +116,52 @@ async fn a_lead_walks_from_submission_to_recorded_contact() {
         ]
     );
     assert_eq!(events[3].reason, "left a voicemail");
+    cluster.stop().await;
+}
+
+/// An operator reading `pg_stat_activity` (who holds a lock, who sits in a transaction) sees
+/// which service each connection belongs to.
+#[tokio::test]
+async fn each_service_names_its_database_connections() {
+    let cluster = Cluster::start().await;
+    let mut routing = cluster.routing().await;
+    create_pool(&mut routing, "inbound", 0).await;
+    add_rep(&mut routing, "alice", 0).await;
+    submit(&mut cluster.intake().await, "form-1", 80).await;
+    let mut claim = cluster.claim().await;
+    let request = v1::ClaimNextRequest {
+        pool: "pools/inbound".into(),
+    };
+    claim
+        .claim_next(authed(&rep("alice"), request))
+        .await
+        .unwrap();
+
+    let expected = [
+        "leadpool-claim",
+        "leadpool-intake",
+        "leadpool-routing",
+        "leadpool-scheduler",
+    ];
+    let database = cluster.env.db.store();
+    eventually(
+        std::time::Duration::from_secs(10),
+        "every service's connection is named",
+        || {
+            let database = database.clone();
+            async move {
+                let named: Vec<String> = sqlx::query_scalar(
+                    "SELECT DISTINCT application_name FROM pg_stat_activity \
+                 WHERE datname = current_database() AND application_name LIKE 'leadpool-%' \
+                 ORDER BY 1",
+                )
+                .fetch_all(database.pool())
+                .await
+                .unwrap();
+                named == expected
+            }
+        },
+    )
+    .await;
     cluster.stop().await;
 }

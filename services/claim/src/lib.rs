@@ -28,7 +28,7 @@ pub struct Application {
 
 impl Application {
     pub async fn build(config: Config, clock: Arc<dyn Clock>) -> Result<Self, StartupError> {
-        let store = Store::connect(&config.database)?;
+        let store = Store::connect(&config.database, "leadpool-claim")?;
         if config.database.migrate_on_start {
             store.migrate().await?;
         }

@@ -33,7 +33,7 @@ pub struct Application {
 impl Application {
     /// Connects, migrates (if configured) and binds; serving starts with [`Application::run`].
     pub async fn build(config: Config, clock: Arc<dyn Clock>) -> Result<Self, StartupError> {
-        let store = Store::connect(&config.database)?;
+        let store = Store::connect(&config.database, "leadpool-routing")?;
         if config.database.migrate_on_start {
             store.migrate().await?;
         }

@@ -42,7 +42,7 @@ pub struct Application {
 
 impl Application {
     pub async fn build(config: Config, clock: Arc<dyn Clock>) -> Result<Self, StartupError> {
-        let store = leadpool_store::Store::connect(&config.database)?;
+        let store = leadpool_store::Store::connect(&config.database, "leadpool-scheduler")?;
         if config.database.migrate_on_start {
             store.migrate().await?;
         }

@@ -60,10 +60,12 @@ pub struct Store {
 
 impl Store {
     /// Connects lazily: the service starts (and reports not ready) while Postgres is down.
-    pub fn connect(config: &DatabaseConfig) -> Result<Self, Error> {
+    /// `program` names the connections in `pg_stat_activity` (`leadpool-claim`, …), so an
+    /// operator can tell which service holds a lock, waits, or sits in a transaction.
+    pub fn connect(config: &DatabaseConfig, program: &str) -> Result<Self, Error> {
         let options = PgConnectOptions::from_str(config.url.expose())
             .map_err(|e| Error::internal(format!("database.url: {e}")))?
-            .application_name("leadpool")
+            .application_name(program)
             .options([
                 (
                     "statement_timeout",

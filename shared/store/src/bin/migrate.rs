@@ -59,7 +59,8 @@ async fn run(args: Args) -> Result<&'static str, String> {
         max_connections: 1,
         ..DatabaseConfig::default()
     };
-    let store = leadpool_store::Store::connect(&config).map_err(|e| e.to_string())?;
+    let store =
+        leadpool_store::Store::connect(&config, "leadpool-migrate").map_err(|e| e.to_string())?;
     store.migrate().await.map_err(|e| e.to_string())?;
     Ok(if exists {
         "migrations applied"

@@ -19,7 +19,9 @@ impl Store {
         // transaction started at or after the last snapshot's xmax, or was running then. Each
         // test is its own probe of the `xid` indexes (the range; one look-up per transaction
         // that was running, the LIMIT keeping it a look-up): as one condition joined by OR,
-        // Postgres scanned every event ever written, ten times a second.
+        // Postgres scanned every event ever written, ten times a second. Planned anew each
+        // time (not a prepared statement): a plan kept from when the history was empty scans
+        // it whole, and it grows by every claim until autovacuum's next ANALYZE of it.
         let closed = sqlx::query_scalar!(
             r#"INSERT INTO event_epochs (epoch, snapshot, after_xmax, after_xip, until_xmax)
                SELECT last.epoch + 1, now.s, pg_snapshot_xmax(last.snapshot),
@@ -34,6 +36,7 @@ impl Store {
                      AND pg_visible_in_snapshot(r.xid, now.s) LIMIT 1) committed)
                RETURNING epoch"#
         )
+        .persistent(false)
         .fetch_optional(&mut *tx)
         .await
         .map_err(db_error)?;

@@ -17,6 +17,7 @@ use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 use tonic::transport::Channel;
 
+use crate::activity::{self, Activity};
 use crate::cpu;
 use crate::report::Latencies;
 use crate::seed::reps;
@@ -146,11 +147,13 @@ where
     run
 }
 
-/// One run of a bare statement at a number of connections, and the CPU it took by process.
+/// One run of a bare statement at a number of connections, the CPU it took by process, and
+/// what its connections were doing in the database.
 pub struct AtConnections {
     pub connections: usize,
     pub run: Run,
     pub cpu: String,
+    pub activity: Activity,
 }
 
 /// A bare statement's runs at each of `CONNECTIONS`.
@@ -169,12 +172,15 @@ where
     let mut runs = Vec::new();
     for connections in CONNECTIONS {
         let before = cpu::used();
+        let watching = activity::sample(&db.url()).await;
         let run = ceiling(db, claim, count, connections, duration).await;
+        let activity = watching.stop().await;
         let cpu = cpu::spent(&before, &cpu::used());
         runs.push(AtConnections {
             connections,
             run,
             cpu,
+            activity,
         });
     }
     Sweep(runs)

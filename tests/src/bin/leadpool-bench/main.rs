@@ -18,6 +18,7 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::print_stdout)] // a report on stdout
 
+mod activity;
 mod claims;
 mod cpu;
 mod import;
@@ -90,7 +91,7 @@ async fn measure_claims(report: &mut Report) {
     let load = format!("{} reps, {processes} claim processes", seed::reps());
 
     let claims_per_s = claim_next(&db, &raw, &stack, &channels, &load, report).await;
-    open_loop(&channels, claims_per_s / 2.0, report).await;
+    open_loop(&db, &channels, claims_per_s / 2.0, report).await;
     claim_batch(&raw_batch, &channels, &load, report).await;
     minimal_ceiling(claims_per_s, report).await;
 
@@ -123,9 +124,11 @@ async fn claim_next(
 ) -> f64 {
     println!("claims: {load}, ClaimNext for {CLAIM_RUN:?}");
     let sampling = sample_rss(stack);
+    let watching = activity::sample(&db.url()).await;
     let cpu_before = cpu::used();
     let mut next = claims::through_leadpool(channels, 1, CLAIM_RUN).await;
     let leadpool_cpu = cpu::spent(&cpu_before, &cpu::used());
+    let in_database = watching.stop().await;
     let peak = sampling.stop().await;
     println!("claims: the bare statement, {CEILING_RUN:?} at each connection count");
     let mut sweep = claims::sweep(raw, claims::bare_claim, 1, CEILING_RUN).await;
@@ -162,12 +165,25 @@ async fn claim_next(
         ),
     );
     report.line("ClaimNext: CPU by process", leadpool_cpu);
+    report.set("claim_db_activity", in_database.to_json());
+    report.line(
+        "ClaimNext: connections in a transaction, mean by what they did",
+        in_database.summary(),
+    );
     report.line(
         &format!(
             "bare statement, {} connections: CPU by process",
             best.connections
         ),
         best.cpu.clone(),
+    );
+    report.set("claim_ceiling_db_activity", best.activity.to_json());
+    report.line(
+        &format!(
+            "bare statement, {} connections: in a transaction, mean by what they did",
+            best.connections
+        ),
+        best.activity.summary(),
     );
     report.line(
         "claims answered / in the history / leads claimed twice",
@@ -180,9 +196,11 @@ async fn claim_next(
 /// ClaimNext at a fixed `rate` for `OPEN_LOOP_RUN`, latencies from each request's scheduled
 /// time: what a caller sees below saturation, which the closed loop (each rep waiting for its
 /// answer before asking again) cannot show.
-async fn open_loop(channels: &[Channel], rate: f64, report: &mut Report) {
+async fn open_loop(db: &TestDatabase, channels: &[Channel], rate: f64, report: &mut Report) {
     println!("claims: ClaimNext at {rate:.0}/s (open loop) for {OPEN_LOOP_RUN:?}");
+    let watching = activity::sample(&db.url()).await;
     let mut open = claims::open_loop(channels, rate, OPEN_LOOP_RUN).await;
+    let in_database = watching.stop().await;
     report.set("claim_open_loop_rate", round(rate));
     report.set("claim_open_loop_p50_ms", round2(open.latencies.ms(0.5)));
     report.set("claim_open_loop_p99_ms", round2(open.latencies.ms(0.99)));
@@ -195,6 +213,11 @@ async fn open_loop(channels: &[Channel], rate: f64, report: &mut Report) {
             open.latencies.ms(0.99),
             open.refused
         ),
+    );
+    report.set("claim_open_loop_db_activity", in_database.to_json());
+    report.line(
+        "open loop: connections in a transaction, mean by what they did",
+        in_database.summary(),
     );
 }
 
