@@ -449,16 +449,22 @@ async fn a_scheduler_stopping_as_it_takes_deliveries_hands_them_back() {
     let lead_id = lead.name.trim_start_matches("leads/").to_owned();
     until_attempted(&env, 1).await;
     let pool = env.db.store().pool().clone();
-    // The deliverer's next round is held before it takes anything, and the retry comes due.
+    // The deliverer's next round is held before it takes anything, and the retry comes due. A
+    // round reads the stream (its head, then its events) before it takes due deliveries, and
+    // the taking reads nothing of the epochs: a round already taking when the lock comes ends
+    // (with the retry not yet due, it takes nothing), and the next one is held at its start.
+    // (A lock on the subscriptions, which the taking reads too, could hold the taking itself,
+    // with a time read before the retry came due.)
     let mut lock = pool.begin().await.unwrap();
-    sqlx::query("LOCK TABLE webhook_subscriptions IN ACCESS EXCLUSIVE MODE")
+    sqlx::query("LOCK TABLE event_epochs IN ACCESS EXCLUSIVE MODE")
         .execute(&mut *lock)
         .await
         .unwrap();
     leadpool_e2e::eventually(WAIT, "the deliverer waits for the lock", || async {
         let held: i64 = sqlx::query_scalar(
             "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
-             AND wait_event_type = 'Lock' AND query ILIKE '%webhook_subscriptions%'",
+             AND wait_event_type = 'Lock' \
+             AND (query ILIKE '%max(epoch)%' OR query ILIKE '%FROM event_stream%')",
         )
         .fetch_one(&pool)
         .await

@@ -152,8 +152,8 @@ async fn each_service_names_its_database_connections() {
             async move {
                 let named: Vec<String> = sqlx::query_scalar(
                     "SELECT DISTINCT application_name FROM pg_stat_activity \
-                 WHERE datname = current_database() AND application_name LIKE 'leadpool-%' \
-                 ORDER BY 1",
+                     WHERE datname = current_database() AND application_name LIKE 'leadpool-%' \
+                     ORDER BY 1",
                 )
                 .fetch_all(database.pool())
                 .await

@@ -15,6 +15,8 @@ use sqlx::{Connection, PgConnection};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+use crate::round2;
+
 /// How often the connections are looked at: several times a claim group's cycle, so the
 /// averages are over thousands of samples in a 10-second run.
 const EVERY: Duration = Duration::from_millis(20);
@@ -120,10 +122,6 @@ impl Activity {
         }
         json.into()
     }
-}
-
-fn round2(x: f64) -> f64 {
-    (x * 100.0).round() / 100.0
 }
 
 /// Samples the database at `url` until stopped.
