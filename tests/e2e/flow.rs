@@ -2,7 +2,7 @@
 
 use chrono::Duration;
 use leadpool_domain::Clock;
-use leadpool_e2e::{Cluster, add_rep, admin, create_pool, eventually, rep, submit};
+use leadpool_e2e::{Cluster, add_rep, admin, claim_next, create_pool, eventually, rep, submit};
 use leadpool_proto::v1;
 use leadpool_server::convert::timestamp;
 use leadpool_testing::authed;
@@ -128,12 +128,7 @@ async fn each_service_names_its_database_connections() {
     create_pool(&mut routing, "inbound", 0).await;
     add_rep(&mut routing, "alice", 0).await;
     submit(&mut cluster.intake().await, "form-1", 80).await;
-    let mut claim = cluster.claim().await;
-    let request = v1::ClaimNextRequest {
-        pool: "pools/inbound".into(),
-    };
-    claim
-        .claim_next(authed(&rep("alice"), request))
+    claim_next(&mut cluster.claim().await, "alice", "inbound")
         .await
         .unwrap();
 
