@@ -15,6 +15,7 @@ use sqlx::{Connection, PgConnection};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+use crate::report::Report;
 use crate::round2;
 
 /// How often the connections are looked at: several times a claim group's cycle, so the
@@ -79,9 +80,15 @@ impl Activity {
         self.most.keys().map(String::as_str)
     }
 
+    /// Into the report: `key` in results.json, a table line headed `line`.
+    pub fn report(&self, report: &mut Report, key: &str, line: &str) {
+        report.set(key, self.to_json());
+        report.line(line, self.summary());
+    }
+
     /// One clause a program that was seen in a transaction: "leadpool-claim 3.62 in a
     /// transaction (at most 4): running 1.20, idle in transaction 1.51, …".
-    pub fn summary(&self) -> String {
+    fn summary(&self) -> String {
         self.programs()
             .map(|program| (program, self.means(program)))
             .filter(|(_, (total, _))| *total >= 0.005)
@@ -102,7 +109,7 @@ impl Activity {
 
     /// For results.json: `{"samples": n, "leadpool-claim": {"in_transaction": 3.62,
     /// "at_most": 4, "doing": {"running": 1.2, …}}, …}`.
-    pub fn to_json(&self) -> serde_json::Value {
+    fn to_json(&self) -> serde_json::Value {
         let mut json = serde_json::Map::new();
         json.insert("samples".into(), self.samples.into());
         for program in self.programs() {

@@ -165,10 +165,10 @@ async fn claim_next(
         ),
     );
     report.line("ClaimNext: CPU by process", leadpool_cpu);
-    report.set("claim_db_activity", in_database.to_json());
-    report.line(
+    in_database.report(
+        report,
+        "claim_db_activity",
         "ClaimNext: connections in a transaction, mean by what they did",
-        in_database.summary(),
     );
     report.line(
         &format!(
@@ -177,13 +177,13 @@ async fn claim_next(
         ),
         best.cpu.clone(),
     );
-    report.set("claim_ceiling_db_activity", best.activity.to_json());
-    report.line(
+    best.activity.report(
+        report,
+        "claim_ceiling_db_activity",
         &format!(
             "bare statement, {} connections: in a transaction, mean by what they did",
             best.connections
         ),
-        best.activity.summary(),
     );
     report.line(
         "claims answered / in the history / leads claimed twice",
@@ -214,10 +214,10 @@ async fn open_loop(db: &TestDatabase, channels: &[Channel], rate: f64, report: &
             open.refused
         ),
     );
-    report.set("claim_open_loop_db_activity", in_database.to_json());
-    report.line(
+    in_database.report(
+        report,
+        "claim_open_loop_db_activity",
         "open loop: connections in a transaction, mean by what they did",
-        in_database.summary(),
     );
 }
 
