@@ -186,5 +186,5 @@ async fn seed(db: &TestDatabase, now: chrono::DateTime<chrono::Utc>) {
     .execute(db.store().pool())
     .await
     .expect("seed the scheduler's leads' contacts");
-    crate::seed::analyze(db).await;
+    crate::seed::vacuum_analyze(db).await;
 }
