@@ -92,7 +92,8 @@ async fn measure_claims(report: &mut Report) {
 
     let claims_per_s = claim_next(&db, &raw, &stack, &channels, &load, report).await;
     // Each later phase starts, as ClaimNext did and as each ceiling does, without the dead
-    // index entries of the leads claimed before it (120,000–170,000 of the hot pool's by ClaimBatch).
+    // index entries of the leads claimed before it (120,000–170,000 of the hot pool's by the
+    // time ClaimBatch starts).
     seed::vacuum_analyze(&db).await;
     open_loop(&db, &channels, claims_per_s / 2.0, report).await;
     seed::vacuum_analyze(&db).await;
