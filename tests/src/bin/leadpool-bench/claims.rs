@@ -5,7 +5,7 @@
 
 use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use futures::future::join_all;
@@ -31,6 +31,9 @@ const CHANNELS: usize = 8;
 /// the pool's index, so the ceiling is the best of these.
 pub const CONNECTIONS: [usize; 4] = [4, 8, 16, 64];
 
+/// The windows a run through Leadpool is counted in, to see whether it slows as it goes.
+pub const WINDOW: Duration = Duration::from_secs(5);
+
 /// What one timed run did.
 pub struct Run {
     pub rows: usize,
@@ -38,6 +41,8 @@ pub struct Run {
     pub elapsed: Duration,
     pub latencies: Latencies,
     pub refused: usize,
+    /// Rows answered in each whole `WINDOW` of a run through Leadpool (empty for the others).
+    pub rows_by_window: Vec<usize>,
 }
 
 impl Run {
@@ -60,9 +65,12 @@ pub async fn channels(stack: &Stack) -> Vec<Channel> {
 pub async fn through_leadpool(channels: &[Channel], count: u32, duration: Duration) -> Run {
     let stop = Arc::new(AtomicBool::new(false));
     let started = Instant::now();
+    let whole_windows = usize::try_from(duration.as_secs() / WINDOW.as_secs()).unwrap();
+    let windows: Arc<Vec<AtomicUsize>> =
+        Arc::new((0..whole_windows).map(|_| AtomicUsize::new(0)).collect());
     let reps = (0..reps()).map(|i| {
         let mut client = ClaimServiceClient::new(channels[i % channels.len()].clone());
-        let stop = stop.clone();
+        let (stop, windows) = (stop.clone(), windows.clone());
         tokio::spawn(async move {
             let token = rep(&format!("rep-{i}"));
             let (mut latencies, mut rows, mut refused) = (Vec::new(), 0, 0);
@@ -87,6 +95,12 @@ pub async fn through_leadpool(channels: &[Channel], count: u32, duration: Durati
                     Ok(n) => {
                         latencies.push(sent.elapsed());
                         rows += n;
+                        let window = started.elapsed().as_secs() / WINDOW.as_secs();
+                        if let Some(counted) =
+                            usize::try_from(window).ok().and_then(|w| windows.get(w))
+                        {
+                            counted.fetch_add(n, Ordering::Relaxed);
+                        }
                     }
                     Err(status) => {
                         refused += 1;
@@ -100,7 +114,9 @@ pub async fn through_leadpool(channels: &[Channel], count: u32, duration: Durati
         })
     });
     let reps: Vec<_> = reps.collect();
-    stop_after(duration, &stop, started, reps).await
+    let mut run = stop_after(duration, &stop, started, reps).await;
+    run.rows_by_window = windows.iter().map(|n| n.load(Ordering::Relaxed)).collect();
+    run
 }
 
 /// A bare claim statement: claims up to `count` leads for the rep, and says how many.
@@ -266,6 +282,7 @@ pub async fn open_loop(channels: &[Channel], rate: f64, duration: Duration) -> R
         elapsed: duration,
         latencies: Latencies::default(),
         refused: 0,
+        rows_by_window: Vec::new(),
     };
     let mut latencies = Vec::with_capacity(arrivals);
     for answered in join_all(requests).await {
@@ -302,6 +319,7 @@ async fn stop_after(
         elapsed: Duration::ZERO,
         latencies: Latencies::default(),
         refused: 0,
+        rows_by_window: Vec::new(),
     };
     for joined in join_all(workers).await {
         let (latencies, rows, refused) = joined.unwrap();

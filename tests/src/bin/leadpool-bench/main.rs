@@ -169,6 +169,18 @@ async fn claim_next(
             ceiling.latencies.ms(0.99)
         ),
     );
+    report.set("claim_rows_by_window", next.rows_by_window.clone());
+    report.line(
+        &format!(
+            "ClaimNext by {}-s window (claims)",
+            claims::WINDOW.as_secs()
+        ),
+        next.rows_by_window
+            .iter()
+            .map(usize::to_string)
+            .collect::<Vec<_>>()
+            .join(", "),
+    );
     report.line("ClaimNext: CPU by process", leadpool_cpu);
     in_database.report(
         report,
