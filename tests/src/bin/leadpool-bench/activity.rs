@@ -24,9 +24,13 @@ const EVERY: Duration = Duration::from_millis(20);
 
 /// The connections of the sampled database inside a transaction, by program and what each
 /// was doing; the sampler's own connection left out.
+///
+/// Background processes in the database (an autovacuum worker) have no application name and
+/// no state: they are named by their type, and what they wait on is what they do.
 const IN_TRANSACTION: &str = "\
-    SELECT coalesce(nullif(application_name, ''), 'bench'), \
-           CASE WHEN state = 'active' \
+    SELECT coalesce(nullif(application_name, ''), \
+             CASE WHEN backend_type = 'client backend' THEN 'bench' ELSE backend_type END), \
+           CASE WHEN state = 'active' OR state IS NULL \
                 THEN coalesce(wait_event_type || ':' || wait_event, 'running') \
                 ELSE state END \
       FROM pg_stat_activity \

@@ -123,14 +123,15 @@ pub async fn through_leadpool(channels: &[Channel], count: u32, duration: Durati
 pub type Claim<Claimed> = fn(PgPool, String, i64) -> Claimed;
 
 /// `claim` run for `count` leads at a time on `connections` connections, again and again for
-/// `duration`, each connection claiming for a rep of its own while there are reps.
+/// `duration`, each connection claiming for a rep of its own while there are reps; with the
+/// CPU it took by process.
 pub async fn ceiling<Claimed>(
     db: &TestDatabase,
     claim: Claim<Claimed>,
     count: i64,
     connections: usize,
     duration: Duration,
-) -> Run
+) -> (Run, String)
 where
     Claimed: Future<Output = usize> + Send + 'static,
 {
@@ -140,6 +141,7 @@ where
         .await
         .unwrap();
     let stop = Arc::new(AtomicBool::new(false));
+    let before = cpu::used();
     let started = Instant::now();
     let workers: Vec<_> = (0..connections)
         .map(|i| {
@@ -158,9 +160,11 @@ where
         })
         .collect();
     let run = stop_after(duration, &stop, started, workers).await;
+    // Read while the connections' Postgres processes still run: an exited one is not counted.
+    let cpu = cpu::spent(&before, &cpu::used());
     // Closed before the next run, so its connections are not still winding down in Postgres.
     pool.close().await;
-    run
+    (run, cpu)
 }
 
 /// One run of a bare statement at a number of connections, the CPU it took by process, and
@@ -192,12 +196,10 @@ where
         // the pool (no autovacuum came within the sweep), and the figures fell with each run
         // whatever its count: 4, 8, 16, 64 connections gave 1,903, 1,843, 1,556 and 1,533
         // claims/s; the order 64, 16, 8, 4 gave 2,062, 1,989, 1,563 and 1,333.
-        seed::vacuum_analyze(db).await;
-        let before = cpu::used();
+        seed::settle(db).await;
         let watching = activity::sample(&db.url()).await;
-        let run = ceiling(db, claim, count, connections, duration).await;
+        let (run, cpu) = ceiling(db, claim, count, connections, duration).await;
         let activity = watching.stop().await;
-        let cpu = cpu::spent(&before, &cpu::used());
         runs.push(AtConnections {
             connections,
             run,

@@ -29,6 +29,7 @@ mod search;
 mod seed;
 mod simulation;
 mod stack;
+mod wal;
 
 use std::time::Duration;
 
@@ -91,12 +92,12 @@ async fn measure_claims(report: &mut Report) {
     let load = format!("{} reps, {processes} claim processes", seed::reps());
 
     let claims_per_s = claim_next(&db, &raw, &stack, &channels, &load, report).await;
-    // Each later phase starts, as ClaimNext did and as each ceiling does, without the dead
-    // index entries of the leads claimed before it (120,000–170,000 of the hot pool's by the
-    // time ClaimBatch starts).
-    seed::vacuum_analyze(&db).await;
+    // Each later phase starts settled, as ClaimNext did and as each ceiling does: without the
+    // dead index entries of the leads claimed before it (120,000–170,000 of the hot pool's by
+    // the time ClaimBatch starts), and with no checkpoint under way.
+    seed::settle(&db).await;
     open_loop(&db, &channels, claims_per_s / 2.0, report).await;
-    seed::vacuum_analyze(&db).await;
+    seed::settle(&db).await;
     claim_batch(&raw_batch, &channels, &load, report).await;
     minimal_ceiling(claims_per_s, report).await;
 
@@ -127,7 +128,11 @@ async fn claim_next(
     load: &str,
     report: &mut Report,
 ) -> f64 {
+    // The copies made for the ceilings wrote two million leads to the WAL since the seed.
+    seed::settle(db).await;
+    report.line("Postgres", wal::settings(db.store().pool()).await);
     println!("claims: {load}, ClaimNext for {CLAIM_RUN:?}");
+    let wal_before = wal::mark(db.store().pool()).await;
     let sampling = sample_rss(stack);
     let watching = activity::sample(&db.url()).await;
     let cpu_before = cpu::used();
@@ -135,6 +140,7 @@ async fn claim_next(
     let leadpool_cpu = cpu::spent(&cpu_before, &cpu::used());
     let in_database = watching.stop().await;
     let peak = sampling.stop().await;
+    let (wal_mb, checkpoints) = wal_before.since(db.store().pool()).await;
     println!("claims: the bare statement, {CEILING_RUN:?} at each connection count");
     let mut sweep = claims::sweep(raw, claims::bare_claim, 1, CEILING_RUN).await;
     let (double, claimed) = claims::double_claims(db).await;
@@ -180,6 +186,12 @@ async fn claim_next(
             .map(usize::to_string)
             .collect::<Vec<_>>()
             .join(", "),
+    );
+    report.set("claim_wal_mb", round(wal_mb));
+    report.set("claim_checkpoints", checkpoints);
+    report.line(
+        "ClaimNext: WAL written, checkpoints begun",
+        format!("{wal_mb:.0} MB, {checkpoints}"),
     );
     report.line("ClaimNext: CPU by process", leadpool_cpu);
     in_database.report(

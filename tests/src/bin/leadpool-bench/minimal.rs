@@ -7,7 +7,7 @@
 use leadpool_testing::TestDatabase;
 use sqlx::PgPool;
 
-use crate::seed::{HOT_LEADS, vacuum_analyze};
+use crate::seed::{HOT_LEADS, settle};
 
 /// A database of its own with the minimal tables and `HOT_LEADS` available leads in pool
 /// `hot`, priorities and ages spread as the claims seed spreads them; dropped with the value.
@@ -35,7 +35,7 @@ pub async fn database() -> TestDatabase {
     .execute(db.store().pool())
     .await
     .expect("seed the minimal table");
-    vacuum_analyze(&db).await;
+    settle(&db).await;
     db
 }
 

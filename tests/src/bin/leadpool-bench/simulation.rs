@@ -186,7 +186,7 @@ pub async fn measure_request(report: &mut Report) {
     let now = Utc::now();
     let from = now - Duration::days(DAYS);
     history(&db, now - Duration::days(2 * DAYS), 2 * i64::from(LEADS)).await;
-    crate::seed::vacuum_analyze(&db).await;
+    crate::seed::settle(&db).await;
     let stack = Stack::start(&db, &["scheduler"], &[]).await;
     let mut scheduler =
         SchedulerServiceClient::new(leadpool_e2e::channel(stack.one("scheduler").addr).await);
