@@ -193,9 +193,9 @@ where
     for connections in CONNECTIONS {
         // Each count starts from the state the first did. Without the vacuum each run walked
         // the dead index entries of every lead the runs before it had claimed at the head of
-        // the pool (no autovacuum came within the sweep), and the figures fell with each run
-        // whatever its count: 4, 8, 16, 64 connections gave 1,903, 1,843, 1,556 and 1,533
-        // claims/s; the order 64, 16, 8, 4 gave 2,062, 1,989, 1,563 and 1,333.
+        // the pool (autovacuum is off on the development machines), and the figures fell with
+        // each run whatever its count: 4, 8, 16, 64 connections gave 1,903, 1,843, 1,556 and
+        // 1,533 claims/s; the order 64, 16, 8, 4 gave 2,062, 1,989, 1,563 and 1,333.
         seed::settle(db).await;
         let watching = activity::sample(&db.url()).await;
         let (run, cpu) = ceiling(db, claim, count, connections, duration).await;
