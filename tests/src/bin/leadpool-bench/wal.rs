@@ -1,8 +1,9 @@
-//! What a run wrote to the WAL and whether a checkpoint began within it. After a checkpoint
-//! begins, the first change to each page writes the whole page to the WAL again, so a run a
-//! checkpoint falls into writes more and waits longer on WAL flushes than one without (in one
-//! ClaimNext run, where a checkpoint begun by the database copies made before it started 15 s
-//! in, the WAL went from 4.6 to 8 MB/s and the claims by 5-s window from 16,740 to 11,978).
+//! What a run wrote to the WAL and whether a checkpoint began within it, and the server
+//! settings the figures depend on. After a checkpoint begins, the first change to each page
+//! writes the whole page to the WAL again, so a run a checkpoint falls into writes more and
+//! waits longer on WAL flushes than one without (in one ClaimNext run, where a checkpoint
+//! begun by the database copies made before it started 15 s in, the WAL went from 4.6 to
+//! 8 MB/s and the claims by 5-s window from 16,740 to 11,978).
 
 use sqlx::PgPool;
 
