@@ -35,7 +35,7 @@ pub async fn measure(report: &mut Report) {
     let db = TestDatabase::new().await;
     crate::seed::apply(&db, POLICY).await;
     let now = chrono::Utc::now();
-    seed(&db, now).await;
+    seed(&db, now, (AGING, RELEASE, CLAIMED)).await;
     let raw = db.duplicate().await;
     let stack = Stack::start(&db, &["scheduler"], &[]).await;
     // No time limit: a job is one call.
@@ -66,35 +66,8 @@ pub async fn measure(report: &mut Report) {
 /// What each job does at the least, on the same leads: one statement per move, over every
 /// due lead at once, with its history rows. Nothing else (no slot, no batches, no policy).
 async fn bare_job(db: &TestDatabase, job: &str, now: chrono::DateTime<chrono::Utc>) -> Duration {
-    let history = |kind: &str| {
-        format!(
-            ", event AS (INSERT INTO lead_events (lead_id, from_state, to_state, kind, actor, \
-               reason, pool_id, occurred_at) SELECT id, old_state, state, '{kind}', 'bench', '', \
-               pool_id, $1 FROM out) SELECT count(*) FROM out"
-        )
-    };
     let statements = match job {
-        "aging" => vec![
-            format!(
-                "WITH out AS (UPDATE leads SET state = 'escalated', updated_at = $1 \
-                   WHERE pool_id = 'aging' AND state = 'available' \
-                     AND pooled_at <= $1 - interval '48 hours' \
-                   RETURNING *, 'available'::text AS old_state){}",
-                history("lead.escalated")
-            ),
-            format!(
-                "WITH bar AS (SELECT percentile_disc(0.5) WITHIN GROUP (ORDER BY priority) AS p50, \
-                   percentile_disc(0.9) WITHIN GROUP (ORDER BY priority) AS p90 FROM leads \
-                   WHERE pool_id = 'aging' AND state = 'available' AND pooled_at > $1 - interval '12 hours'), \
-                 old AS (SELECT id, CASE WHEN pooled_at <= $1 - interval '24 hours' THEN p90 ELSE p50 END \
-                   AS target FROM leads, bar WHERE pool_id = 'aging' AND state = 'available' \
-                   AND pooled_at <= $1 - interval '12 hours'), \
-                 out AS (UPDATE leads l SET priority = old.target, updated_at = $1 FROM old \
-                   WHERE l.id = old.id AND old.target > l.priority \
-                   RETURNING l.*, 'available'::text AS old_state){}",
-                history("lead.prioritized")
-            ),
-        ],
+        "aging" => vec![escalation(), raise()],
         "release" => vec![format!(
             "WITH out AS (UPDATE leads SET state = 'available', pooled_at = $1, updated_at = $1 \
                WHERE pool_id = 'timed' AND state = 'scheduled' AND received_at <= $1 \
@@ -109,13 +82,59 @@ async fn bare_job(db: &TestDatabase, job: &str, now: chrono::DateTime<chrono::Ut
             history("lead.sla_expired")
         )],
     };
+    run_bare(db, &statements, now).await
+}
+
+/// Aging's escalations as one bare statement: the aging pool's available leads 48 hours in it.
+pub fn escalation() -> String {
+    format!(
+        "WITH out AS (UPDATE leads SET state = 'escalated', updated_at = $1 \
+           WHERE pool_id = 'aging' AND state = 'available' \
+             AND pooled_at <= $1 - interval '48 hours' \
+           RETURNING *, 'available'::text AS old_state){}",
+        history("lead.escalated")
+    )
+}
+
+/// Aging's raises as one bare statement: the aging pool's available leads 12 (24) hours in
+/// it raised to the median (90th percentile) priority of its younger leads.
+pub fn raise() -> String {
+    format!(
+        "WITH bar AS (SELECT percentile_disc(0.5) WITHIN GROUP (ORDER BY priority) AS p50, \
+           percentile_disc(0.9) WITHIN GROUP (ORDER BY priority) AS p90 FROM leads \
+           WHERE pool_id = 'aging' AND state = 'available' AND pooled_at > $1 - interval '12 hours'), \
+         old AS (SELECT id, CASE WHEN pooled_at <= $1 - interval '24 hours' THEN p90 ELSE p50 END \
+           AS target FROM leads, bar WHERE pool_id = 'aging' AND state = 'available' \
+           AND pooled_at <= $1 - interval '12 hours'), \
+         out AS (UPDATE leads l SET priority = old.target, updated_at = $1 FROM old \
+           WHERE l.id = old.id AND old.target > l.priority \
+           RETURNING l.*, 'available'::text AS old_state){}",
+        history("lead.prioritized")
+    )
+}
+
+/// The history rows of the leads a bare statement's `out` moved, and their count.
+fn history(kind: &str) -> String {
+    format!(
+        ", event AS (INSERT INTO lead_events (lead_id, from_state, to_state, kind, actor, \
+           reason, pool_id, occurred_at) SELECT id, old_state, state, '{kind}', 'bench', '', \
+           pool_id, $1 FROM out) SELECT count(*) FROM out"
+    )
+}
+
+/// `statements` as of `now` in one transaction, without a time limit; how long they took.
+pub async fn run_bare(
+    db: &TestDatabase,
+    statements: &[String],
+    now: chrono::DateTime<chrono::Utc>,
+) -> Duration {
     let started = Instant::now();
     let mut tx = db.store().pool().begin().await.unwrap();
     sqlx::query("SET LOCAL statement_timeout = 0")
         .execute(&mut *tx)
         .await
         .unwrap();
-    for statement in &statements {
+    for statement in statements {
         sqlx::query(statement)
             .bind(now)
             .execute(&mut *tx)
@@ -149,14 +168,19 @@ async fn run_job(
     (started.elapsed(), ran.affected)
 }
 
-/// Available leads aged evenly over 72 hours, leads waiting in the timed pool since before
-/// today's 08:00 release, and claimed leads whose deadline passed an hour ago.
-async fn seed(db: &TestDatabase, now: chrono::DateTime<chrono::Utc>) {
-    let release = now.date_naive().and_hms_opt(8, 0, 0).unwrap().and_utc();
-    let release = if release > now {
-        release - chrono::Duration::days(1)
+/// `aging` available leads aged evenly over 72 hours in pool `aging`, `release` leads waiting
+/// in pool `timed` since before today's 08:00 release, and `claimed` leads in pool `work`
+/// whose deadline passed an hour ago.
+pub async fn seed(
+    db: &TestDatabase,
+    now: chrono::DateTime<chrono::Utc>,
+    (aging, release, claimed): (i64, i64, i64),
+) {
+    let release_at = now.date_naive().and_hms_opt(8, 0, 0).unwrap().and_utc();
+    let release_at = if release_at > now {
+        release_at - chrono::Duration::days(1)
     } else {
-        release
+        release_at
     };
     sqlx::query(
         "INSERT INTO leads (id, state, score, priority, \
@@ -175,10 +199,10 @@ async fn seed(db: &TestDatabase, now: chrono::DateTime<chrono::Utc>) {
            CASE WHEN n <= $1 THEN $5 - (n % 4320) * interval '1 minute' \
              ELSE $4 - interval '1 hour' END AS received) s",
     )
-    .bind(AGING)
-    .bind(RELEASE)
-    .bind(CLAIMED)
+    .bind(aging)
     .bind(release)
+    .bind(claimed)
+    .bind(release_at)
     .bind(now)
     .execute(db.store().pool())
     .await

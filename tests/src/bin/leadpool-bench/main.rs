@@ -8,6 +8,9 @@
 //!   (open loop); the same claim on a minimal table of its own;
 //! * import: `ImportLeads` against a raw `COPY` of the same rows into the same tables;
 //! * scheduler jobs over hundreds of thousands of leads, each one set-based run;
+//! * the aging place derived on read instead of written (not built yet): what aging would
+//!   still write, the derived claim order checked against the stored one, and the bare claim
+//!   picking in each;
 //! * memory: each service's resident set idle and under the claim load;
 //! * lead search over the million leads;
 //! * SimulatePolicy on a month of 100,000 leads and 50 reps: the engine in process, and the
@@ -19,6 +22,7 @@
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::print_stdout)] // a report on stdout
 
 mod activity;
+mod aging_read;
 mod claims;
 mod cpu;
 mod import;
@@ -48,10 +52,16 @@ const OPEN_LOOP_RUN: Duration = Duration::from_secs(15);
 
 #[tokio::main]
 async fn main() {
-    // `BENCH_ONLY=claims` (or import, jobs, simulation) measures one part, while working on it.
+    // `BENCH_ONLY=claims` (or import, jobs, aging-read, simulation) measures one part, while
+    // working on it.
     let only = std::env::var("BENCH_ONLY").unwrap_or_default();
     let part = |name: &str| only.is_empty() || only == name;
     let mut report = Report::default();
+    // Every part's figures depend on these, whichever parts run.
+    report.line(
+        "Postgres",
+        wal::settings(TestDatabase::new().await.store().pool()).await,
+    );
     if part("claims") {
         measure_claims(&mut report).await;
         report.print();
@@ -62,6 +72,10 @@ async fn main() {
     }
     if part("jobs") {
         jobs::measure(&mut report).await;
+        report.print();
+    }
+    if part("aging-read") {
+        aging_read::measure(&mut report).await;
         report.print();
     }
     if part("simulation") {
@@ -130,7 +144,6 @@ async fn claim_next(
 ) -> f64 {
     // The copies made for the ceilings wrote two million leads to the WAL since the seed.
     seed::settle(db).await;
-    report.line("Postgres", wal::settings(db.store().pool()).await);
     println!("claims: {load}, ClaimNext for {CLAIM_RUN:?}");
     let wal_before = wal::mark(db.store().pool()).await;
     let sampling = sample_rss(stack);

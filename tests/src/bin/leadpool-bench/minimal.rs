@@ -39,20 +39,20 @@ pub async fn database() -> TestDatabase {
     db
 }
 
-/// The same claim as `claims::bare_claim` on the minimal tables.
+/// The same claim as `claims::bare_claim` on the minimal tables, the count written in as there
+/// (`claims::claim_picked`).
 pub async fn claim(pool: PgPool, rep: String, count: i64) -> usize {
-    sqlx::query_scalar::<_, i64>(
+    sqlx::query_scalar::<_, i64>(&format!(
         "WITH picked AS (SELECT id FROM minimal_leads WHERE pool = 'hot' AND state = 'available' \
-           ORDER BY priority DESC, created_at, id LIMIT $3 FOR UPDATE SKIP LOCKED), \
+           ORDER BY priority DESC, created_at, id LIMIT {count} FOR UPDATE SKIP LOCKED), \
          changed AS (UPDATE minimal_leads l SET state = 'claimed', owner = $1 FROM picked \
            WHERE l.id = picked.id RETURNING l.id), \
          event AS (INSERT INTO minimal_events (lead_id, rep, occurred_at) \
            SELECT id, $1, $2 FROM changed) \
-         SELECT count(*) FROM changed",
-    )
+         SELECT count(*) FROM changed"
+    ))
     .bind(rep)
     .bind(chrono::Utc::now())
-    .bind(count)
     .fetch_one(&pool)
     .await
     .map_or(0, |n| usize::try_from(n).unwrap_or(0))

@@ -38,7 +38,7 @@ impl Mark {
     }
 }
 
-/// The server settings the claim figures depend on, as one line.
+/// The server settings the bench's figures depend on, as one line.
 pub async fn settings(pool: &PgPool) -> String {
     sqlx::query_scalar(
         "SELECT string_agg(name || ' ' || current_setting(name), ', ' ORDER BY name) \
