@@ -185,20 +185,12 @@ fn bound(condition: &str) -> String {
 
 /// The whole derived order, numbered within each range, for comparing.
 fn derived_order_sql() -> String {
-    let ranges: Vec<String> = RANGES
-        .iter()
-        .enumerate()
-        .map(|(range, (condition, order))| {
-            format!(
-                "SELECT id, {range} AS range, row_number() OVER (ORDER BY {order}) AS place \
-                 FROM leads WHERE {BASE} AND {}",
-                bound(condition)
-            )
-        })
-        .collect();
     format!(
         "SELECT id FROM ({}) ordered ORDER BY range, place",
-        ranges.join(" UNION ALL ")
+        union_of_ranges(|range, condition, order| format!(
+            "SELECT id, {range} AS range, row_number() OVER (ORDER BY {order}) AS place \
+             FROM leads WHERE {BASE} AND {condition}"
+        ))
     )
 }
 
@@ -206,18 +198,24 @@ fn derived_order_sql() -> String {
 /// ranges before it came up short — an Append runs its branches in order and a LIMIT above it
 /// stops it, so a pick from the top range never touches the others.
 fn derived_pick_sql() -> String {
-    let ranges: Vec<String> = RANGES
+    format!(
+        "{} LIMIT {{count}}",
+        union_of_ranges(|range, condition, order| format!(
+            "SELECT id FROM (SELECT id FROM leads WHERE {BASE} AND {condition} \
+             ORDER BY {order} LIMIT {{count}} FOR UPDATE SKIP LOCKED) range_{range}"
+        ))
+    )
+}
+
+/// `RANGES` in order, each as the SQL `branch` makes of its number, its condition (bound) and
+/// its order, joined by `UNION ALL`.
+fn union_of_ranges(branch: impl Fn(usize, String, &str) -> String) -> String {
+    RANGES
         .iter()
         .enumerate()
-        .map(|(range, (condition, order))| {
-            format!(
-                "SELECT id FROM (SELECT id FROM leads WHERE {BASE} AND {} \
-                 ORDER BY {order} LIMIT {{count}} FOR UPDATE SKIP LOCKED) range_{range}",
-                bound(condition)
-            )
-        })
-        .collect();
-    format!("{} LIMIT {{count}}", ranges.join(" UNION ALL "))
+        .map(|(range, (condition, order))| branch(range, bound(condition), order))
+        .collect::<Vec<_>>()
+        .join(" UNION ALL ")
 }
 
 async fn claim_order(db: &TestDatabase, sql: &str) -> Vec<uuid::Uuid> {
