@@ -27,8 +27,9 @@ const LEADS: i64 = 1_000_000;
 /// The aging pool's available leads in claim order with the place derived: seven ranges of
 /// the derived priority (`greatest(priority, bar)` once the lead is past a cutoff), highest
 /// first, each read in order from one index with no sort: `leads_available_by_priority`
-/// where the range holds several priorities, `leads_available_by_age` where it holds one
-/// (ties sort older first). Whoever reaches a range has had every lead above it.
+/// where the derived priority is the lead's own, `leads_available_by_age` where it is a bar,
+/// the same for the whole range (ties sort older first). A pick reaches a range only once the
+/// ranges above it have no lead left for it.
 const RANGES: [(&str, &str); 7] = [
     ("priority > {tenth_bar}", BY_PRIORITY),
     (
