@@ -155,15 +155,15 @@ fn policy() -> String {
 /// The pool's available leads.
 const BASE: &str = "pool_id = 'aging' AND state = 'available'";
 
-/// What the aging job would write per pool instead of raising its leads: the bars, from the
-/// leads younger than the first step, and the cutoffs, as of its run.
+/// What the aging job would write per pool instead of raising its leads: the bars the raises
+/// use (`jobs::BARS`) and the cutoffs, as of its run.
 async fn store_bars(db: &TestDatabase, now: chrono::DateTime<chrono::Utc>) {
     sqlx::query(&format!(
         "CREATE TABLE aging_bars AS SELECT 'aging'::text AS pool_id, \
-           percentile_disc(0.5) WITHIN GROUP (ORDER BY priority) AS half_bar, \
-           percentile_disc(0.9) WITHIN GROUP (ORDER BY priority) AS tenth_bar, \
+           p50 AS half_bar, p90 AS tenth_bar, \
            $1 - interval '12 hours' AS half_before, $1 - interval '24 hours' AS tenth_before \
-         FROM leads WHERE {BASE} AND pooled_at > $1 - interval '12 hours'"
+         FROM ({}) bars",
+        jobs::BARS
     ))
     .bind(now)
     .execute(db.store().pool())

@@ -96,13 +96,17 @@ pub fn escalation() -> String {
     )
 }
 
+/// The aging pool's bars as of `$1`: the median (`p50`) and 90th percentile (`p90`) priority
+/// of its available leads younger than the first step (12 hours), as one row.
+pub const BARS: &str = "SELECT percentile_disc(0.5) WITHIN GROUP (ORDER BY priority) AS p50, \
+       percentile_disc(0.9) WITHIN GROUP (ORDER BY priority) AS p90 FROM leads \
+     WHERE pool_id = 'aging' AND state = 'available' AND pooled_at > $1 - interval '12 hours'";
+
 /// Aging's raises as one bare statement: the aging pool's available leads 12 (24) hours in
-/// it raised to the median (90th percentile) priority of its younger leads.
+/// it raised to the median (90th percentile) priority of its younger leads (`BARS`).
 pub fn raise() -> String {
     format!(
-        "WITH bar AS (SELECT percentile_disc(0.5) WITHIN GROUP (ORDER BY priority) AS p50, \
-           percentile_disc(0.9) WITHIN GROUP (ORDER BY priority) AS p90 FROM leads \
-           WHERE pool_id = 'aging' AND state = 'available' AND pooled_at > $1 - interval '12 hours'), \
+        "WITH bar AS ({BARS}), \
          old AS (SELECT id, CASE WHEN pooled_at <= $1 - interval '24 hours' THEN p90 ELSE p50 END \
            AS target FROM leads, bar WHERE pool_id = 'aging' AND state = 'available' \
            AND pooled_at <= $1 - interval '12 hours'), \
