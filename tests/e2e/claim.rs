@@ -28,42 +28,46 @@ async fn browsing_pages_through_a_pool_in_each_order_without_gaps_or_repeats() {
         ));
         cluster.env.clock.advance(Span::minutes(1));
     }
-    let mut by_age: Vec<String> = submitted.iter().map(|(n, _)| n.clone()).collect();
+    let by_age: Vec<String> = submitted.iter().map(|(n, _)| n.clone()).collect();
     let mut by_score = submitted.clone();
     // Highest score first; equal scores oldest first. Priority starts equal to the score.
     by_score.sort_by_key(|(_, score)| std::cmp::Reverse(*score));
     let by_score: Vec<String> = by_score.into_iter().map(|(n, _)| n).collect();
 
     let mut claim = cluster.claim().await;
-    for (order, expected) in [
-        (v1::LeadOrder::Priority, &by_score),
-        (v1::LeadOrder::Score, &by_score),
-        (v1::LeadOrder::Age, &mut by_age),
-    ] {
-        let mut seen = Vec::new();
-        let mut page_token = String::new();
-        loop {
-            let page = claim
-                .list_pool_leads(authed(
-                    &rep("alice"),
-                    v1::ListPoolLeadsRequest {
-                        parent: "pools/inbound".into(),
-                        order_by: order.into(),
-                        page_size: 3,
-                        page_token,
-                    },
-                ))
-                .await
-                .unwrap()
-                .into_inner();
-            assert!(page.leads.len() <= 3);
-            seen.extend(page.leads.into_iter().map(|l| l.name));
-            if page.next_page_token.is_empty() {
-                break;
+    // Every page size up to 3: pages that end inside a run of equal scores (the two 90s) and
+    // pages that end between runs.
+    for page_size in 1..=3 {
+        for (order, expected) in [
+            (v1::LeadOrder::Priority, &by_score),
+            (v1::LeadOrder::Score, &by_score),
+            (v1::LeadOrder::Age, &by_age),
+        ] {
+            let mut seen = Vec::new();
+            let mut page_token = String::new();
+            loop {
+                let page = claim
+                    .list_pool_leads(authed(
+                        &rep("alice"),
+                        v1::ListPoolLeadsRequest {
+                            parent: "pools/inbound".into(),
+                            order_by: order.into(),
+                            page_size,
+                            page_token,
+                        },
+                    ))
+                    .await
+                    .unwrap()
+                    .into_inner();
+                assert!(page.leads.len() <= page_size as usize);
+                seen.extend(page.leads.into_iter().map(|l| l.name));
+                if page.next_page_token.is_empty() {
+                    break;
+                }
+                page_token = page.next_page_token;
             }
-            page_token = page.next_page_token;
+            assert_eq!(&seen, expected, "order {order:?}, pages of {page_size}");
         }
-        assert_eq!(&seen, expected, "order {order:?}");
     }
     cluster.stop().await;
 }

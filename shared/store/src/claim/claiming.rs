@@ -183,6 +183,12 @@ impl RepClaim {
     /// Claims up to `count` of the highest-priority available leads of `pool` that `filter`
     /// lets this rep take. Leads another claimer holds locked right now are skipped, not
     /// waited for.
+    ///
+    /// The embargo's `NOT EXISTS` ends in `OFFSET 0` so that it stays a probe of each candidate
+    /// lead's own history (`lead_events_by_lead`, a few rows a lead). Without it the planner may
+    /// hash the rep's every give-up in the embargo window instead, read through her whole
+    /// history in that window (`lead_events_by_rep`), on every claim: in `psql`, 19 ms a claim
+    /// for a rep with 9,500 history rows in the window (0.4 ms with 500), 0.16 ms probed.
     pub async fn claim_next(
         &mut self,
         pool: &PoolId,
@@ -198,7 +204,7 @@ impl RepClaim {
                AND ($8::timestamptz IS NULL OR NOT EXISTS (SELECT 1 FROM lead_events e \
                  WHERE e.lead_id = l.id AND e.rep_id = $3 AND e.occurred_at > $8 \
                  AND e.from_state IN ('claimed', 'assigned', 'contacted') \
-                 AND e.to_state IN ('available', 'received'))) \
+                 AND e.to_state IN ('available', 'received') OFFSET 0)) \
                AND ($10::timestamptz IS NULL OR l.pooled_at <= $10 \
                  OR (($11::text[] IS NULL OR l.product = '' OR l.product = ANY($11)) \
                    AND ($12::text[] IS NULL OR l.industry = '' OR l.industry = ANY($12)) \

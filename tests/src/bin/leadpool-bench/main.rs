@@ -23,6 +23,7 @@
 
 mod activity;
 mod aging_read;
+mod browse;
 mod claims;
 mod cpu;
 mod import;
@@ -117,6 +118,7 @@ async fn measure_claims(report: &mut Report) {
 
     let claim = stack.one("claim");
     search::measure(&db, claim, report).await;
+    browse::measure(claim, report).await;
     let idle: Vec<String> = stack
         .rss()
         .iter()
