@@ -347,6 +347,23 @@ pub async fn bare_claim(pool: PgPool, rep: String, count: i64) -> usize {
     .await
 }
 
+/// The bare claim statement with the reclaim embargo's filter, as Leadpool's single claim has
+/// it: the hot pool's best leads that the rep did not give up in the last day.
+pub async fn bare_embargoed_claim(pool: PgPool, rep: String, count: i64) -> usize {
+    claim_picked(
+        "SELECT l.id FROM leads l WHERE l.pool_id = 'hot' AND l.state = 'available' \
+           AND NOT EXISTS (SELECT 1 FROM lead_events e WHERE e.lead_id = l.id AND e.rep_id = $1 \
+             AND e.occurred_at > $2 - interval '24 hours' \
+             AND e.from_state IN ('claimed', 'assigned', 'contacted') \
+             AND e.to_state IN ('available', 'received') OFFSET 0) \
+         ORDER BY l.priority DESC, l.pooled_at, l.id LIMIT {count} FOR UPDATE SKIP LOCKED",
+        pool,
+        rep,
+        count,
+    )
+    .await
+}
+
 /// The bare claim statement with `pick` (the ids of at most `{count}` leads, locked) choosing
 /// the leads; the one place that knows it.
 ///

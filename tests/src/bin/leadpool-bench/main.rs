@@ -12,7 +12,9 @@
 //!   still write, the derived claim order checked against the stored one, and the bare claim
 //!   picking in each;
 //! * memory: each service's resident set idle and under the claim load;
-//! * lead search over the million leads;
+//! * lead search over the million leads, and browsing the hot pool page by page;
+//! * claims that cannot be grouped: ClaimNext under a reclaim embargo, each claim its own
+//!   transaction, against the bare claim with the embargo's filter;
 //! * SimulatePolicy on a month of 100,000 leads and 50 reps: the engine in process, and the
 //!   whole call with the history in Postgres.
 //!
@@ -53,7 +55,8 @@ const OPEN_LOOP_RUN: Duration = Duration::from_secs(15);
 
 #[tokio::main]
 async fn main() {
-    // `BENCH_ONLY=claims` (or import, jobs, aging-read, simulation) measures one part, while
+    // `BENCH_ONLY=claims` (or claims-single, import, jobs, aging-read, simulation) measures one
+    // part, while
     // working on it.
     let only = std::env::var("BENCH_ONLY").unwrap_or_default();
     let part = |name: &str| only.is_empty() || only == name;
@@ -65,6 +68,10 @@ async fn main() {
     );
     if part("claims") {
         measure_claims(&mut report).await;
+        report.print();
+    }
+    if part("claims-single") {
+        measure_single_claims(&mut report).await;
         report.print();
     }
     if part("import") {
@@ -125,6 +132,72 @@ async fn measure_claims(report: &mut Report) {
         .map(|(name, mib)| format!("{name} {mib:.0}"))
         .collect();
     report.line("RSS after the load (MiB)", idle.join(", "));
+}
+
+/// ClaimNext where the claims cannot be grouped (`ClaimRules::groupable`): the claims policy
+/// with a reclaim embargo, so each claim is a transaction of its own whose pick passes over the
+/// leads the rep gave up in the last day (as with skills, a claim ratio or a rotation window),
+/// against the bare single claim with the same filter at its best.
+async fn measure_single_claims(report: &mut Report) {
+    println!("claims-single: seeding a million leads (a reclaim embargo: no groups)");
+    let db = TestDatabase::new().await;
+    let policy = format!("{}limits: {{ reclaimEmbargo: 24h }}\n", seed::claims_policy());
+    seed::apply(&db, &policy).await;
+    seed::claims_leads(&db).await;
+    let raw = db.duplicate().await;
+    let processes = claim_processes();
+    let services: Vec<&str> = std::iter::once("routing")
+        .chain(std::iter::repeat_n("claim", processes))
+        .chain(["intake", "scheduler"])
+        .collect();
+    let stack = Stack::start(&db, &services, &[]).await;
+    let channels = claims::channels(&stack).await;
+    seed::settle(&db).await;
+    println!("claims-single: ClaimNext for {CLAIM_RUN:?}");
+    let watching = activity::sample(&db.url()).await;
+    let cpu_before = cpu::used();
+    let mut next = claims::through_leadpool(&channels, 1, CLAIM_RUN).await;
+    let cpu_spent = cpu::spent(&cpu_before, &cpu::used());
+    let in_database = watching.stop().await;
+    println!("claims-single: the bare statement, {CEILING_RUN:?} at each connection count");
+    let mut sweep = claims::sweep(&raw, claims::bare_embargoed_claim, 1, CEILING_RUN).await;
+    let (double, claimed) = claims::double_claims(&db).await;
+    let summary = sweep.summary();
+    let ceiling = &mut sweep.best().run;
+    report.set("single_claims_per_s", round(next.rows_per_s()));
+    report.set("single_claim_ceiling_per_s", round(ceiling.rows_per_s()));
+    report.set("single_claim_p99_ms", round2(next.latencies.ms(0.99)));
+    report.set("single_double_claims", double);
+    report.row(
+        &format!(
+            "ClaimNext, no groups (a reclaim embargo), {} reps, {processes} claim processes (claims/s)",
+            seed::reps()
+        ),
+        next.rows_per_s(),
+        ceiling.rows_per_s(),
+        "",
+    );
+    report.line("bare statement with the embargo by connections (claims/s)", summary);
+    report.line(
+        "ClaimNext, no groups: latency",
+        format!(
+            "p50 {:.1} ms, p99 {:.1} ms (ceiling p99 {:.1} ms); {} refused",
+            next.latencies.ms(0.5),
+            next.latencies.ms(0.99),
+            ceiling.latencies.ms(0.99),
+            next.refused
+        ),
+    );
+    report.line(
+        "ClaimNext, no groups: claims answered / in the history / leads claimed twice",
+        format!("{} / {claimed} / {double}", next.rows),
+    );
+    report.line("ClaimNext, no groups: CPU by process", cpu_spent);
+    in_database.report(
+        report,
+        "single_claim_db_activity",
+        "ClaimNext, no groups: connections in a transaction, mean by what they did",
+    );
 }
 
 /// Claim service replicas: `BENCH_CLAIM_PROCESSES`, 2 unless set.
