@@ -141,7 +141,10 @@ async fn measure_claims(report: &mut Report) {
 async fn measure_single_claims(report: &mut Report) {
     println!("claims-single: seeding a million leads (a reclaim embargo: no groups)");
     let db = TestDatabase::new().await;
-    let policy = format!("{}limits: {{ reclaimEmbargo: 24h }}\n", seed::claims_policy());
+    let policy = format!(
+        "{}limits: {{ reclaimEmbargo: 24h }}\n",
+        seed::claims_policy()
+    );
     seed::apply(&db, &policy).await;
     seed::claims_leads(&db).await;
     let raw = db.duplicate().await;
@@ -177,7 +180,10 @@ async fn measure_single_claims(report: &mut Report) {
         ceiling.rows_per_s(),
         "",
     );
-    report.line("bare statement with the embargo by connections (claims/s)", summary);
+    report.line(
+        "bare statement with the embargo by connections (claims/s)",
+        summary,
+    );
     report.line(
         "ClaimNext, no groups: latency",
         format!(
