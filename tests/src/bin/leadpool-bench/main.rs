@@ -103,12 +103,7 @@ async fn measure_claims(report: &mut Report) {
     // pool outlasts each set of runs (seed::HOT_LEADS).
     let raw = db.duplicate().await;
     let raw_batch = db.duplicate().await;
-    let processes = claim_processes();
-    let services: Vec<&str> = std::iter::once("routing")
-        .chain(std::iter::repeat_n("claim", processes))
-        .chain(["intake", "scheduler"])
-        .collect();
-    let stack = Stack::start(&db, &services, &[]).await;
+    let (stack, processes) = claims_stack(&db).await;
     report.set("rss_idle_mb", by_service(stack.rss()));
     let channels = claims::channels(&stack).await;
     let load = format!("{} reps, {processes} claim processes", seed::reps());
@@ -148,12 +143,7 @@ async fn measure_single_claims(report: &mut Report) {
     seed::apply(&db, &policy).await;
     seed::claims_leads(&db).await;
     let raw = db.duplicate().await;
-    let processes = claim_processes();
-    let services: Vec<&str> = std::iter::once("routing")
-        .chain(std::iter::repeat_n("claim", processes))
-        .chain(["intake", "scheduler"])
-        .collect();
-    let stack = Stack::start(&db, &services, &[]).await;
+    let (stack, processes) = claims_stack(&db).await;
     let channels = claims::channels(&stack).await;
     seed::settle(&db).await;
     println!("claims-single: ClaimNext for {CLAIM_RUN:?}");
@@ -204,6 +194,17 @@ async fn measure_single_claims(report: &mut Report) {
         "single_claim_db_activity",
         "ClaimNext, no groups: connections in a transaction, mean by what they did",
     );
+}
+
+/// The stack the claims run against on `db`: routing, the claim processes, intake and the
+/// scheduler; with how many claim processes it has.
+async fn claims_stack(db: &TestDatabase) -> (Stack, usize) {
+    let processes = claim_processes();
+    let services: Vec<&str> = std::iter::once("routing")
+        .chain(std::iter::repeat_n("claim", processes))
+        .chain(["intake", "scheduler"])
+        .collect();
+    (Stack::start(db, &services, &[]).await, processes)
 }
 
 /// Claim service replicas: `BENCH_CLAIM_PROCESSES`, 2 unless set.
