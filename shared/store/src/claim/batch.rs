@@ -45,8 +45,8 @@ impl Store {
         // generic plan takes its bound LIMIT for a tenth of the pool, so its estimated cost grows
         // with the pool; past `jit_above_cost` (measured: five million leads in one pool) Postgres
         // would compile the hand-out to machine code on every run, 30-40 ms each time for a
-        // statement that runs in half a millisecond. No statement of a claim is long enough to gain from
-        // it, so the transaction turns it off.
+        // statement that runs in half a millisecond. No statement of a claim is long enough to
+        // gain from it, so the transaction turns it off.
         let locked = sqlx::query_scalar!(
             r#"SELECT rep AS "rep!" FROM (SELECT DISTINCT rep FROM unnest($1::text[]) AS rep) reps,
                  set_config('plan_cache_mode', 'force_generic_plan', true) AS generic,

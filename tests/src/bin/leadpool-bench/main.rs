@@ -177,10 +177,8 @@ async fn measure_single_claims(report: &mut Report) {
     report.line(
         "ClaimNext, no groups: latency",
         format!(
-            "p50 {:.1} ms, p99 {:.1} ms (ceiling p99 {:.1} ms); {} refused",
-            next.latencies.ms(0.5),
-            next.latencies.ms(0.99),
-            ceiling.latencies.ms(0.99),
+            "{}; {} refused",
+            against_ceiling(&mut next, ceiling),
             next.refused
         ),
     );
@@ -194,6 +192,16 @@ async fn measure_single_claims(report: &mut Report) {
         "single_claim_db_activity",
         "ClaimNext, no groups: connections in a transaction, mean by what they did",
     );
+}
+
+/// A run's p50 and p99 latency, with the ceiling's p99 beside them.
+fn against_ceiling(run: &mut claims::Run, ceiling: &mut claims::Run) -> String {
+    format!(
+        "p50 {:.1} ms, p99 {:.1} ms (ceiling p99 {:.1} ms)",
+        run.latencies.ms(0.5),
+        run.latencies.ms(0.99),
+        ceiling.latencies.ms(0.99)
+    )
 }
 
 /// The stack the claims run against on `db`: routing, the claim processes, intake and the
@@ -261,15 +269,7 @@ async fn claim_next(
         "",
     );
     report.line("bare statement by connections (claims/s)", summary);
-    report.line(
-        "ClaimNext latency",
-        format!(
-            "p50 {:.1} ms, p99 {:.1} ms (ceiling p99 {:.1} ms)",
-            next.latencies.ms(0.5),
-            next.latencies.ms(0.99),
-            ceiling.latencies.ms(0.99)
-        ),
-    );
+    report.line("ClaimNext latency", against_ceiling(&mut next, ceiling));
     report.set("claim_rows_by_window", next.rows_by_window.clone());
     report.line(
         &format!(
