@@ -2,7 +2,7 @@
 //! refused, with the error detail a program would act on.
 
 use chrono::Duration as Span;
-use leadpool_e2e::{Cluster, apply_policy, assert_invalid, rep, submit_segmented};
+use leadpool_e2e::{Cluster, apply_policy, assert_invalid, rep, submit, submit_segmented};
 use leadpool_proto::v1;
 use leadpool_proto::v1::claim_service_client::ClaimServiceClient;
 use leadpool_testing::authed;
@@ -409,6 +409,51 @@ async fn a_released_lead_cannot_be_reclaimed_by_the_same_rep_during_the_embargo(
     release(&mut claim, "bob", &leads[0]).await;
     cluster.env.clock.advance(Span::hours(23));
     claim_next(&mut claim, "alice", "cold").await.unwrap();
+    cluster.stop().await;
+}
+
+/// An embargo keeps a pool's claims from being grouped: each is a pick of its own, of one lead
+/// (ClaimNext) or of several (ClaimBatch), and both keep the pool's claim order.
+#[tokio::test]
+async fn claims_past_an_embargoed_lead_come_one_or_several_in_the_pools_claim_order() {
+    let cluster = start(format!(
+        "{HEAD}reps: [{{ id: alice, role: sdr }}, {{ id: bob, role: sdr }}]\n\
+         limits: {{ perDay: 50, reclaimEmbargo: 24h }}\n\
+         pools:\n- {{ id: hot, type: open }}\n- {{ id: cold, type: open }}\n{}",
+        routing("alice")
+    ))
+    .await;
+    let mut intake = cluster.intake().await;
+    let mut best_first = Vec::new();
+    for (i, score) in [90, 80, 70, 60, 50].into_iter().enumerate() {
+        best_first.push(submit(&mut intake, &format!("order-{i}"), score).await.name);
+    }
+    let mut claim = cluster.claim().await;
+    claim_lead(&mut claim, "alice", &best_first[0])
+        .await
+        .unwrap();
+    release(&mut claim, "alice", &best_first[0]).await;
+
+    let next = claim_next(&mut claim, "alice", "cold").await.unwrap();
+    assert_eq!(next.name, best_first[1], "the best lead she may take");
+    let batch: Vec<String> = claim
+        .claim_batch(authed(
+            &rep("alice"),
+            v1::ClaimBatchRequest {
+                pool: "pools/cold".into(),
+                count: 3,
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .leads
+        .into_iter()
+        .map(|lead| lead.name)
+        .collect();
+    assert_eq!(batch, best_first[2..], "the next three, best first");
+    let given_up = claim_next(&mut claim, "bob", "cold").await.unwrap();
+    assert_eq!(given_up.name, best_first[0], "the embargo is hers alone");
     cluster.stop().await;
 }
 
