@@ -376,15 +376,20 @@ async fn rotation_windows_give_each_rep_new_leads_first_in_turn() {
     cluster.stop().await;
 }
 
-#[tokio::test]
-async fn a_released_lead_cannot_be_reclaimed_by_the_same_rep_during_the_embargo() {
-    let cluster = start(format!(
+/// Alice and Bob, a one-day reclaim embargo, pools hot and cold.
+async fn start_with_embargo() -> Cluster {
+    start(format!(
         "{HEAD}reps: [{{ id: alice, role: sdr }}, {{ id: bob, role: sdr }}]\n\
          limits: {{ perDay: 50, reclaimEmbargo: 24h }}\n\
          pools:\n- {{ id: hot, type: open }}\n- {{ id: cold, type: open }}\n{}",
         routing("alice")
     ))
-    .await;
+    .await
+}
+
+#[tokio::test]
+async fn a_released_lead_cannot_be_reclaimed_by_the_same_rep_during_the_embargo() {
+    let cluster = start_with_embargo().await;
     let leads = fill(&cluster, "cold", 1).await;
     let mut claim = cluster.claim().await;
     claim_lead(&mut claim, "alice", &leads[0]).await.unwrap();
@@ -416,13 +421,7 @@ async fn a_released_lead_cannot_be_reclaimed_by_the_same_rep_during_the_embargo(
 /// (ClaimNext) or of several (ClaimBatch), and both keep the pool's claim order.
 #[tokio::test]
 async fn claims_past_an_embargoed_lead_come_one_or_several_in_the_pools_claim_order() {
-    let cluster = start(format!(
-        "{HEAD}reps: [{{ id: alice, role: sdr }}, {{ id: bob, role: sdr }}]\n\
-         limits: {{ perDay: 50, reclaimEmbargo: 24h }}\n\
-         pools:\n- {{ id: hot, type: open }}\n- {{ id: cold, type: open }}\n{}",
-        routing("alice")
-    ))
-    .await;
+    let cluster = start_with_embargo().await;
     let mut intake = cluster.intake().await;
     let mut best_first = Vec::new();
     for (i, score) in [90, 80, 70, 60, 50].into_iter().enumerate() {

@@ -83,21 +83,26 @@ macro_rules! lead_ids_resuming {
 /// statement serving many calls: a group commit).
 macro_rules! transition {
     (ids: $change:literal, $event:literal $(, $arg:expr)* $(,)?) => {
-        transition!(@with_history lead_ids [$change, $event, ""] [] $(, $arg)*)
+        transition!(@with_history lead_ids [[$change], $event, ""] [] $(, $arg)*)
     };
     (resuming: $change:literal, $event:literal $(, $arg:expr)* $(,)?) => {
-        transition!(@with_history lead_ids_resuming [$change, $event, ""] [] $(, $arg)*)
+        transition!(@with_history lead_ids_resuming [[$change], $event, ""] [] $(, $arg)*)
     };
     (traced: $change:literal, $event:literal; order by $order:literal $(, $arg:expr)* $(,)?) => {
-        transition!(@with_history lead_rows [$change, $event, ", traceparent"] [order by $order] $(, $arg)*)
+        transition!(@with_history lead_rows [[$change], $event, ", traceparent"] [order by $order] $(, $arg)*)
     };
     ($change:literal, $event:literal $(; order by $order:literal)? $(, $arg:expr)* $(,)?) => {
-        transition!(@with_history lead_rows [$change, $event, ""] [$(order by $order)?] $(, $arg)*)
+        transition!([$change], $event $(; order by $order)? $(, $arg)*)
     };
-    (@with_history $select:ident [$change:literal, $event:literal, $columns:literal] [$($tail:tt)*] $(, $arg:expr)*) => {
+    // `$change` in pieces: for a statement written by a macro of its own (string literals
+    // concatenated, as `sqlx` takes them).
+    ([$($change:literal)+], $event:literal $(; order by $order:literal)? $(, $arg:expr)* $(,)?) => {
+        transition!(@with_history lead_rows [[$($change)+], $event, ""] [$(order by $order)?] $(, $arg)*)
+    };
+    (@with_history $select:ident [[$($change:literal)+], $event:literal, $columns:literal] [$($tail:tt)*] $(, $arg:expr)*) => {
         $select!(
             [
-                "out AS (" $change "), event AS (INSERT INTO lead_events \
+                "out AS (" $($change)+ "), event AS (INSERT INTO lead_events \
                  (lead_id, from_state, to_state, kind, actor, reason, pool_id, rep_id, \
                   occurred_at, excused" $columns ") \
                  SELECT id, old_state, state, " $event " FROM out)"

@@ -275,8 +275,14 @@ impl Claims {
             .pool
             .as_ref()
             .ok_or_else(|| Error::internal("a claim without a pool"))?;
-        let mut tx = self.store.begin_claim(rep).await?;
         let mut grant = i64::from(reservation.granted());
+        // A pick of one keeps one plan for its statements; a chosen lead or a batch is planned
+        // for each call.
+        let mut tx = if chosen.is_none() && grant == 1 {
+            self.store.begin_claim_of_one(rep).await?
+        } else {
+            self.store.begin_claim(rep).await?
+        };
         if let Some(max) = rules.active_leads {
             let open = tx.open_leads(None).await?;
             grant = grant.min(active_room(rep, max, open, None)?);

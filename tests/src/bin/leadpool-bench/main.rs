@@ -142,6 +142,7 @@ async fn measure_single_claims(report: &mut Report) {
     );
     seed::apply(&db, &policy).await;
     seed::claims_leads(&db).await;
+    seed::intake_history(&db).await;
     let raw = db.duplicate().await;
     let (stack, processes) = claims_stack(&db).await;
     let channels = claims::channels(&stack).await;

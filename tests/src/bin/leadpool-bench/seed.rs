@@ -106,6 +106,24 @@ pub async fn claims_leads(db: &TestDatabase) {
     settle(db).await;
 }
 
+/// Every lead's intake history (received, then routed to its pool), as a deployment's leads
+/// have: the claims that read the history (a reclaim embargo) are then planned on its
+/// statistics, not on those of an empty table.
+pub async fn intake_history(db: &TestDatabase) {
+    sqlx::query(
+        "INSERT INTO lead_events (lead_id, from_state, to_state, kind, actor, pool_id, occurred_at) \
+         SELECT id, step.from_state, step.to_state, step.kind, 'services/bench', \
+           CASE WHEN step.to_state = 'available' THEN pool_id END, received_at \
+         FROM leads, (VALUES (NULL, 'received', 'lead.received'), \
+           ('received', 'available', 'lead.routed')) AS step (from_state, to_state, kind) \
+         ORDER BY leads.id, step.to_state DESC",
+    )
+    .execute(db.store().pool())
+    .await
+    .expect("seed the intake history");
+    settle(db).await;
+}
+
 /// Brings the database to the same state before each timed run: vacuumed and analyzed, so a
 /// claim run starts without the dead index entries of the leads the runs before it claimed,
 /// and checkpointed, so no checkpoint begun by what came before (a seed, the copies of a
