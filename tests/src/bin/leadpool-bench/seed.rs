@@ -108,7 +108,7 @@ pub async fn claims_leads(db: &TestDatabase) {
 
 /// Every lead's intake history (received, then routed to its pool), as a deployment's leads
 /// have: the claims that read the history (a reclaim embargo) are then planned on its
-/// statistics, not on those of an empty table.
+/// statistics, not on those of an empty table, once the run's [`settle`] has analyzed it.
 pub async fn intake_history(db: &TestDatabase) {
     sqlx::query(
         "INSERT INTO lead_events (lead_id, from_state, to_state, kind, actor, pool_id, occurred_at) \
@@ -121,7 +121,6 @@ pub async fn intake_history(db: &TestDatabase) {
     .execute(db.store().pool())
     .await
     .expect("seed the intake history");
-    settle(db).await;
 }
 
 /// Brings the database to the same state before each timed run: vacuumed and analyzed, so a
