@@ -19,7 +19,7 @@ pub enum Job {
     Release,
     /// S2: returns claimed leads not contacted within their pool's SLA to the pool.
     SlaExpiry,
-    /// S3: priority boosts for aging leads, escalation to a manager.
+    /// S3: aging places (the pool's bars, read with its leads), escalation to a manager.
     Aging,
     /// S4: assigns leads unclaimed too long to the next available rep.
     ForcedAssignment,
@@ -205,7 +205,7 @@ impl Job {
                         None,
                     ))
                 });
-                let mut moved = run
+                let moved = run
                     .age_out(
                         &sql::AgeOut {
                             steps: &escalations,
@@ -218,7 +218,7 @@ impl Job {
                         batch,
                     )
                     .await?;
-                // Pools with neither boost step are skipped by `boost_aged`.
+                // Each pool's places, derived on read from its row (`place_aged`).
                 let boosts: Vec<sql::Boost> = policy
                     .pools
                     .iter()
@@ -232,7 +232,7 @@ impl Job {
                         }
                     })
                     .collect();
-                moved.extend(run.boost_aged(&boosts, now, ACTOR).await?);
+                run.place_aged(&boosts, now).await?;
                 Ok(Outcome::moved(moved))
             }
             Self::ForcedAssignment => forced::assign_overdue(run, policy, now, batch)

@@ -25,7 +25,8 @@ use uuid::Uuid;
 
 /// `WITH <ctes> SELECT <every lead column> FROM out JOIN lead_contacts [ORDER BY <order>]`, as
 /// a checked query returning [`LeadRow`]s. The ctes are string literals, concatenated; the last
-/// one must be `out`, yielding `leads` rows.
+/// one must be `out`, yielding `leads` rows. The priority is the one the lead ranks at: an
+/// available lead's aging place is derived from its pool's `pool_aging` row (migration 0019).
 macro_rules! lead_rows {
     ([$($cte:literal)+] $(order by $order:literal)? $(, $arg:expr)* $(,)?) => {
         sqlx::query_as!(
@@ -33,11 +34,13 @@ macro_rules! lead_rows {
             "WITH " $(+ $cte)+ + " SELECT id AS \"id!\", state AS \"state!\", email AS \"email!\", \
              contact_name AS \"contact_name!\", company AS \"company!\", \
              company_domain AS \"company_domain!\", country AS \"country!\", phone AS \"phone!\", \
-             score AS \"score!\", priority AS \"priority!\", source AS \"source!\", \
+             score AS \"score!\", \
+             pool_priority(a, out.state, out.pooled_at, out.priority) AS \"priority!\", \
+             source AS \"source!\", \
              region AS \"region!\", product AS \"product!\", industry AS \"industry!\", \
              language AS \"language!\", \
              attributes AS \"attributes!: crate::rows::Attributes\", \
-             pool_id AS \"pool_id?\", owner_rep_id AS \"owner_rep_id?\", \
+             out.pool_id AS \"pool_id?\", owner_rep_id AS \"owner_rep_id?\", \
              rejection_reason AS \"rejection_reason?\", received_at AS \"received_at!\", \
              pooled_at AS \"pooled_at?\", claimed_at AS \"claimed_at?\", \
              contact_due_at AS \"contact_due_at?\", contacted_at AS \"contacted_at?\", \
@@ -45,7 +48,8 @@ macro_rules! lead_rows {
              duplicate_of AS \"duplicate_of?\", previous_lead AS \"previous_lead?\", \
              assigned_by AS \"assigned_by?\", \
              rejectable AS \"rejectable!\", erased_at AS \"erased_at?\" \
-             FROM out JOIN lead_contacts USING (id)" $(+ " ORDER BY " + $order)?
+             FROM out JOIN lead_contacts USING (id) \
+             LEFT JOIN pool_aging a ON a.pool_id = out.pool_id" $(+ " ORDER BY " + $order)?
             $(, $arg)*
         )
     };
@@ -88,8 +92,8 @@ macro_rules! transition {
     (resuming: $change:literal, $event:literal $(, $arg:expr)* $(,)?) => {
         transition!(@with_history lead_ids_resuming [[$change], $event, ""] [] $(, $arg)*)
     };
-    (traced: $change:literal, $event:literal; order by $order:literal $(, $arg:expr)* $(,)?) => {
-        transition!(@with_history lead_rows [[$change], $event, ", traceparent"] [order by $order] $(, $arg)*)
+    (traced: [$($change:literal)+], $event:literal; order by $order:literal $(, $arg:expr)* $(,)?) => {
+        transition!(@with_history lead_rows [[$($change)+], $event, ", traceparent"] [order by $order] $(, $arg)*)
     };
     ($change:literal, $event:literal $(; order by $order:literal)? $(, $arg:expr)* $(,)?) => {
         transition!([$change], $event $(; order by $order)? $(, $arg)*)

@@ -97,8 +97,8 @@ impl BatchClaim {
             .collect())
     }
 
-    /// Hands the best available leads of `pool` to `slots`, the first slot the best one; fewer
-    /// when the pool runs out. The leads come back in slot order, each to be contacted by
+    /// Hands the first available leads of `pool` in its claim order (aging places derived:
+    /// `pool_order`) to `slots`, the first slot the best one; fewer when the pool runs out. The leads come back in slot order, each to be contacted by
     /// `due`.
     pub async fn hand_out(
         &mut self,
@@ -114,29 +114,31 @@ impl BatchClaim {
             .iter()
             .map(|s| s.traceparent.as_deref().unwrap_or_default())
             .collect();
-        let rows = transition!(
-            traced: "WITH slots AS (SELECT * FROM unnest($2::text[], $3::text[], $4::text[], \
-               $5::text[]) WITH ORDINALITY AS s (rep, actor, reason, trace, slot)), \
-             free AS (SELECT id, row_number() OVER (ORDER BY priority DESC, pooled_at, id) AS slot \
-               FROM (SELECT id, priority, pooled_at FROM leads \
-                 WHERE pool_id = $1 AND state = 'available' \
-                 ORDER BY priority DESC, pooled_at, id LIMIT $6 FOR UPDATE SKIP LOCKED) picked) \
-             UPDATE leads l SET state = 'claimed', owner_rep_id = s.rep, \
-               claimed_at = $7::timestamptz, updated_at = $7::timestamptz, \
-               contact_due_at = $8, assigned_by = NULL, rejectable = false \
-             FROM free f JOIN slots s ON s.slot = f.slot \
-             WHERE l.id = f.id \
-             RETURNING l.*, 'available'::text AS old_state, s.actor, s.reason, s.trace",
-            "'lead.claimed', actor, reason, pool_id, owner_rep_id, $7, false, NULLIF(trace, '')";
-            order by "priority DESC, pooled_at, id",
+        let rows = pick_in_pool_order!(
+            "true",
+            "$6",
+            transition!(
+                traced: [
+                    ", slots AS (SELECT * FROM unnest($2::text[], $3::text[], $4::text[], \
+                       $5::text[]) WITH ORDINALITY AS s (rep, actor, reason, trace, slot)) \
+                     UPDATE leads l SET state = 'claimed', owner_rep_id = s.rep, \
+                       claimed_at = $7::timestamptz, updated_at = $7::timestamptz, \
+                       contact_due_at = $8, assigned_by = NULL, rejectable = false \
+                     FROM picked p JOIN slots s ON s.slot = p.place \
+                     WHERE l.id = p.id \
+                     RETURNING l.*, 'available'::text AS old_state, s.actor, s.reason, s.trace, s.slot"
+                ],
+                "'lead.claimed', actor, reason, pool_id, owner_rep_id, $7, false, NULLIF(trace, '')";
+                order by "slot",
             pool.as_str(),
             &reps as &[&str],
             &actors as &[&str],
             &reasons as &[&str],
             &traces as &[&str],
             i64::try_from(slots.len()).unwrap_or(i64::MAX),
-            now,
-            due
+                now,
+                due
+            )
         )
         .fetch_all(&mut *self.tx)
         .await

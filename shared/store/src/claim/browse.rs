@@ -19,7 +19,8 @@ pub enum LeadOrder {
 /// Where the previous page of a pool listing ended.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct AvailableCursor {
-    /// The sort key of the last lead: its priority or score (unused for age).
+    /// The sort key of the last lead: its priority (the rank its aging place gives it) or
+    /// score (unused for age).
     pub key: i32,
     pub pooled_at: DateTime<Utc>,
     pub id: Uuid,
@@ -50,7 +51,9 @@ impl Store {
     /// leads in). So a priority or score page is two ranges of the order's index — the rest of the
     /// cursor's key, then every lower key — each limited to a page and merged in order. The
     /// first page is the cursor above every key (`i32::MAX` and `-infinity`), so one statement
-    /// serves every page and its plan holds for any cursor.
+    /// serves every page and its plan holds for any cursor. The priority order ranks each lead
+    /// at its aging place, derived as it is read: those two ranges in each of the order's seven
+    /// (`pool_order`).
     pub async fn list_available(
         &self,
         pool: &PoolId,
@@ -94,7 +97,11 @@ impl Store {
         }
         let rows =
             match order {
-                LeadOrder::Priority => by_key_then_age!("priority", "priority DESC, pooled_at, id"),
+                LeadOrder::Priority => {
+                    page_in_pool_order!(pool, limit, key, pooled_at, id)
+                        .fetch_all(&self.pool)
+                        .await
+                }
                 LeadOrder::Score => by_key_then_age!("score", "score DESC, pooled_at, id"),
                 LeadOrder::Age => lead_rows!(
                     [

@@ -209,12 +209,12 @@ impl RepClaim {
         rows::lead(row)
     }
 
-    /// Claims up to `count` of the highest-priority available leads of `pool` that `filter`
-    /// lets this rep take. Leads another claimer holds locked right now are skipped, not
-    /// waited for.
+    /// Claims up to `count` of the first available leads of `pool` in its claim order (aging
+    /// places derived: `pool_order`) that `filter` lets this rep take. Leads another claimer
+    /// holds locked right now are skipped, not waited for.
     ///
     /// A count of one (every ClaimNext) has its own statement with the count written in: its
-    /// generic plan is then the pick down the pool's index that its custom plans are, and a
+    /// generic plan is then the pick down the pool's indexes that its custom plans are, and a
     /// transaction begun by [`Store::begin_claim_of_one`] keeps it instead of planning the
     /// statement anew for every claim. A bound count is a LIMIT the generic plan cannot see,
     /// which it takes for a tenth of the pool.
@@ -233,46 +233,44 @@ impl RepClaim {
         reason: &str,
         now: DateTime<Utc>,
     ) -> Result<Vec<Lead>, Error> {
-        // The statement with `$limit` as its LIMIT: `1`, or `$13` with the count bound.
+        // The statement with `$limit` as its LIMITs: `1`, or `$13` with the count bound.
         macro_rules! pick_and_claim {
             ($limit:literal $(, $count:expr)?) => {
-                transition!(
-                    [
-                        "WITH picked AS (SELECT l.id FROM leads l \
-                           WHERE l.pool_id = $1 AND l.state = 'available' \
-                           AND ($6::timestamptz IS NULL OR l.pooled_at < $6) \
-                           AND ($7::timestamptz IS NULL OR NOT EXISTS (SELECT 1 FROM lead_events e \
-                             WHERE e.lead_id = l.id AND e.rep_id = $2 AND e.occurred_at > $7 \
-                             AND e.from_state IN ('claimed', 'assigned', 'contacted') \
-                             AND e.to_state IN ('available', 'received') OFFSET 0)) \
-                           AND ($9::timestamptz IS NULL OR l.pooled_at <= $9 \
-                             OR (($10::text[] IS NULL OR l.product = '' OR l.product = ANY($10)) \
-                               AND ($11::text[] IS NULL OR l.industry = '' OR l.industry = ANY($11)) \
-                               AND ($12::text[] IS NULL OR l.language = '' OR l.language = ANY($12)))) \
-                           ORDER BY l.priority DESC, l.pooled_at, l.id LIMIT "
-                        $limit
-                        " FOR UPDATE SKIP LOCKED) \
-                         UPDATE leads l SET state = 'claimed', owner_rep_id = $2, \
-                           claimed_at = $3::timestamptz, contact_due_at = $8, assigned_by = NULL, \
-                           rejectable = false, updated_at = $3::timestamptz \
-                         FROM picked WHERE l.id = picked.id \
-                         RETURNING l.*, 'available'::text AS old_state"
-                    ],
-                    "'lead.claimed', $4, $5, pool_id, owner_rep_id, $3, false";
-                    order by "priority DESC, pooled_at, id",
-                    pool.as_str(),
-                    self.rep.as_str(),
-                    now,
-                    actor,
-                    reason,
-                    filter.pooled_before,
-                    filter.gave_up_after,
-                    filter.due,
-                    filter.skills.as_ref().map(|s| s.relaxed_before),
-                    filter.skills.as_ref().and_then(|s| s.products.as_deref()),
-                    filter.skills.as_ref().and_then(|s| s.industries.as_deref()),
-                    filter.skills.as_ref().and_then(|s| s.languages.as_deref())
-                    $(, $count)?
+                pick_in_pool_order!(
+                    "($6::timestamptz IS NULL OR l.pooled_at < $6) \
+                     AND ($7::timestamptz IS NULL OR NOT EXISTS (SELECT 1 FROM lead_events e \
+                       WHERE e.lead_id = l.id AND e.rep_id = $2 AND e.occurred_at > $7 \
+                       AND e.from_state IN ('claimed', 'assigned', 'contacted') \
+                       AND e.to_state IN ('available', 'received') OFFSET 0)) \
+                     AND ($9::timestamptz IS NULL OR l.pooled_at <= $9 \
+                       OR (($10::text[] IS NULL OR l.product = '' OR l.product = ANY($10)) \
+                         AND ($11::text[] IS NULL OR l.industry = '' OR l.industry = ANY($11)) \
+                         AND ($12::text[] IS NULL OR l.language = '' OR l.language = ANY($12))))",
+                    $limit,
+                    transition!(
+                        [
+                            "UPDATE leads l SET state = 'claimed', owner_rep_id = $2, \
+                               claimed_at = $3::timestamptz, contact_due_at = $8, \
+                               assigned_by = NULL, rejectable = false, updated_at = $3::timestamptz \
+                             FROM picked WHERE l.id = picked.id \
+                             RETURNING l.*, 'available'::text AS old_state, picked.place"
+                        ],
+                        "'lead.claimed', $4, $5, pool_id, owner_rep_id, $3, false";
+                        order by "place",
+                        pool.as_str(),
+                        self.rep.as_str(),
+                        now,
+                        actor,
+                        reason,
+                        filter.pooled_before,
+                        filter.gave_up_after,
+                        filter.due,
+                        filter.skills.as_ref().map(|s| s.relaxed_before),
+                        filter.skills.as_ref().and_then(|s| s.products.as_deref()),
+                        filter.skills.as_ref().and_then(|s| s.industries.as_deref()),
+                        filter.skills.as_ref().and_then(|s| s.languages.as_deref())
+                        $(, $count)?
+                    )
                 )
                 .fetch_all(&mut *self.tx)
                 .await

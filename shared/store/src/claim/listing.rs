@@ -98,13 +98,16 @@ impl Store {
             ($search:literal, $after:literal, $order:literal) => {
                 lead_rows!(
                     [
-                        "out AS (SELECT * FROM leads WHERE ($1::text[] IS NULL OR state = ANY($1)) \
-                         AND ($2::text IS NULL OR pool_id = $2) \
+                        "out AS (SELECT leads.*, \
+                           pool_priority(a, leads.state, leads.pooled_at, leads.priority) AS rank \
+                         FROM leads LEFT JOIN pool_aging a ON a.pool_id = leads.pool_id \
+                         WHERE ($1::text[] IS NULL OR state = ANY($1)) \
+                         AND ($2::text IS NULL OR leads.pool_id = $2) \
                          AND ($3::text IS NULL OR owner_rep_id = $3) \
                          AND ($4::timestamptz IS NULL OR received_at >= $4) \
                          AND ($5::timestamptz IS NULL OR received_at < $5) \
                          AND " $search " \
-                         AND ($8 OR pool_id = ANY($9) OR owner_rep_id = ANY($10)) AND "
+                         AND ($8 OR leads.pool_id = ANY($9) OR owner_rep_id = ANY($10)) AND "
                         $after " ORDER BY " $order " LIMIT $14)"
                     ]
                     order by $order,
@@ -147,10 +150,13 @@ impl Store {
             };
         }
         let rows = match order {
+            // The rank an available lead's aging place gives it (`Lead.priority`).
             LeadOrder::Priority => ordered!(
-                "($11::int IS NULL OR priority < $11 \
-                 OR (priority = $11 AND (received_at, id) > ($12, $13)))",
-                "priority DESC, received_at, id"
+                "($11::int IS NULL \
+                 OR pool_priority(a, leads.state, leads.pooled_at, leads.priority) < $11 \
+                 OR (pool_priority(a, leads.state, leads.pooled_at, leads.priority) = $11 \
+                   AND (received_at, id) > ($12, $13)))",
+                "rank DESC, received_at, id"
             ),
             LeadOrder::Score => ordered!(
                 "($11::int IS NULL OR score < $11 \

@@ -1,6 +1,8 @@
 //! The claim service's SQL: claiming under the rep's lock, what an owner does with her lead,
 //! browsing a pool, and the history reads behind limits, acceptance and status.
 
+#[macro_use]
+mod pool_order;
 mod batch;
 mod browse;
 mod claiming;

@@ -100,10 +100,12 @@ pub struct AgeOut<'a> {
     pub kind: EventKind,
 }
 
-/// S3 priority: a pool's available leads that entered it at or before `top_half_before` are
-/// raised to the median priority of the pool's younger leads, at or before `top_tenth_before`
-/// to their 90th percentile (the instants are the step ages back from now on the pool's
-/// lifecycle clock). Ties sort older first, so a raised lead ranks in the top half (tenth).
+/// S3 places: a pool's available leads that entered it at or before `top_half_before` rank at
+/// least at the median priority of the pool's younger leads, at or before `top_tenth_before` at
+/// least at their 90th percentile (the instants are the step ages back from now on the pool's
+/// lifecycle clock). Ties sort older first, so an aged lead ranks in the top half (tenth). The
+/// place is derived when leads are read (`pool_aging`, migration 0019): aging writes the
+/// pool's bars and cutoffs, not its leads.
 #[derive(Debug, Clone)]
 pub struct Boost {
     pub pool: PoolId,
@@ -326,74 +328,48 @@ impl JobTx {
         Ok(moved)
     }
 
-    /// S3 priority boosts (see [`Boost`]): one statement per pool. The UPDATE re-checks the
-    /// state, so a lead claimed meanwhile is left alone.
-    pub async fn boost_aged(
-        &mut self,
-        boosts: &[Boost],
-        now: DateTime<Utc>,
-        actor: &str,
-    ) -> Result<Vec<LeadId>, Error> {
-        let mut raised = Vec::new();
+    /// S3 places (see [`Boost`]): one row per pool, the bars and cutoffs its reads rank
+    /// available leads by. A pool with neither step loses its row; a pool with no leads younger
+    /// than its first step keeps the row of its last run (there is nothing to rank against).
+    pub async fn place_aged(&mut self, boosts: &[Boost], now: DateTime<Utc>) -> Result<(), Error> {
         for b in boosts {
             // The younger step's cutoff is the later instant.
-            let (Some(first), tenth) =
-                (b.top_half_before.or(b.top_tenth_before), b.top_tenth_before)
-            else {
+            let Some(first) = b.top_half_before.or(b.top_tenth_before) else {
+                sqlx::query!("DELETE FROM pool_aging WHERE pool_id = $1", b.pool.as_str())
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(db_error)?;
                 continue;
             };
-            // The bar: percentiles of the leads younger than the first boost age, read once per
-            // run. Leads already raised never raise the bar for each other, so a second run
-            // changes nothing.
-            let bar = sqlx::query!(
-                "SELECT percentile_disc(0.5) WITHIN GROUP (ORDER BY priority) AS p50, \
-                   percentile_disc(0.9) WITHIN GROUP (ORDER BY priority) AS p90 \
-                 FROM leads WHERE pool_id = $1 AND state = 'available' AND pooled_at > $2",
+            // The bars: percentiles of the leads younger than the first step, so that aged
+            // leads never raise the bar for each other. Without a top-half step every old lead
+            // goes straight to the top tenth (one place: both bars the 90th percentile); without
+            // a top-tenth step no lead reaches it ('-infinity'). Equal bars are one place, so
+            // the cutoffs are made equal too (the table's `equal_bars_are_one_place`).
+            sqlx::query!(
+                "INSERT INTO pool_aging (pool_id, half_bar, tenth_bar, half_before, tenth_before, aged_at) \
+                 SELECT $1, half_bar, tenth_bar, $2::timestamptz, \
+                   CASE WHEN half_bar = tenth_bar THEN $2::timestamptz \
+                     ELSE COALESCE($3::timestamptz, '-infinity') END, $5 \
+                 FROM (SELECT CASE WHEN $4::bool THEN p50 ELSE p90 END AS half_bar, p90 AS tenth_bar \
+                   FROM (SELECT percentile_disc(0.5) WITHIN GROUP (ORDER BY priority) AS p50, \
+                       percentile_disc(0.9) WITHIN GROUP (ORDER BY priority) AS p90 \
+                     FROM leads WHERE pool_id = $1 AND state = 'available' AND pooled_at > $2) p \
+                   WHERE p90 IS NOT NULL) bars \
+                 ON CONFLICT (pool_id) DO UPDATE SET half_bar = excluded.half_bar, \
+                   tenth_bar = excluded.tenth_bar, half_before = excluded.half_before, \
+                   tenth_before = excluded.tenth_before, aged_at = excluded.aged_at",
                 b.pool.as_str(),
-                first
+                first,
+                b.top_tenth_before,
+                b.top_half_before.is_some(),
+                now
             )
-            .fetch_one(&mut *self.tx)
+            .execute(&mut *self.tx)
             .await
             .map_err(db_error)?;
-            let (Some(p50), Some(p90)) = (bar.p50, bar.p90) else {
-                continue; // no younger leads: nothing to rank against
-            };
-            // Without a top-half step every old lead goes straight to the top tenth.
-            let p50 = if b.top_half_before.is_some() {
-                p50
-            } else {
-                p90
-            };
-            // No top-tenth step: a cutoff no lead reaches.
-            let tenth_cutoff = tenth.unwrap_or(DateTime::<Utc>::MIN_UTC);
-            raised.extend(
-                transition!(ids:
-                    "WITH old AS (SELECT id, priority, \
-                       CASE WHEN pooled_at <= $3 THEN $5::int ELSE $4::int END AS target, \
-                       CASE WHEN pooled_at <= $3 THEN 'top 10%' ELSE 'top 50%' END AS share \
-                       FROM leads WHERE pool_id = $1 AND state = 'available' AND pooled_at <= $2) \
-                     UPDATE leads l SET priority = old.target, updated_at = $6 FROM old \
-                     WHERE l.id = old.id AND old.target > old.priority AND l.state = 'available' \
-                     RETURNING l.*, 'available'::text AS old_state, old.priority AS old_priority, old.share",
-                    "'lead.prioritized', $7, \
-                     format('aged: priority %s → %s (%s of the pool)', old_priority, priority, share), \
-                     pool_id, NULL, $6, false",
-                    b.pool.as_str(),
-                    first,
-                    tenth_cutoff,
-                    p50,
-                    p90,
-                    now,
-                    actor
-                )
-                .fetch_all(&mut *self.tx)
-                .await
-                .map_err(db_error)?
-                .into_iter()
-                .map(LeadId),
-            );
         }
-        Ok(raised)
+        Ok(())
     }
 
     /// What SetRepAvailability set, as this run sees it.

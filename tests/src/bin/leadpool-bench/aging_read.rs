@@ -1,4 +1,5 @@
-//! The aging place read, not written (issue 22.3, measured before it is built). A lead's place
+//! The aging place read, not written (issue 22.3, measured before it was built; Leadpool now
+//! reads places this way, `shared/store/src/claim/pool_order.rs`). A lead's place
 //! in its pool — standard, top half, top tenth — follows from its time in the pool and the
 //! pool's bars (the median and 90th percentile priority of its younger leads). Today the aging
 //! job writes it: every aged lead's priority is raised, one non-HOT update and history row
