@@ -219,20 +219,20 @@ impl Job {
                     )
                     .await?;
                 // Each pool's places, derived on read from its row (`place_aged`).
-                let boosts: Vec<sql::Boost> = policy
+                let places: Vec<sql::AgingPlaces> = policy
                     .pools
                     .iter()
                     .map(|pool| {
                         let aging = &pool.schedule.aging;
                         let before = |after| pool.clocks.lifecycle.before(now, after);
-                        sql::Boost {
+                        sql::AgingPlaces {
                             pool: pool.id.clone(),
                             top_half_before: aging.top_half_after.map(before),
                             top_tenth_before: aging.top_tenth_after.map(before),
                         }
                     })
                     .collect();
-                run.place_aged(&boosts, now).await?;
+                run.place_aged(&places, now).await?;
                 Ok(Outcome::moved(moved))
             }
             Self::ForcedAssignment => forced::assign_overdue(run, policy, now, batch)

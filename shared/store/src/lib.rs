@@ -44,9 +44,9 @@ pub use policies::{Applied, ChangeRecord, PolicyRecord};
 pub use policy_cache::{CurrentPolicy, PolicyCache};
 pub use routing::{Assignment, AssignmentRequest, Placement};
 pub use scheduler::{
-    AgeFrom, AgeOut, AgeStep, AlertState, Boost, ClaimTiming, DuplicateKey, Flow, ForcedAssignment,
-    JobRunRecord, JobTx, KeptRecord, MergeRecord, MoveRecord, Outcomes, PoolCounts, ProposalRecord,
-    Push, QuotaShortfall, Release, WarnBy,
+    AgeFrom, AgeOut, AgeStep, AgingPlaces, AlertState, ClaimTiming, DuplicateKey, Flow,
+    ForcedAssignment, JobRunRecord, JobTx, KeptRecord, MergeRecord, MoveRecord, Outcomes,
+    PoolCounts, ProposalRecord, Push, QuotaShortfall, Release, WarnBy,
 };
 
 /// The migrations in `migrations/`, compiled into every binary that uses the store.

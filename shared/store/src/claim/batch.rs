@@ -98,8 +98,8 @@ impl BatchClaim {
     }
 
     /// Hands the first available leads of `pool` in its claim order (aging places derived:
-    /// `pool_order`) to `slots`, the first slot the best one; fewer when the pool runs out. The leads come back in slot order, each to be contacted by
-    /// `due`.
+    /// `pool_order`) to `slots`, the first slot the best one; fewer when the pool runs out. The
+    /// leads come back in slot order, each to be contacted by `due`.
     pub async fn hand_out(
         &mut self,
         pool: &PoolId,
@@ -130,12 +130,12 @@ impl BatchClaim {
                 ],
                 "'lead.claimed', actor, reason, pool_id, owner_rep_id, $7, false, NULLIF(trace, '')";
                 order by "slot",
-            pool.as_str(),
-            &reps as &[&str],
-            &actors as &[&str],
-            &reasons as &[&str],
-            &traces as &[&str],
-            i64::try_from(slots.len()).unwrap_or(i64::MAX),
+                pool.as_str(),
+                &reps as &[&str],
+                &actors as &[&str],
+                &reasons as &[&str],
+                &traces as &[&str],
+                i64::try_from(slots.len()).unwrap_or(i64::MAX),
                 now,
                 due
             )

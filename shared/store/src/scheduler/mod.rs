@@ -12,5 +12,7 @@ mod runs;
 pub use cleanup::{KeptRecord, MergeRecord, MoveRecord, ProposalRecord};
 pub use events::{AlertState, WarnBy};
 pub use health::{ClaimTiming, Flow, Outcomes, PoolCounts, QuotaShortfall};
-pub use moves::{AgeFrom, AgeOut, AgeStep, Boost, DuplicateKey, ForcedAssignment, Push, Release};
+pub use moves::{
+    AgeFrom, AgeOut, AgeStep, AgingPlaces, DuplicateKey, ForcedAssignment, Push, Release,
+};
 pub use runs::{JobRunRecord, JobTx};

@@ -107,7 +107,7 @@ pub struct AgeOut<'a> {
 /// place is derived when leads are read (`pool_aging`, migration 0019): aging writes the
 /// pool's bars and cutoffs, not its leads.
 #[derive(Debug, Clone)]
-pub struct Boost {
+pub struct AgingPlaces {
     pub pool: PoolId,
     pub top_half_before: Option<DateTime<Utc>>,
     pub top_tenth_before: Option<DateTime<Utc>>,
@@ -328,17 +328,24 @@ impl JobTx {
         Ok(moved)
     }
 
-    /// S3 places (see [`Boost`]): one row per pool, the bars and cutoffs its reads rank
+    /// S3 places (see [`AgingPlaces`]): one row per pool, the bars and cutoffs its reads rank
     /// available leads by. A pool with neither step loses its row; a pool with no leads younger
     /// than its first step keeps the row of its last run (there is nothing to rank against).
-    pub async fn place_aged(&mut self, boosts: &[Boost], now: DateTime<Utc>) -> Result<(), Error> {
-        for b in boosts {
+    pub async fn place_aged(
+        &mut self,
+        places: &[AgingPlaces],
+        now: DateTime<Utc>,
+    ) -> Result<(), Error> {
+        for steps in places {
             // The younger step's cutoff is the later instant.
-            let Some(first) = b.top_half_before.or(b.top_tenth_before) else {
-                sqlx::query!("DELETE FROM pool_aging WHERE pool_id = $1", b.pool.as_str())
-                    .execute(&mut *self.tx)
-                    .await
-                    .map_err(db_error)?;
+            let Some(first) = steps.top_half_before.or(steps.top_tenth_before) else {
+                sqlx::query!(
+                    "DELETE FROM pool_aging WHERE pool_id = $1",
+                    steps.pool.as_str()
+                )
+                .execute(&mut *self.tx)
+                .await
+                .map_err(db_error)?;
                 continue;
             };
             // The bars: percentiles of the leads younger than the first step, so that aged
@@ -359,10 +366,10 @@ impl JobTx {
                  ON CONFLICT (pool_id) DO UPDATE SET half_bar = excluded.half_bar, \
                    tenth_bar = excluded.tenth_bar, half_before = excluded.half_before, \
                    tenth_before = excluded.tenth_before, aged_at = excluded.aged_at",
-                b.pool.as_str(),
+                steps.pool.as_str(),
                 first,
-                b.top_tenth_before,
-                b.top_half_before.is_some(),
+                steps.top_tenth_before,
+                steps.top_half_before.is_some(),
                 now
             )
             .execute(&mut *self.tx)
