@@ -1,14 +1,14 @@
 //! Issue 22.3: aging derives a lead's place in its pool when the pool is read instead of
 //! writing raised priorities into its leads. On the same leads the pool's order — browsed two a
-//! page, claimed several at once, claimed one at a time, through the grouped claim and through
-//! the claim alone (a reclaim embargo) — is the order the raised priorities gave: every
-//! available lead at the higher of its own priority and the bar of the place its age reached,
-//! ties older first. `raised_order` is that rule as the aging job applied it when it wrote the
-//! raises (and as `docs/scheduler-and-health.md` states it).
+//! page, listed by priority, claimed several at once, claimed one at a time, through the
+//! grouped claim and through the claim alone (a reclaim embargo) — is the order the raised
+//! priorities gave: every available lead at the higher of its own priority and the bar of the
+//! place its age reached, ties older first. `raised_order` is that rule as the aging job
+//! applied it when it wrote the raises (and as `docs/scheduler-and-health.md` states it).
 
 use chrono::{DateTime, Duration, Utc};
 use leadpool_domain::Clock;
-use leadpool_e2e::{Cluster, apply_policy, claim_next, rep, submit};
+use leadpool_e2e::{Cluster, admin, apply_policy, claim_next, rep, submit};
 use leadpool_proto::v1;
 use leadpool_testing::authed;
 
@@ -140,9 +140,38 @@ fn mixed(count: usize) -> Vec<i32> {
     (0..count).map(|i| (i * 7 % 5) as i32 * 20 + 10).collect()
 }
 
+/// The pool's available leads as an admin lists them in priority order (ListLeads), two a page.
+async fn listed_order(cluster: &Cluster) -> Vec<String> {
+    let mut claim = cluster.claim().await;
+    let (mut names, mut page_token) = (Vec::new(), String::new());
+    loop {
+        let page = claim
+            .list_leads(authed(
+                &admin(),
+                v1::ListLeadsRequest {
+                    states: vec![v1::LeadState::Available.into()],
+                    pool: "pools/inbound".into(),
+                    page_size: 2,
+                    page_token,
+                    ..Default::default()
+                },
+            ))
+            .await
+            .expect("list the pool's leads")
+            .into_inner();
+        names.extend(page.leads.into_iter().map(|l| l.name));
+        if page.next_page_token.is_empty() {
+            return names;
+        }
+        page_token = page.next_page_token;
+    }
+}
+
 async fn assert_same_order(lifecycle: &str, limits: &str, steps: &Steps, priorities: &[i32]) {
     let (cluster, expected) = aged_pool(lifecycle, limits, steps, priorities).await;
     assert_eq!(pool_order(&cluster, "inbound").await, expected, "browsed");
+    // Each lead entered the pool as it arrived, so its age orders ties here too.
+    assert_eq!(listed_order(&cluster).await, expected, "listed");
     assert_eq!(claimed_order(&cluster).await, expected, "claimed");
     cluster.stop().await;
 }
