@@ -8,7 +8,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use leadpool_domain::Clock;
-use leadpool_e2e::{Cluster, admin, apply_policy, claim_next, rep, submit};
+use leadpool_e2e::{Cluster, admin, all_pages, apply_policy, claim_next, names_of, rep, submit};
 use leadpool_proto::v1;
 use leadpool_testing::authed;
 
@@ -142,29 +142,28 @@ fn mixed(count: usize) -> Vec<i32> {
 
 /// The pool's available leads as an admin lists them in priority order (ListLeads), two a page.
 async fn listed_order(cluster: &Cluster) -> Vec<String> {
-    let mut claim = cluster.claim().await;
-    let (mut names, mut page_token) = (Vec::new(), String::new());
-    loop {
-        let page = claim
-            .list_leads(authed(
-                &admin(),
-                v1::ListLeadsRequest {
-                    states: vec![v1::LeadState::Available.into()],
-                    pool: "pools/inbound".into(),
-                    page_size: 2,
-                    page_token,
-                    ..Default::default()
-                },
-            ))
-            .await
-            .expect("list the pool's leads")
-            .into_inner();
-        names.extend(page.leads.into_iter().map(|l| l.name));
-        if page.next_page_token.is_empty() {
-            return names;
+    let claim = cluster.claim().await;
+    all_pages(|page_token| {
+        let mut claim = claim.clone();
+        async move {
+            let page = claim
+                .list_leads(authed(
+                    &admin(),
+                    v1::ListLeadsRequest {
+                        states: vec![v1::LeadState::Available.into()],
+                        pool: "pools/inbound".into(),
+                        page_size: 2,
+                        page_token,
+                        ..Default::default()
+                    },
+                ))
+                .await
+                .expect("list the pool's leads")
+                .into_inner();
+            (names_of(page.leads), page.next_page_token)
         }
-        page_token = page.next_page_token;
-    }
+    })
+    .await
 }
 
 async fn assert_same_order(lifecycle: &str, limits: &str, steps: &Steps, priorities: &[i32]) {

@@ -11,6 +11,8 @@ use leadpool_testing::{authed, free_local_addr, token};
 use tonic::Code;
 use tonic_types::StatusExt;
 
+use crate::jobs::browse;
+
 #[tokio::test]
 async fn browsing_pages_through_a_pool_in_each_order_without_gaps_or_repeats() {
     let cluster = Cluster::start().await;
@@ -34,7 +36,6 @@ async fn browsing_pages_through_a_pool_in_each_order_without_gaps_or_repeats() {
     by_score.sort_by_key(|(_, score)| std::cmp::Reverse(*score));
     let by_score: Vec<String> = by_score.into_iter().map(|(n, _)| n).collect();
 
-    let mut claim = cluster.claim().await;
     // Every page size up to 3: pages that end inside a run of equal scores (the two 90s) and
     // pages that end between runs.
     for page_size in 1..=3 {
@@ -43,29 +44,7 @@ async fn browsing_pages_through_a_pool_in_each_order_without_gaps_or_repeats() {
             (v1::LeadOrder::Score, &by_score),
             (v1::LeadOrder::Age, &by_age),
         ] {
-            let mut seen = Vec::new();
-            let mut page_token = String::new();
-            loop {
-                let page = claim
-                    .list_pool_leads(authed(
-                        &rep("alice"),
-                        v1::ListPoolLeadsRequest {
-                            parent: "pools/inbound".into(),
-                            order_by: order.into(),
-                            page_size,
-                            page_token,
-                        },
-                    ))
-                    .await
-                    .unwrap()
-                    .into_inner();
-                assert!(page.leads.len() <= page_size as usize);
-                seen.extend(page.leads.into_iter().map(|l| l.name));
-                if page.next_page_token.is_empty() {
-                    break;
-                }
-                page_token = page.next_page_token;
-            }
+            let seen = browse(&cluster, "inbound", order, page_size).await;
             assert_eq!(&seen, expected, "order {order:?}, pages of {page_size}");
         }
     }

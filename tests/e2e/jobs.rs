@@ -3,7 +3,9 @@
 
 use chrono::{DateTime, Duration, Utc};
 use leadpool_domain::{Clock, EventKind, Lead, LeadEvent, LeadId, LeadState};
-use leadpool_e2e::{Cluster, admin, apply_policy, rep, submit, submit_segmented};
+use leadpool_e2e::{
+    Cluster, admin, all_pages, apply_policy, names_of, rep, submit, submit_segmented,
+};
 use leadpool_proto::v1;
 use leadpool_server::convert::timestamp;
 use leadpool_testing::authed;
@@ -62,28 +64,39 @@ pub fn in_order(leads: &[&v1::Lead]) -> Vec<String> {
 /// The names of `pool`'s available leads in its claim order, as alice browses them two a
 /// page (so that pages continue across the order's ranges).
 pub async fn pool_order(cluster: &Cluster, pool: &str) -> Vec<String> {
-    let mut claim = cluster.claim().await;
-    let (mut names, mut page_token) = (Vec::new(), String::new());
-    loop {
-        let page = claim
-            .list_pool_leads(authed(
-                &rep("alice"),
-                v1::ListPoolLeadsRequest {
-                    parent: format!("pools/{pool}"),
-                    page_size: 2,
-                    page_token,
-                    ..Default::default()
-                },
-            ))
-            .await
-            .expect("browse the pool")
-            .into_inner();
-        names.extend(page.leads.into_iter().map(|l| l.name));
-        if page.next_page_token.is_empty() {
-            return names;
+    browse(cluster, pool, v1::LeadOrder::Priority, 2).await
+}
+
+/// The names of `pool`'s available leads in `order`, as alice browses them `page_size` a page;
+/// no page is longer.
+pub async fn browse(
+    cluster: &Cluster,
+    pool: &str,
+    order: v1::LeadOrder,
+    page_size: i32,
+) -> Vec<String> {
+    let claim = cluster.claim().await;
+    all_pages(|page_token| {
+        let mut claim = claim.clone();
+        async move {
+            let page = claim
+                .list_pool_leads(authed(
+                    &rep("alice"),
+                    v1::ListPoolLeadsRequest {
+                        parent: format!("pools/{pool}"),
+                        order_by: order.into(),
+                        page_size,
+                        page_token,
+                    },
+                ))
+                .await
+                .expect("browse the pool")
+                .into_inner();
+            assert!(page.leads.len() <= page_size as usize);
+            (names_of(page.leads), page.next_page_token)
         }
-        page_token = page.next_page_token;
-    }
+    })
+    .await
 }
 
 pub fn sorted(mut names: Vec<String>) -> Vec<String> {

@@ -7,7 +7,8 @@ use futures::future::join_all;
 use leadpool_auth::Role;
 use leadpool_domain::Clock;
 use leadpool_e2e::{
-    Cluster, admin, apply_policy, assert_invalid, code_of, rep, submit_request, submit_segmented,
+    Cluster, admin, all_pages, apply_policy, assert_invalid, code_of, names_of, rep,
+    submit_request, submit_segmented,
 };
 use leadpool_proto::v1;
 use leadpool_proto::v1::claim_service_client::ClaimServiceClient;
@@ -863,21 +864,19 @@ async fn lead_lists_page_in_order_and_a_token_serves_only_its_own_filters() {
         page_token,
         ..Default::default()
     };
-    let mut seen = Vec::new();
-    let mut token = String::new();
-    loop {
-        let page = claim
-            .list_leads(authed(&admin(), by_score(token)))
-            .await
-            .unwrap()
-            .into_inner();
-        assert!(page.leads.len() <= 2);
-        seen.extend(page.leads.into_iter().map(|l| l.name));
-        if page.next_page_token.is_empty() {
-            break;
+    let seen = all_pages(|token| {
+        let mut claim = claim.clone();
+        async move {
+            let page = claim
+                .list_leads(authed(&admin(), by_score(token)))
+                .await
+                .unwrap()
+                .into_inner();
+            assert!(page.leads.len() <= 2);
+            (names_of(page.leads), page.next_page_token)
         }
-        token = page.next_page_token;
-    }
+    })
+    .await;
     assert_eq!(
         seen,
         expected.iter().map(|(_, n)| n.clone()).collect::<Vec<_>>()

@@ -1,6 +1,6 @@
 //! Routing: pool administration, placing leads, and who may do what.
 
-use leadpool_e2e::{Cluster, admin, code_of, create_pool, rep, submit};
+use leadpool_e2e::{Cluster, admin, all_pages, code_of, create_pool, rep, submit};
 use leadpool_proto::v1;
 use leadpool_testing::authed;
 use tonic::Code;
@@ -30,27 +30,26 @@ async fn pools_are_created_fetched_and_listed_page_by_page() {
         "the default contact SLA is 2 hours"
     );
 
-    let mut names = Vec::new();
-    let mut page_token = String::new();
-    loop {
-        let page = routing
-            .list_pools(authed(
-                &rep("alice"),
-                v1::ListPoolsRequest {
-                    page_size: 2,
-                    page_token,
-                },
-            ))
-            .await
-            .unwrap()
-            .into_inner();
-        assert!(page.pools.len() <= 2);
-        names.extend(page.pools.into_iter().map(|p| p.name));
-        if page.next_page_token.is_empty() {
-            break;
+    let names = all_pages(|page_token| {
+        let mut routing = routing.clone();
+        async move {
+            let page = routing
+                .list_pools(authed(
+                    &rep("alice"),
+                    v1::ListPoolsRequest {
+                        page_size: 2,
+                        page_token,
+                    },
+                ))
+                .await
+                .unwrap()
+                .into_inner();
+            assert!(page.pools.len() <= 2);
+            let names: Vec<String> = page.pools.into_iter().map(|p| p.name).collect();
+            (names, page.next_page_token)
         }
-        page_token = page.next_page_token;
-    }
+    })
+    .await;
     assert_eq!(
         names,
         [

@@ -336,6 +336,29 @@ pub async fn import_rows(
         .into_inner()
 }
 
+/// Every item of a paged listing, in order: `page(token)` fetches one page — its items and the
+/// next page's token, empty after the last — starting from no token.
+pub async fn all_pages<T, F, Fut>(mut page: F) -> Vec<T>
+where
+    F: FnMut(String) -> Fut,
+    Fut: Future<Output = (Vec<T>, String)>,
+{
+    let (mut items, mut token) = (Vec::new(), String::new());
+    loop {
+        let (more, next) = page(token).await;
+        items.extend(more);
+        if next.is_empty() {
+            return items;
+        }
+        token = next;
+    }
+}
+
+/// The names of `leads`, in their order.
+pub fn names_of(leads: Vec<v1::Lead>) -> Vec<String> {
+    leads.into_iter().map(|l| l.name).collect()
+}
+
 /// Waits until `condition` holds, checking every 20 ms, failing after `timeout`. For effects of
 /// background work (a retry loop) that a test cannot trigger directly.
 pub async fn eventually<F, Fut>(timeout: Duration, what: &str, mut condition: F)
